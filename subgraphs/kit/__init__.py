@@ -1,0 +1,1 @@
+"""The small shared service kit: mechanics every subgraph service needs, and no domain logic."""

@@ -1,0 +1,117 @@
+"""The Starlette app factory: GraphQL at /graphql (HTTP, GraphiQL, WebSockets), /health and /ready."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import strawberry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from subgraphs.kit.context import RequestContext
+from subgraphs.kit.logs import request_id_var
+from subgraphs.kit.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+ContextFactory = Callable[[ServiceRuntime, Request | WebSocket, Response | WebSocket | None], RequestContext]
+
+
+class _GraphQLApp(GraphQL[RequestContext, None]):
+    def __init__(self, schema: strawberry.Schema, runtime: ServiceRuntime, context_factory: ContextFactory):
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        )
+        self._runtime = runtime
+        self._context_factory = context_factory
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
+        return self._context_factory(self._runtime, request, response)
+
+
+class RequestIdMiddleware:
+    """Takes `X-Request-ID` from the caller or makes one; logs and the response carry it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id")
+        request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    schema: strawberry.Schema,
+    *,
+    context_factory: ContextFactory = RequestContext,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    extra_routes: Sequence[Any] = (),
+) -> Starlette:
+    """Build a service's ASGI app. Startup hooks run after Mongo and Redis are connected,
+    shutdown hooks before they are closed (in reverse order)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        for hook in on_startup:
+            await hook()
+        log.info("%s ready", runtime.settings.service)
+        try:
+            yield
+        finally:
+            for hook in reversed(on_shutdown):
+                try:
+                    await hook()
+                except Exception:
+                    log.exception("shutdown hook failed")
+            await runtime.stop()
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": runtime.settings.service})
+
+    async def ready(_: Request) -> Response:
+        checks = await runtime.readiness()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+    graphql_app = _GraphQLApp(schema, runtime, context_factory)
+    routes = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+        Route("/health", health),
+        Route("/ready", ready),
+        *extra_routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,59 @@
+"""The per-request GraphQL context shared by every service; services subclass it for their domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from subgraphs.kit.auth import Authenticator, Viewer
+from subgraphs.kit.runtime import ServiceRuntime
+
+
+def _authorization_from_params(params: Any) -> str | None:
+    """graphql-ws clients send the token in the connection_init payload."""
+    if not isinstance(params, dict):
+        return None
+    for key in ("Authorization", "authorization", "authToken", "token"):
+        value = params.get(key)
+        if isinstance(value, str) and value:
+            return value if " " in value else f"Bearer {value}"
+    headers = params.get("headers")
+    return _authorization_from_params(headers) if isinstance(headers, dict) else None
+
+
+@dataclass
+class RequestContext:
+    runtime: ServiceRuntime
+    request: Request | WebSocket
+    response: Response | WebSocket | None = None
+    connection_params: dict[str, Any] | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+    _auth: Authenticator | None = field(default=None, repr=False)
+
+    @property
+    def auth(self) -> Authenticator:
+        if self._auth is None:
+            header = self.request.headers.get("authorization")
+            header = header or _authorization_from_params(self.connection_params)
+            self._auth = Authenticator(header, self.runtime.settings.jwt_secret)
+        return self._auth
+
+    @property
+    def viewer(self) -> Viewer | None:
+        return self.auth.viewer
+
+    def require_viewer(self) -> Viewer:
+        return self.auth.require_viewer()
+
+    def require_scope(self, scope: str) -> Viewer:
+        return self.auth.require_scope(scope)
+
+    def loader(self, name: str, factory: Any) -> Any:
+        """A per-request DataLoader (or any per-request object) created on first use."""
+        if name not in self.loaders:
+            self.loaders[name] = factory()
+        return self.loaders[name]

@@ -1,0 +1,20 @@
+"""`python -m subgraphs.<name>`: run one service with uvicorn on its configured host and port."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from starlette.applications import Starlette
+
+from subgraphs.kit.logs import configure_logging
+from subgraphs.kit.settings import Settings
+
+
+def run_service(settings: Settings, app: Starlette) -> None:
+    configure_logging(settings.service, settings.log_level, settings.log_json)
+    logging.getLogger(settings.service).info(
+        "%s listening on http://%s:%d/graphql", settings.service, settings.host, settings.port
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, lifespan="on",
+                timeout_graceful_shutdown=10)

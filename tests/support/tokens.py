@@ -1,0 +1,10 @@
+"""Development tokens for tests, signed with the services' default secret."""
+
+from __future__ import annotations
+
+from subgraphs.kit.auth import issue_token
+from subgraphs.kit.settings import DEV_JWT_SECRET
+
+
+def bearer(subject: str, *scopes: str, **claims: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(subject, scopes, DEV_JWT_SECRET, **claims)}"}
