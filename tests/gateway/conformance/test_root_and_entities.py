@@ -23,14 +23,14 @@ VARIANTS = {"1": [("red", "L"), ("blue", "M")], "2": [("grey", "XL")]}
 STOCK = {("1", "red"): 3, ("1", "blue"): 0, ("2", "grey"): 7}
 IN_STOCK = {"T-1": True, "C-2": False, "CH-3": True, "L-4": True, "R-5": False}
 SELLER_NAMES = {"s1": "Acme", "s2": "Globex", "s3": "Initech"}
-SELLER_RATINGS = {("s1", "o1"): 5, ("s2", "o1"): 3}
+SELLER_RATINGS: dict[tuple[str, str | None], int] = {("s1", "o1"): 5, ("s2", "o1"): 3}
 
 USERS = {
     "1": {"id": "1", "name": "Ada Lovelace", "username": "@ada", "favoriteUpc": "2"},
     "2": {"id": "2", "name": "Alan Turing", "username": "@alan", "favoriteUpc": None},
     "3": {"id": "3", "name": "Grace Hopper", "username": "@grace", "favoriteUpc": "5"},
 }
-REVIEWS = [
+REVIEWS: list[dict[str, Any]] = [
     {"id": "r1", "body": "Love it!", "author": "1", "product": "1"},
     {"id": "r2", "body": "Too expensive.", "author": "2", "product": "1"},
     {"id": "r3", "body": "Could be better.", "author": "1", "product": "2"},
@@ -44,7 +44,9 @@ def _product(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def products() -> Subgraph:
-    sdl = FED + """
+    sdl = (
+        FED
+        + """
 type Query {
   topProducts(first: Int = 5): [Product!]!
   product(upc: ID!): Product
@@ -76,6 +78,7 @@ type Org @shareable {
   id: ID!
 }
 """
+    )
 
     def variants(parent: dict[str, Any], _info: Any) -> list[dict[str, Any]]:
         return [{"upc": parent["upc"], "color": c, "size": s} for c, s in VARIANTS.get(parent["upc"], [])]
@@ -102,7 +105,9 @@ type Org @shareable {
 
 
 def inventory() -> Subgraph:
-    sdl = FED + """
+    sdl = (
+        FED
+        + """
 type Product @key(fields: "sku") {
   sku: String!
   inStock: Boolean!
@@ -124,6 +129,7 @@ type Org @shareable {
   id: ID!
 }
 """
+    )
 
     def seller_entity(rep: dict[str, Any]) -> dict[str, Any]:
         org = rep.get("org") or {}
@@ -141,7 +147,9 @@ type Org @shareable {
 
 
 def accounts() -> Subgraph:
-    sdl = FED + """
+    sdl = (
+        FED
+        + """
 type Query {
   me: User
   user(id: ID!): User
@@ -160,6 +168,7 @@ type Product @key(fields: "upc", resolvable: false) {
   upc: ID!
 }
 """
+    )
 
     def favorite(parent: dict[str, Any], _info: Any) -> dict[str, Any] | None:
         upc = parent["favoriteUpc"]
@@ -180,7 +189,9 @@ type Product @key(fields: "upc", resolvable: false) {
 
 
 def reviews() -> Subgraph:
-    sdl = FED + """
+    sdl = (
+        FED
+        + """
 type Query {
   latestReviews: [Review!]!
 }
@@ -202,6 +213,7 @@ type Product @key(fields: "upc") {
   reviews: [Review!]!
 }
 """
+    )
 
     def review(r: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -305,7 +317,10 @@ class TestEntities:
         assert result == {
             "data": {
                 "topProducts": [
-                    {"upc": "1", "reviews": [{"author": {"name": "Ada Lovelace"}}, {"author": {"name": "Alan Turing"}}]},
+                    {
+                        "upc": "1",
+                        "reviews": [{"author": {"name": "Ada Lovelace"}}, {"author": {"name": "Alan Turing"}}],
+                    },
                     {"upc": "2", "reviews": [{"author": {"name": "Ada Lovelace"}}]},
                     {"upc": "3", "reviews": [{"author": {"name": "Alan Turing"}}]},
                     {"upc": "4", "reviews": []},
@@ -439,9 +454,7 @@ class TestEntities:
                 "product": {
                     "__typename": "Product",
                     "inStock": False,
-                    "reviews": [
-                        {"__typename": "Review", "author": {"__typename": "User", "username": "@ada"}}
-                    ],
+                    "reviews": [{"__typename": "Review", "author": {"__typename": "User", "username": "@ada"}}],
                 }
             }
         }

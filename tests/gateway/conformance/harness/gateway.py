@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shlex
@@ -40,10 +41,15 @@ def reference_composer_available() -> str | None:
 
 
 def compose_ours(scenario: Scenario) -> str:
-    from gateway.composition import SubgraphSource, compose
-
-    return compose(
-        [SubgraphSource(name=name, url=scenario.urls[name], sdl=sg.sdl) for name, sg in scenario.subgraphs.items()]
+    # Imported lazily (and untyped) so the suite collects while composition is being written.
+    composition = importlib.import_module("gateway.composition")
+    return str(
+        composition.compose(
+            [
+                composition.SubgraphSource(name=name, url=scenario.urls[name], sdl=sg.sdl)
+                for name, sg in scenario.subgraphs.items()
+            ]
+        )
     )
 
 
@@ -79,8 +85,18 @@ def gateway_command(supergraph: Path, port: int) -> list[str]:
     template = os.environ.get("CONFORMANCE_GATEWAY_CMD")
     if template:
         return [part.format(supergraph=supergraph, port=port) for part in shlex.split(template)]
-    return [sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph),
-            "--host", "127.0.0.1", "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "gateway",
+        "serve",
+        "--supergraph",
+        str(supergraph),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 class GatewayProcess:
@@ -98,7 +114,10 @@ class GatewayProcess:
         with self.log_path.open("wb") as log:
             self._proc = subprocess.Popen(
                 gateway_command(self.supergraph_path, self.port),
-                cwd=REPO_ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + READY_TIMEOUT
         with httpx.Client(timeout=2.0) as client:
@@ -162,7 +181,8 @@ class GatewayClient:
             body["operationName"] = operation_name
         response = self.post(body, headers)
         assert response.headers.get("content-type", "").split(";")[0].strip() in (
-            "application/json", "application/graphql-response+json"
+            "application/json",
+            "application/graphql-response+json",
         ), f"unexpected content type {response.headers.get('content-type')}: {response.text[:300]}"
         result = response.json()
         assert isinstance(result, dict)

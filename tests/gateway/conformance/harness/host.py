@@ -86,9 +86,7 @@ class RequestLog:
     def calls(self, subgraph: str | None = None) -> list[RequestRecord]:
         """Requests that reached ``subgraph`` (all subgraphs if None), skipping ``_service`` probes."""
         return [
-            r
-            for r in self.records
-            if (subgraph is None or r.subgraph == subgraph) and r.root_fields() != ["_service"]
+            r for r in self.records if (subgraph is None or r.subgraph == subgraph) and r.root_fields() != ["_service"]
         ]
 
     def entity_calls(self, subgraph: str) -> list[RequestRecord]:
@@ -171,8 +169,7 @@ class SubgraphHost:
         if subgraph.delay:
             await asyncio.sleep(subgraph.delay)
         if subgraph.garbage:
-            return Response(b"<html><body>502 Bad Gateway (not GraphQL)</body></html>", 200,
-                            media_type="text/html")
+            return Response(b"<html><body>502 Bad Gateway (not GraphQL)</body></html>", 200, media_type="text/html")
         result = await graphql(
             subgraph.schema,
             body.get("query", ""),

@@ -86,9 +86,7 @@ def _normalise(document: DocumentNode) -> tuple[list[DefinitionNode], list[str]]
                 directives=definition.directives,
                 fields=definition.fields,
             )
-        elif (
-            isinstance(definition, InterfaceTypeExtensionNode) and name not in defined and name not in promoted
-        ):
+        elif isinstance(definition, InterfaceTypeExtensionNode) and name not in defined and name not in promoted:
             promoted.add(name or "")
             definition = InterfaceTypeDefinitionNode(
                 name=definition.name,
@@ -109,9 +107,7 @@ def _normalise(document: DocumentNode) -> tuple[list[DefinitionNode], list[str]]
 def build_executable_schema(subgraph: Subgraph) -> GraphQLSchema:
     document = parse(subgraph.sdl)
     definitions, entity_names = _normalise(document)
-    has_query = any(
-        isinstance(d, ObjectTypeDefinitionNode) and _type_name(d) == "Query" for d in definitions
-    )
+    has_query = any(isinstance(d, ObjectTypeDefinitionNode) and _type_name(d) == "Query" for d in definitions)
     extra = _FEDERATION_ADDITIONS
     if not has_query:
         extra += "type Query { _service: _Service! }\n"

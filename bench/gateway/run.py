@@ -1,0 +1,240 @@
+"""Gateway benchmark: Node fixture subgraphs, our gateway, wrk (or aiohttp) load, median of N runs.
+
+    .venv/bin/python bench/gateway/run.py [--duration 8] [--runs 3] [--connections 50] [--workers 1,2]
+
+Prints a table and writes var/bench/gateway.json. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import httpx  # noqa: E402
+
+from bench.gateway.loadgen import LoadResult, run_load, wrk_available  # noqa: E402
+from bench.gateway.schema import BASELINE_QUERY, EXPECTED, PRODUCTS_SDL, QUERY, REVIEWS_SDL  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+START_TIMEOUT = 30.0
+WARMUP_SECONDS = 2.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Any, what: str, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        try:
+            if check():
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def summarize(runs: list[LoadResult]) -> dict[str, Any]:
+    return {
+        "requests_per_second": statistics.median(r.requests_per_second for r in runs),
+        "p50_ms": statistics.median(r.p50_ms for r in runs),
+        "p99_ms": statistics.median(r.p99_ms for r in runs),
+        "errors": sum(r.errors for r in runs),
+        "runs": [r.as_dict() for r in runs],
+    }
+
+
+def measure(url: str, body: str, args: argparse.Namespace, use_wrk: bool, label: str) -> dict[str, Any]:
+    run_load(url, body, args.connections, WARMUP_SECONDS, use_wrk)
+    runs = []
+    for i in range(args.runs):
+        result = run_load(url, body, args.connections, args.duration, use_wrk)
+        print(
+            f"  {label} run {i + 1}/{args.runs}: {result.requests_per_second:,.0f} req/s "
+            f"p50 {result.p50_ms:.2f} ms p99 {result.p99_ms:.2f} ms errors {result.errors}",
+            flush=True,
+        )
+        runs.append(result)
+    return summarize(runs)
+
+
+def compose_supergraph(products_url: str, reviews_url: str) -> str:
+    composition = importlib.import_module("gateway.composition")
+    SubgraphSource, compose = composition.SubgraphSource, composition.compose
+    return str(
+        compose(
+            [
+                SubgraphSource(name="products", url=products_url, sdl=PRODUCTS_SDL),
+                SubgraphSource(name="reviews", url=reviews_url, sdl=REVIEWS_SDL),
+            ]
+        )
+    )
+
+
+def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_wrk: bool) -> dict[str, Any]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    cmd = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "serve",
+        "--supergraph",
+        str(supergraph),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    log = tempfile.NamedTemporaryFile(prefix="bench-gateway-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_until(
+                lambda: httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200,
+                f"gateway (workers={workers})",
+                proc,
+            )
+        except RuntimeError as exc:
+            tail = Path(log.name).read_text(errors="replace")[-1500:]
+            return {"error": f"{exc}; log tail:\n{tail}"}
+        answer = httpx.post(url, json={"query": QUERY}, timeout=10)
+        if answer.status_code != 200 or answer.json() != EXPECTED:
+            return {"error": f"wrong answer ({answer.status_code}): {answer.text[:500]}"}
+        return measure(url, json.dumps({"query": QUERY}), args, use_wrk, f"gateway workers={workers}")
+    finally:
+        stop(proc)
+        log.close()
+
+
+def print_table(results: dict[str, Any]) -> None:
+    base = results["baseline"]
+    rows = [("node subgraph direct (baseline)", base)]
+    rows += [(w if w == "composition" else f"gateway workers={w}", r) for w, r in results["gateway"].items()]
+    print()
+    print(
+        f"load generator: {results['load_generator']}; {results['connections']} connections, "
+        f"{results['runs']} x {results['duration_s']:.0f}s runs, medians"
+    )
+    header = f"{'target':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'rps/base':>10}{'p50/base':>10}"
+    print(header)
+    print("-" * len(header))
+    for name, r in rows:
+        if "error" in r:
+            print(f"{name:<34}  ERROR: {r['error'].splitlines()[0]}")
+            continue
+        print(
+            f"{name:<34}{r['requests_per_second']:>10,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+            f"{r['errors']:>8}{r.get('rps_ratio', 1.0):>10.3f}{r.get('p50_ratio', 1.0):>10.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per measured run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", default="1,2", help="comma-separated gateway worker counts")
+    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench" / "gateway.json")
+    args = parser.parse_args(argv or [])  # `python -m bench` calls main() with no arguments
+
+    if shutil.which("node") is None:
+        print("node is required for the fixture subgraphs", file=sys.stderr)
+        return 2
+    use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and wrk_available())
+    if args.loadgen == "wrk" and not wrk_available():
+        print("wrk not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    if use_wrk:
+        loadgen = "wrk"
+    else:
+        loadgen = "python-aiohttp (" + ("--loadgen python" if args.loadgen == "python" else "wrk not found") + ")"
+    print(f"load generator: {loadgen}", flush=True)
+
+    products_port, reviews_port = free_port(), free_port()
+    products_url = f"http://127.0.0.1:{products_port}/graphql"
+    reviews_url = f"http://127.0.0.1:{reviews_port}/graphql"
+    node = subprocess.Popen(["node", str(HERE / "subgraphs.js"), str(products_port), str(reviews_port)])
+    results: dict[str, Any] = {
+        "load_generator": loadgen,
+        "connections": args.connections,
+        "runs": args.runs,
+        "duration_s": args.duration,
+        "query": QUERY,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "gateway": {},
+    }
+    exit_code = 0
+    try:
+        for url in (products_url, reviews_url):
+            wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200, "node subgraphs", node)
+        print("baseline: node products subgraph hit directly", flush=True)
+        results["baseline"] = measure(products_url, json.dumps({"query": BASELINE_QUERY}), args, use_wrk, "baseline")
+        with tempfile.TemporaryDirectory() as tmp:
+            supergraph = Path(tmp) / "supergraph.graphql"
+            try:
+                supergraph.write_text(compose_supergraph(products_url, reviews_url))
+            except Exception as exc:  # composition missing or failing: still report the baseline
+                results["gateway"]["composition"] = {"error": f"composition failed: {exc!r}"}
+                exit_code = 1
+            else:
+                for workers in (int(w) for w in args.workers.split(",") if w.strip()):
+                    print(f"gateway workers={workers}", flush=True)
+                    outcome = bench_gateway(supergraph, workers, args, use_wrk)
+                    if "error" in outcome:
+                        exit_code = 1
+                    else:
+                        base = results["baseline"]
+                        outcome["rps_ratio"] = outcome["requests_per_second"] / base["requests_per_second"]
+                        outcome["p50_ratio"] = outcome["p50_ms"] / base["p50_ms"]
+                        outcome["p99_ratio"] = outcome["p99_ms"] / base["p99_ms"]
+                    results["gateway"][str(workers)] = outcome
+    finally:
+        stop(node)
+
+    print_table(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {args.out}")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

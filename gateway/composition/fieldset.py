@@ -1,0 +1,134 @@
+"""Parsing and checking of `FieldSet` strings (the `fields:` of @key, @requires and @provides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from graphql import GraphQLError, parse
+from graphql.language import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode
+
+from .model import Kind, Subgraph
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One selected field, or an inline fragment when `type_condition` is set."""
+
+    name: str
+    children: tuple[Selection, ...] = ()
+    has_args: bool = False
+    type_condition: str | None = None
+
+
+@lru_cache(maxsize=4096)
+def parse_field_set(text: str) -> tuple[Selection, ...] | None:
+    """Parse a field set; None when it is not valid selection syntax."""
+    try:
+        document = parse("{" + text + "}", no_location=True)
+    except GraphQLError:
+        return None
+    op = document.definitions[0]
+    assert isinstance(op, OperationDefinitionNode)
+    return _convert(op.selection_set)
+
+
+def _convert(selection_set: SelectionSetNode | None) -> tuple[Selection, ...]:
+    if selection_set is None:
+        return ()
+    out: list[Selection] = []
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            out.append(Selection(sel.name.value, _convert(sel.selection_set), bool(sel.arguments)))
+        elif isinstance(sel, InlineFragmentNode):
+            condition = sel.type_condition.name.value if sel.type_condition else None
+            out.append(Selection("", _convert(sel.selection_set), type_condition=condition or ""))
+    return tuple(out)
+
+
+@dataclass
+class FieldSetProblem:
+    code_suffix: str  # "INVALID_FIELDS", "FIELDS_SELECT_INVALID_TYPE", "FIELDS_HAS_ARGS"
+    detail: str
+
+
+@dataclass
+class FieldSetCheck:
+    """The outcome of walking a field set over one subgraph's types."""
+
+    problems: list[FieldSetProblem] = field(default_factory=list)
+    visited: list[tuple[str, str]] = field(default_factory=list)  # (type, field) of every selection
+
+
+def check_field_set(subgraph: Subgraph, type_name: str, text: str, *, for_key: bool = False) -> FieldSetCheck:
+    result = FieldSetCheck()
+    selections = parse_field_set(text)
+    if selections is None:
+        result.problems.append(FieldSetProblem("INVALID_FIELDS", f'invalid field set syntax "{text}"'))
+        return result
+    if not selections:
+        result.problems.append(FieldSetProblem("INVALID_FIELDS", "the field set is empty"))
+        return result
+    _walk(subgraph, type_name, selections, for_key, result)
+    return result
+
+
+def _walk(
+    subgraph: Subgraph, type_name: str, selections: tuple[Selection, ...], for_key: bool, out: FieldSetCheck
+) -> None:
+    parent = subgraph.type(type_name)
+    if parent is None:
+        out.problems.append(FieldSetProblem("INVALID_FIELDS", f'unknown type "{type_name}"'))
+        return
+    for sel in selections:
+        if sel.type_condition is not None:
+            target = sel.type_condition or type_name
+            if subgraph.type(target) is None:
+                out.problems.append(FieldSetProblem("INVALID_FIELDS", f'Unknown type "{target}"'))
+                continue
+            _walk(subgraph, target, sel.children, for_key, out)
+            continue
+        if sel.name == "__typename":
+            continue
+        fdef = parent.fields.get(sel.name)
+        if fdef is None:
+            out.problems.append(
+                FieldSetProblem("INVALID_FIELDS", f'Cannot query field "{sel.name}" on type "{type_name}"')
+            )
+            continue
+        out.visited.append((type_name, sel.name))
+        coordinate = f"{type_name}.{sel.name}"
+        if sel.has_args or (for_key and fdef.args):
+            out.problems.append(FieldSetProblem("FIELDS_HAS_ARGS", f'field "{coordinate}" has arguments'))
+        target_type = subgraph.type(fdef.type.base)
+        composite = target_type is not None and target_type.is_composite
+        if for_key and (fdef.type.has_list or (target_type and target_type.kind in (Kind.INTERFACE, Kind.UNION))):
+            what = "a list" if fdef.type.has_list else (target_type.kind.value if target_type else "")
+            out.problems.append(
+                FieldSetProblem(
+                    "FIELDS_SELECT_INVALID_TYPE",
+                    f'field "{coordinate}" has type "{fdef.type}" ({what}), which is not allowed in @key',
+                )
+            )
+            continue
+        if composite and not sel.children:
+            out.problems.append(
+                FieldSetProblem(
+                    "INVALID_FIELDS",
+                    f'Field "{coordinate}" of type "{fdef.type}" must have a selection of subfields',
+                )
+            )
+        elif not composite and sel.children:
+            out.problems.append(
+                FieldSetProblem(
+                    "INVALID_FIELDS",
+                    f'Field "{coordinate}" must not have a selection since type "{fdef.type}" has no subfields',
+                )
+            )
+        elif composite:
+            _walk(subgraph, fdef.type.base, sel.children, for_key, out)
+
+
+def top_level_fields(text: str) -> list[str]:
+    selections = parse_field_set(text) or ()
+    return [s.name for s in selections if s.type_condition is None]

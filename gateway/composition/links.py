@@ -1,0 +1,137 @@
+"""Resolution of `@link` imports: which local directive name means which federation directive."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from graphql.language import (
+    DirectiveNode,
+    ListValueNode,
+    ObjectValueNode,
+    StringValueNode,
+)
+
+FEDERATION_DIRECTIVES = (
+    "key",
+    "requires",
+    "provides",
+    "external",
+    "tag",
+    "extends",
+    "shareable",
+    "inaccessible",
+    "override",
+    "composeDirective",
+    "interfaceObject",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "context",
+    "fromContext",
+    "cost",
+    "listSize",
+)
+FED1_DIRECTIVES = ("key", "requires", "provides", "external", "extends", "tag", "inaccessible")
+# Specs whose single directive carries the spec's own name (e.g. `@link(url: ".../tag/v0.3")`).
+SINGLE_DIRECTIVE_SPECS = ("tag", "inaccessible")
+# Types that belong to the link / federation machinery and never reach the supergraph.
+MACHINERY_TYPES = frozenset(
+    {"_Service", "_Entity", "_Any", "_FieldSet", "FieldSet", "link__Import", "link__Purpose", "Import", "Purpose"}
+)
+
+_SPEC_URL = re.compile(r"^(?P<base>.+)/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<major>\d+)\.(?P<minor>\d+)/?$")
+
+
+@dataclass
+class LinkInfo:
+    url: str
+    name: str
+    version: tuple[int, int]
+    prefix: str
+    imports: dict[str, str] = field(default_factory=dict)  # imported name (no "@") -> local name
+
+
+@dataclass
+class DirectiveNames:
+    """Maps the directive names a subgraph uses to canonical federation directive names."""
+
+    federation_version: tuple[int, int] | None  # None for a Federation 1 subgraph
+    link_name: str = "link"
+    canonical_by_local: dict[str, str] = field(default_factory=dict)
+    machinery_prefixes: tuple[str, ...] = ("link__", "federation__")
+    links: list[LinkInfo] = field(default_factory=list)
+
+    @property
+    def fed1(self) -> bool:
+        return self.federation_version is None
+
+    def canonical(self, local: str) -> str | None:
+        return self.canonical_by_local.get(local)
+
+    def is_machinery_type(self, name: str) -> bool:
+        return name in MACHINERY_TYPES or name.startswith(self.machinery_prefixes)
+
+
+class LinkError(ValueError):
+    pass
+
+
+def _string(node: object) -> str | None:
+    return node.value if isinstance(node, StringValueNode) else None
+
+
+def parse_link(directive: DirectiveNode) -> LinkInfo:
+    args = {arg.name.value: arg.value for arg in directive.arguments or ()}
+    url = _string(args.get("url"))
+    if url is None:
+        raise LinkError("@link is missing its url: String argument")
+    match = _SPEC_URL.match(url)
+    if match is None:
+        raise LinkError(f'@link url "{url}" is not of the form <base>/<name>/v<major>.<minor>')
+    name = match.group("name")
+    prefix = _string(args.get("as")) or name
+    info = LinkInfo(url, name, (int(match.group("major")), int(match.group("minor"))), prefix)
+    imports = args.get("import")
+    items = imports.values if isinstance(imports, ListValueNode) else ()
+    for item in items:
+        if isinstance(item, StringValueNode):
+            imported, alias = item.value, item.value
+        elif isinstance(item, ObjectValueNode):
+            fields = {f.name.value: _string(f.value) for f in item.fields}
+            imported = fields.get("name") or ""
+            alias = fields.get("as") or imported
+        else:
+            raise LinkError(f'@link(url: "{url}") has an invalid import entry')
+        if imported.startswith("@") != alias.startswith("@"):
+            raise LinkError(f'@link(url: "{url}") import "{imported}" cannot be renamed to "{alias}"')
+        info.imports[imported.lstrip("@")] = alias.lstrip("@")
+    return info
+
+
+def resolve_names(schema_directives: Iterable[DirectiveNode]) -> DirectiveNames:
+    """Build the name mapping from the directives on `schema` / `extend schema`."""
+    links = [parse_link(d) for d in schema_directives if d.name.value == "link"]
+    federation = next((link for link in links if link.name == "federation"), None)
+    if federation is None:
+        names = DirectiveNames(federation_version=None, links=links)
+        for directive in FEDERATION_DIRECTIVES:
+            names.canonical_by_local[directive] = directive
+    else:
+        names = DirectiveNames(federation_version=federation.version, links=links)
+        for directive in FEDERATION_DIRECTIVES:
+            local = federation.imports.get(directive, f"{federation.prefix}__{directive}")
+            names.canonical_by_local[local] = directive
+    prefixes = {"link__", "federation__"}
+    for link in links:
+        if link.name == "link":
+            names.link_name = link.imports.get("link", link.prefix)
+            prefixes.add(f"{link.prefix}__")
+        elif link.name in SINGLE_DIRECTIVE_SPECS:
+            local = link.imports.get(link.name, link.prefix)
+            names.canonical_by_local[local] = link.name
+        elif link.name == "federation":
+            prefixes.add(f"{link.prefix}__")
+    names.machinery_prefixes = tuple(sorted(prefixes))
+    return names

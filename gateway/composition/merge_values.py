@@ -1,0 +1,146 @@
+"""Merging of the small things shared by every kind of element: descriptions, decorations, input values."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from graphql import print_ast
+
+from .errors import CompositionIssue, quote_subgraphs
+from .model import Decorations, InputValue
+from .supergraph_model import SInputValue
+from .typeref import TypeRef, merge_input, same_shape
+
+
+@dataclass
+class Issues:
+    items: list[CompositionIssue] = field(default_factory=list)
+
+    def add(self, code: str, message: str, subgraphs: Sequence[str], coordinate: str | None) -> None:
+        self.items.append(CompositionIssue(code, message, list(dict.fromkeys(subgraphs)), coordinate))
+
+
+def pick_description(descriptions: Sequence[str | None]) -> str | None:
+    """The description most subgraphs agree on (the first one on a tie)."""
+    present = [d for d in descriptions if d and d.strip()]
+    if not present:
+        return None
+    counts = Counter(present)
+    best = max(counts.values())
+    return next(d for d in present if counts[d] == best)
+
+
+def merge_decorations(decos: Sequence[Decorations]) -> Decorations:
+    merged = Decorations()
+    for deco in decos:
+        for tag in deco.tags:
+            if tag not in merged.tags:
+                merged.tags.append(tag)
+        merged.inaccessible = merged.inaccessible or deco.inaccessible
+        if merged.deprecated is None:
+            merged.deprecated = deco.deprecated
+        if merged.specified_by is None:
+            merged.specified_by = deco.specified_by
+    return merged
+
+
+def describe_types(per_subgraph: Sequence[tuple[str, TypeRef]]) -> str:
+    """`type "Int" in subgraph "a" but type "String" in subgraphs "b" and "c"`."""
+    groups: dict[str, list[str]] = {}
+    for sub, ref in per_subgraph:
+        groups.setdefault(str(ref), []).append(sub)
+    parts = [f'type "{t}" in {quote_subgraphs(subs)}' for t, subs in groups.items()]
+    return " but ".join(parts)
+
+
+def merge_input_type(
+    issues: Issues, code: str, what: str, coordinate: str, per_subgraph: Sequence[tuple[str, TypeRef]]
+) -> tuple[TypeRef | None, bool]:
+    """Most specific of input types (non-null wins); (None, False) after reporting a mismatch."""
+    first = per_subgraph[0][1]
+    if all(ref == first for _, ref in per_subgraph):
+        return first, True
+    if any(ref.base != first.base or not same_shape(ref, first) for _, ref in per_subgraph):
+        issues.add(
+            code,
+            f'Type of {what} "{coordinate}" is incompatible across subgraphs: it has {describe_types(per_subgraph)}',
+            [s for s, _ in per_subgraph],
+            coordinate,
+        )
+        return None, False
+    merged = first
+    for _, ref in per_subgraph[1:]:
+        merged = merge_input(merged, ref)
+    return merged, False
+
+
+def _printed_default(value: InputValue) -> str | None:
+    return print_ast(value.default) if value.default is not None else None
+
+
+def merge_input_values(
+    issues: Issues,
+    owner: str,
+    what: str,
+    per_subgraph: Sequence[tuple[str, dict[str, InputValue]]],
+    *,
+    arguments: bool,
+) -> dict[str, tuple[SInputValue, bool]]:
+    """Merge arguments (or input-object fields) present in all subgraphs; returns value and types-equal flag.
+
+    Values missing from some subgraph are dropped, unless required somewhere, which is an error.
+    """
+    names: list[str] = []
+    for _, values in per_subgraph:
+        names.extend(n for n in values if n not in names)
+    merged: dict[str, tuple[SInputValue, bool]] = {}
+    for name in names:
+        coordinate = f"{owner}({name}:)" if arguments else f"{owner}.{name}"
+        present = [(sub, values[name]) for sub, values in per_subgraph if name in values]
+        missing = [sub for sub, values in per_subgraph if name not in values]
+        if missing:
+            required = [sub for sub, v in present if v.type.non_null and v.default is None]
+            if required:
+                kind = "Argument" if arguments else "Input object field"
+                code = (
+                    "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH"
+                    if arguments
+                    else "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH"
+                )
+                issues.add(
+                    code,
+                    f'{kind} "{coordinate}" is required in some subgraphs but does not appear in all subgraphs:'
+                    f" it is required in {quote_subgraphs(required)} but does not appear in"
+                    f" {quote_subgraphs(missing)}",
+                    required + missing,
+                    coordinate,
+                )
+            continue
+        code = "ARGUMENT_TYPE_MISMATCH" if arguments else "FIELD_TYPE_MISMATCH"
+        ref, equal = merge_input_type(issues, code, what, coordinate, [(s, v.type) for s, v in present])
+        if ref is None:
+            continue
+        defaults = {(_printed_default(v)) for _, v in present if v.default is not None}
+        if len(defaults) > 1:
+            issues.add(
+                "ARGUMENT_DEFAULT_MISMATCH" if arguments else "INPUT_FIELD_DEFAULT_MISMATCH",
+                f'{what.capitalize()} "{coordinate}" has incompatible default values across subgraphs: '
+                + " but ".join(f'it has default value {_printed_default(v)} in subgraph "{s}"' for s, v in present),
+                [s for s, _ in present],
+                coordinate,
+            )
+            continue
+        default = next((v.default for _, v in present if v.default is not None), None)
+        merged[name] = (
+            SInputValue(
+                name,
+                ref,
+                default,
+                pick_description([v.description for _, v in present]),
+                merge_decorations([v.deco for _, v in present]),
+            ),
+            equal,
+        )
+    return merged

@@ -1,0 +1,133 @@
+"""Normalised view of one federation subgraph, independent of how its SDL spelled things.
+
+Federation directive names are canonical here (`key`, `external`, ...), whatever the subgraph
+imported or renamed them to, and root types are always `Query` / `Mutation` / `Subscription`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from graphql.language import DirectiveDefinitionNode, ValueNode
+
+from .typeref import TypeRef
+
+
+class Kind(Enum):
+    OBJECT = "Object Type"
+    INTERFACE = "Interface Type"
+    UNION = "Union Type"
+    ENUM = "Enum Type"
+    INPUT_OBJECT = "Input Object Type"
+    SCALAR = "Scalar Type"
+
+
+ROOT_KINDS = ("query", "mutation", "subscription")
+ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
+
+
+@dataclass
+class Decorations:
+    """Directives carried through to the supergraph unchanged."""
+
+    tags: list[str] = field(default_factory=list)
+    inaccessible: bool = False
+    deprecated: str | None = None  # the reason; "" is not used, None means not deprecated
+    specified_by: str | None = None
+
+
+@dataclass
+class InputValue:
+    """A field argument or an input-object field."""
+
+    name: str
+    type: TypeRef
+    default: ValueNode | None = None
+    description: str | None = None
+    deco: Decorations = field(default_factory=Decorations)
+
+
+@dataclass
+class Field:
+    name: str
+    type: TypeRef
+    args: dict[str, InputValue] = field(default_factory=dict)
+    description: str | None = None
+    deco: Decorations = field(default_factory=Decorations)
+    external: bool = False
+    shareable: bool = False
+    provides: str | None = None
+    requires: str | None = None
+    override_from: str | None = None
+    override_label: str | None = None
+
+
+@dataclass
+class Key:
+    fields: str
+    resolvable: bool = True
+    extension: bool = False
+
+
+@dataclass
+class EnumValue:
+    name: str
+    description: str | None = None
+    deco: Decorations = field(default_factory=Decorations)
+
+
+@dataclass
+class TypeDef:
+    name: str
+    kind: Kind
+    description: str | None = None
+    deco: Decorations = field(default_factory=Decorations)
+    fields: dict[str, Field] = field(default_factory=dict)
+    input_fields: dict[str, InputValue] = field(default_factory=dict)
+    interfaces: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    values: dict[str, EnumValue] = field(default_factory=dict)
+    keys: list[Key] = field(default_factory=list)
+    extension: bool = False  # `@extends`, or only ever written as `extend type`
+    shareable: bool = False
+    interface_object: bool = False
+
+    @property
+    def is_entity(self) -> bool:
+        return bool(self.keys)
+
+    @property
+    def is_composite(self) -> bool:
+        return self.kind in (Kind.OBJECT, Kind.INTERFACE, Kind.UNION)
+
+
+@dataclass
+class Subgraph:
+    name: str
+    url: str
+    fed1: bool
+    types: dict[str, TypeDef] = field(default_factory=dict)
+    roots: dict[str, str] = field(default_factory=dict)  # operation -> type name present here
+    executable_directives: dict[str, DirectiveDefinitionNode] = field(default_factory=dict)
+
+    def type(self, name: str) -> TypeDef | None:
+        return self.types.get(name)
+
+    def field(self, type_name: str, field_name: str) -> Field | None:
+        t = self.types.get(type_name)
+        return t.fields.get(field_name) if t else None
+
+    def implementations(self, interface: str) -> list[TypeDef]:
+        return [t for t in self.types.values() if interface in t.interfaces]
+
+    def possible_types(self, name: str) -> list[TypeDef]:
+        """Object types a value of the (possibly abstract) type `name` can be in this subgraph."""
+        t = self.types.get(name)
+        if t is None:
+            return []
+        if t.kind == Kind.UNION:
+            return [self.types[m] for m in t.members if m in self.types]
+        if t.kind == Kind.INTERFACE:
+            return [i for i in self.implementations(name) if i.kind == Kind.OBJECT]
+        return [t]

@@ -1,0 +1,314 @@
+"""A basic satisfiability check: every field of every type a query can reach must be resolvable.
+
+Explores states (type, subgraph, provided selections) from the root types, following fields the
+subgraph resolves, type conditions, and entity jumps through resolvable keys. At each state, every
+supergraph field of the type must be resolvable in that subgraph or in one reachable by key jumps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import CompositionIssue
+from .fieldset import Selection, parse_field_set
+from .model import ROOT_NAMES, Kind, Subgraph, TypeDef
+from .supergraph_model import Supergraph
+
+Provided = tuple[Selection, ...]
+
+
+@dataclass(frozen=True)
+class _State:
+    type_name: str
+    subgraph: str
+    provided: Provided = ()
+
+
+@dataclass(frozen=True)
+class _Step:
+    previous: _State | None
+    text: str | None  # a field name or "... on T"; None for a jump between subgraphs
+
+
+def check_satisfiability(subgraphs: Sequence[Subgraph], supergraph: Supergraph) -> list[CompositionIssue]:
+    return _Checker(subgraphs, supergraph).run()
+
+
+class _Checker:
+    def __init__(self, subgraphs: Sequence[Subgraph], supergraph: Supergraph) -> None:
+        self.subs = {s.name: s for s in subgraphs}
+        self.supergraph = supergraph
+        self.overridden: set[tuple[str, str, str]] = set()  # (type, field, subgraph) no longer resolving it
+        for sub in subgraphs:
+            for tdef in sub.types.values():
+                for f in tdef.fields.values():
+                    origin = f.override_from
+                    if origin and origin != sub.name and f.override_label is None and origin in self.subs:
+                        self.overridden.add((tdef.name, f.name, origin))
+        self.steps: dict[_State, _Step] = {}
+
+    # -- exploration -------------------------------------------------------------------------
+    def run(self) -> list[CompositionIssue]:
+        queue: deque[_State] = deque()
+        for operation in ROOT_NAMES:
+            for sub in self.subs.values():
+                root = sub.roots.get(operation)
+                if root is not None:
+                    self._visit(_State(root, sub.name), _Step(None, None), queue)
+        issues: dict[str, CompositionIssue] = {}
+        while queue:
+            state = queue.popleft()
+            for coordinate, issue in self._check_state(state).items():
+                issues.setdefault(coordinate, issue)
+            for next_state, step in self._edges(state):
+                self._visit(next_state, step, queue)
+        return list(issues.values())
+
+    def _visit(self, state: _State, step: _Step, queue: deque[_State]) -> None:
+        if state not in self.steps:
+            self.steps[state] = step
+            queue.append(state)
+
+    def _edges(self, state: _State) -> list[tuple[_State, _Step]]:
+        sub = self.subs[state.subgraph]
+        tdef = sub.type(state.type_name)
+        edges: list[tuple[_State, _Step]] = []
+        if tdef is None:
+            return edges
+        for f in tdef.fields.values():
+            stype = self.supergraph.types.get(tdef.name)
+            sfield = stype.fields.get(f.name) if stype else None
+            if sfield is None or sfield.deco.inaccessible or not self._resolves(sub, tdef, f.name, state.provided):
+                continue
+            target = sub.type(f.type.base)
+            if target is None or not target.is_composite:
+                continue
+            child = parse_field_set(f.provides) or () if f.provides else _provided_children(state.provided, f.name)
+            edges.append((_State(target.name, sub.name, child), _Step(state, f.name)))
+        if tdef.kind in (Kind.INTERFACE, Kind.UNION) and not tdef.interface_object:
+            for possible in sub.possible_types(tdef.name):
+                edges.append(
+                    (
+                        _State(possible.name, sub.name, _narrow(state.provided, possible.name)),
+                        _Step(state, f"... on {possible.name}"),
+                    )
+                )
+        edges.extend((target, _Step(state, None)) for target in self._jumps(state))
+        return edges
+
+    def _jumps(self, state: _State) -> list[_State]:
+        """States reachable by an entity fetch: another subgraph's resolvable key, collectable from here."""
+        sub = self.subs[state.subgraph]
+        tdef = sub.type(state.type_name)
+        if tdef is None or tdef.name in ROOT_NAMES.values():
+            return []
+        candidates = [tdef.name]
+        if tdef.kind == Kind.OBJECT and not tdef.interface_object:
+            candidates += [i for i in self._supergraph_interfaces(tdef.name)]
+        out: list[_State] = []
+        for other in self.subs.values():
+            if other.name == sub.name:
+                continue
+            for name in candidates:
+                target = other.type(name)
+                if target is None or (name != tdef.name and not target.interface_object):
+                    continue
+                if any(k.resolvable and self._collectable(sub, tdef, k.fields, state.provided) for k in target.keys):
+                    out.append(_State(name, other.name))
+        return out
+
+    def _supergraph_interfaces(self, type_name: str) -> list[str]:
+        stype = self.supergraph.types.get(type_name)
+        return list(stype.interfaces) if stype else []
+
+    # -- resolution tests ------------------------------------------------------------------------
+    def _resolves(self, sub: Subgraph, tdef: TypeDef, field_name: str, provided: Provided) -> bool:
+        f = tdef.fields.get(field_name)
+        if f is None or (tdef.name, field_name, sub.name) in self.overridden:
+            return False
+        if f.external:
+            return any(s.name == field_name and s.type_condition is None for s in provided)
+        return True
+
+    def _collectable(self, sub: Subgraph, tdef: TypeDef, fields: str, provided: Provided) -> bool:
+        selections = parse_field_set(fields)
+        return selections is not None and self._collect(sub, tdef, selections, provided)
+
+    def _collect(self, sub: Subgraph, tdef: TypeDef, selections: Provided, provided: Provided) -> bool:
+        for sel in selections:
+            if sel.type_condition is not None or sel.name == "__typename":
+                continue
+            f = tdef.fields.get(sel.name)
+            if f is None:
+                return False
+            if not (self._resolves(sub, tdef, sel.name, provided) or self._used_overridden(sub, tdef, sel.name)):
+                return False
+            child = sub.type(f.type.base)
+            if sel.children and child is not None:
+                child_provided = _provided_children(provided, sel.name)
+                if not self._collect(sub, child, sel.children, child_provided):
+                    return False
+        return True
+
+    def _used_overridden(self, sub: Subgraph, tdef: TypeDef, field_name: str) -> bool:
+        f = tdef.fields.get(field_name)
+        return f is not None and not f.external and (tdef.name, field_name, sub.name) in self.overridden
+
+    def _closure(self, state: _State) -> list[_State]:
+        """The state and every state reachable from it by entity jumps only."""
+        seen = [state]
+        index = 0
+        while index < len(seen):
+            for nxt in self._jumps(seen[index]):
+                if nxt not in seen:
+                    seen.append(nxt)
+            index += 1
+        return seen
+
+    def _field_ok(self, state: _State, field_name: str, depth: int = 0) -> bool:
+        for candidate in self._closure(state):
+            sub = self.subs[candidate.subgraph]
+            tdef = sub.type(candidate.type_name)
+            if tdef is None:
+                continue
+            if self._resolves(sub, tdef, field_name, candidate.provided) and self._requires_ok(
+                candidate, tdef, field_name
+            ):
+                return True
+            if tdef.kind == Kind.INTERFACE and field_name not in tdef.fields and depth < 3:
+                # The field is not on the interface here: ask each implementation instead.
+                possible = sub.possible_types(tdef.name)
+                if possible and all(
+                    self._field_ok(_State(p.name, sub.name, candidate.provided), field_name, depth + 1)
+                    for p in possible
+                ):
+                    return True
+        return False
+
+    def _requires_ok(self, state: _State, tdef: TypeDef, field_name: str) -> bool:
+        f = tdef.fields[field_name]
+        if f.requires is None:
+            return True
+        sub = self.subs[state.subgraph]
+        if not any(k.resolvable for k in tdef.keys):
+            return self._collectable(sub, tdef, f.requires, state.provided)
+        closure = self._closure(_State(state.type_name, state.subgraph))
+        for sel in parse_field_set(f.requires) or ():
+            if sel.type_condition is not None or sel.name == "__typename":
+                continue
+            found = False
+            for c in closure:
+                csub = self.subs[c.subgraph]
+                ctype = csub.type(c.type_name)
+                cfield = ctype.fields.get(sel.name) if ctype else None
+                if ctype and cfield and cfield.requires is None and self._resolves(csub, ctype, sel.name, ()):
+                    found = True
+                    break
+            if not found:
+                return False
+        return True
+
+    # -- reporting -----------------------------------------------------------------------------
+    def _check_state(self, state: _State) -> dict[str, CompositionIssue]:
+        stype = self.supergraph.types.get(state.type_name)
+        if stype is None or stype.kind not in (Kind.OBJECT, Kind.INTERFACE) or stype.deco.inaccessible:
+            return {}
+        if state.type_name in ROOT_NAMES.values():
+            return {}  # every subgraph's root fields are reachable from the query planner's root
+        issues: dict[str, CompositionIssue] = {}
+        for name, sfield in stype.fields.items():
+            if sfield.deco.inaccessible or self._field_ok(state, name):
+                continue
+            coordinate = f"{stype.name}.{name}"
+            issues[coordinate] = self._issue(state, coordinate)
+        return issues
+
+    def _issue(self, state: _State, coordinate: str) -> CompositionIssue:
+        type_name, field_name = coordinate.split(".", 1)
+        closure = self._closure(state)
+        reasons: list[str] = []
+        involved: list[str] = []
+        for c in closure:
+            involved.append(c.subgraph)
+            cdef = self.subs[c.subgraph].type(c.type_name)
+            f = cdef.fields.get(field_name) if cdef else None
+            if f is None:
+                reasons.append(f'- from subgraph "{c.subgraph}": cannot find field "{c.type_name}.{field_name}".')
+            elif f.external:
+                reasons.append(
+                    f'- from subgraph "{c.subgraph}": field "{c.type_name}.{field_name}" is @external and not '
+                    "provided on this path."
+                )
+            elif (c.type_name, field_name, c.subgraph) in self.overridden:
+                reasons.append(
+                    f'- from subgraph "{c.subgraph}": field "{coordinate}" is overridden by another subgraph.'
+                )
+            else:
+                reasons.append(
+                    f'- from subgraph "{c.subgraph}": the fields required by "{c.type_name}.{field_name}" '
+                    "(@requires) cannot be collected."
+                )
+        reached = {c.subgraph for c in closure}
+        for sub in self.subs.values():
+            other = sub.type(type_name)
+            if sub.name in reached or other is None or field_name not in other.fields:
+                continue
+            involved.append(sub.name)
+            if not other.keys:
+                why = f'type "{type_name}" has no @key defined in subgraph "{sub.name}"'
+            elif not any(k.resolvable for k in other.keys):
+                why = f'the @key of type "{type_name}" in subgraph "{sub.name}" is marked resolvable: false'
+            else:
+                why = (
+                    f'none of the @key defined on type "{type_name}" in subgraph "{sub.name}" can be resolved '
+                    f'from subgraph "{state.subgraph}"'
+                )
+            reasons.append(
+                f'- from subgraph "{state.subgraph}": cannot move to subgraph "{sub.name}", which has field '
+                f'"{coordinate}", because {why}.'
+            )
+        message = (
+            "The following supergraph API query:\n"
+            + self._example_query(state, field_name)
+            + "\ncannot be satisfied by the subgraphs because:\n"
+            + "\n".join(reasons)
+        )
+        return CompositionIssue("SATISFIABILITY_ERROR", message, list(dict.fromkeys(involved)), coordinate)
+
+    def _example_query(self, state: _State, field_name: str) -> str:
+        path: list[str] = [field_name]
+        current: _State | None = state
+        while current is not None:
+            step = self.steps.get(current)
+            if step is None:
+                break
+            if step.text is not None:
+                path.append(step.text)
+            current = step.previous
+        path.reverse()
+        lines = ["{"]
+        for depth, text in enumerate(path, start=1):
+            suffix = " {" if depth < len(path) else ""
+            lines.append("  " * depth + text + suffix)
+        lines.extend("  " * depth + "}" for depth in range(len(path) - 1, -1, -1))
+        return "\n".join(lines)
+
+
+def _provided_children(provided: Provided, field_name: str) -> Provided:
+    for sel in provided:
+        if sel.type_condition is None and sel.name == field_name:
+            return sel.children
+    return ()
+
+
+def _narrow(provided: Provided, type_name: str) -> Provided:
+    """Provided selections that apply once the runtime type is known to be `type_name`."""
+    out: list[Selection] = []
+    for sel in provided:
+        if sel.type_condition is None:
+            out.append(sel)
+        elif sel.type_condition in ("", type_name):
+            out.extend(sel.children)
+    return tuple(out)

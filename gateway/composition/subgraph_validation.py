@@ -1,0 +1,137 @@
+"""Checks that only need one subgraph: @key / @requires / @provides field sets, @external usage, @override."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .errors import CompositionIssue
+from .fieldset import check_field_set
+from .model import Kind, Subgraph, TypeDef
+
+_Report = Callable[[str, str, str], None]  # (code, message, coordinate)
+
+
+def validate_subgraph(sub: Subgraph) -> list[CompositionIssue]:
+    """Report problems; for Federation 1 subgraphs also drop unused `@external` fields (as Apollo's upgrader)."""
+    issues: list[CompositionIssue] = []
+    used: set[tuple[str, str]] = set()
+
+    def report(code: str, message: str, coordinate: str) -> None:
+        issues.append(CompositionIssue(code, f"[{sub.name}] {message}", [sub.name], coordinate))
+
+    for tdef in sub.types.values():
+        for key in tdef.keys:
+            if tdef.kind not in (Kind.OBJECT, Kind.INTERFACE):
+                report(
+                    "KEY_UNSUPPORTED_ON_TYPE", f'@key cannot be applied to {tdef.kind.value} "{tdef.name}"', tdef.name
+                )
+                continue
+            check = check_field_set(sub, tdef.name, key.fields, for_key=True)
+            used.update(check.visited)
+            for problem in check.problems:
+                report(
+                    f"KEY_{problem.code_suffix}",
+                    f'On type "{tdef.name}", for @key(fields: "{key.fields}"): {problem.detail}',
+                    tdef.name,
+                )
+        for fdef in tdef.fields.values():
+            coordinate = f"{tdef.name}.{fdef.name}"
+            if fdef.provides is not None:
+                target = sub.type(fdef.type.base)
+                if target is None or not target.is_composite:
+                    report(
+                        "PROVIDES_ON_NON_OBJECT_FIELD",
+                        f'Invalid @provides directive on field "{coordinate}": field has type "{fdef.type}"'
+                        " which is not a Composite Type",
+                        coordinate,
+                    )
+                else:
+                    _check_directive_fields(sub, tdef, coordinate, "provides", fdef.provides, target.name, used, report)
+            if fdef.requires is not None:
+                _check_directive_fields(sub, tdef, coordinate, "requires", fdef.requires, tdef.name, used, report)
+            if fdef.override_from is not None:
+                if fdef.override_from == sub.name:
+                    report(
+                        "OVERRIDE_FROM_SELF_ERROR",
+                        f'Source and destination subgraphs "{sub.name}" are the same for overridden field '
+                        f'"{coordinate}"',
+                        coordinate,
+                    )
+                if fdef.external:
+                    report(
+                        "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                        f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}" since '
+                        f'"{coordinate}" on "{sub.name}" is marked with directive "@external"',
+                        coordinate,
+                    )
+                if tdef.kind == Kind.INTERFACE:
+                    report(
+                        "OVERRIDE_ON_INTERFACE",
+                        f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}": @override is not '
+                        "supported on interface type fields.",
+                        coordinate,
+                    )
+        if tdef.interface_object and not tdef.keys:
+            report(
+                "INTERFACE_OBJECT_USAGE_ERROR",
+                f'The @interfaceObject directive can only be applied to entity types but type "{tdef.name}" has no '
+                "@key in this subgraph.",
+                tdef.name,
+            )
+    _check_externals(sub, used, report)
+    return issues
+
+
+def _check_directive_fields(
+    sub: Subgraph,
+    tdef: TypeDef,
+    coordinate: str,
+    directive: str,
+    fields: str,
+    target: str,
+    used: set[tuple[str, str]],
+    report: _Report,
+) -> None:
+    check = check_field_set(sub, target, fields)
+    used.update(check.visited)
+    prefix = f'On field "{coordinate}", for @{directive}(fields: "{fields}"): '
+    code = directive.upper()
+    for problem in check.problems:
+        report(f"{code}_{problem.code_suffix}", prefix + problem.detail, coordinate)
+    if sub.fed1 or check.problems:
+        return
+    for type_name, field_name in check.visited:
+        visited = sub.field(type_name, field_name)
+        leaf_type = sub.type(visited.type.base) if visited else None
+        is_leaf = leaf_type is None or not leaf_type.is_composite
+        if visited is not None and is_leaf and not visited.external:
+            report(
+                f"{code}_FIELDS_MISSING_EXTERNAL",
+                prefix + f'field "{type_name}.{field_name}" should not be part of a @{directive} since it is '
+                "already provided by this subgraph (it is not marked @external)",
+                coordinate,
+            )
+
+
+def _check_externals(sub: Subgraph, used: set[tuple[str, str]], report: _Report) -> None:
+    for tdef in sub.types.values():
+        unused: list[str] = []
+        for fdef in tdef.fields.values():
+            if not fdef.external or (tdef.name, fdef.name) in used:
+                continue
+            if any(fdef.name in (sub.types[i].fields if i in sub.types else {}) for i in tdef.interfaces):
+                continue  # declared to satisfy an interface
+            unused.append(fdef.name)
+        for name in unused:
+            if sub.fed1:
+                if len(tdef.fields) > 1:
+                    del tdef.fields[name]
+                continue
+            coordinate = f"{tdef.name}.{name}"
+            report(
+                "EXTERNAL_UNUSED",
+                f'Field "{coordinate}" is marked @external but is not used in any federation directive (@key, '
+                "@provides, @requires) or to satisfy an interface; the field declaration has no use and should "
+                "be removed (or the field should not be @external).",
+                coordinate,
+            )

@@ -1,0 +1,275 @@
+"""Run a query plan: send fetches, merge subgraph JSON into one data tree, collect errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ..planning.nodes import (
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    RepSel,
+    SequenceNode,
+)
+from ..supergraph.model import Supergraph
+from .http import SubgraphClient, SubgraphFetchError
+from .inputs import prune_input
+
+
+def merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
+    """Deep-merge subgraph JSON `source` into `target` in place (objects by key, lists by index)."""
+    for key, value in source.items():
+        current = target.get(key)
+        if current is None:
+            target[key] = value
+        elif value is None:
+            continue
+        elif type(current) is dict and type(value) is dict:
+            merge_into(current, value)
+        elif type(current) is list and type(value) is list and len(current) == len(value):
+            _merge_lists(current, value)
+        else:
+            target[key] = value
+
+
+def _merge_lists(current: list[Any], value: list[Any]) -> None:
+    for index, item in enumerate(value):
+        existing = current[index]
+        if type(existing) is dict and type(item) is dict:
+            merge_into(existing, item)
+        elif type(existing) is list and type(item) is list and len(existing) == len(item):
+            _merge_lists(existing, item)
+        elif existing is None:
+            current[index] = item
+
+
+def _collect(value: Any, keys: tuple[str, ...], depth: int, out: list[dict[str, Any]]) -> None:
+    if type(value) is list:
+        for item in value:
+            _collect(item, keys, depth, out)
+        return
+    if type(value) is not dict:
+        return
+    if depth == len(keys):
+        out.append(value)
+        return
+    _collect(value.get(keys[depth]), keys, depth + 1, out)
+
+
+def _collect_paths(
+    value: Any, keys: tuple[str, ...], depth: int, path: list[str | int], out: list[list[str | int]]
+) -> None:
+    if type(value) is list:
+        for index, item in enumerate(value):
+            path.append(index)
+            _collect_paths(item, keys, depth, path, out)
+            path.pop()
+        return
+    if type(value) is not dict:
+        return
+    if depth == len(keys):
+        out.append(list(path))
+        return
+    path.append(keys[depth])
+    _collect_paths(value.get(keys[depth]), keys, depth + 1, path, out)
+    path.pop()
+
+
+def _project(obj: dict[str, Any], sel: RepSel, out: dict[str, Any], strict: bool) -> bool:
+    """Copy `sel` from a merged object into a representation; False if a strict (key) field is null."""
+    for data_key, rep_key, sub in sel.fields:
+        value = obj.get(data_key)
+        if value is None:
+            if strict and rep_key != "__typename":
+                return False
+            out[rep_key] = None
+        elif sub is None:
+            out[rep_key] = value
+        else:
+            projected = _project_value(value, sub, strict)
+            if projected is _INVALID:
+                return False
+            out[rep_key] = projected
+    if sel.frags:
+        typename = obj.get("__typename")
+        for typenames, sub in sel.frags:
+            if typename in typenames and not _project(obj, sub, out, strict):
+                return False
+    return True
+
+
+_INVALID = object()
+
+
+def _project_value(value: Any, sel: RepSel, strict: bool) -> Any:
+    if type(value) is list:
+        items = []
+        for item in value:
+            projected = _project_value(item, sel, strict) if item is not None else None
+            if projected is _INVALID:
+                return _INVALID
+            items.append(projected)
+        return items
+    if type(value) is dict:
+        nested: dict[str, Any] = {}
+        if not _project(value, sel, nested, strict):
+            return _INVALID
+        return nested
+    return value
+
+
+class PlanExecution:
+    """State of one request's plan execution."""
+
+    __slots__ = ("client", "data", "errors", "headers", "supergraph", "variables")
+
+    def __init__(
+        self,
+        client: SubgraphClient,
+        supergraph: Supergraph,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str],
+    ) -> None:
+        self.client = client
+        self.supergraph = supergraph
+        self.variables = variables
+        self.headers = headers
+        self.data: dict[str, Any] = {}
+        self.errors: list[dict[str, Any]] = []
+
+    async def run(self, plan: QueryPlan) -> None:
+        if plan.node is not None:
+            await self._run(plan.node)
+
+    async def _run(self, node: PlanNode) -> None:
+        if isinstance(node, FlattenNode):
+            await self._flatten(node)
+        elif isinstance(node, FetchNode):
+            await self._root_fetch(node)
+        elif isinstance(node, SequenceNode):
+            for child in node.nodes:
+                await self._run(child)
+        elif isinstance(node, ParallelNode):
+            await asyncio.gather(*(self._run(child) for child in node.nodes))
+
+    def _variables_for(self, fetch: FetchNode) -> dict[str, Any]:
+        variables = self.variables
+        out = {name: variables[name] for name in fetch.variable_usages if name in variables}
+        if fetch.input_rewrites:
+            for name, type_name in fetch.input_rewrites.items():
+                if name in out:
+                    out[name] = prune_input(self.supergraph, type_name, fetch.service, out[name])
+        return out
+
+    async def _send(self, fetch: FetchNode, variables: dict[str, Any]) -> dict[str, Any] | None:
+        body = orjson.dumps({"query": fetch.operation, "variables": variables})
+        try:
+            return await self.client.post(fetch.service, body, self.headers)
+        except SubgraphFetchError as exc:
+            self.errors.append(exc.to_graphql_error())
+            return None
+
+    async def _root_fetch(self, fetch: FetchNode) -> None:
+        response = await self._send(fetch, self._variables_for(fetch))
+        if response is None:
+            return
+        data = response.get("data")
+        if type(data) is dict:
+            merge_into(self.data, data)
+        errors = response.get("errors")
+        if errors:
+            for error in _as_error_list(errors, fetch.service):
+                self.errors.append(error)
+
+    async def _flatten(self, flatten: FlattenNode) -> None:
+        fetch = flatten.node
+        recipes = fetch.entity_reps or {}
+        objects: list[dict[str, Any]] = []
+        _collect(self.data, flatten.keys, 0, objects)
+        representations: list[dict[str, Any]] = []
+        targets: list[list[int]] = []
+        seen: dict[bytes, int] = {}
+        for position, obj in enumerate(objects):
+            recipe = recipes.get(obj.get("__typename"))  # type: ignore[arg-type]
+            if recipe is None:
+                continue
+            rep: dict[str, Any] = {"__typename": recipe.typename}
+            if not _project(obj, recipe.keys, rep, True):
+                continue
+            if recipe.requires.fields or recipe.requires.frags:
+                _project(obj, recipe.requires, rep, False)
+            rep["__typename"] = recipe.typename
+            fingerprint = orjson.dumps(rep)
+            index = seen.get(fingerprint)
+            if index is None:
+                seen[fingerprint] = len(representations)
+                representations.append(rep)
+                targets.append([position])
+            else:
+                targets[index].append(position)
+        if not representations:
+            return
+        variables = self._variables_for(fetch)
+        variables["representations"] = representations
+        response = await self._send(fetch, variables)
+        if response is None:
+            return
+        data = response.get("data")
+        entities = data.get("_entities") if type(data) is dict else None
+        if type(entities) is list:
+            for index, entity in enumerate(entities[: len(representations)]):
+                if type(entity) is dict:
+                    for position in targets[index]:
+                        merge_into(objects[position], entity)
+        errors = response.get("errors")
+        if errors:
+            paths: list[list[str | int]] = []
+            _collect_paths(self.data, flatten.keys, 0, [], paths)
+            for error in _as_error_list(errors, fetch.service):
+                path = error.get("path")
+                if (
+                    isinstance(path, list)
+                    and len(path) >= 2
+                    and path[0] == "_entities"
+                    and isinstance(path[1], int)
+                    and 0 <= path[1] < len(targets)
+                ):
+                    position = targets[path[1]][0]
+                    if position < len(paths):
+                        error["path"] = paths[position] + path[2:]
+                    else:
+                        error.pop("path", None)
+                elif path is not None:
+                    error.pop("path", None)
+                self.errors.append(error)
+        elif type(entities) is not list:
+            self.errors.append(
+                {
+                    "message": f"Subgraph '{fetch.service}' returned no _entities for the entity fetch",
+                    "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "service": fetch.service},
+                }
+            )
+
+
+def _as_error_list(errors: Any, service: str) -> list[dict[str, Any]]:
+    if not isinstance(errors, list):
+        errors = [errors]
+    out: list[dict[str, Any]] = []
+    for error in errors:
+        if isinstance(error, dict):
+            clean: dict[str, Any] = {"message": str(error.get("message", "Subgraph error"))}
+            if isinstance(error.get("path"), list):
+                clean["path"] = list(error["path"])
+            extensions = error.get("extensions")
+            clean["extensions"] = dict(extensions) if isinstance(extensions, dict) else {}
+            clean["extensions"].setdefault("service", service)
+            out.append(clean)
+        else:
+            out.append({"message": str(error), "extensions": {"service": service}})
+    return out

@@ -1,0 +1,171 @@
+"""Query plan nodes, plus their JSON and Apollo-like text renderings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class RepSel:
+    """How to project an object of the merged response into (part of) a representation.
+
+    `fields` entries are (data key in the merged response, key in the representation, nested).
+    `frags` apply only when the object's `__typename` is in the set.
+    """
+
+    fields: list[tuple[str, str, RepSel | None]] = field(default_factory=list)
+    frags: list[tuple[frozenset[str], RepSel]] = field(default_factory=list)
+
+    def add(self, data_key: str, rep_key: str, nested: bool) -> RepSel | None:
+        for existing in self.fields:
+            if existing[0] == data_key:
+                return existing[2]
+        sub = RepSel() if nested else None
+        self.fields.append((data_key, rep_key, sub))
+        return sub
+
+    def frag(self, typenames: frozenset[str]) -> RepSel:
+        for existing, sub in self.frags:
+            if existing == typenames:
+                return sub
+        sub = RepSel()
+        self.frags.append((typenames, sub))
+        return sub
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRep:
+    """Representation recipe for one runtime `__typename` found at a Flatten path."""
+
+    typename: str  # __typename sent in the representation (an interface for @interfaceObject)
+    keys: RepSel  # key fields: a null in them skips the entity
+    requires: RepSel  # @requires fields
+
+
+@dataclass(slots=True)
+class FetchNode:
+    id: int
+    service: str
+    operation: str
+    operation_kind: str
+    variable_usages: tuple[str, ...]
+    selection_text: str  # pretty selection for display
+    requires_text: str | None = None
+    entity_reps: dict[str, EntityRep] | None = None  # runtime __typename -> recipe (entity fetches)
+    # Input variables whose values must be pruned for this subgraph: name -> input type name.
+    input_rewrites: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": "Fetch",
+            "serviceName": self.service,
+            "operationKind": self.operation_kind,
+            "variableUsages": list(self.variable_usages),
+            "operation": self.operation,
+        }
+        if self.requires_text is not None:
+            out["requires"] = self.requires_text
+        if self.input_rewrites:
+            out["inputRewrites"] = dict(self.input_rewrites)
+        return out
+
+    def to_text(self, depth: int) -> list[str]:
+        pad = "  " * depth
+        lines = [f'{pad}Fetch(service: "{self.service}") {{']
+        inner = "  " * (depth + 1)
+        if self.requires_text is not None:
+            lines.extend(_indent(self.requires_text + " =>", inner))
+        lines.extend(_indent(self.selection_text, inner))
+        lines.append(pad + "},")
+        return lines
+
+
+@dataclass(slots=True)
+class FlattenNode:
+    path: tuple[str, ...]  # response keys, "@" marks list levels (display only)
+    node: FetchNode
+    keys: tuple[str, ...] = ()  # path without "@", used at run time
+
+    def __post_init__(self) -> None:
+        self.keys = tuple(p for p in self.path if p != "@")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "Flatten", "path": list(self.path), "node": self.node.to_json()}
+
+    def to_text(self, depth: int) -> list[str]:
+        pad = "  " * depth
+        return [
+            f'{pad}Flatten(path: "{".".join(self.path)}") {{',
+            *self.node.to_text(depth + 1),
+            pad + "},",
+        ]
+
+
+@dataclass(slots=True)
+class SequenceNode:
+    nodes: list[PlanNode]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "Sequence", "nodes": [n.to_json() for n in self.nodes]}
+
+    def to_text(self, depth: int) -> list[str]:
+        pad = "  " * depth
+        lines = [pad + "Sequence {"]
+        for node in self.nodes:
+            lines.extend(node.to_text(depth + 1))
+        lines.append(pad + "},")
+        return lines
+
+
+@dataclass(slots=True)
+class ParallelNode:
+    nodes: list[PlanNode]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "Parallel", "nodes": [n.to_json() for n in self.nodes]}
+
+    def to_text(self, depth: int) -> list[str]:
+        pad = "  " * depth
+        lines = [pad + "Parallel {"]
+        for node in self.nodes:
+            lines.extend(node.to_text(depth + 1))
+        lines.append(pad + "},")
+        return lines
+
+
+PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode
+
+
+@dataclass(slots=True)
+class QueryPlan:
+    node: PlanNode | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "QueryPlan", "node": self.node.to_json() if self.node else None}
+
+    def to_text(self) -> str:
+        if self.node is None:
+            return "QueryPlan {\n}"
+        lines = ["QueryPlan {", *self.node.to_text(1), "}"]
+        return "\n".join(lines)
+
+    def fetches(self) -> list[FetchNode]:
+        out: list[FetchNode] = []
+
+        def walk(node: PlanNode) -> None:
+            if isinstance(node, FetchNode):
+                out.append(node)
+            elif isinstance(node, FlattenNode):
+                out.append(node.node)
+            else:
+                for child in node.nodes:
+                    walk(child)
+
+        if self.node is not None:
+            walk(self.node)
+        return out
+
+
+def _indent(text: str, pad: str) -> list[str]:
+    return [pad + line for line in text.split("\n")]

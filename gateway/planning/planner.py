@@ -1,0 +1,655 @@
+"""Turn a normalised operation into a query plan.
+
+The planner walks the client selection set keeping a "current fetch group" (one subgraph
+request). A field the current subgraph can return is added to that group's selection; any other
+field becomes an entity hop: a child group (an `_entities` fetch at the same response path) in a
+subgraph that can resolve it, whose representation (`__typename` + key + `@requires` fields) is
+itself planned as internal selections of the parent group. Abstract positions are exploded per
+runtime type the current subgraph knows. Groups form a DAG that is scheduled as
+Sequence/Parallel levels (mutation root fields as consecutive stages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from graphql import VariableDefinitionNode, print_ast
+
+from ..supergraph.model import FieldInGraph, Key, Supergraph, TypeKind
+from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode
+from .operation import CField, CFrag, CSel, parse_field_set
+from .schema_view import SchemaView
+from .selection import SelSet
+
+INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
+_MAX_DEPTH = 64
+
+
+class PlanningError(Exception):
+    """The operation cannot be resolved with this supergraph."""
+
+
+@dataclass(slots=True)
+class _Recipe:
+    typename: str
+    keys: RepSel = field(default_factory=RepSel)
+    requires: RepSel = field(default_factory=RepSel)
+
+
+@dataclass(slots=True)
+class _Group:
+    id: int
+    service: str
+    path: tuple[str, ...]
+    is_entity: bool
+    stage: int
+    sel: SelSet
+    deps: set[int] = field(default_factory=set)
+    reps: dict[str, _Recipe] = field(default_factory=dict)
+
+
+def list_depth(type_str: str) -> int:
+    return type_str.count("[")
+
+
+def reserved_keys(selections: Sequence[CSel]) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for sel in selections:
+        if isinstance(sel, CField):
+            out.setdefault(sel.response_key, (sel.name, sel.args))
+        else:
+            for key, value in reserved_keys(sel.selections).items():
+                out.setdefault(key, value)
+    return out
+
+
+class Planner:
+    def __init__(self, supergraph: Supergraph, active_labels: frozenset[str] = frozenset()) -> None:
+        self.sg = supergraph
+        self.view = SchemaView(supergraph, active_labels)
+        self.groups: list[_Group] = []
+        self._entity_groups: dict[tuple[str, tuple[str, ...], int, str], _Group] = {}
+        self._depth = 0
+
+    # --- entry point -----------------------------------------------------------------------
+    def plan(
+        self,
+        operation_kind: str,
+        selections: Sequence[CSel],
+        variable_definitions: Mapping[str, VariableDefinitionNode],
+        operation_name: str | None = None,
+    ) -> QueryPlan:
+        root_type = self.sg.root_type(operation_kind)
+        if root_type is None:
+            raise PlanningError(f"the supergraph has no {operation_kind} root type")
+        reserved = reserved_keys(selections)
+        roots: list[_Group] = []
+        self._plan_root(operation_kind, root_type, selections, "", reserved, roots)
+        stages: dict[int, list[_Group]] = {}
+        for group in self.groups:
+            stages.setdefault(group.stage, []).append(group)
+        fetch_nodes = {
+            g.id: self._fetch_node(g, operation_kind, variable_definitions, operation_name) for g in self.groups
+        }
+        stage_nodes = [self._schedule(stages[s], fetch_nodes) for s in sorted(stages)]
+        node: PlanNode | None
+        if not stage_nodes:
+            node = None
+        elif len(stage_nodes) == 1:
+            node = stage_nodes[0]
+        else:
+            flat: list[PlanNode] = []
+            for item in stage_nodes:
+                flat.extend(item.nodes if isinstance(item, SequenceNode) else [item])
+            node = SequenceNode(flat)
+        return QueryPlan(node)
+
+    def _plan_root(
+        self,
+        operation_kind: str,
+        root_type: str,
+        selections: Sequence[CSel],
+        directives: str,
+        reserved: dict[str, tuple[str, str]],
+        roots: list[_Group],
+    ) -> None:
+        for sel in selections:
+            if isinstance(sel, CFrag):
+                if sel.never or not self.view.applies(sel.type_condition, root_type):
+                    continue
+                self._plan_root(
+                    operation_kind, root_type, sel.selections, directives + sel.directives, reserved, roots
+                )
+                continue
+            if sel.never or sel.name == "__typename" or sel.name in INTROSPECTION_ROOT_FIELDS:
+                continue
+            graph = self._choose_root_graph(operation_kind, root_type, sel, roots)
+            group = self._root_group(operation_kind, graph, reserved, roots)
+            target = group.sel.frag(None, directives) if directives else group.sel
+            self._plan_object(group, target, root_type, (sel,), (), None, False, None)
+
+    def _choose_root_graph(
+        self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group]
+    ) -> str:
+        fdef = self.view.field(root_type, sel.name)
+        if fdef is None:
+            raise PlanningError(f"unknown field {root_type}.{sel.name}")
+        candidates = [
+            g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external
+        ]
+        if not candidates:
+            raise PlanningError(f"no subgraph can resolve {root_type}.{sel.name}")
+        if operation_kind == "mutation" and roots and roots[-1].service in candidates:
+            return roots[-1].service
+        existing = {g.service for g in roots}
+
+        def score(graph: str) -> tuple[int, int, int]:
+            info = fdef.graphs[graph]
+            provided = parse_field_set(info.provides) if info.provides else None
+            missing = (
+                self.view.missing_count(graph, fdef.named_type, sel.selections, provided)
+                if sel.selections
+                else 0
+            )
+            return (missing, 0 if graph in existing else 1, self.view.graph_order.get(graph, 0))
+
+        return min(candidates, key=score)
+
+    def _root_group(
+        self, operation_kind: str, graph: str, reserved: dict[str, tuple[str, str]], roots: list[_Group]
+    ) -> _Group:
+        if operation_kind == "mutation":
+            if roots and roots[-1].service == graph:
+                return roots[-1]
+            stage = len(roots)
+        else:
+            for group in roots:
+                if group.service == graph:
+                    return group
+            stage = 0
+        group = _Group(len(self.groups), graph, (), False, stage, SelSet(reserved))
+        self.groups.append(group)
+        roots.append(group)
+        return group
+
+    # --- selection planning ----------------------------------------------------------------
+    def _plan_sels(
+        self,
+        group: _Group,
+        target: SelSet,
+        type_name: str,
+        sels: Sequence[CSel],
+        path: tuple[str, ...],
+        provided: Sequence[CSel] | None,
+        internal: bool,
+        rep: RepSel | None,
+    ) -> set[int]:
+        typedef = self.sg.types.get(type_name)
+        if typedef is None:
+            raise PlanningError(f"unknown type {type_name}")
+        if typedef.kind is TypeKind.OBJECT:
+            return self._plan_object(group, target, type_name, sels, path, provided, internal, rep)
+        if typedef.is_interface_object_in(group.service):
+            return self._plan_interface_object(group, target, type_name, sels, path, provided, internal, rep)
+        return self._plan_abstract(group, target, type_name, sels, path, provided, internal, rep)
+
+    def _plan_abstract(
+        self,
+        group: _Group,
+        target: SelSet,
+        type_name: str,
+        sels: Sequence[CSel],
+        path: tuple[str, ...],
+        provided: Sequence[CSel] | None,
+        internal: bool,
+        rep: RepSel | None,
+    ) -> set[int]:
+        node = target.add_field("__typename", internal=True)
+        if rep is not None:
+            rep.add(node.key, "__typename", False)
+        touched = {group.id}
+        for member in self.view.possible_in(group.service, type_name):
+            sub = target.frag(member)
+            sub_rep = rep.frag(frozenset({member})) if rep is not None else None
+            touched |= self._plan_object(group, sub, member, sels, path, provided, internal, sub_rep)
+        return touched
+
+    def _plan_interface_object(
+        self,
+        group: _Group,
+        target: SelSet,
+        type_name: str,
+        sels: Sequence[CSel],
+        path: tuple[str, ...],
+        provided: Sequence[CSel] | None,
+        internal: bool,
+        rep: RepSel | None,
+    ) -> set[int]:
+        """`type_name` is an interface that this subgraph models as an object (@interfaceObject)."""
+        local: list[CSel] = []
+        remote: list[CSel] = []
+        self._split_interface_object(type_name, sels, local, remote)
+        touched = self._plan_object(group, target, type_name, local, path, provided, internal, rep)
+        if remote:
+            owner = self._interface_owner(type_name, group.service)
+            child = self._entity_group(owner, path, group, "")
+            touched |= self._attach(
+                child, group, target, type_name, type_name, remote, path, provided, internal, rep, None
+            )
+        return touched
+
+    def _split_interface_object(
+        self, type_name: str, sels: Sequence[CSel], local: list[CSel], remote: list[CSel]
+    ) -> None:
+        for sel in sels:
+            if isinstance(sel, CFrag):
+                if sel.type_condition in (None, type_name) and not sel.directives:
+                    self._split_interface_object(type_name, sel.selections, local, remote)
+                else:
+                    remote.append(sel)
+            elif sel.name == "__typename":
+                remote.append(sel)
+            else:
+                local.append(sel)
+
+    def _interface_owner(self, interface: str, avoid: str) -> str:
+        typedef = self.sg.types[interface]
+        for graph, info in typedef.graphs.items():
+            if graph != avoid and not info.is_interface_object and self.view.resolvable_keys(interface, graph):
+                return graph
+        raise PlanningError(f"no subgraph can resolve the concrete type of interface {interface}")
+
+    def _plan_object(
+        self,
+        group: _Group,
+        target: SelSet,
+        type_name: str,
+        sels: Sequence[CSel],
+        path: tuple[str, ...],
+        provided: Sequence[CSel] | None,
+        internal: bool,
+        rep: RepSel | None,
+    ) -> set[int]:
+        touched = {group.id}
+        pending: list[CField] = []
+        for sel in sels:
+            if sel.never:
+                continue
+            if isinstance(sel, CFrag):
+                if not self.view.applies(sel.type_condition, type_name):
+                    continue
+                sub = target.frag(None, sel.directives) if sel.directives else target
+                touched |= self._plan_object(group, sub, type_name, sel.selections, path, provided, internal, rep)
+                continue
+            if sel.name == "__typename":
+                node = target.add_field(
+                    "__typename",
+                    key=None if internal else sel.response_key,
+                    directives="" if internal else sel.directives,
+                    variables=sel.variables,
+                    internal=internal,
+                )
+                if rep is not None:
+                    rep.add(node.key, "__typename", False)
+                continue
+            if self.view.is_local(group.service, type_name, sel.name, provided):
+                touched |= self._add_local(group, target, type_name, sel, path, provided, internal, rep)
+            else:
+                pending.append(sel)
+        if pending:
+            touched |= self._plan_jumps(group, target, type_name, pending, path, provided, internal, rep)
+        return touched
+
+    def _add_local(
+        self,
+        group: _Group,
+        target: SelSet,
+        type_name: str,
+        sel: CField,
+        path: tuple[str, ...],
+        provided: Sequence[CSel] | None,
+        internal: bool,
+        rep: RepSel | None,
+    ) -> set[int]:
+        fdef = self.view.field(type_name, sel.name)
+        assert fdef is not None
+        composite = sel.selections is not None
+        node = target.add_field(
+            sel.name,
+            sel.args,
+            key=None if internal else sel.response_key,
+            directives="" if internal else sel.directives,
+            variables=sel.variables,
+            composite=composite,
+            internal=internal,
+        )
+        sub_rep = rep.add(node.key, sel.name, composite) if rep is not None else None
+        if not composite or sel.selections is None:
+            return {group.id}
+        assert node.sub is not None
+        if not internal and node.sub.reserved is None:
+            node.sub.reserved = reserved_keys(sel.selections)
+        info = fdef.graphs[group.service]
+        child_provided: tuple[CSel, ...] = self.view.child_provided(provided, type_name, sel.name)
+        if info.provides:
+            child_provided += parse_field_set(info.provides)
+        child_path = path + (node.key,) + ("@",) * list_depth(fdef.type_str)
+        return self._plan_sels(
+            group, node.sub, fdef.named_type, sel.selections, child_path, child_provided or None, internal, sub_rep
+        )
+
+    # --- entity hops -----------------------------------------------------------------------
+    def _plan_jumps(
+        self,
+        group: _Group,
+        target: SelSet,
+        type_name: str,
+        fields: Sequence[CField],
+        path: tuple[str, ...],
+        provided: Sequence[CSel] | None,
+        internal: bool,
+        rep: RepSel | None,
+    ) -> set[int]:
+        self._depth += 1
+        if self._depth > _MAX_DEPTH:
+            raise PlanningError(f"cannot find a way to resolve fields of {type_name} (cyclic keys?)")
+        try:
+            touched: set[int] = set()
+            plain: dict[tuple[str, str], list[CField]] = {}
+            with_requires: list[tuple[str, str, CField, str, str]] = []
+            for sel in fields:
+                graph, via, info = self._choose_jump(group, type_name, sel, provided, plain)
+                if info.requires:
+                    # required fields the parent returns itself keep the hop in the shared group
+                    local = self.view.fieldset_local(
+                        group.service, type_name, parse_field_set(info.requires), provided
+                    )
+                    tag = "" if local else f"requires:{via}.{sel.name}"
+                    with_requires.append((graph, via, sel, info.requires, tag))
+                else:
+                    plain.setdefault((graph, via), []).append(sel)
+            for (graph, via), sels in plain.items():
+                child = self._entity_group(graph, path, group, "")
+                touched |= self._attach(
+                    child, group, target, type_name, via, sels, path, provided, internal, rep, None
+                )
+            for graph, via, sel, requires, tag in with_requires:
+                child = self._entity_group(graph, path, group, tag)
+                touched |= self._attach(
+                    child, group, target, type_name, via, [sel], path, provided, internal, rep, requires
+                )
+            return touched
+        finally:
+            self._depth -= 1
+
+    def _jump_candidates(self, type_name: str, field_name: str) -> list[tuple[str, str, FieldInGraph]]:
+        """(graph, type the entity is fetched as, join__field info) options for an entity hop."""
+        out: list[tuple[str, str, FieldInGraph]] = []
+        fdef = self.view.field(type_name, field_name)
+        if fdef is not None:
+            for graph, info in fdef.graphs.items():
+                if info.external or not self.view.usable(info):
+                    continue
+                if self.view.resolvable_keys(type_name, graph):
+                    out.append((graph, type_name, info))
+        if self.sg.types[type_name].kind is TypeKind.OBJECT:
+            for interface in self.view.interfaces_of(type_name):
+                idef = self.sg.types[interface]
+                ifield = idef.fields.get(field_name)
+                if ifield is None:
+                    continue
+                for graph, info in ifield.graphs.items():
+                    if (
+                        idef.is_interface_object_in(graph)
+                        and not info.external
+                        and self.view.usable(info)
+                        and self.view.resolvable_keys(interface, graph)
+                    ):
+                        out.append((graph, interface, info))
+        return out
+
+    def _choose_jump(
+        self,
+        group: _Group,
+        type_name: str,
+        sel: CField,
+        provided: Sequence[CSel] | None,
+        assigned: Mapping[tuple[str, str], list[CField]],
+    ) -> tuple[str, str, FieldInGraph]:
+        candidates = [
+            c
+            for c in self._jump_candidates(type_name, sel.name)
+            if c[0] != group.service or c[2].requires is not None
+        ]
+        if not candidates:
+            raise PlanningError(
+                f"cannot resolve field {type_name}.{sel.name} from subgraph {group.service!r}: "
+                "no other subgraph resolves it through an entity key"
+            )
+
+        def score(candidate: tuple[str, str, FieldInGraph]) -> tuple[int, int, int, int, int]:
+            graph, via, info = candidate
+            direct = any(
+                self.view.fieldset_local(group.service, type_name, parse_field_set(k.fields), provided)
+                for k in self.view.resolvable_keys(via, graph)
+            )
+            missing = 0
+            if sel.selections:
+                fdef = self.view.field(via, sel.name)
+                if fdef is not None:
+                    child_provided = parse_field_set(info.provides) if info.provides else None
+                    missing = self.view.missing_count(graph, fdef.named_type, sel.selections, child_provided)
+            return (
+                0 if direct else 1,
+                missing,
+                0 if (graph, via) in assigned else 1,
+                1 if info.requires else 0,
+                self.view.graph_order.get(graph, 0),
+            )
+
+        return min(candidates, key=score)
+
+    def _choose_key(self, graph: str, via: str, source: str, type_name: str, provided: Sequence[CSel] | None) -> Key:
+        keys = self.view.resolvable_keys(via, graph)
+        if not keys:
+            raise PlanningError(f"type {via} has no resolvable key in subgraph {graph!r}")
+        for key in keys:
+            if self.view.fieldset_local(source, type_name, parse_field_set(key.fields), provided):
+                return key
+        return keys[0]
+
+    def _entity_group(self, graph: str, path: tuple[str, ...], parent: _Group, tag: str) -> _Group:
+        ident = (graph, path, parent.id, tag)
+        group = self._entity_groups.get(ident)
+        if group is None:
+            group = _Group(len(self.groups), graph, path, True, parent.stage, SelSet())
+            self.groups.append(group)
+            self._entity_groups[ident] = group
+        return group
+
+    def _attach(
+        self,
+        child: _Group,
+        parent: _Group,
+        target: SelSet,
+        type_name: str,
+        via: str,
+        sels: Sequence[CSel],
+        path: tuple[str, ...],
+        provided: Sequence[CSel] | None,
+        internal: bool,
+        rep: RepSel | None,
+        requires: str | None,
+    ) -> set[int]:
+        """Make `child` fetch `sels` for the objects of `type_name` that `parent` returns at `path`."""
+        key = self._choose_key(child.service, via, parent.service, type_name, provided)
+        target.add_field("__typename", internal=True)
+        runtime_types = {type_name}
+        if self.view.is_abstract(type_name):
+            runtime_types |= self.sg.possible_types.get(type_name, frozenset())
+        recipes = []
+        for runtime in sorted(runtime_types):
+            recipe = child.reps.get(runtime)
+            if recipe is None:
+                recipe = _Recipe(via)
+                child.reps[runtime] = recipe
+            recipes.append(recipe)
+        recipe = recipes[0]
+        deps = self._plan_sels(
+            parent, target, type_name, parse_field_set(key.fields), path, provided, True, recipe.keys
+        )
+        if requires:
+            deps |= self._plan_sels(
+                parent, target, type_name, parse_field_set(requires), path, provided, True, recipe.requires
+            )
+        for other in recipes[1:]:
+            other.keys = recipe.keys
+            other.requires = recipe.requires
+        child.deps |= deps
+        child_target = child.sel.frag(via)
+        if child_target.reserved is None:
+            child_target.reserved = target.reserved
+        if requires:
+            # the representation carries the required fields, so the field resolves right here
+            (sel,) = sels
+            assert isinstance(sel, CField)
+            return self._add_local(child, child_target, via, sel, path, None, internal, rep) | {child.id}
+        return self._plan_sels(child, child_target, via, sels, path, None, internal, rep)
+
+    # --- output ----------------------------------------------------------------------------
+    def _schedule(self, groups: list[_Group], fetch_nodes: dict[int, PlanNode]) -> PlanNode:
+        ids = {g.id for g in groups}
+        by_id = {g.id: g for g in groups}
+        levels: dict[int, int] = {}
+
+        def level(gid: int, seen: frozenset[int]) -> int:
+            if gid in levels:
+                return levels[gid]
+            if gid in seen:
+                raise PlanningError("cyclic dependency between subgraph fetches")
+            deps = [d for d in by_id[gid].deps if d in ids and d != gid]
+            value = 0 if not deps else 1 + max(level(d, seen | {gid}) for d in deps)
+            levels[gid] = value
+            return value
+
+        for g in groups:
+            level(g.id, frozenset())
+        buckets: dict[int, list[PlanNode]] = {}
+        for g in groups:
+            if g.sel.is_empty():
+                continue
+            buckets.setdefault(levels[g.id], []).append(fetch_nodes[g.id])
+        steps: list[PlanNode] = []
+        for lvl in sorted(buckets):
+            nodes = buckets[lvl]
+            steps.append(nodes[0] if len(nodes) == 1 else ParallelNode(nodes))
+        if len(steps) == 1:
+            return steps[0]
+        return SequenceNode(steps)
+
+    def _fetch_node(
+        self,
+        group: _Group,
+        operation_kind: str,
+        variable_definitions: Mapping[str, VariableDefinitionNode],
+        operation_name: str | None,
+    ) -> PlanNode:
+        used = group.sel.variables()
+        usages = tuple(name for name in variable_definitions if name in used)
+        var_defs = [print_ast(variable_definitions[name]) for name in usages]
+        name = f"{operation_name}__{group.service}__{group.id}" if operation_name else ""
+        input_rewrites = self._input_rewrites(group.service, usages, variable_definitions)
+        if group.is_entity:
+            var_text = ", ".join(["$representations: [_Any!]!", *var_defs])
+            operation = (
+                f"query {name}({var_text}) {{ _entities(representations: $representations) "
+                f"{group.sel.print_compact()} }}"
+            ).replace("query (", "query(")
+            reps = {
+                runtime: EntityRep(recipe.typename, recipe.keys, recipe.requires)
+                for runtime, recipe in group.reps.items()
+            }
+            fetch = FetchNode(
+                id=group.id,
+                service=group.service,
+                operation=operation,
+                operation_kind="query",
+                variable_usages=usages,
+                selection_text=group.sel.print_pretty(0),
+                requires_text=_requires_text(group.reps),
+                entity_reps=reps,
+                input_rewrites=input_rewrites,
+            )
+            return FlattenNode(group.path, fetch)
+        header = operation_kind
+        if name:
+            header += " " + name
+        if var_defs:
+            header += "(" + ", ".join(var_defs) + ")"
+        return FetchNode(
+            id=group.id,
+            service=group.service,
+            operation=f"{header} {group.sel.print_compact()}",
+            operation_kind=operation_kind,
+            variable_usages=usages,
+            selection_text=group.sel.print_pretty(0),
+            input_rewrites=input_rewrites,
+        )
+
+    def _input_rewrites(
+        self, graph: str, usages: Sequence[str], variable_definitions: Mapping[str, VariableDefinitionNode]
+    ) -> dict[str, str] | None:
+        from ..supergraph.parse import named_type_of
+
+        out: dict[str, str] = {}
+        for name in usages:
+            type_name = named_type_of(variable_definitions[name].type)
+            if _input_needs_pruning(self.sg, type_name, graph, set()):
+                out[name] = type_name
+        return out or None
+
+
+def _input_needs_pruning(sg: Supergraph, type_name: str, graph: str, seen: set[str]) -> bool:
+    typedef = sg.types.get(type_name)
+    if typedef is None or typedef.kind is not TypeKind.INPUT_OBJECT or type_name in seen:
+        return False
+    seen.add(type_name)
+    for fdef in typedef.fields.values():
+        if fdef.graphs and graph not in fdef.graphs:
+            return True
+        if _input_needs_pruning(sg, fdef.named_type, graph, seen):
+            return True
+    return False
+
+
+def _requires_text(reps: Mapping[str, _Recipe]) -> str:
+    by_typename: dict[str, _Recipe] = {}
+    for recipe in reps.values():
+        by_typename.setdefault(recipe.typename, recipe)
+    lines = ["{"]
+    for typename, recipe in by_typename.items():
+        lines.append(f"  ... on {typename} {{")
+        lines.append("    __typename")
+        _rep_lines(recipe.keys, lines, 2, {"__typename"})
+        _rep_lines(recipe.requires, lines, 2, {"__typename", *(f[1] for f in recipe.keys.fields)})
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _rep_lines(sel: RepSel, lines: list[str], depth: int, skip: set[str]) -> None:
+    pad = "  " * depth
+    for _, rep_key, sub in sel.fields:
+        if rep_key in skip:
+            continue
+        if sub is None:
+            lines.append(pad + rep_key)
+        else:
+            lines.append(pad + rep_key + " {")
+            _rep_lines(sub, lines, depth + 1, set())
+            lines.append(pad + "}")
+    for typenames, sub in sel.frags:
+        lines.append(pad + "... on " + "|".join(sorted(typenames)) + " {")
+        _rep_lines(sub, lines, depth + 1, set())
+        lines.append(pad + "}")

@@ -1,0 +1,79 @@
+"""A client's GraphQL request and who sent it, independent of the transport that carried it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_TOKEN_KEYS = ("Authorization", "authorization", "token", "authToken")
+
+
+class InvalidRequest(ValueError):
+    """The request payload is not a GraphQL request (no query, wrong types)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str
+    variables: Mapping[str, Any] | None = None
+    operation_name: str | None = None
+    extensions: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> GraphQLRequest:
+        """Read `{query, variables, operationName, extensions}` as every transport sends it."""
+        if not isinstance(payload, Mapping):
+            raise InvalidRequest("payload must be an object")
+        query = payload.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidRequest("payload.query must be a non-empty string")
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, Mapping):
+            raise InvalidRequest("payload.variables must be an object")
+        operation_name = payload.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise InvalidRequest("payload.operationName must be a string")
+        extensions = payload.get("extensions")
+        if extensions is not None and not isinstance(extensions, Mapping):
+            raise InvalidRequest("payload.extensions must be an object")
+        return cls(query=query, variables=variables, operation_name=operation_name or None, extensions=extensions)
+
+
+def authorization_from_params(params: Any) -> str | None:
+    """The token a graphql-ws client put in its connection_init payload, as an Authorization value."""
+    if not isinstance(params, Mapping):
+        return None
+    for key in _TOKEN_KEYS:
+        value = params.get(key)
+        if isinstance(value, str) and value.strip():
+            value = value.strip()
+            if key in ("token", "authToken") and " " not in value:
+                return f"Bearer {value}"
+            return value
+    headers = params.get("headers")
+    if isinstance(headers, Mapping):
+        return authorization_from_params({k: v for k, v in headers.items() if k.lower() == "authorization"})
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientContext:
+    """Who is asking: the headers to forward to subgraphs (lower-case names) and the init payload."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    connection_params: Mapping[str, Any] | None = None
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("authorization")
+
+    @classmethod
+    def build(cls, headers: Mapping[str, str], connection_params: Any = None) -> ClientContext:
+        """Headers of the HTTP request or WebSocket handshake; an init-payload token wins over them."""
+        merged = {name.lower(): value for name, value in headers.items()}
+        token = authorization_from_params(connection_params)
+        if token:
+            merged["authorization"] = token
+        params = dict(connection_params) if isinstance(connection_params, Mapping) else None
+        return cls(headers=merged, connection_params=params)

@@ -1,0 +1,144 @@
+"""GraphQL over Server-Sent Events, "distinct connections mode" of the graphql-sse protocol.
+
+One request (POST with a JSON body, or GET with query parameters) with `Accept: text/event-stream`
+opens one stream: `event: next` per result, then `event: complete`. Errors found before execution
+are reported inside the accepted stream as a `next` event, as the protocol asks. The client ends a
+subscription by closing the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from .executor import OperationError, OperationExecutor, as_stream
+from .limits import ConnectionLimiter
+from .request import ClientContext, GraphQLRequest, InvalidRequest
+from .settings import SubscriptionSettings
+
+logger = logging.getLogger("gateway.subscriptions.sse")
+
+EVENT_STREAM = "text/event-stream"
+
+
+def wants_event_stream(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return any(part.split(";")[0].strip().lower() == EVENT_STREAM for part in accept.split(","))
+
+
+def _json_param(value: str | None, name: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"{name} must be JSON") from exc
+
+
+async def read_request(request: Request) -> GraphQLRequest:
+    if request.method == "GET":
+        params = request.query_params
+        payload: Any = {
+            "query": params.get("query"),
+            "variables": _json_param(params.get("variables"), "variables"),
+            "operationName": params.get("operationName"),
+            "extensions": _json_param(params.get("extensions"), "extensions"),
+        }
+    else:
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest("the request body must be JSON") from exc
+    return GraphQLRequest.from_payload(payload)
+
+
+def _event(name: str, data: Any = None) -> bytes:
+    body = b"" if data is None else orjson.dumps(data)
+    return b"event: " + name.encode() + b"\ndata: " + body + b"\n\n"
+
+
+def _errors_event(errors: list[dict[str, Any]]) -> bytes:
+    return _event("next", {"errors": errors})
+
+
+async def _results(
+    executor: OperationExecutor, graphql_request: GraphQLRequest, context: ClientContext, keepalive: float
+) -> AsyncIterator[bytes]:
+    """Run the operation in a task so idle periods can emit keep-alive comments."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def produce() -> None:
+        stream = None
+        try:
+            stream = as_stream(await executor.run(graphql_request, context))
+            async for result in stream:
+                await queue.put(_event("next", result))
+        except OperationError as exc:
+            await queue.put(_errors_event(exc.errors))
+        except Exception:
+            logger.exception("SSE operation failed")
+            await queue.put(
+                _errors_event([{"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}])
+            )
+        finally:
+            if stream is not None:
+                await stream.aclose()
+            queue.put_nowait(None)
+
+    producer = asyncio.create_task(produce(), name="sse-operation")
+    try:
+        while True:
+            try:
+                if keepalive > 0:
+                    item = await asyncio.wait_for(queue.get(), keepalive)
+                else:
+                    item = await queue.get()
+            except TimeoutError:
+                yield b":\n\n"
+                continue
+            if item is None:
+                break
+            yield item
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer
+
+
+async def sse_response(
+    request: Request,
+    executor: OperationExecutor,
+    settings: SubscriptionSettings,
+    limiter: ConnectionLimiter,
+) -> StreamingResponse:
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            graphql_request = await read_request(request)
+        except InvalidRequest as exc:
+            yield _errors_event([{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}])
+            yield _event("complete")
+            return
+        if not limiter.try_acquire():
+            yield _errors_event([{"message": limiter.refusal(), "extensions": {"code": "TOO_MANY_CONNECTIONS"}}])
+            yield _event("complete")
+            return
+        try:
+            context = ClientContext.build(request.headers)
+            async for chunk in _results(executor, graphql_request, context, settings.sse_keepalive_interval):
+                yield chunk
+            yield _event("complete")
+        finally:
+            limiter.release()
+
+    return StreamingResponse(
+        events(),
+        media_type=EVENT_STREAM,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,214 @@
+"""The checkout saga up to AWAITING_PAYMENT: idempotency, stock reservation, pricing, the order insert.
+
+1. The order id is derived from (user, idempotency key) before anything else, and a checkout attempt
+   with the request's fingerprint is recorded: a retry finds it and reuses the same reservation; the
+   same key with another request is refused.
+2. products reserves every line or none for that order id and answers the prices and names.
+3. The order is inserted as AWAITING_PAYMENT with its order.created event in its outbox (one write).
+4. Then: the relay is woken, the status is streamed, the hold expiry is scheduled, the cart cleared.
+A crash after 2 leaves a checkout attempt whose stock the worker releases once it is stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from subgraphs.kit.auth import Viewer
+from subgraphs.kit.errors import AppError, BadUserInput
+from subgraphs.kit.events import outbox_entry
+from subgraphs.kit.events.types import OrderCreated, OrderLineData
+from subgraphs.orders.domain import (
+    OrderStatus,
+    PaymentProvider,
+    RequestedLine,
+    format_order_number,
+    merge_lines,
+    order_id_for,
+    request_fingerprint,
+)
+from subgraphs.orders.lifecycle import SOURCE, event_id_for
+from subgraphs.orders.products_client import NoSuchVariant, OutOfStock, ProductsClient, Reservation
+from subgraphs.orders.status_stream import StatusChange, StatusStream
+from subgraphs.orders.store import Document, OrderStore, utcnow
+
+log = logging.getLogger(__name__)
+
+ScheduleExpiry = Callable[[str, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    idempotency_key: str
+    lines: list[RequestedLine] | None  # None: take the user's cart
+    payment_provider: PaymentProvider
+    payment_token: str
+
+    @property
+    def from_cart(self) -> bool:
+        return self.lines is None
+
+    def fingerprint(self) -> str:
+        lines = "cart" if self.lines is None else [[ln.sku, ln.quantity] for ln in merge_lines(self.lines)]
+        token_digest = hashlib.sha256(self.payment_token.encode()).hexdigest()
+        return request_fingerprint({"lines": lines, "payment": [self.payment_provider.value, token_digest]})
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Document
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class EmptyOrder:
+    pass
+
+
+@dataclass(frozen=True)
+class KeyReused:
+    idempotency_key: str
+
+
+CheckoutOutcome = Placed | EmptyOrder | KeyReused | OutOfStock | NoSuchVariant
+
+
+class Checkout:
+    def __init__(
+        self,
+        store: OrderStore,
+        products: ProductsClient,
+        stream: StatusStream,
+        notify_relay: Callable[[], None],
+        schedule_expiry: ScheduleExpiry,
+        hold_ttl: timedelta,
+    ) -> None:
+        self.store = store
+        self.products = products
+        self.stream = stream
+        self.notify_relay = notify_relay
+        self.schedule_expiry = schedule_expiry
+        self.hold_ttl = hold_ttl
+
+    async def place(self, viewer: Viewer, request: CheckoutRequest) -> CheckoutOutcome:
+        order_id = order_id_for(viewer.user_id, request.idempotency_key)
+        fingerprint = request.fingerprint()
+        existing = await self._replay(order_id, fingerprint, request.idempotency_key)
+        if existing is not None:
+            return existing
+        attempt = await self.store.begin_checkout(order_id, viewer.user_id, fingerprint)
+        if attempt is not None and attempt.get("fingerprint") != fingerprint:
+            return KeyReused(request.idempotency_key)
+
+        lines = request.lines
+        if lines is None:
+            lines = await self.products.cart_lines(viewer.token)
+        lines = merge_lines(lines)
+        if not lines:
+            await self.store.end_checkout(order_id)
+            return EmptyOrder()
+
+        outcome = await self.products.reserve(order_id, lines)
+        if isinstance(outcome, OutOfStock | NoSuchVariant):
+            await self.store.end_checkout(order_id)
+            return outcome
+        if not request.from_cart and _reserved(outcome) != {(ln.sku, ln.quantity) for ln in lines}:
+            # products answered the reservation another request made under this key. (From the cart, it
+            # is this very request's, made by an attempt that died: the cart may have changed since.)
+            return await self._replay(order_id, fingerprint, request.idempotency_key) or KeyReused(
+                request.idempotency_key)
+        currencies = {ln.currency for ln in outcome.lines}
+        if len(currencies) != 1:
+            await self._abandon(order_id)
+            raise BadUserInput("the order mixes prices in several currencies", currencies=sorted(currencies))
+
+        document = self._new_order(order_id, viewer, request, fingerprint, outcome, await self.store.next_order_sequence())
+        if not await self.store.insert_order(document):
+            await self.store.end_checkout(order_id)
+            return await self._replay(order_id, fingerprint, request.idempotency_key) or KeyReused(
+                request.idempotency_key)
+        await self.store.end_checkout(order_id)
+        log.info("order %s (%s) placed by %s", document["number"], order_id, viewer.user_id)
+        await self._after_placed(document, viewer, request)
+        stored = await self.store.get(order_id)
+        return Placed(order=stored or document, replayed=False)
+
+    async def _replay(self, order_id: str, fingerprint: str, key: str) -> Placed | KeyReused | None:
+        order = await self.store.get(order_id)
+        if order is None:
+            return None
+        if order.get("idempotency", {}).get("fingerprint") != fingerprint:
+            return KeyReused(key)
+        return Placed(order=order, replayed=True)
+
+    async def _abandon(self, order_id: str) -> None:
+        try:
+            await self.products.release(order_id)
+        except AppError as exc:  # the stale-checkout sweep releases it later
+            log.warning("could not release the stock of abandoned checkout %s: %s", order_id, exc.message)
+            return
+        await self.store.end_checkout(order_id)
+
+    def _new_order(self, order_id: str, viewer: Viewer, request: CheckoutRequest, fingerprint: str,
+                   reservation: Reservation, sequence: int) -> Document:
+        now = utcnow()
+        number = format_order_number(sequence)
+        lines = [
+            {"variant_id": ln.variant_id, "sku": ln.sku, "product_id": ln.product_id, "product_name": ln.product_name,
+             "unit_price": ln.unit_price, "quantity": ln.quantity, "line_total": ln.unit_price * ln.quantity}
+            for ln in sorted(reservation.lines, key=lambda ln: ln.sku)
+        ]
+        currency = reservation.lines[0].currency
+        subtotal = sum(line["line_total"] for line in lines)
+        total = subtotal  # no shipping, tax or discounts in this domain yet
+        created = OrderCreated(
+            order_id=order_id, order_number=number, user_id=viewer.user_id, total_amount=total, currency=currency,
+            lines=[dataclasses.asdict(OrderLineData(variant_id=ln["variant_id"], sku=ln["sku"], product_id=ln["product_id"],
+                                 product_name=ln["product_name"], quantity=ln["quantity"],
+                                 unit_price=ln["unit_price"], currency=currency)) for ln in lines],
+            payment_provider=request.payment_provider.value, payment_token=request.payment_token,
+            customer_email=viewer.email,
+        ).envelope(source=SOURCE, subject=f"order:{order_id}", event_id=event_id_for(order_id, 1))
+        return {
+            "_id": order_id,
+            "seq": sequence,
+            "number": number,
+            "user_id": viewer.user_id,
+            "customer_email": viewer.email,
+            "idempotency": {"key": request.idempotency_key, "fingerprint": fingerprint},
+            "lines": lines,
+            "currency": currency,
+            "subtotal": subtotal,
+            "total": total,
+            "payment": {"provider": request.payment_provider.value},
+            "status": OrderStatus.AWAITING_PAYMENT.value,
+            "version": 1,
+            "timeline": [{"version": 1, "at": now, "from": None, "to": OrderStatus.AWAITING_PAYMENT.value,
+                          "reason": "order placed"}],
+            "stock": {"state": "reserved", "pending": None},
+            "hold_expires_at": now + self.hold_ttl,
+            "outbox": [outbox_entry(created)],
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    async def _after_placed(self, order: Document, viewer: Viewer, request: CheckoutRequest) -> None:
+        self.notify_relay()
+        await self.stream.append(StatusChange.from_timeline(order["_id"], order["timeline"][0]))
+        try:
+            await self.schedule_expiry(order["_id"], order["hold_expires_at"])
+        except Exception as exc:  # the periodic hold sweep still expires it
+            log.warning("could not schedule the expiry of order %s: %s", order["_id"], exc)
+        if request.from_cart:
+            try:
+                await self.products.clear_cart(viewer.token)
+            except AppError as exc:
+                log.warning("order %s placed but its cart was not cleared: %s", order["_id"], exc.message)
+
+
+def _reserved(reservation: Reservation) -> set[tuple[str, int]]:
+    return {(line.sku, line.quantity) for line in reservation.lines}

@@ -1,0 +1,136 @@
+"""The products service as orders sees it: stock reservation, release, commit and the user's cart.
+
+Calls go to products' own /graphql (not through the gateway): inventory with a service token of scope
+`inventory:write`, the cart with the end user's token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from subgraphs.kit.errors import BadUserInput, ServiceUnavailable
+from subgraphs.kit.service_client import ServiceClient, UpstreamGraphQLError
+from subgraphs.orders.domain import RequestedLine
+
+INVENTORY_SCOPE = "inventory:write"
+
+RESERVE = """
+mutation OrdersReserveStock($orderId: ID!, $lines: [StockLineInput!]!) {
+  reserveStock(orderId: $orderId, lines: $lines) {
+    __typename
+    ... on StockReservation {
+      orderId
+      lines { sku quantity variantId productId productName unitPrice { amount currency } }
+    }
+    ... on InsufficientStock { sku requested available }
+    ... on UnknownVariant { sku }
+  }
+}
+"""
+RELEASE = "mutation OrdersReleaseStock($orderId: ID!) { releaseStock(orderId: $orderId) { __typename } }"
+COMMIT = "mutation OrdersCommitStock($orderId: ID!) { commitStock(orderId: $orderId) { __typename } }"
+CART = "query OrdersCart { me { cart { lines { sku quantity } } } }"
+CLEAR_CART = "mutation OrdersClearCart { clearCart { __typename } }"
+
+
+@dataclass(frozen=True)
+class ReservedLine:
+    sku: str
+    quantity: int
+    variant_id: str
+    product_id: str
+    product_name: str
+    unit_price: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Reservation:
+    order_id: str
+    lines: list[ReservedLine]
+
+
+@dataclass(frozen=True)
+class OutOfStock:
+    sku: str
+    requested: int
+    available: int
+
+
+@dataclass(frozen=True)
+class NoSuchVariant:
+    sku: str
+
+
+ReservationOutcome = Reservation | OutOfStock | NoSuchVariant
+
+
+class ProductsClient:
+    def __init__(self, url: str, *, jwt_secret: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = ServiceClient(
+            url, caller="orders", scopes=(INVENTORY_SCOPE,), jwt_secret=jwt_secret, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _execute(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+                       ) -> dict[str, Any]:
+        try:
+            return await self._client.execute(query, variables, token=token)
+        except UpstreamGraphQLError as exc:
+            if "BAD_USER_INPUT" in exc.codes:
+                raise BadUserInput(f"products refused the request: {exc}") from exc
+            raise ServiceUnavailable(f"products failed: {exc}") from exc
+
+    async def reserve(self, order_id: str, lines: list[RequestedLine]) -> ReservationOutcome:
+        data = await self._execute(
+            RESERVE, {"orderId": order_id, "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]}
+        )
+        result = data.get("reserveStock") or {}
+        kind = result.get("__typename")
+        try:
+            if kind == "StockReservation":
+                return Reservation(order_id=str(result["orderId"]), lines=[_reserved_line(r) for r in result["lines"]])
+            if kind == "InsufficientStock":
+                return OutOfStock(sku=result["sku"], requested=int(result["requested"]),
+                                  available=int(result["available"]))
+            if kind == "UnknownVariant":
+                return NoSuchVariant(sku=result["sku"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ServiceUnavailable(f"products answered a malformed reservation: {exc}") from exc
+        raise ServiceUnavailable(f"products answered an unexpected reservation result {kind!r}")
+
+    async def release(self, order_id: str) -> None:
+        await self._execute(RELEASE, {"orderId": order_id})
+
+    async def commit(self, order_id: str) -> None:
+        await self._execute(COMMIT, {"orderId": order_id})
+
+    async def cart_lines(self, user_token: str) -> list[RequestedLine]:
+        data = await self._execute(CART, token=user_token)
+        cart = ((data.get("me") or {}).get("cart")) or {}
+        try:
+            return [RequestedLine(sku=str(line["sku"]), quantity=int(line["quantity"]))
+                    for line in cart.get("lines") or []]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ServiceUnavailable(f"products answered a malformed cart: {exc}") from exc
+
+    async def clear_cart(self, user_token: str) -> None:
+        await self._execute(CLEAR_CART, token=user_token)
+
+
+def _reserved_line(raw: dict[str, Any]) -> ReservedLine:
+    price = raw["unitPrice"]
+    return ReservedLine(
+        sku=str(raw["sku"]),
+        quantity=int(raw["quantity"]),
+        variant_id=str(raw["variantId"]),
+        product_id=str(raw["productId"]),
+        product_name=str(raw["productName"]),
+        unit_price=int(price["amount"]),
+        currency=str(price["currency"]),
+    )

@@ -1,0 +1,55 @@
+"""Periodic repairs for steps a crashed process may have skipped (run by the worker's cron jobs)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from subgraphs.kit.errors import AppError
+from subgraphs.orders.domain import OrderStatus
+from subgraphs.orders.lifecycle import OrderLifecycle, Transitioned
+from subgraphs.orders.products_client import ProductsClient
+from subgraphs.orders.store import OrderStore, utcnow
+
+log = logging.getLogger(__name__)
+
+HOLD_EXPIRED_REASON = "stock hold expired before payment"
+
+
+class Sweeps:
+    def __init__(self, store: OrderStore, lifecycle: OrderLifecycle, products: ProductsClient,
+                 stale_checkout_after: timedelta) -> None:
+        self.store = store
+        self.lifecycle = lifecycle
+        self.products = products
+        self.stale_checkout_after = stale_checkout_after
+
+    async def expire_order(self, order_id: str) -> bool:
+        """Cancel an order still unpaid when its hold ended; True when it was cancelled now."""
+        outcome = await self.lifecycle.transition(
+            order_id, OrderStatus.CANCELLED, HOLD_EXPIRED_REASON, only_if_hold_expired=True
+        )
+        return isinstance(outcome, Transitioned)
+
+    async def expire_due_holds(self) -> int:
+        """Expire unpaid orders whose expiry job was never scheduled (a crash right after the insert)."""
+        expired = 0
+        for order_id in await self.store.expired_holds(utcnow()):
+            if await self.expire_order(order_id):
+                expired += 1
+        return expired
+
+    async def release_stale_checkouts(self) -> int:
+        """Release the stock of checkout attempts that never became an order."""
+        released = 0
+        for order_id in await self.store.stale_checkouts(utcnow() - self.stale_checkout_after):
+            if await self.store.get(order_id) is None:
+                try:
+                    await self.products.release(order_id)
+                except AppError as exc:
+                    log.warning("could not release stale checkout %s yet: %s", order_id, exc.message)
+                    continue
+                released += 1
+                log.info("released the stock of abandoned checkout %s", order_id)
+            await self.store.end_checkout(order_id)
+        return released

@@ -1,0 +1,1 @@
+"""The products subgraph: catalog, carts and inventory, with Redis-cached catalog reads."""

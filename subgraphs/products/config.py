@@ -1,0 +1,33 @@
+"""Products-only settings (the kit's `Settings` carries what every service shares)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class ProductsConfig:
+    """`PRODUCTS_CACHE` (default on) switches the Redis catalog cache; `PRODUCTS_CACHE_TTL` is its
+    backstop in seconds; `PRODUCTS_SEED_DEMO` (default on) seeds the demo catalog into an empty
+    in-memory database at start-up."""
+
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = 300
+    seed_demo: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ProductsConfig:
+        env = os.environ if env is None else env
+        return cls(
+            cache_enabled=_flag(env.get("PRODUCTS_CACHE"), default=True),
+            cache_ttl_seconds=max(1, int(env.get("PRODUCTS_CACHE_TTL", "300"))),
+            seed_demo=_flag(env.get("PRODUCTS_SEED_DEMO"), default=True),
+        )

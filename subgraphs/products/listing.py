@@ -1,0 +1,164 @@
+"""Catalog listing: filters, sort orders and opaque keyset cursors.
+
+A cursor is base64url(JSON [version, sort, key, id]): the sort key of the last row and its id as a
+tie-breaker. The next page is "rows after (key, id) in this order", so pages are stable while rows are
+added or removed elsewhere, and no rows are skipped with an offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from subgraphs.kit.errors import BadUserInput
+from subgraphs.products.ids import is_object_id, slugify
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_SEARCH_LENGTH = 100
+_CURSOR_VERSION = 1
+
+
+class SortOrder(enum.Enum):
+    NEWEST = "NEWEST"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+    NAME = "NAME"
+
+
+# sort order -> (document field, direction); ties are broken by `_id` ascending.
+_SORT_FIELDS: dict[SortOrder, tuple[str, int]] = {
+    SortOrder.NEWEST: ("created_at", -1),
+    SortOrder.PRICE_ASC: ("price_min", 1),
+    SortOrder.PRICE_DESC: ("price_min", -1),
+    SortOrder.NAME: ("name_sort", 1),
+}
+
+
+@dataclass(frozen=True)
+class CatalogFilter:
+    search: str | None = None
+    category: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool | None = None
+
+    def validated(self) -> CatalogFilter:
+        search = self.search.strip() if self.search is not None else None
+        if search is not None and len(search) > MAX_SEARCH_LENGTH:
+            raise BadUserInput(f"search is limited to {MAX_SEARCH_LENGTH} characters", argument="filter.search")
+        for name, value in (("minPrice", self.min_price), ("maxPrice", self.max_price)):
+            if value is not None and value < 0:
+                raise BadUserInput(f"{name} must not be negative", argument=f"filter.{name}")
+        if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
+            raise BadUserInput("minPrice must not exceed maxPrice", argument="filter")
+        return CatalogFilter(search or None, self.category, self.min_price, self.max_price, self.in_stock)
+
+    def to_query(self) -> dict[str, Any]:
+        """The MongoDB filter. Text search is a case-insensitive, escaped regex on name and
+        description, which real MongoDB and mongomock both run."""
+        clauses: list[dict[str, Any]] = [{"status": "ACTIVE"}]
+        if self.search:
+            pattern = {"$regex": re.escape(self.search), "$options": "i"}
+            clauses.append({"$or": [{"name": pattern}, {"description": pattern}]})
+        if self.category:
+            clauses.append({"category_slug": slugify(self.category)})
+        if self.min_price is not None or self.max_price is not None:
+            bounds: dict[str, int] = {}
+            if self.min_price is not None:
+                bounds["$gte"] = self.min_price
+            if self.max_price is not None:
+                bounds["$lte"] = self.max_price
+            clauses.append({"variants": {"$elemMatch": {"price.amount": bounds}}})
+        if self.in_stock is True:
+            clauses.append({"variants.stock.available": {"$gt": 0}})
+        elif self.in_stock is False:
+            clauses.append({"variants.stock.available": {"$not": {"$gt": 0}}})
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def cache_key(self) -> str:
+        raw = orjson.dumps([self.search, self.category and slugify(self.category), self.min_price,
+                            self.max_price, self.in_stock])
+        return hashlib.sha1(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    sort: SortOrder
+    key: Any
+    id: str
+
+
+def sort_spec(order: SortOrder) -> list[tuple[str, int]]:
+    field, direction = _SORT_FIELDS[order]
+    return [(field, direction), ("_id", 1)]
+
+
+def sort_key(order: SortOrder, doc: dict[str, Any]) -> Any:
+    value = doc[_SORT_FIELDS[order][0]]
+    if isinstance(value, datetime):
+        return _epoch_ms(value)
+    return value
+
+
+def _epoch_ms(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
+
+
+def encode_cursor(order: SortOrder, doc: dict[str, Any]) -> str:
+    raw = orjson.dumps([_CURSOR_VERSION, order.value, sort_key(order, doc), doc["_id"]])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: SortOrder) -> Cursor:
+    invalid = BadUserInput("invalid cursor: pass a cursor from a previous page of this listing", argument="after")
+    if not cursor or len(cursor) > 512:
+        raise invalid
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if not (isinstance(raw, list) and len(raw) == 4 and raw[0] == _CURSOR_VERSION):
+        raise invalid
+    _, sort_name, key, row_id = raw
+    if sort_name != order.value:
+        raise BadUserInput(f"this cursor belongs to the {sort_name} order, not {order.value}", argument="after")
+    if not isinstance(row_id, str) or not is_object_id(row_id):
+        raise invalid
+    field = _SORT_FIELDS[order][0]
+    if field == "name_sort":
+        if not isinstance(key, str):
+            raise invalid
+        value: Any = key
+    else:
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise invalid
+        value = key
+        if field == "created_at":
+            try:
+                value = datetime.fromtimestamp(key / 1000, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                raise invalid from None
+    return Cursor(order, value, row_id)
+
+
+def after_clause(cursor: Cursor) -> dict[str, Any]:
+    field, direction = _SORT_FIELDS[cursor.sort]
+    beyond = "$gt" if direction == 1 else "$lt"
+    return {"$or": [{field: {beyond: cursor.key}}, {field: cursor.key, "_id": {"$gt": cursor.id}}]}
+
+
+def check_page_size(first: int) -> int:
+    if first < 0 or first > MAX_PAGE_SIZE:
+        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}", argument="first")
+    return first

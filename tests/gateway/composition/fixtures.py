@@ -1,0 +1,346 @@
+"""Hand-written subgraph sets shared by the tests and the reference comparison script."""
+
+from __future__ import annotations
+
+from gateway.composition import SubgraphSource
+
+FED2 = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: [{imports}])\n'
+
+
+def fed2(sdl: str, *directives: str) -> str:
+    """Prefix SDL with a Federation 2 `@link` importing the given directives (e.g. "@key")."""
+    return FED2.format(imports=", ".join(f'"{d}"' for d in directives)) + sdl
+
+
+def sources(*triples: tuple[str, str]) -> list[SubgraphSource]:
+    return [SubgraphSource(name, f"http://{name}.local/graphql", sdl) for name, sdl in triples]
+
+
+PRODUCTS = fed2(
+    '''
+type Query { topProducts(first: Int = 5): [Product] product(upc: String!): Product }
+"""A product in the catalogue"""
+type Product @key(fields: "upc") @key(fields: "sku") {
+  upc: String!
+  sku: String!
+  name: String @shareable
+  price: Int
+  weight: Int
+  kind: Kind @shareable
+}
+enum Kind { BOOK FOOD }
+''',
+    "@key",
+    "@shareable",
+)
+
+REVIEWS = fed2(
+    """
+type Query { review(id: ID!): Review }
+type Review @key(fields: "id") {
+  id: ID!
+  body: String
+  author: User @provides(fields: "username")
+  product: Product @provides(fields: "name")
+}
+type User @key(fields: "id") { id: ID! username: String @external reviews: [Review] }
+type Product @key(fields: "upc") {
+  upc: String!
+  name: String @external
+  price: Int @external
+  weight: Int @external
+  reviews: [Review]
+  shippingEstimate: Int @requires(fields: "price weight")
+  kind: Kind @shareable
+}
+enum Kind { BOOK TOY }
+""",
+    "@key",
+    "@external",
+    "@requires",
+    "@provides",
+    "@shareable",
+)
+
+ACCOUNTS = fed2(
+    """
+type Query { me: User }
+type User @key(fields: "id") { id: ID! username: String @shareable name: Name }
+type Name @shareable { first: String last: String }
+""",
+    "@key",
+    "@shareable",
+)
+
+FIXTURES: dict[str, list[SubgraphSource]] = {
+    "basic": sources(("products", PRODUCTS), ("reviews", REVIEWS), ("accounts", ACCOUNTS)),
+    "fed1": sources(
+        (
+            "products",
+            """
+type Query { topProducts: [Product] }
+type Product @key(fields: "upc") { upc: String! name: String price: Int }
+""",
+        ),
+        (
+            "inventory",
+            """
+extend type Product @key(fields: "upc") {
+  upc: String! @external
+  price: Int @external
+  inStock: Boolean
+  shippingEstimate: Int @requires(fields: "price")
+}
+""",
+        ),
+    ),
+    "override": sources(
+        (
+            "a",
+            fed2(
+                """
+type Query { p: Product }
+type Product @key(fields: "id") { id: ID! name: String total: Int label: String }
+""",
+                "@key",
+            ),
+        ),
+        (
+            "b",
+            fed2(
+                """
+type Product @key(fields: "id") {
+  id: ID!
+  name: String @override(from: "a")
+  total: Int @override(from: "a", label: "percent(25)")
+}
+""",
+                "@key",
+                "@override",
+            ),
+        ),
+        (
+            "c",
+            fed2(
+                """
+type Product @key(fields: "id label") { id: ID! label: String @override(from: "a") }
+""",
+                "@key",
+                "@override",
+            ),
+        ),
+    ),
+    "interface_object": sources(
+        (
+            "media",
+            fed2(
+                """
+type Query { media: [Media] }
+interface Media @key(fields: "id") { id: ID! title: String }
+type Book implements Media @key(fields: "id") { id: ID! title: String pages: Int }
+type Movie implements Media @key(fields: "id") { id: ID! title: String minutes: Int }
+""",
+                "@key",
+            ),
+        ),
+        (
+            "reviews",
+            fed2(
+                """
+type Media @key(fields: "id") @interfaceObject { id: ID! rating: Int }
+""",
+                "@key",
+                "@interfaceObject",
+            ),
+        ),
+    ),
+    "type_merging": sources(
+        (
+            "a",
+            fed2(
+                """
+type Query { node(id: ID!): Node search(filter: Filter, limit: Int = 10): [Result!]! color(c: Color): Color }
+interface Node { id: ID! }
+type Item implements Node @key(fields: "id") { id: ID! size: Int! tags: [String!] }
+type Other { x: Int }
+union Result = Item | Other
+input Filter { text: String! extra: Int onlyA: Boolean }
+enum Color { RED GREEN BLUE }
+""",
+                "@key",
+            ),
+        ),
+        (
+            "b",
+            fed2(
+                """
+type Query { items: [Item] @shareable }
+type Item @key(fields: "id") { id: ID! size: Int @shareable tags: [String] @shareable }
+type Third { y: Int }
+union Result = Item | Third
+input Filter { text: String extra: Int! }
+enum Color { RED GREEN }
+""",
+                "@key",
+                "@shareable",
+            ),
+        ),
+    ),
+    "renames": sources(
+        (
+            "a",
+            """
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.5",
+  import: [{name: "@key", as: "@primaryKey"}, "@shareable"])
+type Query { t: T }
+type T @primaryKey(fields: "id") { id: ID! a: Int @federation__tag(name: "internal") }
+""",
+        ),
+        (
+            "b",
+            """
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", as: "fed", import: ["@key"])
+type T @key(fields: "id") { id: ID! b: Int @fed__inaccessible c: Int @fed__shareable }
+type Query { other: Int }
+""",
+        ),
+    ),
+    "keys": sources(
+        (
+            "a",
+            fed2(
+                """
+type Query { orders: [Order] }
+type Order @key(fields: "id customer { id }") @key(fields: "number") {
+  id: ID!
+  number: String!
+  customer: Customer!
+  total: Int
+}
+type Customer @key(fields: "id") { id: ID! }
+""",
+                "@key",
+            ),
+        ),
+        (
+            "b",
+            fed2(
+                """
+type Order @key(fields: "id customer { id }") { id: ID! customer: Customer! status: String }
+type Customer @key(fields: "id", resolvable: false) { id: ID! }
+""",
+                "@key",
+            ),
+        ),
+    ),
+    "decorations": sources(
+        (
+            "a",
+            fed2(
+                '''
+type Query {
+  """Fetch one"""
+  thing(id: ID! @tag(name: "arg")): Thing @deprecated(reason: "use things")
+  things: [Thing] @tag(name: "public")
+}
+type Thing @key(fields: "id") @tag(name: "entity") {
+  id: ID!
+  old: String @deprecated
+  hidden: String @inaccessible
+  state: State
+}
+enum State { ON OFF @inaccessible }
+scalar DateTime @specifiedBy(url: "https://example.com/datetime")
+type Stamp { at: DateTime }
+''',
+                "@key",
+                "@tag",
+                "@inaccessible",
+            ),
+        ),
+        (
+            "b",
+            fed2(
+                '''
+type Thing @key(fields: "id") { id: ID! created: String @tag(name: "b") }
+''',
+                "@key",
+                "@tag",
+            ),
+        ),
+    ),
+    "root_rename": sources(
+        (
+            "a",
+            fed2(
+                """
+schema { query: RootQuery mutation: RootMutation }
+type RootQuery { hello: String }
+type RootMutation { setHello(v: String!): String }
+""",
+            ),
+        ),
+        ("b", fed2("type Query { bye: String }\ntype Mutation { setBye(v: String!): String }")),
+    ),
+}
+
+ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
+    "field_type_mismatch": sources(
+        ("a", fed2("type Query { t: T }\ntype T @shareable { x: Int }", "@shareable")),
+        ("b", fed2("type Query { u: T }\ntype T @shareable { x: String }", "@shareable")),
+    ),
+    "invalid_field_sharing": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! name: String }', "@key")),
+        ("b", fed2('type Product @key(fields: "id") { id: ID! name: String }', "@key")),
+    ),
+    "key_invalid_fields": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "upc") { id: ID! }', "@key")),
+    ),
+    "key_invalid_type": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "tags") { tags: [String] }', "@key")),
+    ),
+    "external_unused": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! x: Int }', "@key")),
+        (
+            "b",
+            fed2('type Product @key(fields: "id") { id: ID! x: Int @external y: Int }', "@key", "@external"),
+        ),
+    ),
+    "requires_unknown": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! x: Int }', "@key")),
+        (
+            "b",
+            fed2(
+                'type Product @key(fields: "id") { id: ID! y: Int @requires(fields: "nope") }',
+                "@key",
+                "@requires",
+            ),
+        ),
+    ),
+    "provides_unknown": sources(
+        ("a", fed2('type Query { p: Product @provides(fields: "nope") }\ntype Product { id: ID! }', "@provides")),
+    ),
+    "unsatisfiable": sources(
+        ("a", fed2("type Query { t: T }\ntype T @shareable { id: ID! }", "@shareable")),
+        ("b", fed2("type Query { u: Int }\ntype T @shareable { id: ID! extra: Int }", "@shareable")),
+    ),
+    "unsatisfiable_entity": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! }', "@key")),
+        (
+            "b",
+            fed2('type Product @key(fields: "id", resolvable: false) { id: ID! price: Int }', "@key"),
+        ),
+    ),
+    "enum_mismatch": sources(
+        ("a", fed2("type Query { c(arg: Color): Color }\nenum Color { RED GREEN }")),
+        ("b", fed2("type Query { d: Color }\nenum Color { RED BLUE }")),
+    ),
+    "kind_mismatch": sources(
+        ("a", fed2("type Query { t: T }\ntype T { x: Int }")),
+        ("b", fed2("type Query { u: T }\ninterface T { x: Int }")),
+    ),
+    "required_arg_missing": sources(
+        ("a", fed2("type Query { t(a: Int!): Int @shareable }", "@shareable")),
+        ("b", fed2("type Query { t: Int @shareable }", "@shareable")),
+    ),
+}
