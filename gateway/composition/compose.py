@@ -20,7 +20,9 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> str:
     issues = _check_names(subgraphs)
     if issues:
         raise CompositionError(issues)
-    parsed, issues = parse_all([(s.name, s.url, s.sdl) for s in subgraphs])
+    # Subgraphs are merged in name order, as the reference composer does: it fixes the output order.
+    ordered = sorted(subgraphs, key=lambda s: s.name)
+    parsed, issues = parse_all([(s.name, s.url, s.sdl) for s in ordered])
     for sub in parsed:
         issues.extend(validate_subgraph(sub))
     if issues:
@@ -55,7 +57,7 @@ def _check_names(subgraphs: Sequence[SubgraphSource]) -> list[CompositionIssue]:
 def _check_valid_graphql(sdl: str) -> None:
     """Last line of defence: the printed supergraph must be a valid GraphQL schema."""
     try:
-        errors = list(validate_schema(build_ast_schema(parse(sdl))))
+        errors = list(validate_schema(build_ast_schema(parse(sdl, no_location=True))))
     except (GraphQLError, TypeError) as exc:
         errors = [exc]  # type: ignore[list-item]
     if errors:

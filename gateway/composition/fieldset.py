@@ -102,12 +102,11 @@ def _walk(
             out.problems.append(FieldSetProblem("FIELDS_HAS_ARGS", f'field "{coordinate}" has arguments'))
         target_type = subgraph.type(fdef.type.base)
         composite = target_type is not None and target_type.is_composite
-        if for_key and (fdef.type.has_list or (target_type and target_type.kind in (Kind.INTERFACE, Kind.UNION))):
-            what = "a list" if fdef.type.has_list else (target_type.kind.value if target_type else "")
+        if for_key and target_type and target_type.kind in (Kind.INTERFACE, Kind.UNION):
             out.problems.append(
                 FieldSetProblem(
                     "FIELDS_SELECT_INVALID_TYPE",
-                    f'field "{coordinate}" has type "{fdef.type}" ({what}), which is not allowed in @key',
+                    f'field "{coordinate}" is a {target_type.kind.value}, which is not allowed in @key',
                 )
             )
             continue

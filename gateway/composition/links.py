@@ -61,7 +61,6 @@ class DirectiveNames:
     link_name: str = "link"
     canonical_by_local: dict[str, str] = field(default_factory=dict)
     machinery_prefixes: tuple[str, ...] = ("link__", "federation__")
-    links: list[LinkInfo] = field(default_factory=list)
 
     @property
     def fed1(self) -> bool:
@@ -115,11 +114,11 @@ def resolve_names(schema_directives: Iterable[DirectiveNode]) -> DirectiveNames:
     links = [parse_link(d) for d in schema_directives if d.name.value == "link"]
     federation = next((link for link in links if link.name == "federation"), None)
     if federation is None:
-        names = DirectiveNames(federation_version=None, links=links)
+        names = DirectiveNames(federation_version=None)
         for directive in FEDERATION_DIRECTIVES:
             names.canonical_by_local[directive] = directive
     else:
-        names = DirectiveNames(federation_version=federation.version, links=links)
+        names = DirectiveNames(federation_version=federation.version)
         for directive in FEDERATION_DIRECTIVES:
             local = federation.imports.get(directive, f"{federation.prefix}__{directive}")
             names.canonical_by_local[local] = directive

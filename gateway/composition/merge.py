@@ -93,11 +93,14 @@ class _Merger:
             self._implements(stype, sources)
             merge_composite_fields(self.fields, stype, sources)
         elif stype.kind == Kind.UNION:
-            for sub, tdef in sources:
-                for member in tdef.members:
-                    if member not in stype.members:
-                        stype.members.append(member)
-                    stype.union_members.append((self.graph_of[sub.name], member))
+            for _, tdef in sources:
+                stype.members.extend(m for m in tdef.members if m not in stype.members)
+            stype.union_members = [
+                (self.graph_of[sub.name], member)
+                for member in stype.members
+                for sub, tdef in sources
+                if member in tdef.members
+            ]
         elif stype.kind == Kind.ENUM:
             self._merge_enum(stype, sources)
         elif stype.kind == Kind.INPUT_OBJECT:

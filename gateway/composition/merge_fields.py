@@ -32,6 +32,8 @@ class _Source:
 class _Overrides:
     unused: set[str] = field(default_factory=set)  # subgraphs whose field is overridden and unused
     used: set[str] = field(default_factory=set)  # overridden but still used by a key/requires/provides
+    progressive: set[str] = field(default_factory=set)  # both ends of a labelled (progressive) @override
+    labels: dict[str, str] = field(default_factory=dict)  # overridden subgraph -> progressive label
 
     @property
     def overridden(self) -> set[str]:
@@ -108,7 +110,9 @@ def _compute_overrides(ctx: FieldContext, coordinate: str, sources: list[_Source
             )
             continue
         if s.fdef.override_label is not None:
-            continue  # progressive override: both subgraphs keep resolving the field
+            result.progressive.update((s.sub.name, origin))  # both keep resolving it, exempt from sharing
+            result.labels[origin] = s.fdef.override_label
+            continue
         type_name, field_name = coordinate.split(".", 1)
         if (type_name, field_name) in ctx.usage[origin].used:
             result.used.add(origin)
@@ -164,7 +168,7 @@ def _check_sharing(ctx: FieldContext, coordinate: str, sources: list[_Source], o
     resolving: list[str] = []
     non_shareable: list[str] = []
     for s in sources:
-        if s.sub.name in overrides.overridden:
+        if s.sub.name in overrides.overridden or s.sub.name in overrides.progressive:
             continue
         usage = ctx.usage[s.sub.name]
         if s.fdef.external:
@@ -206,6 +210,6 @@ def _join_field(ctx: FieldContext, s: _Source, types_equal: bool, overrides: _Ov
         type=None if types_equal else str(f.type),
         external=f.external,
         override=f.override_from,
-        override_label=f.override_label,
+        override_label=f.override_label or overrides.labels.get(s.sub.name),
         used_overridden=s.sub.name in overrides.used,
     )

@@ -90,12 +90,7 @@ class TypeDef:
     values: dict[str, EnumValue] = field(default_factory=dict)
     keys: list[Key] = field(default_factory=list)
     extension: bool = False  # `@extends`, or only ever written as `extend type`
-    shareable: bool = False
     interface_object: bool = False
-
-    @property
-    def is_entity(self) -> bool:
-        return bool(self.keys)
 
     @property
     def is_composite(self) -> bool:

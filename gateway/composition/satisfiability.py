@@ -48,6 +48,8 @@ class _Checker:
                     if origin and origin != sub.name and f.override_label is None and origin in self.subs:
                         self.overridden.add((tdef.name, f.name, origin))
         self.steps: dict[_State, _Step] = {}
+        self._jump_cache: dict[_State, list[_State]] = {}
+        self._closure_cache: dict[_State, list[_State]] = {}
 
     # -- exploration -------------------------------------------------------------------------
     def run(self) -> list[CompositionIssue]:
@@ -100,13 +102,19 @@ class _Checker:
 
     def _jumps(self, state: _State) -> list[_State]:
         """States reachable by an entity fetch: another subgraph's resolvable key, collectable from here."""
+        cached = self._jump_cache.get(state)
+        if cached is None:
+            cached = self._jump_cache[state] = self._compute_jumps(state)
+        return cached
+
+    def _compute_jumps(self, state: _State) -> list[_State]:
         sub = self.subs[state.subgraph]
         tdef = sub.type(state.type_name)
         if tdef is None or tdef.name in ROOT_NAMES.values():
             return []
         candidates = [tdef.name]
         if tdef.kind == Kind.OBJECT and not tdef.interface_object:
-            candidates += [i for i in self._supergraph_interfaces(tdef.name)]
+            candidates += self._supergraph_interfaces(tdef.name)
         out: list[_State] = []
         for other in self.subs.values():
             if other.name == sub.name:
@@ -158,6 +166,12 @@ class _Checker:
 
     def _closure(self, state: _State) -> list[_State]:
         """The state and every state reachable from it by entity jumps only."""
+        cached = self._closure_cache.get(state)
+        if cached is None:
+            cached = self._closure_cache[state] = self._compute_closure(state)
+        return cached
+
+    def _compute_closure(self, state: _State) -> list[_State]:
         seen = [state]
         index = 0
         while index < len(seen):
@@ -218,9 +232,13 @@ class _Checker:
         if state.type_name in ROOT_NAMES.values():
             return {}  # every subgraph's root fields are reachable from the query planner's root
         issues: dict[str, CompositionIssue] = {}
+        local = self.subs[state.subgraph].type(state.type_name)
+        explodes = local is not None and local.kind == Kind.INTERFACE and not local.interface_object
         for name, sfield in stype.fields.items():
             if sfield.deco.inaccessible or self._field_ok(state, name):
                 continue
+            if explodes and local and name not in local.fields and self.subs[state.subgraph].possible_types(local.name):
+                continue  # reported more precisely on the implementation that lacks it ("... on T")
             coordinate = f"{stype.name}.{name}"
             issues[coordinate] = self._issue(state, coordinate)
         return issues
@@ -228,29 +246,9 @@ class _Checker:
     def _issue(self, state: _State, coordinate: str) -> CompositionIssue:
         type_name, field_name = coordinate.split(".", 1)
         closure = self._closure(state)
-        reasons: list[str] = []
-        involved: list[str] = []
-        for c in closure:
-            involved.append(c.subgraph)
-            cdef = self.subs[c.subgraph].type(c.type_name)
-            f = cdef.fields.get(field_name) if cdef else None
-            if f is None:
-                reasons.append(f'- from subgraph "{c.subgraph}": cannot find field "{c.type_name}.{field_name}".')
-            elif f.external:
-                reasons.append(
-                    f'- from subgraph "{c.subgraph}": field "{c.type_name}.{field_name}" is @external and not '
-                    "provided on this path."
-                )
-            elif (c.type_name, field_name, c.subgraph) in self.overridden:
-                reasons.append(
-                    f'- from subgraph "{c.subgraph}": field "{coordinate}" is overridden by another subgraph.'
-                )
-            else:
-                reasons.append(
-                    f'- from subgraph "{c.subgraph}": the fields required by "{c.type_name}.{field_name}" '
-                    "(@requires) cannot be collected."
-                )
-        reached = {c.subgraph for c in closure}
+        reached = [c.subgraph for c in closure]
+        moves: list[str] = []
+        involved = list(reached)
         for sub in self.subs.values():
             other = sub.type(type_name)
             if sub.name in reached or other is None or field_name not in other.fields:
@@ -259,23 +257,37 @@ class _Checker:
             if not other.keys:
                 why = f'type "{type_name}" has no @key defined in subgraph "{sub.name}"'
             elif not any(k.resolvable for k in other.keys):
-                why = f'the @key of type "{type_name}" in subgraph "{sub.name}" is marked resolvable: false'
-            else:
                 why = (
-                    f'none of the @key defined on type "{type_name}" in subgraph "{sub.name}" can be resolved '
-                    f'from subgraph "{state.subgraph}"'
+                    f'none of the @key defined on type "{type_name}" in subgraph "{sub.name}" are resolvable '
+                    '(they are all declared with their "resolvable" argument set to false)'
                 )
-            reasons.append(
-                f'- from subgraph "{state.subgraph}": cannot move to subgraph "{sub.name}", which has field '
-                f'"{coordinate}", because {why}.'
-            )
+            else:
+                why = f'none of the @key defined on type "{type_name}" in subgraph "{sub.name}" can be collected'
+            moves.append(f'  - cannot move to subgraph "{sub.name}", which has field "{coordinate}", because {why}.')
+        lines: list[str] = []
+        for c in closure:
+            lines.append(f'- from subgraph "{c.subgraph}":')
+            lines.append("  - " + self._local_reason(c, field_name))
+            lines.extend(moves)
         message = (
             "The following supergraph API query:\n"
             + self._example_query(state, field_name)
             + "\ncannot be satisfied by the subgraphs because:\n"
-            + "\n".join(reasons)
+            + "\n".join(lines)
         )
         return CompositionIssue("SATISFIABILITY_ERROR", message, list(dict.fromkeys(involved)), coordinate)
+
+    def _local_reason(self, state: _State, field_name: str) -> str:
+        coordinate = f"{state.type_name}.{field_name}"
+        tdef = self.subs[state.subgraph].type(state.type_name)
+        f = tdef.fields.get(field_name) if tdef else None
+        if f is None:
+            return f'cannot find field "{coordinate}".'
+        if f.external:
+            return f'field "{coordinate}" is @external and not provided on this path.'
+        if (state.type_name, field_name, state.subgraph) in self.overridden:
+            return f'field "{coordinate}" is overridden by another subgraph.'
+        return f'cannot satisfy @requires(fields: "{f.requires}") of field "{coordinate}".'
 
     def _example_query(self, state: _State, field_name: str) -> str:
         path: list[str] = [field_name]

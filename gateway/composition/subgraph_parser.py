@@ -58,6 +58,8 @@ _KIND_BY_NODE: dict[type, Kind] = {
     ScalarTypeExtensionNode: Kind.SCALAR,
 }
 BUILTIN_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "oneOf", "include", "skip", "defer", "stream"})
+# Federation directives people commonly forget to import; an unknown one of these gets a hint.
+_FED_HINT = frozenset({"key", "shareable", "external", "requires", "provides", "override", "inaccessible", "tag"})
 EXECUTABLE_LOCATIONS = frozenset(
     {
         "QUERY",
@@ -214,7 +216,7 @@ class _Builder:
             elif canonical == "extends":
                 self.extends.add(name)
             elif canonical == "shareable":
-                tdef.shareable = type_shareable = True
+                type_shareable = True
             elif canonical == "external":
                 type_external = True
             elif canonical == "interfaceObject":
@@ -328,9 +330,6 @@ class _Builder:
                 fdef = tdef.fields.get(field_name)
                 if fdef is not None and fdef.external:
                     fdef.external = False
-
-
-_FED_HINT = frozenset({"key", "shareable", "external", "requires", "provides", "override", "inaccessible", "tag"})
 
 
 def parse_all(sources: Sequence[tuple[str, str, str]]) -> tuple[list[Subgraph], list[CompositionIssue]]:

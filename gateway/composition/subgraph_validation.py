@@ -79,7 +79,31 @@ def validate_subgraph(sub: Subgraph) -> list[CompositionIssue]:
                 tdef.name,
             )
     _check_externals(sub, used, report)
+    _check_type_references(sub, report)
     return issues
+
+
+BUILTIN_SCALARS = frozenset({"String", "Int", "Float", "Boolean", "ID"})
+
+
+def _check_type_references(sub: Subgraph, report: _Report) -> None:
+    """Every referenced type must be defined (or built in); composition cannot invent it."""
+
+    def check(name: str, where: str) -> None:
+        if name not in sub.types and name not in BUILTIN_SCALARS:
+            report("INVALID_GRAPHQL", f'Unknown type "{name}" (referenced by "{where}").', where)
+
+    for tdef in sub.types.values():
+        for iface in tdef.interfaces:
+            check(iface, tdef.name)
+        for member in tdef.members:
+            check(member, tdef.name)
+        for fdef in tdef.fields.values():
+            check(fdef.type.base, f"{tdef.name}.{fdef.name}")
+            for arg in fdef.args.values():
+                check(arg.type.base, f"{tdef.name}.{fdef.name}({arg.name}:)")
+        for iv in tdef.input_fields.values():
+            check(iv.type.base, f"{tdef.name}.{iv.name}")
 
 
 def _check_directive_fields(

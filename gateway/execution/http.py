@@ -6,7 +6,6 @@ transport sits on every request's hot path.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,9 +39,7 @@ class SubgraphClient:
         self.urls = dict(urls)
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
-        self._timeouts = {
-            name: aiohttp.ClientTimeout(total=settings.timeout_for(name)) for name in self.urls
-        }
+        self._timeouts = {name: aiohttp.ClientTimeout(total=settings.timeout_for(name)) for name in self.urls}
 
     async def start(self) -> None:
         if self._session is None:
@@ -76,7 +73,7 @@ class SubgraphClient:
             ) as response:
                 raw = await response.read()
                 status = response.status
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise SubgraphFetchError(
                 service,
                 "SUBREQUEST_TIMEOUT",

@@ -79,9 +79,7 @@ def _print_args(args: Sequence[ArgumentNode] | None, variables: set[str]) -> str
     return "(" + ", ".join(parts) + ")"
 
 
-def _conditions(
-    directives: Sequence[DirectiveNode] | None, variables: set[str]
-) -> tuple[str, Clause, bool]:
+def _conditions(directives: Sequence[DirectiveNode] | None, variables: set[str]) -> tuple[str, Clause, bool]:
     """Printed skip/include directives, the clause they impose, and whether they never hold."""
     printed: list[str] = []
     clause: list[tuple[str, bool]] = []
@@ -99,10 +97,9 @@ def _conditions(
             variables.add(var)
             clause.append((var, want))
             printed.append(f" @{name}(if: ${var})")
-        elif isinstance(arg.value, BooleanValueNode):
-            if arg.value.value != want:
-                never = True
-                printed.append(f" @{name}(if: {'true' if arg.value.value else 'false'})")
+        elif isinstance(arg.value, BooleanValueNode) and arg.value.value != want:
+            never = True
+            printed.append(f" @{name}(if: {'true' if arg.value.value else 'false'})")
     return "".join(printed), tuple(clause), never
 
 

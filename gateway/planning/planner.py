@@ -118,9 +118,7 @@ class Planner:
             if isinstance(sel, CFrag):
                 if sel.never or not self.view.applies(sel.type_condition, root_type):
                     continue
-                self._plan_root(
-                    operation_kind, root_type, sel.selections, directives + sel.directives, reserved, roots
-                )
+                self._plan_root(operation_kind, root_type, sel.selections, directives + sel.directives, reserved, roots)
                 continue
             if sel.never or sel.name == "__typename" or sel.name in INTROSPECTION_ROOT_FIELDS:
                 continue
@@ -129,15 +127,11 @@ class Planner:
             target = group.sel.frag(None, directives) if directives else group.sel
             self._plan_object(group, target, root_type, (sel,), (), None, False, None)
 
-    def _choose_root_graph(
-        self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group]
-    ) -> str:
+    def _choose_root_graph(self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group]) -> str:
         fdef = self.view.field(root_type, sel.name)
         if fdef is None:
             raise PlanningError(f"unknown field {root_type}.{sel.name}")
-        candidates = [
-            g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external
-        ]
+        candidates = [g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external]
         if not candidates:
             raise PlanningError(f"no subgraph can resolve {root_type}.{sel.name}")
         if operation_kind == "mutation" and roots and roots[-1].service in candidates:
@@ -147,11 +141,7 @@ class Planner:
         def score(graph: str) -> tuple[int, int, int]:
             info = fdef.graphs[graph]
             provided = parse_field_set(info.provides) if info.provides else None
-            missing = (
-                self.view.missing_count(graph, fdef.named_type, sel.selections, provided)
-                if sel.selections
-                else 0
-            )
+            missing = self.view.missing_count(graph, fdef.named_type, sel.selections, provided) if sel.selections else 0
             return (missing, 0 if graph in existing else 1, self.view.graph_order.get(graph, 0))
 
         return min(candidates, key=score)
@@ -362,18 +352,14 @@ class Planner:
                 graph, via, info = self._choose_jump(group, type_name, sel, provided, plain)
                 if info.requires:
                     # required fields the parent returns itself keep the hop in the shared group
-                    local = self.view.fieldset_local(
-                        group.service, type_name, parse_field_set(info.requires), provided
-                    )
+                    local = self.view.fieldset_local(group.service, type_name, parse_field_set(info.requires), provided)
                     tag = "" if local else f"requires:{via}.{sel.name}"
                     with_requires.append((graph, via, sel, info.requires, tag))
                 else:
                     plain.setdefault((graph, via), []).append(sel)
             for (graph, via), sels in plain.items():
                 child = self._entity_group(graph, path, group, "")
-                touched |= self._attach(
-                    child, group, target, type_name, via, sels, path, provided, internal, rep, None
-                )
+                touched |= self._attach(child, group, target, type_name, via, sels, path, provided, internal, rep, None)
             for graph, via, sel, requires, tag in with_requires:
                 child = self._entity_group(graph, path, group, tag)
                 touched |= self._attach(
@@ -418,9 +404,7 @@ class Planner:
         assigned: Mapping[tuple[str, str], list[CField]],
     ) -> tuple[str, str, FieldInGraph]:
         candidates = [
-            c
-            for c in self._jump_candidates(type_name, sel.name)
-            if c[0] != group.service or c[2].requires is not None
+            c for c in self._jump_candidates(type_name, sel.name) if c[0] != group.service or c[2].requires is not None
         ]
         if not candidates:
             raise PlanningError(

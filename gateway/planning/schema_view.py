@@ -24,8 +24,8 @@ class SchemaView:
             for member in members:
                 self._interfaces_of.setdefault(member, ())
                 self._interfaces_of[member] += (name,)
-        self.possible_in = lru_cache(maxsize=None)(self._possible_in)  # type: ignore[method-assign]
-        self.key_field_names = lru_cache(maxsize=None)(self._key_field_names)  # type: ignore[method-assign]
+        self.possible_in = lru_cache(maxsize=None)(self._possible_in)
+        self.key_field_names = lru_cache(maxsize=None)(self._key_field_names)
 
     # --- types -----------------------------------------------------------------------------
     def type(self, name: str) -> TypeDef:
@@ -121,15 +121,11 @@ class SchemaView:
             if isinstance(sel, CField):
                 if sel.name == field_name:
                     return True
-            elif self.applies(sel.type_condition, type_name) and self.provides(
-                sel.selections, type_name, field_name
-            ):
+            elif self.applies(sel.type_condition, type_name) and self.provides(sel.selections, type_name, field_name):
                 return True
         return False
 
-    def child_provided(
-        self, provided: Sequence[CSel] | None, type_name: str, field_name: str
-    ) -> tuple[CSel, ...]:
+    def child_provided(self, provided: Sequence[CSel] | None, type_name: str, field_name: str) -> tuple[CSel, ...]:
         if not provided:
             return ()
         out: list[CSel] = []
@@ -162,9 +158,7 @@ class SchemaView:
                     assert fdef is not None
                     child = fdef.named_type
                     child_provided = self.child_provided(provided, type_name, sel.name)
-                    targets = (
-                        self.possible_in(graph, child) if self.is_abstract(child) else (child,)
-                    )
+                    targets = self.possible_in(graph, child) if self.is_abstract(child) else (child,)
                     for target in targets:
                         if not self.fieldset_local(graph, target, sel.selections, child_provided):
                             return False
@@ -205,9 +199,7 @@ class SchemaView:
                     child_provided = self.child_provided(provided, type_name, sel.name)
                     if info is not None and info.provides:
                         child_provided += parse_field_set(info.provides)
-                    missing += self.missing_count(
-                        graph, fdef.named_type, sel.selections, child_provided, depth + 1
-                    )
+                    missing += self.missing_count(graph, fdef.named_type, sel.selections, child_provided, depth + 1)
             elif self.applies(sel.type_condition, type_name):
                 missing += self.missing_count(graph, type_name, sel.selections, provided, depth)
         return missing

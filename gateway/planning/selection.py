@@ -136,9 +136,7 @@ class SelSet:
         return items
 
     @staticmethod
-    def _print_item(
-        item: FNode | tuple[tuple[str, str], SelSet], out: list[str], unit: str | None, depth: int
-    ) -> None:
+    def _print_item(item: FNode | tuple[tuple[str, str], SelSet], out: list[str], unit: str | None, depth: int) -> None:
         if isinstance(item, FNode):
             if item.key != item.name:
                 out.append(f"{item.key}: ")

@@ -63,7 +63,7 @@ class ShapeCompiler:
         if cond_type is None or run_type is None or not is_abstract_type(cond_type):
             return False
         if isinstance(run_type, GraphQLObjectType):
-            return self.schema.is_sub_type(cond_type, run_type)  # type: ignore[arg-type]
+            return self.schema.is_sub_type(cond_type, run_type)
         return False
 
     def compile_root(self, root_type: str, selections: Sequence[CSel]) -> ShapeSel:
@@ -74,7 +74,7 @@ class ShapeCompiler:
         if gql_type is not None and is_abstract_type(gql_type):
             by_type = {
                 obj.name: self._fields(obj.name, obj.name, occurrences)
-                for obj in self.schema.get_possible_types(gql_type)  # type: ignore[arg-type]
+                for obj in self.schema.get_possible_types(gql_type)
             }
             return ShapeSel(self._fields(type_name, type_name, occurrences), by_type, None)
         return ShapeSel(self._fields(type_name, type_name, occurrences), None, type_name)
@@ -123,9 +123,7 @@ class ShapeCompiler:
             if first.selections is None:
                 out.append(ShapeField(key, first.name, LEAF, nullable, list_nullable, None, clauses, runtime))
                 continue
-            sub_occurrences: list[_Occurrence] = [
-                (item.selections or (), clause) for item, clause in items
-            ]
+            sub_occurrences: list[_Occurrence] = [(item.selections or (), clause) for item, clause in items]
             sub = self.compile(named.name, sub_occurrences)
             out.append(ShapeField(key, first.name, COMPOSITE, nullable, list_nullable, sub, clauses, runtime))
         return tuple(out)

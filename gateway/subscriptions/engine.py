@@ -1,48 +1,45 @@
 """Federated subscriptions: one shared upstream subscription, each event completed like a query.
 
-For a client subscription the engine validates it against the API schema, plans it with the core
-planner (cached per query text and operation name), joins the shared upstream subscription of
-the root fetch, and completes each event with the core executor (entity fetches for fields other
-subgraphs own, then response shaping) through an :class:`EventCompleter`.
+Preparation (parse, validate, plan, response shape) is the core gateway's, cached with its
+queries. The plan's root fetch becomes a shared upstream subscription (hub.py); each event is
+merged into a fresh :class:`PlanExecution` as the root result, the remaining fetches of the plan
+run as for a query (entity fetches for fields other subgraphs own), and the core's response
+shaping builds the client's result.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
-from graphql import GraphQLSchema
-
-from ..supergraph.model import Supergraph
+from ..execution.executor import PlanExecution, merge_into
+from ..execution.shaping import shape_response
+from ..planning.prepare import PreparedOperation, RequestError
+from ..runtime import Gateway
 from .executor import ExecutionResult, OperationError
 from .hub import HubSubscription, SubscriptionHub
-from .planning import ParsedOperation, SubscriptionPlan, plan_subscription, validate_operation
-from .request import ClientContext, GraphQLRequest
+from .planning import SubscriptionPlan, split_plan
+from .request import ClientContext
 from .upstream import UpstreamRequest
 
-
-@dataclass(frozen=True, slots=True)
-class PreparedSubscription:
-    """A validated, planned client subscription (cached and shared by every client sending it)."""
-
-    parsed: ParsedOperation
-    plan: SubscriptionPlan
-    selections: tuple[Any, ...]  # the client's normalised root selections (planning.operation.CSel)
+# Added by the core to every subgraph HTTP request; meaningless on a WebSocket handshake.
+_HTTP_ONLY_HEADERS = frozenset({"content-type", "accept"})
 
 
-class EventCompleter(Protocol):
-    """Turn one upstream result into the client's result: run `prepared.plan.rest` with the event's
-    data as the root result, then shape it to the client's selection set."""
-
-    async def __call__(
-        self,
-        prepared: PreparedSubscription,
-        event: ExecutionResult,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str],
-    ) -> ExecutionResult: ...
+def upstream_errors(errors: Any, service: str) -> list[dict[str, Any]]:
+    """A subgraph's errors as the client sees them: message, path, extensions (with the service)."""
+    out: list[dict[str, Any]] = []
+    for error in errors if isinstance(errors, list) else [errors]:
+        if isinstance(error, dict):
+            clean: dict[str, Any] = {"message": str(error.get("message", "Subgraph error"))}
+            if isinstance(error.get("path"), list):
+                clean["path"] = list(error["path"])
+            extensions = error.get("extensions")
+            clean["extensions"] = {**(extensions if isinstance(extensions, dict) else {}), "service": service}
+            out.append(clean)
+        else:
+            out.append({"message": str(error), "extensions": {"service": service}})
+    return out
 
 
 class EnrichedStream:
@@ -50,15 +47,17 @@ class EnrichedStream:
 
     def __init__(
         self,
+        engine: SubscriptionEngine,
         source: HubSubscription,
-        complete: EventCompleter,
-        prepared: PreparedSubscription,
+        prepared: PreparedOperation,
+        plan: SubscriptionPlan,
         variables: Mapping[str, Any],
         headers: Mapping[str, str],
     ) -> None:
+        self._engine = engine
         self._source = source
-        self._complete = complete
         self._prepared = prepared
+        self._plan = plan
         self._variables = variables
         self._headers = headers
 
@@ -67,64 +66,61 @@ class EnrichedStream:
 
     async def __anext__(self) -> ExecutionResult:
         event = await self._source.__anext__()
-        return await self._complete(self._prepared, event, self._variables, self._headers)
+        return await self._engine.complete_event(self._prepared, self._plan, event, self._variables, self._headers)
 
     async def aclose(self) -> None:
         await self._source.aclose()
 
 
 class SubscriptionEngine:
-    def __init__(
-        self,
-        supergraph: Supergraph,
-        api_schema: GraphQLSchema,
-        hub: SubscriptionHub,
-        complete: EventCompleter,
-        *,
-        subgraph_url: Callable[[str], str] | None = None,
-        forward_headers: tuple[str, ...] = (),
-        active_labels: frozenset[str] = frozenset(),
-        cache_size: int = 256,
-    ) -> None:
-        self.supergraph = supergraph
-        self.api_schema = api_schema
+    def __init__(self, gateway: Gateway, hub: SubscriptionHub) -> None:
+        self.gateway = gateway
         self.hub = hub
-        self._complete = complete
-        self._subgraph_url = subgraph_url or (lambda name: supergraph.subgraphs[name].url)
-        self._forward = frozenset(h.lower() for h in forward_headers) | {"authorization"}
-        self._labels = active_labels
-        self._cache: OrderedDict[tuple[str, str | None], PreparedSubscription] = OrderedDict()
-        self._cache_size = cache_size
 
-    def prepare(self, request: GraphQLRequest, parsed: ParsedOperation) -> PreparedSubscription:
-        key = (request.query, request.operation_name)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        validate_operation(self.api_schema, parsed)
-        plan, selections = plan_subscription(self.supergraph, parsed, self._labels)
-        prepared = PreparedSubscription(parsed, plan, selections)
-        self._cache[key] = prepared
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return prepared
-
-    def forwarded_headers(self, context: ClientContext) -> dict[str, str]:
-        return {name: value for name, value in context.headers.items() if name in self._forward}
-
-    def subscribe(self, request: GraphQLRequest, parsed: ParsedOperation, context: ClientContext) -> EnrichedStream:
-        prepared = self.prepare(request, parsed)
-        root = prepared.plan.root
-        if root.service not in self.supergraph.subgraphs:
-            raise OperationError.single(f"unknown subgraph '{root.service}'", "QUERY_PLANNING_FAILED")
-        headers = self.forwarded_headers(context)
+    def subscribe(
+        self, prepared: PreparedOperation, variables: Mapping[str, Any], context: ClientContext
+    ) -> EnrichedStream:
+        """Join (or start) the upstream subscription of `prepared`, a subscription operation."""
+        try:
+            plan = split_plan(self.gateway.plan(prepared))
+        except RequestError as exc:
+            raise OperationError(exc.errors) from exc
+        root = plan.root
+        url = self.gateway.client.urls.get(root.service)
+        if url is None:
+            raise OperationError.single(f"no URL for subgraph '{root.service}'", "QUERY_PLANNING_FAILED")
+        forwarded = {
+            name: value
+            for name, value in self.gateway.subgraph_headers(context.headers).items()
+            if name not in _HTTP_ONLY_HEADERS
+        }
         upstream = UpstreamRequest.build(
-            root.service,
-            self._subgraph_url(root.service),
-            root.operation,
-            prepared.plan.upstream_variables(request.variables),
-            headers=headers,
+            root.service, url, root.operation, plan.upstream_variables(variables), headers=forwarded
         )
-        variables = dict(request.variables or {})
-        return EnrichedStream(self.hub.join(upstream), self._complete, prepared, variables, headers)
+        return EnrichedStream(self, self.hub.join(upstream), prepared, plan, variables, context.headers)
+
+    async def complete_event(
+        self,
+        prepared: PreparedOperation,
+        plan: SubscriptionPlan,
+        event: ExecutionResult,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str],
+    ) -> ExecutionResult:
+        run = PlanExecution(
+            self.gateway.client, self.gateway.supergraph, variables, self.gateway.subgraph_headers(headers)
+        )
+        data = event.get("data")
+        if isinstance(data, dict):
+            merge_into(run.data, data)
+        if event.get("errors"):
+            run.errors.extend(upstream_errors(event["errors"], plan.root.service))
+        if data is None:
+            return {"errors": run.errors or [{"message": "the subgraph sent an event without data"}], "data": None}
+        await run.run(plan.rest)
+        result: dict[str, Any] = {}
+        shaped = shape_response(prepared.shape, run.data, variables, run.errors)
+        if run.errors:
+            result["errors"] = run.errors
+        result["data"] = shaped
+        return result

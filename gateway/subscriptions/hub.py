@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -21,7 +21,7 @@ from .upstream import UpstreamRequest
 
 logger = logging.getLogger("gateway.subscriptions.hub")
 
-Source = Callable[[UpstreamRequest], AsyncIterator[dict[str, Any]]]
+Source = Callable[[UpstreamRequest], AsyncGenerator[dict[str, Any], None]]
 
 
 class HubSubscription:

@@ -92,7 +92,7 @@ class LegacyWsSession(WebSocketSession):
 
     async def send_errors(self, operation_id: str, errors: list[dict[str, Any]]) -> None:
         # The protocol's error payload is one error object; the full list rides along.
-        first = dict(errors[0]) if errors else {"message": "Unknown error"}
+        first: dict[str, Any] = dict(errors[0]) if errors else {"message": "Unknown error"}
         if len(errors) > 1:
             first["message"] = "; ".join(str(e.get("message")) for e in errors)
             first["errors"] = errors

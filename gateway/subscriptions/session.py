@@ -8,6 +8,7 @@ sure that every task is cancelled and every stream closed when the socket goes a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
@@ -121,10 +122,8 @@ class WebSocketSession(ABC):
             return
         self._closed = True
         async with self._send_lock:
-            try:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await self.websocket.close(code=code, reason=_reason(reason))
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                pass
 
     # --- operations ---------------------------------------------------------------------------
     def at_operation_limit(self) -> bool:

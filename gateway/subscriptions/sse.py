@@ -118,11 +118,15 @@ async def sse_response(
     settings: SubscriptionSettings,
     limiter: ConnectionLimiter,
 ) -> StreamingResponse:
+    # The body is read before streaming starts: the response then listens for the disconnect.
+    try:
+        graphql_request: GraphQLRequest | InvalidRequest = await read_request(request)
+    except InvalidRequest as exc:
+        graphql_request = exc
+
     async def events() -> AsyncIterator[bytes]:
-        try:
-            graphql_request = await read_request(request)
-        except InvalidRequest as exc:
-            yield _errors_event([{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}])
+        if isinstance(graphql_request, InvalidRequest):
+            yield _errors_event([{"message": str(graphql_request), "extensions": {"code": "BAD_REQUEST"}}])
             yield _event("complete")
             return
         if not limiter.try_acquire():

@@ -9,10 +9,11 @@ either.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -126,13 +127,16 @@ async def _open(request: UpstreamRequest, connect_timeout: float) -> ClientConne
                     await socket.send(json.dumps({"type": "pong"}))
     except TimeoutError as exc:
         await socket.close()
-        raise _upstream_error(request.service, f"subgraph '{request.service}' did not acknowledge the connection") from exc
+        text = f"subgraph '{request.service}' did not acknowledge the connection"
+        raise _upstream_error(request.service, text) from exc
     except BaseException:
         await socket.close()
         raise
 
 
-async def subscribe_upstream(request: UpstreamRequest, connect_timeout: float = 10.0) -> AsyncIterator[dict[str, Any]]:
+async def subscribe_upstream(
+    request: UpstreamRequest, connect_timeout: float = 10.0
+) -> AsyncGenerator[dict[str, Any], None]:
     """Yield the subgraph's execution results; raise :class:`OperationError` when it fails or
     closes the connection before completing. Closing the generator completes the subscription
     upstream and closes the socket."""
@@ -164,8 +168,6 @@ async def subscribe_upstream(request: UpstreamRequest, connect_timeout: float = 
                 return
     finally:
         if not completed:
-            try:
+            with contextlib.suppress(ConnectionClosed):
                 await socket.send(json.dumps({"type": "complete", "id": operation_id}))
-            except ConnectionClosed:
-                pass
         await socket.close()

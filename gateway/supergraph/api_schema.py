@@ -63,9 +63,7 @@ def api_document(document: DocumentNode) -> DocumentNode:
     out: list[Any] = []
     for definition in document.definitions:
         if isinstance(definition, DirectiveDefinitionNode):
-            if definition.name.value in machinery_directives or _is_machinery_directive(
-                definition.name.value, names
-            ):
+            if definition.name.value in machinery_directives or _is_machinery_directive(definition.name.value, names):
                 continue
             out.append(definition)
         elif isinstance(definition, SchemaDefinitionNode):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class TypeKind(str, Enum):
+class TypeKind(StrEnum):
     OBJECT = "OBJECT"
     INTERFACE = "INTERFACE"
     UNION = "UNION"

@@ -203,9 +203,7 @@ def _graph(args: dict[str, object], enum_to_name: dict[str, str]) -> str | None:
     return enum_to_name.get(raw, raw)
 
 
-def _read_type(
-    node: TypeDefinitionNode, names: Names, enum_to_name: dict[str, str]
-) -> tuple[TypeDef, set[str], bool]:
+def _read_type(node: TypeDefinitionNode, names: Names, enum_to_name: dict[str, str]) -> tuple[TypeDef, set[str], bool]:
     kind = _KINDS[type(node)]
     keys: dict[str, list[Key]] = {}
     flags: dict[str, tuple[bool, bool]] = {}
@@ -259,9 +257,7 @@ def _read_type(
     if isinstance(node, EnumTypeDefinitionNode):
         for value in node.values or ():
             graphs_for_value = {
-                g
-                for args in _directives(value.directives, names.join_enum_value)
-                if (g := _graph(args, enum_to_name))
+                g for args in _directives(value.directives, names.join_enum_value) if (g := _graph(args, enum_to_name))
             }
             if graphs_for_value:
                 enum_values[value.name.value] = frozenset(graphs_for_value)
@@ -325,9 +321,7 @@ def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _possible_types(
-    definitions: dict[str, TypeDefinitionNode], types: dict[str, TypeDef]
-) -> dict[str, frozenset[str]]:
+def _possible_types(definitions: dict[str, TypeDefinitionNode], types: dict[str, TypeDef]) -> dict[str, frozenset[str]]:
     possible: dict[str, set[str]] = {}
     for name, node in definitions.items():
         if name not in types:

@@ -136,8 +136,8 @@ def _sample(data: EventData, variant: int = 0) -> Event:
     return data.envelope(source="sample", subject="order:sample", event_id=f"sample-{data.TYPE}-{variant}")
 
 
-_ORDER = {"order_id": "ord_sample", "order_number": "1001", "user_id": "u_sample"}
-_PAYMENT = {"payment_id": "pay_sample", "order_id": "ord_sample", "user_id": "u_sample", "amount": 4998,
+_ORDER: dict[str, Any] = {"order_id": "ord_sample", "order_number": "1001", "user_id": "u_sample"}
+_PAYMENT: dict[str, Any] = {"payment_id": "pay_sample", "order_id": "ord_sample", "user_id": "u_sample", "amount": 4998,
             "currency": "EUR"}
 
 # Sample events per type, with a variant for every branch the templates take (StrictUndefined only
@@ -172,6 +172,6 @@ if tuple(SAMPLE_EVENTS) != EVENT_TYPES:
 def sample_contexts(event_type: str, shop_name: str = "Supershop") -> list[dict[str, Any]]:
     """Template contexts of the sample events of one type, built like real ones."""
     return [
-        template_context(event, parse(event), order_number=None, shop_name=shop_name)
+        template_context(event, parse(event), order_number="1001", shop_name=shop_name)
         for event in SAMPLE_EVENTS[event_type]
     ]

@@ -5,6 +5,7 @@ retry transient failures with exponential backoff, and emit `notification.sent` 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus
 
-from subgraphs.kit.events import outbox_entry
+from subgraphs.kit.events import Event, outbox_entry
 from subgraphs.kit.events.types import NotificationSent
 from subgraphs.notifications.config import NotificationConfig
 from subgraphs.notifications.model import QUEUE_NAME, SOURCE, Channel, Outcome, Status, sent_event_id
@@ -56,7 +57,7 @@ class Deliverer:
             return await self._failed(document, attempt, exc)
         outcome = attempt_record(attempt, Outcome.SENT)
         outcome["receipt"] = receipt
-        event = NotificationSent(
+        sent = NotificationSent(
             notification_id=notification_id,
             user_id=document["user_id"],
             channel=channel.value,
@@ -64,7 +65,11 @@ class Deliverer:
             order_id=document.get("order_id"),
             source_event_id=document["event_id"],
             metadata={"event_type": document["event_type"], "attempts": attempt},
-        ).envelope(source=SOURCE, subject=f"notification:{notification_id}", event_id=sent_event_id(notification_id))
+        )
+        event = Event(
+            type=sent.TYPE, source=SOURCE, subject=f"notification:{notification_id}", data=sent.to_data(),
+            id=sent_event_id(notification_id), trace_id=document.get("trace_id") or uuid.uuid4().hex,
+        )
         if await self.store.mark_sent(notification_id, outcome, outbox_entry(event)) is not None:
             self.on_sent()
             log.info("sent %s (%s, attempt %d)", notification_id, document["template"], attempt)

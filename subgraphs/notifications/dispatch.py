@@ -21,7 +21,14 @@ from subgraphs.notifications.templates import Rendered, TemplateCatalog
 
 log = logging.getLogger(__name__)
 
+# Event fields that never leave the system (a payment token is the provider's, not the user's business).
+PRIVATE_EVENT_FIELDS = frozenset({"payment_token"})
+
 Enqueue = Callable[[str, str], Awaitable[None]]  # (job id, notification id)
+
+
+def webhook_data(event: Event) -> dict[str, Any]:
+    return {key: value for key, value in event.data.items() if key not in PRIVATE_EVENT_FIELDS}
 
 
 class Dispatcher:
@@ -77,6 +84,7 @@ class Dispatcher:
             "event_id": event.id,
             "event_type": event.type,
             "occurred_at": event.occurred_at,
+            "trace_id": event.trace_id,
             "user_id": info.user_id,
             "order_id": info.order_id,
             "channel": channel.value,
@@ -86,7 +94,7 @@ class Dispatcher:
             "body": rendered.text,
             "html": rendered.html,
             # The webhook payload carries the event's data; other channels only need the rendering.
-            "data": event.data if channel is Channel.WEBHOOK else {},
+            "data": webhook_data(event) if channel is Channel.WEBHOOK else {},
             "status": Status.QUEUED.value,
             "attempts": [],
             "outbox": [],

@@ -62,12 +62,12 @@ def event_enum_name(event_type: str) -> str:
     return event_type.replace(".", "_").upper()
 
 
-def job_id(event_id: str, channel: Channel, user_id: str) -> str:
+def job_id(event_id: str, channel: Channel | str, user_id: str) -> str:
     """The arq job id of one delivery: enqueuing it twice runs it once."""
-    return f"notify:{event_id}:{channel.value}:{user_id}"
+    return f"notify:{event_id}:{Channel(channel).value}:{user_id}"
 
 
-def notification_id(event_id: str, channel: Channel, user_id: str) -> str:
+def notification_id(event_id: str, channel: Channel | str, user_id: str) -> str:
     """The notification's `_id`, derived from the same triple as its job id (opaque, fixed length)."""
     digest = hashlib.sha256(job_id(event_id, channel, user_id).encode()).hexdigest()
     return f"ntf_{digest[:32]}"

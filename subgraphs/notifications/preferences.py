@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from subgraphs.kit.errors import BadUserInput
-from subgraphs.notifications.model import EVENT_TYPES, Channel
+from subgraphs.notifications.model import EVENT_TYPES, Channel, event_enum_name
 
 DEFAULT_CHANNELS: frozenset[Channel] = frozenset({Channel.EMAIL, Channel.PUSH, Channel.WEBHOOK})
 
@@ -23,6 +23,11 @@ EMAIL_SOURCE_ORDER = "order"
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def storage_key(event_type: str) -> str:
+    """The key of an event type's channel choice in the preferences document (`channels.<key>`)."""
+    return event_enum_name(event_type)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Preferences:
     def from_document(cls, user_id: str, document: Mapping[str, Any] | None) -> Preferences:
         if not document:
             return cls(user_id=user_id)
+        # Stored under enum-style keys (ORDER_CREATED): dotted event types would nest in MongoDB paths.
         raw_channels = document.get("channels") or {}
         return cls(
             user_id=user_id,
@@ -50,9 +56,9 @@ class Preferences:
             webhook_secret=document.get("webhook_secret"),
             push_token=document.get("push_token"),
             channels={
-                event_type: tuple(Channel(value) for value in values)
-                for event_type, values in raw_channels.items()
-                if event_type in EVENT_TYPES
+                event_type: tuple(Channel(value) for value in raw_channels[storage_key(event_type)])
+                for event_type in EVENT_TYPES
+                if storage_key(event_type) in raw_channels
             },
         )
 

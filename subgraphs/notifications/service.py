@@ -138,10 +138,15 @@ class NotificationService:
         self._stack.push_async_callback(consumer.stop)
         self.consumer = consumer
 
-    async def _enqueue(self, job: str, notification_id: str) -> None:
+    @property
+    def queue(self) -> ArqRedis:
+        """The arq pool the service enqueues deliveries on."""
         if self._pool is None:
             raise RuntimeError("the queue pool is not open")
-        await enqueue_delivery(self._pool, job, notification_id)
+        return self._pool
+
+    async def _enqueue(self, job: str, notification_id: str) -> None:
+        await enqueue_delivery(self.queue, job, notification_id)
 
     async def stop(self) -> None:
         await self._stack.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.mongo import Database
 from subgraphs.notifications.model import Outcome, Status
-from subgraphs.notifications.preferences import EMAIL_SOURCE_ORDER, EMAIL_SOURCE_USER, Preferences
+from subgraphs.notifications.preferences import EMAIL_SOURCE_ORDER, EMAIL_SOURCE_USER, Preferences, storage_key
 
 
 def now() -> datetime:
@@ -157,26 +158,33 @@ class NotificationStore:
 
     async def remember_order_email(self, user_id: str, email: str) -> None:
         """Keep the email of the user's latest order, unless the user chose an address themselves."""
-        try:
+        # When the user set their own address the filter misses and the upsert collides: it stays.
+        with contextlib.suppress(DuplicateKeyError):
             await self.preferences.update_one(
                 {"_id": user_id, "email_source": {"$ne": EMAIL_SOURCE_USER}},
                 {"$set": {"email": email, "email_source": EMAIL_SOURCE_ORDER, "updated_at": now()}},
                 upsert=True,
             )
-        except DuplicateKeyError:  # the user set their own address: it stays
-            pass
 
     async def update_preferences(
-        self, user_id: str, changes: dict[str, Any], clear: Sequence[str], channels: dict[str, list[str]]
+        self,
+        user_id: str,
+        changes: dict[str, Any],
+        clear: Sequence[str],
+        channels: dict[str, list[str]],
+        reset_channels: Sequence[str] = (),
     ) -> Preferences:
         """Apply validated changes atomically: `changes` set fields, `clear` unsets them, `channels`
-        replaces the choices of the listed event types (others keep theirs)."""
+        replaces the choices of the listed event types (others keep theirs), `reset_channels` puts
+        event types back on the defaults."""
         update: dict[str, Any] = {"$set": {"updated_at": now(), **changes}}
         if "email" in changes:
             update["$set"]["email_source"] = EMAIL_SOURCE_USER
         for event_type, values in channels.items():
-            update["$set"][f"channels.{event_type}"] = values
+            update["$set"][f"channels.{storage_key(event_type)}"] = values
         unset = {name: "" for name in clear}
+        for event_type in reset_channels:
+            unset[f"channels.{storage_key(event_type)}"] = ""
         if "email" in unset:
             unset["email_source"] = ""
         if unset:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from starlette.applications import Starlette
 
@@ -15,6 +17,8 @@ from subgraphs.orders.schema import build_schema
 from subgraphs.orders.schema.context import context_factory
 from subgraphs.orders.services import OrdersServices
 from subgraphs.orders.worker import CRON_JOBS, FUNCTIONS
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -41,7 +45,10 @@ def create_app(
 
     async def stop_services() -> None:
         while workers:
-            await workers.pop().stop()
+            try:
+                await workers.pop().stop()
+            except Exception:  # e.g. Redis already gone; the services must still be stopped
+                log.exception("stopping the in-process orders worker failed")
         await services.stop()
 
     app = create_service_app(

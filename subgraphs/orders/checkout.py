@@ -126,7 +126,8 @@ class Checkout:
             await self._abandon(order_id)
             raise BadUserInput("the order mixes prices in several currencies", currencies=sorted(currencies))
 
-        document = self._new_order(order_id, viewer, request, fingerprint, outcome, await self.store.next_order_sequence())
+        sequence = await self.store.next_order_sequence()
+        document = self._new_order(order_id, viewer, request, fingerprint, outcome, sequence)
         if not await self.store.insert_order(document):
             await self.store.end_checkout(order_id)
             return await self._replay(order_id, fingerprint, request.idempotency_key) or KeyReused(
@@ -157,19 +158,20 @@ class Checkout:
                    reservation: Reservation, sequence: int) -> Document:
         now = utcnow()
         number = format_order_number(sequence)
+        reserved = sorted(reservation.lines, key=lambda ln: ln.sku)
+        currency = reserved[0].currency
         lines = [
             {"variant_id": ln.variant_id, "sku": ln.sku, "product_id": ln.product_id, "product_name": ln.product_name,
              "unit_price": ln.unit_price, "quantity": ln.quantity, "line_total": ln.unit_price * ln.quantity}
-            for ln in sorted(reservation.lines, key=lambda ln: ln.sku)
+            for ln in reserved
         ]
-        currency = reservation.lines[0].currency
-        subtotal = sum(line["line_total"] for line in lines)
+        subtotal = sum(ln.unit_price * ln.quantity for ln in reserved)
         total = subtotal  # no shipping, tax or discounts in this domain yet
         created = OrderCreated(
             order_id=order_id, order_number=number, user_id=viewer.user_id, total_amount=total, currency=currency,
-            lines=[dataclasses.asdict(OrderLineData(variant_id=ln["variant_id"], sku=ln["sku"], product_id=ln["product_id"],
-                                 product_name=ln["product_name"], quantity=ln["quantity"],
-                                 unit_price=ln["unit_price"], currency=currency)) for ln in lines],
+            lines=[dataclasses.asdict(OrderLineData(
+                variant_id=ln.variant_id, sku=ln.sku, product_id=ln.product_id, product_name=ln.product_name,
+                quantity=ln.quantity, unit_price=ln.unit_price, currency=currency)) for ln in reserved],
             payment_provider=request.payment_provider.value, payment_token=request.payment_token,
             customer_email=viewer.email,
         ).envelope(source=SOURCE, subject=f"order:{order_id}", event_id=event_id_for(order_id, 1))

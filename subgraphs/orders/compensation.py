@@ -44,10 +44,10 @@ class StockCompensator:
         log.info("stock %s done for order %s", action.value, order_id)
         return True
 
-    async def retry_pending(self) -> int:
+    async def retry_pending(self, grace: timedelta = RETRY_GRACE) -> int:
         """Retry every owed stock call older than the grace period; returns how many succeeded."""
         done = 0
-        cutoff = utcnow() - RETRY_GRACE
+        cutoff = utcnow() - grace
         for document in await self.store.pending_stock_actions():
             stock = document.get("stock") or {}
             requested_at = stock.get("requested_at")

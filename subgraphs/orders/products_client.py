@@ -6,6 +6,7 @@ Calls go to products' own /graphql (not through the gateway): inventory with a s
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ from subgraphs.kit.service_client import ServiceClient, UpstreamGraphQLError
 from subgraphs.orders.domain import RequestedLine
 
 INVENTORY_SCOPE = "inventory:write"
+UNAVAILABLE = "the products service is unavailable; please try again"
+
+log = logging.getLogger(__name__)
 
 RESERVE = """
 mutation OrdersReserveStock($orderId: ID!, $lines: [StockLineInput!]!) {
@@ -84,7 +88,11 @@ class ProductsClient:
         except UpstreamGraphQLError as exc:
             if "BAD_USER_INPUT" in exc.codes:
                 raise BadUserInput(f"products refused the request: {exc}") from exc
-            raise ServiceUnavailable(f"products failed: {exc}") from exc
+            log.warning("products answered errors: %s", exc)
+            raise ServiceUnavailable(UNAVAILABLE, service="products") from exc
+        except ServiceUnavailable as exc:  # unreachable or failing; the URL stays in our logs only
+            log.warning("products is unavailable: %s", exc.message)
+            raise ServiceUnavailable(UNAVAILABLE, service="products") from exc
 
     async def reserve(self, order_id: str, lines: list[RequestedLine]) -> ReservationOutcome:
         data = await self._execute(

@@ -61,10 +61,14 @@ class OrdersServices:
         if not self._started:
             return
         self._started = False
-        await self.consumer.stop()
-        await self.relay.stop()
-        await self.queue.aclose()
-        await self.products.aclose()
+        try:
+            await self.consumer.stop()
+            await self.relay.stop()
+        finally:
+            try:
+                await self.queue.aclose()
+            finally:
+                await self.products.aclose()
 
     async def _schedule_expiry(self, order_id: str, at: datetime) -> None:
         await schedule_expiry(self.queue, order_id, at)

@@ -54,7 +54,7 @@ class StatusChange:
             at=as_utc(entry["at"]),
         )
 
-    def to_fields(self) -> dict[str, str]:
+    def to_fields(self) -> dict[Any, Any]:
         return {
             "version": str(self.version),
             "status": self.status.value,

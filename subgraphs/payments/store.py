@@ -185,7 +185,9 @@ class PaymentStore:
                 return updated
         raise RuntimeError(f"refund {refund_id} of payment {payment_id} lost {MAX_CAS_ROUNDS} races")
 
-    async def release_refund(self, payment_id: str, refund_id: str, *, error_code: str, now: datetime) -> Document | None:
+    async def release_refund(
+        self, payment_id: str, refund_id: str, *, error_code: str, now: datetime
+    ) -> Document | None:
         """PENDING refund -> FAILED, giving its amount back to what is refundable."""
         current = await self.get(payment_id)
         refund = next((r for r in (current or {}).get("refunds", []) if r["id"] == refund_id), None)

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ PREFIX = "products:cache:v1"
 CATALOG_VERSION_KEY = f"{PREFIX}:ver:catalog"
 VERSION_TTL_SECONDS = 7 * 24 * 3600
 BREAKER_SECONDS = 1.0
+FLIGHT_GRACE_SECONDS = 2.0
 
 
 def product_version_key(product_id: str) -> str:
@@ -55,7 +57,8 @@ class CatalogCache:
     def __init__(self, redis: aioredis.Redis | None, ttl_seconds: int = 300) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
-        self._inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self._flights: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self._landed: deque[tuple[float, tuple[str, str], asyncio.Future[Any]]] = deque()
         self._skip_until = 0.0
         self._untrusted_until = 0.0
 
@@ -87,7 +90,7 @@ class CatalogCache:
             return await loader()
         entry = _decode(raw)
         if entry is not None and entry[0] == version:
-            return entry[1]  # type: ignore[no-any-return]
+            return entry[1]
         return await self._single_flight((entry_key, version), lambda: self._load_and_store(
             entry_key, version, loader))
 
@@ -119,8 +122,8 @@ class CatalogCache:
             entry = _decode(values[len(ids) + index])
             if entry is not None and entry[0] == version:
                 found[product_id] = entry[1]
-            elif (product_entry_key(product_id), version) in self._inflight:
-                waiting[product_id] = self._inflight[(product_entry_key(product_id), version)]
+            elif (flight := self._flight((product_entry_key(product_id), version))) is not None:
+                waiting[product_id] = flight
             else:
                 to_load[product_id] = version
         if to_load:
@@ -163,28 +166,44 @@ class CatalogCache:
             self._failed("write", exc)
 
     # ---- single-flight -----------------------------------------------------------------------------
+    # A flight is keyed by (entry key, version). It stays joinable for FLIGHT_GRACE_SECONDS after it
+    # lands: a reader whose MGET raced the landing (saw no entry, yet runs after the flight ended) still
+    # joins it. That is never stale: the reader saw that same version as current.
+
+    def _flight(self, key: tuple[str, str]) -> asyncio.Future[Any] | None:
+        self._prune()
+        return self._flights.get(key)
 
     def _begin(self, key: tuple[str, str]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        self._flights[key] = future
         return future
 
     def _finish(self, key: tuple[str, str], future: asyncio.Future[Any], *, value: Any = None,
                 exc: BaseException | None = None) -> None:
-        if self._inflight.get(key) is future:
-            del self._inflight[key]
         if future.done():
             return
         if exc is not None:
+            if self._flights.get(key) is future:
+                del self._flights[key]
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters, if any, re-raise it themselves
-        else:
-            future.set_result(value)
+            return
+        future.set_result(value)
+        self._landed.append((time.monotonic() + FLIGHT_GRACE_SECONDS, key, future))
+
+    def _prune(self) -> None:
+        moment = time.monotonic()
+        while self._landed and self._landed[0][0] < moment:
+            _, key, future = self._landed.popleft()
+            if self._flights.get(key) is future:
+                del self._flights[key]
 
     async def _single_flight(self, key: tuple[str, str], load: Callable[[], Awaitable[T]]) -> T:
-        existing = self._inflight.get(key)
+        existing = self._flight(key)
         if existing is not None:
-            return await asyncio.shield(existing)  # type: ignore[no-any-return]
+            value: T = await asyncio.shield(existing)
+            return value
         future = self._begin(key)
         try:
             value = await load()

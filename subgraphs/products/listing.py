@@ -103,7 +103,10 @@ def sort_spec(order: SortOrder) -> list[tuple[str, int]]:
 
 
 def sort_key(order: SortOrder, doc: dict[str, Any]) -> Any:
-    value = doc[_SORT_FIELDS[order][0]]
+    field = _SORT_FIELDS[order][0]
+    value = doc[field]
+    if field == "created_at" and isinstance(value, str):  # a plain (cached) document
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         return _epoch_ms(value)
     return value

@@ -27,7 +27,7 @@ async def load_order(info: Info, order_id: str) -> Document:
 @strawberry.type
 class Query:
     @strawberry.field(description="An order: its customer's, or any with scope orders:admin.")
-    async def order(self, info: Info, id: strawberry.ID) -> Order:
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return Order.from_document(await load_order(info, str(id)))
 
     @strawberry.federation.field(shareable=True, description="The signed-in user.")

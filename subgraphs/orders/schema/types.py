@@ -8,11 +8,10 @@ from typing import Annotated
 import strawberry
 
 from subgraphs.kit.errors import Forbidden
-from subgraphs.orders.schema.enums import OrderStatus, PaymentProvider
 from subgraphs.orders.schema.context import Info
+from subgraphs.orders.schema.enums import OrderStatus, PaymentProvider
 from subgraphs.orders.status_stream import StatusChange
 from subgraphs.orders.store import Document, as_utc
-
 
 
 @strawberry.federation.type(shareable=True, description="An amount in minor units of an ISO 4217 currency.")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import redis.asyncio as aioredis
 
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.providers.base import PaymentProvider
-from subgraphs.payments.providers.scenarios import card_scenario, wallet_scenario
+from subgraphs.payments.providers.scenarios import Scenario, card_scenario, wallet_scenario
 from subgraphs.payments.providers.simulated import SimulatedProvider
 
 
@@ -31,9 +31,11 @@ class ProviderRegistry:
 
 
 def build_providers(redis: aioredis.Redis, config: PaymentsConfig) -> ProviderRegistry:
-    common = {"redis": redis, "slow_seconds": config.slow_charge_seconds,
-              "transient_failures": config.transient_failures}
+    def simulated(name: str, reference_prefix: str, scenario_for: Callable[[str], Scenario]) -> SimulatedProvider:
+        return SimulatedProvider(name=name, reference_prefix=reference_prefix, scenario_for=scenario_for, redis=redis,
+                                 slow_seconds=config.slow_charge_seconds, transient_failures=config.transient_failures)
+
     return ProviderRegistry({
-        "card": SimulatedProvider(name="card", reference_prefix="ch", scenario_for=card_scenario, **common),
-        "wallet": SimulatedProvider(name="wallet", reference_prefix="wtx", scenario_for=wallet_scenario, **common),
+        "card": simulated("card", "ch", card_scenario),
+        "wallet": simulated("wallet", "wtx", wallet_scenario),
     })

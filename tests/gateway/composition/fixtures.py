@@ -100,7 +100,7 @@ extend type Product @key(fields: "upc") {
             fed2(
                 """
 type Query { p: Product }
-type Product @key(fields: "id") { id: ID! name: String total: Int label: String }
+type Product @key(fields: "id") @key(fields: "label") { id: ID! name: String total: Int label: String! }
 """,
                 "@key",
             ),
@@ -123,7 +123,7 @@ type Product @key(fields: "id") {
             "c",
             fed2(
                 """
-type Product @key(fields: "id label") { id: ID! label: String @override(from: "a") }
+type Product @key(fields: "id") { id: ID! label: String! @override(from: "a") }
 """,
                 "@key",
                 "@override",
@@ -159,15 +159,16 @@ type Media @key(fields: "id") @interfaceObject { id: ID! rating: Int }
             "a",
             fed2(
                 """
-type Query { node(id: ID!): Node search(filter: Filter, limit: Int = 10): [Result!]! color(c: Color): Color }
+type Query { node(id: ID!): Node search(filter: Filter, limit: Int = 10): [Result!]! color(c: Color): String }
 interface Node { id: ID! }
-type Item implements Node @key(fields: "id") { id: ID! size: Int! tags: [String!] }
+type Item implements Node @key(fields: "id") { id: ID! size: Int! @shareable tags: [String!] @shareable }
 type Other { x: Int }
 union Result = Item | Other
 input Filter { text: String! extra: Int onlyA: Boolean }
 enum Color { RED GREEN BLUE }
 """,
                 "@key",
+                "@shareable",
             ),
         ),
         (
@@ -261,9 +262,9 @@ type Stamp { at: DateTime }
         (
             "b",
             fed2(
-                '''
+                """
 type Thing @key(fields: "id") { id: ID! created: String @tag(name: "b") }
-''',
+""",
                 "@key",
                 "@tag",
             ),
@@ -282,6 +283,102 @@ type RootMutation { setHello(v: String!): String }
         ),
         ("b", fed2("type Query { bye: String }\ntype Mutation { setBye(v: String!): String }")),
     ),
+    "provides_and_entity_interface": sources(
+        (
+            "accounts",
+            fed2(
+                """
+type Query { me: User }
+interface Account @key(fields: "id") { id: ID! name: String }
+type User implements Account @key(fields: "id") { id: ID! name: String @shareable email: String }
+type Admin implements Account @key(fields: "id") { id: ID! name: String @shareable }
+""",
+                "@key",
+                "@shareable",
+            ),
+        ),
+        (
+            "billing",
+            fed2(
+                """
+type Query { accounts: [Account] }
+type Account @key(fields: "id") @interfaceObject { id: ID! balance: Int }
+""",
+                "@key",
+                "@interfaceObject",
+            ),
+        ),
+        (
+            "reviews",
+            fed2(
+                """
+type Query { reviews: [Review] }
+type Review { id: ID! author: User @provides(fields: "name") }
+type User @key(fields: "id") { id: ID! name: String @external reviews: [Review] }
+""",
+                "@key",
+                "@external",
+                "@provides",
+            ),
+        ),
+    ),
+    "mutations_and_subscriptions": sources(
+        (
+            "a",
+            fed2(
+                """
+type Query { item(id: ID!): Item }
+type Mutation { addItem(name: String!): Item }
+type Subscription { itemAdded: Item }
+type Item @key(fields: "id") { id: ID! name: String }
+""",
+                "@key",
+            ),
+        ),
+        (
+            "b",
+            fed2(
+                """
+type Mutation { rateItem(id: ID!, stars: Int!): Item }
+type Item @key(fields: "id") { id: ID! stars: Float }
+""",
+                "@key",
+            ),
+        ),
+    ),
+    "fed1_mixed": sources(
+        (
+            "accounts",
+            """
+extend type Query { me: User }
+type User @key(fields: "id") { id: ID! name: String username: String address: Address }
+type Address { city: String }
+""",
+        ),
+        (
+            "reviews",
+            """
+type Review @key(fields: "id") { id: ID! body: String author: User @provides(fields: "username") }
+extend type User @key(fields: "id") {
+  id: ID! @external
+  username: String @external
+  unusedExternal: Int @external
+  reviews: [Review]
+}
+type Address { city: String }
+extend type Query { topReviews: [Review] }
+""",
+        ),
+        (
+            "modern",
+            fed2(
+                """
+type User @key(fields: "id") { id: ID! karma: Int }
+""",
+                "@key",
+            ),
+        ),
+    ),
 }
 
 ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
@@ -297,7 +394,14 @@ ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
         ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "upc") { id: ID! }', "@key")),
     ),
     "key_invalid_type": sources(
-        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "tags") { tags: [String] }', "@key")),
+        (
+            "a",
+            fed2(
+                'type Query { p: Product }\ntype Product @key(fields: "node") { node: Node }\n'
+                "interface Node { id: ID! }",
+                "@key",
+            ),
+        ),
     ),
     "external_unused": sources(
         ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! x: Int }', "@key")),

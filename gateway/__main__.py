@@ -1,0 +1,164 @@
+"""Command line: serve, compose, plan, token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .config import Settings
+
+
+def _compose(config_path: str) -> str:
+    # Imported lazily: composition is built separately and may not exist yet.
+    from .composition import compose_config
+
+    return compose_config(config_path)
+
+
+def _composition_error() -> type[Exception]:
+    try:
+        from .composition import CompositionError
+    except ImportError:  # pragma: no cover - composition package not there yet
+        return RuntimeError
+    return CompositionError
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    env = os.environ
+    if args.config:
+        try:
+            sdl = _compose(args.config)
+        except _composition_error() as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        fd, name = tempfile.mkstemp(suffix=".graphql", prefix="supergraph-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(sdl)
+        env["GATEWAY_SUPERGRAPH"] = name
+    elif args.supergraph:
+        env["GATEWAY_SUPERGRAPH"] = str(Path(args.supergraph).resolve())
+    if not env.get("GATEWAY_SUPERGRAPH"):
+        print("serve needs --supergraph FILE or --config FILE (or GATEWAY_SUPERGRAPH)", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    # Fail fast on a bad supergraph before forking workers.
+    from .supergraph import SupergraphError, parse_supergraph
+
+    try:
+        parse_supergraph(settings.load_supergraph_sdl())
+    except (OSError, SupergraphError) as exc:
+        print(f"cannot load supergraph: {exc}", file=sys.stderr)
+        return 1
+    uvicorn.run(
+        "gateway.server:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers if args.workers and args.workers > 1 else None,
+        log_level=args.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+    )
+    return 0
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    try:
+        sdl = _compose(args.config)
+    except _composition_error() as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+    else:
+        sys.stdout.write(sdl if sdl.endswith("\n") else sdl + "\n")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from .planning import RequestError, prepare_operation
+    from .supergraph import build_api_schema, parse_supergraph
+
+    sdl = Path(args.supergraph).read_text(encoding="utf-8")
+    supergraph = parse_supergraph(sdl)
+    schema = build_api_schema(sdl)
+    query = args.query
+    if query == "-":
+        query = sys.stdin.read()
+    elif Path(query).is_file():
+        query = Path(query).read_text(encoding="utf-8")
+    try:
+        prepared = prepare_operation(query, args.operation_name, schema, supergraph)
+        plan = prepared.plan_for(frozenset(args.label or ()))
+    except RequestError as exc:
+        for error in exc.errors:
+            print(error["message"], file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2))
+    else:
+        print(plan.to_text())
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from .auth import make_dev_token
+
+    settings = Settings.from_env()
+    print(make_dev_token(args.sub, args.scope or [], args.ttl, settings.jwt_secret))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description="Federation 2 gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway HTTP server")
+    source = serve.add_mutually_exclusive_group()
+    source.add_argument("--supergraph", help="supergraph SDL file")
+    source.add_argument("--config", help="supergraph.yaml composition config (composed at start-up)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="warning")
+    serve.set_defaults(func=cmd_serve)
+
+    compose = sub.add_parser("compose", help="compose subgraphs from a config into a supergraph")
+    compose.add_argument("config")
+    compose.add_argument("-o", "--output")
+    compose.set_defaults(func=cmd_compose)
+
+    plan = sub.add_parser("plan", help="print the query plan of an operation")
+    plan.add_argument("--supergraph", required=True)
+    plan.add_argument("query", help="operation text, a file holding it, or - for stdin")
+    plan.add_argument("--operation-name", default=None)
+    plan.add_argument("--label", action="append", help="progressive override label to switch on")
+    plan.add_argument("--json", action="store_true", help="print the JSON form")
+    plan.set_defaults(func=cmd_plan)
+
+    token = sub.add_parser("token", help="print a development JWT (HS256, JWT_SECRET)")
+    token.add_argument("--sub", required=True)
+    token.add_argument("--scope", action="append")
+    token.add_argument("--ttl", type=int, default=3600)
+    token.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

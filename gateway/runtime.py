@@ -1,0 +1,152 @@
+"""The transport-independent request path: prepare (cached) -> execute plan -> shape.
+
+HTTP (gateway.server) and future subscription transports call :class:`Gateway`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLSchema, execute_sync
+from graphql.execution.values import get_variable_values
+
+from .config import Settings
+from .execution.executor import PlanExecution, merge_into
+from .execution.http import SubgraphClient
+from .execution.shaping import shape_response
+from .planning.nodes import QueryPlan
+from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
+from .supergraph import Supergraph, build_api_schema, parse_supergraph
+
+_PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
+_BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+class Gateway:
+    """Owns the supergraph, API schema, plan cache and subgraph client of one process."""
+
+    def __init__(self, supergraph_sdl: str, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.supergraph: Supergraph = parse_supergraph(supergraph_sdl)
+        self.schema: GraphQLSchema = build_api_schema(supergraph_sdl)
+        urls = {name: sub.url for name, sub in self.supergraph.subgraphs.items()}
+        urls.update(self.settings.subgraph_urls)
+        self.client = SubgraphClient(urls, self.settings)
+        self.cache = PlanCache(self.settings.plan_cache_size)
+        self._forward = tuple(dict.fromkeys(("authorization", *self.settings.forward_headers)))
+        self._fixed_labels = frozenset(
+            label for label in self.supergraph.override_labels if label in self.settings.override_labels
+        )
+        self._percent_labels: tuple[tuple[str, float], ...] = tuple(
+            (label, float(match.group(1)))
+            for label in sorted(self.supergraph.override_labels)
+            if (match := _PERCENT.match(label)) and label not in self._fixed_labels
+        )
+
+    async def start(self) -> None:
+        await self.client.start()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # --- preparation -------------------------------------------------------------------
+    def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        """Parsed, validated, planned operation; cached by (document, operationName). Raises RequestError."""
+        key = (query, operation_name)
+        cached = self.cache.get(key)
+        if cached is None:
+            try:
+                cached = prepare_operation(query, operation_name, self.schema, self.supergraph)
+            except RequestError as exc:
+                cached = exc
+            self.cache.put(key, cached)
+        if isinstance(cached, RequestError):
+            raise cached
+        return cached
+
+    def active_labels(self) -> frozenset[str]:
+        """Progressive-override labels in force for one request (percent labels drawn at random)."""
+        if not self._percent_labels:
+            return self._fixed_labels
+        active = set(self._fixed_labels)
+        for label, percent in self._percent_labels:
+            if percent >= 100 or (percent > 0 and random.random() * 100 < percent):
+                active.add(label)
+        return frozenset(active)
+
+    def plan(self, prepared: PreparedOperation) -> QueryPlan:
+        return prepared.plan_for(self.active_labels())
+
+    def coerce_variables(self, prepared: PreparedOperation, variables: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Validate variables against the operation; returns the values to use (defaults applied)."""
+        raw = dict(variables or {})
+        if not prepared.variable_definitions:
+            return raw
+        coerced = get_variable_values(self.schema, tuple(prepared.variable_definitions.values()), raw, max_errors=50)
+        if isinstance(coerced, list):
+            raise RequestError([error_dict(e.message, "BAD_USER_INPUT") for e in coerced])
+        for name, value in prepared.defaults.items():
+            raw.setdefault(name, value)
+        return raw
+
+    def subgraph_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        if not headers:
+            return _BASE_HEADERS
+        out = dict(_BASE_HEADERS)
+        for name in self._forward:
+            value = headers.get(name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    # --- execution ---------------------------------------------------------------------
+    async def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        include_plan: bool = False,
+    ) -> dict[str, Any]:
+        """Full GraphQL response for one request; request errors become `{"errors": [...]}`."""
+        try:
+            prepared = self.prepare(query, operation_name)
+            values = self.coerce_variables(prepared, variables)
+            return await self.execute_prepared(prepared, values, headers, include_plan=include_plan)
+        except RequestError as exc:
+            return {"errors": exc.errors}
+
+    async def execute_prepared(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        *,
+        include_plan: bool = False,
+    ) -> dict[str, Any]:
+        plan = self.plan(prepared)
+        run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
+        await run.run(plan)
+        if prepared.introspection is not None:
+            result = execute_sync(
+                self.schema,
+                prepared.introspection,
+                variable_values=dict(variables),
+                operation_name=prepared.name,
+            )
+            if result.data:
+                merge_into(run.data, result.data)
+            for error in result.errors or ():
+                run.errors.append(dict(error.formatted))
+        data = shape_response(prepared.shape, run.data, variables, run.errors)
+        response: dict[str, Any] = {}
+        if run.errors:
+            response["errors"] = run.errors
+        response["data"] = data
+        if include_plan:
+            response["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
+        return response

@@ -1,0 +1,341 @@
+"""HTTP front end: a thin ASGI app (no framework on the hot path) speaking GraphQL over HTTP.
+
+Routes: POST/GET /graphql, GraphiQL for browsers on GET /graphql, /graphiql/* static assets,
+/health, /ready. Status codes follow the GraphQL-over-HTTP spec: request errors (bad JSON, parse
+or validation failures, bad variables) are 4xx, field errors in an executed request are 200.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import mimetypes
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from .config import Settings
+from .planning.prepare import RequestError, error_dict
+from .runtime import Gateway
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("gateway.server")
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+_ASSET_CANDIDATES = {
+    "react": ("node_modules/react/umd/react.production.min.js", "react.production.min.js"),
+    "react_dom": ("node_modules/react-dom/umd/react-dom.production.min.js", "react-dom.production.min.js"),
+    "graphiql_js": ("node_modules/graphiql/graphiql.min.js", "graphiql.min.js"),
+    "graphiql_css": ("node_modules/graphiql/graphiql.min.css", "graphiql.min.css"),
+}
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
+        super().__init__(errors[0]["message"])
+        self.status = status
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def _bad_request(message: str, status: int = 400) -> HttpError:
+    return HttpError(status, [error_dict(message, "BAD_REQUEST")])
+
+
+class GatewayApp:
+    """ASGI application serving one :class:`Gateway`."""
+
+    def __init__(self, gateway: Gateway, settings: Settings) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.ready = False
+        self.assets_dir = Path(settings.graphiql_assets_dir)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            # Subscriptions over WebSocket are a separate piece of work; refuse cleanly for now.
+            await send({"type": "websocket.close", "code": 4400})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.gateway.start()
+                except Exception as exc:  # startup must report, not crash the loop
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                await self.gateway.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # --- routing -----------------------------------------------------------------------
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        try:
+            if path in ("/graphql", "/graphql/"):
+                headers = _headers(scope)
+                if method == "POST":
+                    await self._post(scope, receive, send, headers)
+                elif method in ("GET", "HEAD"):
+                    await self._get(scope, send, headers)
+                else:
+                    raise HttpError(
+                        405,
+                        [error_dict(f"Method {method} is not allowed; use GET or POST.", "BAD_REQUEST")],
+                        {"allow": "GET, POST"},
+                    )
+            elif path == "/health":
+                await _send_json(send, 200, {"status": "ok"})
+            elif path == "/ready":
+                # the supergraph is parsed before the app exists, so a served request means loaded
+                await _send_json(send, 200, {"status": "ready", "subgraphs": len(self.gateway.supergraph.subgraphs)})
+            elif path.startswith("/graphiql/"):
+                await self._asset(path[len("/graphiql/") :], send)
+            else:
+                await _send_json(send, 404, {"errors": [error_dict("Not found", "NOT_FOUND")]})
+        except HttpError as exc:
+            media = _negotiate(_headers(scope).get("accept")) or APPLICATION_JSON
+            await _send_json(send, exc.status, {"errors": exc.errors}, media, exc.headers)
+        except Exception:  # the last line of defence: never leak a traceback
+            log.exception("unhandled error serving %s %s", method, path)
+            await _send_json(send, 500, {"errors": [error_dict("Internal server error", "INTERNAL_SERVER_ERROR")]})
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        media = _negotiate(headers.get("accept"))
+        if media is None:
+            raise HttpError(
+                406, [error_dict(f"Accept must allow application/json or {GRAPHQL_RESPONSE_JSON}", "BAD_REQUEST")]
+            )
+        content_type = headers.get("content-type", "")
+        if content_type and "json" not in content_type.lower():
+            raise HttpError(415, [error_dict("Content-Type must be application/json", "BAD_REQUEST")])
+        body = await _read_body(receive)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise _bad_request("The request body is not valid JSON.") from None
+        if not isinstance(payload, dict):
+            raise _bad_request("The request body must be a JSON object.")
+        await self._graphql(payload, headers, media, send, is_get=False)
+
+    async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
+        params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        accept = headers.get("accept", "")
+        if "query" not in params and "text/html" in accept:
+            await self._graphiql(send)
+            return
+        media = _negotiate(accept or None)
+        if media is None:
+            raise HttpError(406, [error_dict("Accept must allow application/json", "BAD_REQUEST")])
+        payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
+        for name in ("variables", "extensions"):
+            raw = params.get(name)
+            if raw:
+                try:
+                    payload[name] = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    raise _bad_request(f"The {name} parameter is not valid JSON.") from None
+        await self._graphql(payload, headers, media, send, is_get=True)
+
+    async def _graphql(
+        self, payload: dict[str, Any], headers: dict[str, str], media: str, send: Send, is_get: bool
+    ) -> None:
+        query = payload.get("query")
+        if query is None or query == "":
+            raise _bad_request("Must provide query string.")
+        if not isinstance(query, str):
+            raise _bad_request("The query must be a string.")
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise _bad_request("The variables must be a JSON object.")
+        operation_name = payload.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise _bad_request("The operationName must be a string.")
+        if operation_name == "":
+            operation_name = None
+        extensions = payload.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise _bad_request("The extensions must be a JSON object.")
+        gateway = self.gateway
+        try:
+            prepared = gateway.prepare(query, operation_name)
+            if prepared.kind == "mutation" and is_get:
+                raise HttpError(
+                    405,
+                    [error_dict("Mutations cannot be sent with GET; use POST.", "BAD_REQUEST")],
+                    {"allow": "POST"},
+                )
+            if prepared.kind == "subscription":
+                raise HttpError(
+                    400,
+                    [
+                        error_dict(
+                            "Subscriptions are not supported over plain HTTP requests; use a subscription transport.",
+                            "SUBSCRIPTION_NOT_SUPPORTED",
+                        )
+                    ],
+                )
+            values = gateway.coerce_variables(prepared, variables)
+        except RequestError as exc:
+            raise HttpError(exc.status, exc.errors) from None
+        want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
+        response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
+        await _send_bytes(send, 200, orjson.dumps(response), media)
+
+    # --- GraphiQL ----------------------------------------------------------------------
+    async def _graphiql(self, send: Send) -> None:
+        await _send_bytes(send, 200, graphiql_page(self.assets_dir).encode(), "text/html; charset=utf-8")
+
+    async def _asset(self, relative: str, send: Send) -> None:
+        base = self.assets_dir.resolve()
+        target = (base / relative).resolve()
+        if not target.is_relative_to(base) or not target.is_file():
+            await _send_bytes(send, 404, b"not found", "text/plain; charset=utf-8")
+            return
+        media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        await _send_bytes(send, 200, target.read_bytes(), media)
+
+
+def graphiql_page(assets_dir: Path) -> str:
+    """GraphiQL served from local assets (no CDN); a how-to-install page when they are missing."""
+    index = assets_dir / "index.html"
+    if index.is_file():
+        return index.read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for name, candidates in _ASSET_CANDIDATES.items():
+        for candidate in candidates:
+            if (assets_dir / candidate).is_file():
+                found[name] = "/graphiql/" + candidate
+                break
+    if len(found) == len(_ASSET_CANDIDATES):
+        return _GRAPHIQL_TEMPLATE.format(**{k: html.escape(v) for k, v in found.items()})
+    missing = ", ".join(sorted(set(_ASSET_CANDIDATES) - set(found)))
+    return _MISSING_TEMPLATE.format(directory=html.escape(str(assets_dir)), missing=html.escape(missing))
+
+
+_GRAPHIQL_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>GraphiQL</title>
+<link rel="stylesheet" href="{graphiql_css}">
+<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL...</div>
+<script src="{react}"></script>
+<script src="{react_dom}"></script>
+<script src="{graphiql_js}"></script>
+<script>
+  const fetcher = GraphiQL.createFetcher({{ url: window.location.pathname }});
+  const root = ReactDOM.createRoot ? ReactDOM.createRoot(document.getElementById('graphiql')) : null;
+  const element = React.createElement(GraphiQL, {{ fetcher, defaultEditorToolsVisibility: true }});
+  if (root) {{ root.render(element); }} else {{ ReactDOM.render(element, document.getElementById('graphiql')); }}
+</script>
+</body>
+</html>
+"""
+
+_MISSING_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>GraphiQL is not installed</title></head>
+<body style="font-family: sans-serif; max-width: 48rem; margin: 2rem auto;">
+<h1>GraphiQL assets are not installed</h1>
+<p>The gateway serves GraphiQL from local files, and none were found in
+<code>{directory}</code> (missing: {missing}).</p>
+<p>Install them with npm, for example:</p>
+<pre>mkdir -p {directory} &amp;&amp; cd {directory}
+npm install graphiql react react-dom</pre>
+<p>or point <code>GRAPHIQL_ASSETS_DIR</code> at a directory holding an <code>index.html</code>.
+Queries work without GraphiQL: POST JSON to this URL.</p>
+</body>
+</html>
+"""
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _negotiate(accept: str | None) -> str | None:
+    """Response media type for an Accept header; None when nothing acceptable is offered."""
+    if not accept:
+        return APPLICATION_JSON
+    lowered = accept.lower()
+    if GRAPHQL_RESPONSE_JSON in lowered:
+        return GRAPHQL_RESPONSE_JSON
+    if APPLICATION_JSON in lowered or "*/*" in lowered or "application/*" in lowered:
+        return APPLICATION_JSON
+    return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise HttpError(413, [error_dict("The request body is too large.", "BAD_REQUEST")])
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _send_json(
+    send: Send,
+    status: int,
+    payload: Any,
+    media: str = APPLICATION_JSON,
+    extra: dict[str, str] | None = None,
+) -> None:
+    await _send_bytes(send, status, orjson.dumps(payload), media, extra)
+
+
+async def _send_bytes(send: Send, status: int, body: bytes, media: str, extra: dict[str, str] | None = None) -> None:
+    if media in (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON):
+        media += "; charset=utf-8"
+    headers = [(b"content-type", media.encode()), (b"content-length", str(len(body)).encode())]
+    for name, value in (extra or {}).items():
+        headers.append((name.encode(), value.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> GatewayApp:
+    """ASGI app for `settings` (supergraph from settings.supergraph_sdl or supergraph_path)."""
+    settings = settings or Settings.from_env()
+    if gateway is None:
+        gateway = Gateway(settings.load_supergraph_sdl(), settings)
+    return GatewayApp(gateway, settings)
+
+
+def create_app_from_env() -> GatewayApp:
+    """Factory for `uvicorn --factory` and multi-worker runs: everything comes from the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,141 @@
+"""The real-time endpoints as one object, and an ASGI middleware that mounts them on /graphql.
+
+`Realtime` owns the shared-upstream hub and the connection cap; it serves WebSocket sessions
+(graphql-transport-ws, legacy graphql-ws) and SSE streams over any :class:`OperationExecutor`.
+`RealtimeMiddleware` routes, in front of the core app: WebSocket upgrades and
+`Accept: text/event-stream` requests on the GraphQL path, and (with a GraphiQL) browser GETs
+of that path plus the explorer's own routes; everything else goes to the app untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Router, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from ..config import Settings
+from ..graphiql import GraphiQL, wants_html
+from ..runtime import Gateway
+from .engine import SubscriptionEngine
+from .executor import OperationExecutor
+from .gateway_executor import GatewayExecutor
+from .hub import SubscriptionHub
+from .limits import ConnectionLimiter
+from .settings import SubscriptionSettings
+from .sse import sse_response, wants_event_stream
+from .upstream import UpstreamRequest, subscribe_upstream
+from .websocket import serve_websocket
+
+
+class Realtime:
+    def __init__(
+        self,
+        executor: OperationExecutor,
+        settings: SubscriptionSettings | None = None,
+        hub: SubscriptionHub | None = None,
+    ) -> None:
+        self.executor = executor
+        self.settings = settings or SubscriptionSettings()
+        self.hub = hub
+        self.limiter = ConnectionLimiter(self.settings.max_connections)
+
+    @classmethod
+    def for_gateway(cls, gateway: Gateway, settings: SubscriptionSettings | None = None) -> Realtime:
+        """Subscriptions federated through `gateway`, with upstream subscriptions shared."""
+        settings = settings or SubscriptionSettings.from_env()
+
+        def source(request: UpstreamRequest) -> AsyncGenerator[dict[str, Any], None]:
+            return subscribe_upstream(request, settings.upstream_connect_timeout)
+
+        hub = SubscriptionHub(source, max_pending=settings.max_pending_events)
+        executor = GatewayExecutor(gateway, SubscriptionEngine(gateway, hub))
+        return cls(executor, settings, hub)
+
+    async def websocket(self, websocket: WebSocket) -> None:
+        await serve_websocket(websocket, self.executor, self.settings, self.limiter)
+
+    async def sse(self, request: Request) -> Response:
+        return await sse_response(request, self.executor, self.settings, self.limiter)
+
+    def routes(self, path: str = "/graphql") -> list[BaseRoute]:
+        """The WebSocket route; SSE shares the HTTP route, see :meth:`sse`."""
+        return [WebSocketRoute(path, self.websocket)]
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "connections": self.limiter.active,
+            "upstream_subscriptions": self.hub.upstream_count if self.hub else 0,
+        }
+
+    async def aclose(self) -> None:
+        if self.hub is not None:
+            await self.hub.aclose()
+
+
+class RealtimeMiddleware:
+    def __init__(
+        self, app: ASGIApp, realtime: Realtime, *, path: str = "/graphql", graphiql: GraphiQL | None = None
+    ) -> None:
+        self.app = app
+        self.realtime = realtime
+        self.path = path
+        self.graphiql = graphiql
+        self.graphiql_router = Router(routes=graphiql.routes()) if graphiql else None
+        self.graphiql_prefix = graphiql.prefix if graphiql else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.app(scope, self._closing_on_shutdown(receive), send)
+            return
+        path = scope.get("path", "")
+        if path == self.path + "/":
+            path = self.path
+        if kind == "websocket" and path == self.path:
+            await self.realtime.websocket(WebSocket(scope, receive, send))
+            return
+        if kind == "http" and path == self.path:
+            request = Request(scope, receive)
+            if wants_event_stream(request):
+                response = await self.realtime.sse(request)
+                await response(scope, receive, send)
+                return
+            if self.graphiql is not None and wants_html(request):
+                await (await self.graphiql.page(request))(scope, receive, send)
+                return
+        if (
+            kind == "http"
+            and self.graphiql_router is not None
+            and self.graphiql_prefix
+            and (path == self.graphiql_prefix or path.startswith(self.graphiql_prefix + "/"))
+        ):
+            await self.graphiql_router(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _closing_on_shutdown(self, receive: Receive) -> Receive:
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await self.realtime.aclose()
+            return message
+
+        return wrapped
+
+
+def with_realtime(
+    app: ASGIApp,
+    gateway: Gateway,
+    settings: Settings,
+    subscription_settings: SubscriptionSettings | None = None,
+    *,
+    path: str = "/graphql",
+) -> RealtimeMiddleware:
+    """`app` (the core HTTP app) behind the WebSocket/SSE transports and the GraphiQL explorer."""
+    realtime = Realtime.for_gateway(gateway, subscription_settings or SubscriptionSettings.from_env())
+    return RealtimeMiddleware(app, realtime, path=path, graphiql=GraphiQL(settings.graphiql_assets_dir, endpoint=path))

@@ -1,0 +1,39 @@
+"""Root fields: `me` (shareable across subgraphs), `notification(id)`, `updateNotificationPreferences`."""
+
+from __future__ import annotations
+
+import strawberry
+
+from subgraphs.kit.schema import federation_schema
+from subgraphs.notifications.schema.context import Info
+from subgraphs.notifications.schema.inputs import UpdateNotificationPreferencesInput, changes_from_input
+from subgraphs.notifications.schema.types import Notification, NotificationPreferences, Order, User
+
+
+@strawberry.type
+class Query:
+    @strawberry.federation.field(shareable=True, description="The signed-in user (UNAUTHENTICATED without a token).")
+    def me(self, info: Info) -> User | None:
+        return User(id=strawberry.ID(info.context.require_viewer().user_id))
+
+    @strawberry.field(description="One notification, for its user or notifications:admin (else NOT_FOUND).")
+    async def notification(self, info: Info, id: strawberry.ID) -> Notification | None:
+        return await Notification.resolve_reference(info, id)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Change the signed-in user's contact details and channel choices.")
+    async def update_notification_preferences(
+        self, info: Info, input: UpdateNotificationPreferencesInput
+    ) -> NotificationPreferences:
+        viewer = info.context.require_viewer()
+        changes = changes_from_input(input)
+        preferences = await info.context.store.update_preferences(
+            viewer.user_id, changes.set_fields, changes.clear_fields, changes.channels, changes.reset_channels
+        )
+        return NotificationPreferences.from_preferences(preferences)
+
+
+def build_schema() -> strawberry.federation.Schema:
+    return federation_schema(query=Query, mutation=Mutation, types=[Notification, Order, User])

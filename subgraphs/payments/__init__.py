@@ -1,0 +1,1 @@
+"""The payments subgraph: idempotent payments on an arq queue, safe retries, refunds."""

@@ -1,0 +1,218 @@
+"""The use cases of payments: react to order events, retry a failed payment, refund one.
+
+Results of the client-facing operations are small tagged outcomes; the GraphQL layer maps them to
+typed payloads (domain refusals are results, not errors).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from subgraphs.kit.auth import Viewer
+from subgraphs.kit.errors import BadUserInput, Forbidden, NotFound
+from subgraphs.kit.events import Event
+from subgraphs.kit.events.types import OrderCancelled, OrderCreated, OrderPaid
+from subgraphs.payments import events
+from subgraphs.payments.components import PaymentsCore
+from subgraphs.payments.documents import new_payment
+from subgraphs.payments.domain import (
+    OPEN_STATUSES,
+    REFUNDABLE_STATUSES,
+    OrderState,
+    PaymentStatus,
+    job_id_for,
+    payment_id_for,
+    refund_id_for,
+)
+from subgraphs.payments.refunds import RefundExecutor, RefundOutcome, new_refund
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+ADMIN_SCOPE = "payments:admin"
+# Order admins see an order's payments too (read-only).
+READ_SCOPES = (ADMIN_SCOPE, "orders:admin")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def can_read(viewer: Viewer, payment: Document) -> bool:
+    return viewer.user_id == payment["user_id"] or viewer.is_service or any(viewer.has_scope(s) for s in READ_SCOPES)
+
+
+@dataclass(frozen=True)
+class RetryScheduled:
+    payment: Document
+
+
+@dataclass(frozen=True)
+class RetryRefused:
+    payment: Document
+    reason: str  # NOT_FAILED | FINAL_FAILURE | ORDER_CLOSED
+    message: str
+
+
+@dataclass(frozen=True)
+class RefundRefused:
+    payment: Document
+    reason: str  # NOT_CAPTURED | FULLY_REFUNDED | EXCEEDS_REFUNDABLE
+    requested: int
+    refundable: int
+    message: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PaymentService:
+    def __init__(self, core: PaymentsCore) -> None:
+        self.core = core
+        self.refunds = RefundExecutor(core)
+
+    # --- events ------------------------------------------------------------------------------
+
+    async def on_order_created(self, event: Event) -> None:
+        """One payment per order and one job per attempt, however often the event arrives."""
+        order = OrderCreated.from_event(event)
+        document = new_payment(order, _now())
+        problem = self._invalid_order(order)
+        payment, created = await self.core.store.insert(document)
+        if problem is not None:
+            if created:
+                await self.core.store.fail(
+                    payment["_id"], 1, failure={"reason": problem, "error_code": "invalid_request", "final": True},
+                    reference=None, record=None, now=_now(),
+                    event=events.failed(payment, 1, reason=problem, error_code="invalid_request", final=True),
+                )
+                self.core.relay.notify()
+            log.warning("order %s cannot be paid: %s", order.order_id, problem)
+            return
+        if payment["status"] in OPEN_STATUSES:
+            # Also after a redelivery: a handler that died between insert and enqueue left no job.
+            queued = await self.core.enqueue(payment)
+            log.info("payment %s for order %s %s", payment["_id"], order.order_id,
+                     "queued" if queued else "was already queued")
+
+    def _invalid_order(self, order: OrderCreated) -> str | None:
+        if order.payment_provider not in self.core.providers:
+            return f"unknown payment provider {order.payment_provider!r}"
+        if not isinstance(order.total_amount, int) or order.total_amount <= 0:
+            return "the order total must be a positive amount in minor units"
+        if not CURRENCY.match(order.currency.upper()):
+            return f"invalid currency {order.currency!r}"
+        if not order.payment_token:
+            return "no payment token"
+        return None
+
+    async def on_order_paid(self, event: Event) -> None:
+        await self.core.store.set_order_state(OrderPaid.from_event(event).order_id, OrderState.PAID, _now())
+
+    async def on_order_cancelled(self, event: Event) -> None:
+        await self.core.store.set_order_state(OrderCancelled.from_event(event).order_id, OrderState.CANCELLED, _now())
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def payment_for_viewer(self, viewer: Viewer, payment_id: str) -> Document | None:
+        payment = await self.core.store.get(payment_id)
+        if payment is None:
+            return None
+        if not can_read(viewer, payment):
+            raise Forbidden("this payment belongs to another customer")
+        return payment
+
+    # --- retry -------------------------------------------------------------------------------
+
+    async def retry_payment(
+        self, viewer: Viewer, order_id: str, method: tuple[str, str] | None
+    ) -> RetryScheduled | RetryRefused:
+        """FAILED -> PENDING with a new attempt; concurrent calls create exactly one new attempt."""
+        payment = await self.core.store.get(payment_id_for(order_id))
+        if payment is None:
+            raise NotFound(f"no payment for order {order_id}", orderId=order_id)
+        if payment["user_id"] != viewer.user_id and not viewer.has_scope(ADMIN_SCOPE):
+            raise Forbidden("only the customer who placed the order can retry its payment")
+        change = None
+        if method is not None:
+            provider, token = method
+            if provider not in self.core.providers:
+                raise BadUserInput(f"unknown payment provider {provider!r}", field="paymentMethod.provider")
+            if not token.strip() or len(token) > 200:
+                raise BadUserInput("the payment token must be 1-200 characters", field="paymentMethod.token")
+            change = {"provider": provider, "payment_token": token.strip()}
+        attempt = payment["attempt"]
+        reopened = await self.core.store.reopen_for_retry(
+            payment["_id"], attempt,
+            method={**(change or {}), "job_id": job_id_for(payment["_id"], attempt + 1)}, now=_now(),
+        )
+        if reopened is not None:
+            await self.core.enqueue(reopened)
+            return RetryScheduled(reopened)
+        current = await self.core.store.get(payment["_id"]) or payment
+        if current["status"] in OPEN_STATUSES and current["attempt"] > 1:
+            return RetryScheduled(current)  # a retry (maybe a concurrent call's) is already scheduled
+        return self._retry_refusal(current)
+
+    @staticmethod
+    def _retry_refusal(payment: Document) -> RetryRefused:
+        if payment["status"] != PaymentStatus.FAILED.value:
+            return RetryRefused(payment, "NOT_FAILED", f"the payment is {payment['status']}, not FAILED")
+        if payment["order_state"] != OrderState.OPEN.value:
+            return RetryRefused(payment, "ORDER_CLOSED", f"the order is {payment['order_state']}")
+        return RetryRefused(payment, "FINAL_FAILURE",
+                            f"the payment failed for good ({(payment.get('failure') or {}).get('error_code')})")
+
+    # --- refunds -----------------------------------------------------------------------------
+
+    async def refund_payment(
+        self, viewer: Viewer, payment_id: str, amount: int | None, reason: str | None, idempotency_key: str | None
+    ) -> RefundOutcome | RefundRefused:
+        if amount is not None and amount <= 0:
+            raise BadUserInput("the refund amount must be a positive number of minor units", field="amount")
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise BadUserInput(f"idempotencyKey must be 1-{MAX_IDEMPOTENCY_KEY} characters", field="idempotencyKey")
+        payment = await self.core.store.get(payment_id)
+        if payment is None:
+            raise NotFound(f"payment {payment_id} not found", paymentId=payment_id)
+        refund_id = refund_id_for(payment_id, idempotency_key)
+        existing = next((r for r in payment.get("refunds", []) if r["id"] == refund_id), None)
+        if existing is not None:  # the same request again
+            return await self._resume(payment, existing)
+        requested = payment.get("refundable_amount", 0) if amount is None else amount
+        refusal = self._refund_refusal(payment, requested)
+        if refusal is not None:
+            return refusal
+        refund = new_refund(refund_id, requested, payment["attempt"], viewer.user_id, reason)
+        held = await self.core.store.reserve_refund(payment_id, refund, _now())
+        if held is None:  # lost a race with another refund, or the same key concurrently
+            current = await self.core.store.get(payment_id) or payment
+            again = next((r for r in current.get("refunds", []) if r["id"] == refund_id), None)
+            if again is not None:
+                return await self._resume(current, again)
+            return self._refund_refusal(current, requested) or RefundRefused(
+                current, "EXCEEDS_REFUNDABLE", requested, current.get("refundable_amount", 0),
+                "the refundable amount changed meanwhile")
+        return await self.refunds.execute(held, refund)
+
+    async def _resume(self, payment: Document, refund: Document) -> RefundOutcome:
+        if refund["status"] == "PENDING":
+            return await self.refunds.execute(payment, refund)
+        return RefundOutcome(payment, refund)
+
+    @staticmethod
+    def _refund_refusal(payment: Document, requested: int) -> RefundRefused | None:
+        refundable = int(payment.get("refundable_amount") or 0)
+        if payment["status"] not in REFUNDABLE_STATUSES:
+            reason = "FULLY_REFUNDED" if payment["status"] == PaymentStatus.REFUNDED.value else "NOT_CAPTURED"
+            return RefundRefused(payment, reason, requested, refundable,
+                                 f"a {payment['status']} payment cannot be refunded")
+        if requested > refundable:
+            return RefundRefused(payment, "EXCEEDS_REFUNDABLE", requested, refundable,
+                                 f"at most {refundable} can be refunded")
+        if requested <= 0:
+            return RefundRefused(payment, "FULLY_REFUNDED", requested, refundable, "nothing left to refund")
+        return None

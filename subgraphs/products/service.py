@@ -1,0 +1,59 @@
+"""The products service's domain objects, built once per process after MongoDB and Redis connect."""
+
+from __future__ import annotations
+
+import logging
+
+from subgraphs.kit.runtime import ServiceRuntime
+from subgraphs.products.cache import CatalogCache
+from subgraphs.products.carts import Carts
+from subgraphs.products.catalog import Catalog
+from subgraphs.products.config import ProductsConfig
+from subgraphs.products.demo import seed
+from subgraphs.products.inventory import Inventory
+from subgraphs.products.store import CatalogStore
+
+log = logging.getLogger(__name__)
+
+
+class ProductsService:
+    def __init__(self, runtime: ServiceRuntime, config: ProductsConfig) -> None:
+        self.runtime = runtime
+        self.config = config
+        self._catalog: Catalog | None = None
+        self._carts: Carts | None = None
+        self._inventory: Inventory | None = None
+
+    async def start(self) -> None:
+        db = self.runtime.db
+        store = CatalogStore(db)
+        cache = CatalogCache(self.runtime.redis if self.config.cache_enabled else None, self.config.cache_ttl_seconds)
+        if not self.config.cache_enabled:
+            log.warning("PRODUCTS_CACHE is off: every catalog read goes to MongoDB")
+        self._catalog = Catalog(store, cache)
+        self._carts = Carts(db, self._catalog)
+        self._inventory = Inventory(db, self._catalog, store, cache)
+        await store.ensure_indexes()
+        await self._inventory.ensure_indexes()
+        await self._carts.carts.create_index("updated_at")
+        if self.runtime.settings.embedded_mongo and self.config.seed_demo and not await store.count({}):
+            log.info("in-memory database is empty: seeding the demo catalog")
+            await seed(store)
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("the products service is not started")
+        return self._catalog
+
+    @property
+    def carts(self) -> Carts:
+        if self._carts is None:
+            raise RuntimeError("the products service is not started")
+        return self._carts
+
+    @property
+    def inventory(self) -> Inventory:
+        if self._inventory is None:
+            raise RuntimeError("the products service is not started")
+        return self._inventory

@@ -1,0 +1,95 @@
+"""The explorer page, its assets allowlist, the examples, and the installer's idempotency check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+
+from gateway.graphiql import GraphiQL, build_explorer_html, graphiql_routes, load_examples
+from gateway.graphiql.assets import SERVED
+from gateway.graphiql.examples import DEFAULT_EXAMPLES_DIR, parse_example
+from scripts.install_graphiql import PINNED, missing_packages, npm_command
+
+
+def fake_assets(root: Path) -> Path:
+    for name in SERVED:
+        target = root / "node_modules" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"/* {name} */")
+    (root / "node_modules" / "graphiql" / "package.json").write_text('{"version": "0"}')
+    return root
+
+
+def client_for(assets_dir: Path) -> httpx.AsyncClient:
+    app = Starlette(routes=graphiql_routes(assets_dir))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+
+
+async def test_page_references_only_local_assets(tmp_path: Path) -> None:
+    async with client_for(fake_assets(tmp_path)) as client:
+        page = await client.get("/graphiql")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "https://" not in page.text and "http://" not in page.text
+        for name in SERVED:
+            assert f"/graphiql/assets/{name}" in page.text
+            asset = await client.get(f"/graphiql/assets/{name}")
+            assert asset.status_code == 200 and asset.text == f"/* {name} */"
+        assert (await client.get("/graphiql/assets/explorer.js")).text.startswith("// Starts GraphiQL")
+        # the rest of node_modules is not reachable
+        assert (await client.get("/graphiql/assets/graphiql/package.json")).status_code == 404
+        assert (await client.get("/graphiql/assets/../../etc/passwd")).status_code == 404
+
+
+async def test_missing_assets_page_explains_setup(tmp_path: Path) -> None:
+    async with client_for(tmp_path / "absent") as client:
+        page = await client.get("/graphiql")
+    assert page.status_code == 503
+    assert "make setup" in page.text and "python -m scripts.install_graphiql" in page.text
+    assert "graphiql/graphiql.min.js" in page.text
+
+
+def test_examples_become_tabs_with_variables() -> None:
+    examples = load_examples(DEFAULT_EXAMPLES_DIR)
+    titles = [e.title for e in examples]
+    assert titles[0] == "Browse products"
+    assert any("subscription" in e.query for e in examples)
+    assert any("mutation" in e.query for e in examples)
+    html = build_explorer_html(endpoint="/graphql", assets_prefix="/graphiql/assets", examples=examples)
+    config_text = html.split('<script id="graphiql-config" type="application/json">')[1].split("</script>")[0]
+    config = json.loads(config_text)
+    assert config["endpoint"] == "/graphql"
+    assert [tab["query"] for tab in config["tabs"]] == [e.query for e in examples]
+
+
+def test_example_parsing_and_script_safe_json() -> None:
+    example = parse_example('# Title here\n# variables: {"id": "1"}\nquery Q { a }', "fallback")
+    assert example.title == "Title here"
+    assert json.loads(example.variables or "") == {"id": "1"}
+    html = build_explorer_html(
+        endpoint="/graphql", assets_prefix="/a", examples=[parse_example("query { a } # </script>", "x")]
+    )
+    assert html.count("</script>") == html.count("<script")
+
+
+def test_graphiql_page_html_status(tmp_path: Path) -> None:
+    assert GraphiQL(tmp_path).html()[0] == 503
+    assert GraphiQL(fake_assets(tmp_path)).html()[0] == 200
+
+
+def test_installer_knows_what_is_missing(tmp_path: Path) -> None:
+    assert missing_packages(tmp_path) == dict(PINNED)
+    for name, version in PINNED.items():
+        manifest = tmp_path / "node_modules" / name / "package.json"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps({"version": version}))
+    assert missing_packages(tmp_path) == {}
+    (tmp_path / "node_modules" / "react" / "package.json").write_text('{"version": "17.0.0"}')
+    assert missing_packages(tmp_path) == {"react": PINNED["react"]}
+    command = npm_command(tmp_path, PINNED)
+    assert command[:4] == ["npm", "install", "--prefix", str(tmp_path)]
+    assert "--no-audit" in command and "--no-fund" in command
+    assert all(f"{n}@{v}" in command for n, v in PINNED.items())

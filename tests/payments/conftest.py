@@ -1,0 +1,126 @@
+"""Payments test helpers: a core on the session Redis + an in-memory Mongo, an in-process worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from mongomock_motor import AsyncMongoMockClient
+
+from subgraphs.kit.events import Event
+from subgraphs.kit.events.types import OrderCreated
+from subgraphs.kit.queue import InProcessWorker
+from subgraphs.kit.redis_client import connect_redis
+from subgraphs.payments.components import PaymentsCore
+from subgraphs.payments.config import PaymentsConfig
+from subgraphs.payments.domain import payment_id_for
+from subgraphs.payments.jobs import CTX_KEY, functions
+from subgraphs.payments.service import PaymentService
+from tests.support.servers import wait_for
+
+FAST = PaymentsConfig(
+    max_provider_tries=3,
+    job_timeout_seconds=3.0,
+    provider_timeout_seconds=0.4,
+    backoff_base_seconds=0.05,
+    backoff_cap_seconds=0.2,
+    breaker_failure_threshold=3,
+    breaker_window_seconds=30.0,
+    breaker_cooldown_seconds=0.6,
+    slow_charge_seconds=0.2,
+    transient_failures=2,
+    reconcile_interval_seconds=3600,
+    stale_after_seconds=60.0,
+)
+
+SUCCESS_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000002"
+INSUFFICIENT_FUNDS_CARD = "4000000000009995"
+TRANSIENT_CARD = "4000000000000119"
+OUTAGE_CARD = "4000000000005126"
+TIMEOUT_CARD = "4000000000000259"
+LOST_RESPONSE_CARD = "4000000000000341"
+SLOW_CARD = "4000000000003220"
+
+
+def order_created(
+    *, order_id: str | None = None, token: str = SUCCESS_CARD, provider: str = "card", amount: int = 2500,
+    user_id: str = "u1", currency: str = "EUR", event_id: str | None = None,
+) -> Event:
+    order_id = order_id or str(uuid.uuid4())
+    return OrderCreated(
+        order_id=order_id, order_number=f"SO-{order_id[:6]}", user_id=user_id, total_amount=amount,
+        currency=currency, lines=[], payment_provider=provider, payment_token=token,
+    ).envelope(source="orders", subject=f"order:{order_id}", event_id=event_id)
+
+
+def order_id_of(event: Event) -> str:
+    return str(event.data["order_id"])
+
+
+def payment_id_of(event: Event) -> str:
+    return payment_id_for(order_id_of(event))
+
+
+@pytest.fixture
+def config() -> PaymentsConfig:
+    return FAST
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = connect_redis(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def core(redis: aioredis.Redis, redis_url: str, config: PaymentsConfig) -> AsyncIterator[PaymentsCore]:
+    database = AsyncMongoMockClient(tz_aware=True)[f"payments_{uuid.uuid4().hex[:8]}"]
+    opened = await PaymentsCore.open(redis, database, redis_url, config)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def service(core: PaymentsCore) -> PaymentService:
+    return PaymentService(core)
+
+
+@asynccontextmanager
+async def running_worker(core: PaymentsCore, redis_url: str) -> AsyncIterator[InProcessWorker]:
+    """The payments queue worker inside the test's event loop, as the service runs it in embedded mode."""
+    running = InProcessWorker(functions=functions(core.config), queue_name=core.config.queue_name,
+                              redis_url=redis_url, ctx={CTX_KEY: core}, max_tries=core.config.job_max_tries,
+                              poll_delay=0.02)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def worker(core: PaymentsCore, redis_url: str) -> AsyncIterator[InProcessWorker]:
+    async with running_worker(core, redis_url) as running:
+        yield running
+
+
+async def wait_status(core: PaymentsCore, payment_id: str, *statuses: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        payment = await core.store.get(payment_id)
+        return payment if payment is not None and payment["status"] in statuses else None
+
+    return await wait_for(probe, timeout=timeout, message=f"payment {payment_id} in {statuses}")
+
+
+async def published(redis: aioredis.Redis, core: PaymentsCore, event_type: str) -> list[dict[str, Any]]:
+    """Events of a type on the bus, after publishing what is in the outbox."""
+    await core.relay.relay_once()
+    entries = await redis.xrange("events")
+    return [orjson.loads(fields["event"]) for _, fields in entries if fields["type"] == event_type]

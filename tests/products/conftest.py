@@ -1,0 +1,41 @@
+"""Fixtures: a started products service (in-memory MongoDB, the suite's real Redis), demo-seeded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from subgraphs.kit.runtime import ServiceRuntime
+from subgraphs.kit.settings import Settings
+from subgraphs.products.config import ProductsConfig
+from subgraphs.products.service import ProductsService
+from tests.products.support import Harness
+
+
+async def start_harness(redis_url: str, config: ProductsConfig) -> Harness:
+    runtime = ServiceRuntime(Settings.from_env("products", env={"REDIS_URL": redis_url}))
+    await runtime.start()
+    service = ProductsService(runtime, config)
+    await service.start()
+    return Harness(runtime, service)
+
+
+@pytest.fixture
+async def harness(redis_url: str) -> AsyncIterator[Harness]:
+    """The demo catalog, with the Redis cache on."""
+    h = await start_harness(redis_url, ProductsConfig(cache_enabled=True, seed_demo=True))
+    try:
+        yield h
+    finally:
+        await h.runtime.stop()
+
+
+@pytest.fixture
+async def empty(redis_url: str) -> AsyncIterator[Harness]:
+    """No products at all, cache on."""
+    h = await start_harness(redis_url, ProductsConfig(cache_enabled=True, seed_demo=False))
+    try:
+        yield h
+    finally:
+        await h.runtime.stop()

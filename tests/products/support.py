@@ -1,0 +1,80 @@
+"""Helpers for the products tests: running the schema with a context, and counting MongoDB queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import Headers
+
+from subgraphs.kit.runtime import ServiceRuntime
+from subgraphs.products.schema import build_schema
+from subgraphs.products.schema.context import ProductsContext
+from subgraphs.products.service import ProductsService
+
+SCHEMA = build_schema()
+QUERY_METHODS = {"find", "find_one", "count_documents", "aggregate", "distinct"}
+
+
+class FakeRequest:
+    """What the context reads from a request: its headers."""
+
+    def __init__(self, headers: dict[str, str] | None = None) -> None:
+        self.headers = Headers(headers or {})
+
+
+class CountingCollection:
+    """Wraps a motor/mongomock collection and counts the read queries made through it."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.calls: Counter[str] = Counter()
+
+    @property
+    def queries(self) -> int:
+        return sum(self.calls[m] for m in QUERY_METHODS)
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if callable(attr):
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.calls[name] += 1
+                return attr(*args, **kwargs)
+            return counted
+        return attr
+
+
+def count_queries(service: ProductsService) -> CountingCollection:
+    """Route the catalog's product collection through a counter (for the rest of the test)."""
+    store = service.catalog.store
+    counting = CountingCollection(store.products)
+    store.products = counting
+    return counting
+
+
+@dataclass
+class Harness:
+    runtime: ServiceRuntime
+    service: ProductsService
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None,
+                      headers: dict[str, str] | None = None) -> Any:
+        context = ProductsContext(self.runtime, FakeRequest(headers), None, service=self.service)  # type: ignore[arg-type]
+        return await SCHEMA.execute(query, variable_values=variables, context_value=context)
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> dict[str, Any]:
+        result = await self.execute(query, variables, headers)
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        return result.data
+
+    async def error_code(self, query: str, variables: dict[str, Any] | None = None,
+                         headers: dict[str, str] | None = None) -> str:
+        result = await self.execute(query, variables, headers)
+        assert result.errors, f"expected an error, got {result.data}"
+        return str((result.errors[0].extensions or {}).get("code"))

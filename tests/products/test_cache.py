@@ -1,0 +1,162 @@
+"""The Redis catalog cache on a real Redis: hits, invalidation, single-flight, batching, Redis failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from subgraphs.kit.embedded_redis import EmbeddedRedis
+from subgraphs.products.config import ProductsConfig
+from subgraphs.products.demo import demo_documents
+from tests.products.conftest import start_harness
+from tests.products.support import Harness, count_queries
+from tests.support.tokens import bearer
+
+ADMIN = bearer("admin-1", "catalog:write")
+PRODUCT = "query($id: ID!) { product(id: $id) { id name variants { sku stock { available } } } }"
+LIST = """query($after: String) { products(first: 5, after: $after, sortBy: NAME, filter: {category: "books"}) {
+  totalCount edges { node { id name } } pageInfo { endCursor } } }"""
+ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name } } }"
+
+
+@pytest.fixture
+async def uncached(redis_url: str) -> AsyncIterator[Harness]:
+    h = await start_harness(redis_url, ProductsConfig(cache_enabled=False, seed_demo=True))
+    try:
+        yield h
+    finally:
+        await h.runtime.stop()
+
+
+def reps(ids: list[str]) -> dict:
+    return {"r": [{"__typename": "Product", "id": i} for i in ids]}
+
+
+async def test_second_read_is_served_from_redis(harness: Harness, redis_url: str) -> None:
+    counter = count_queries(harness.service)
+    product_id = demo_documents()[0]["_id"]
+    first = await harness.data(PRODUCT, {"id": product_id})
+    assert counter.queries == 1
+    assert await harness.data(PRODUCT, {"id": product_id}) == first
+    assert counter.queries == 1  # from Redis
+
+    listing = await harness.data(LIST)
+    assert counter.queries == 3  # the page and the count
+    assert await harness.data(LIST) == listing
+    assert counter.queries == 3
+
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    keys = [k async for k in client.scan_iter("products:cache:v1:*")]
+    ttls = [await client.ttl(k) for k in keys if ":ver:" not in k]
+    await client.aclose()
+    assert ttls and all(0 < t <= 300 for t in ttls)  # the TTL backstop
+
+
+async def test_cache_off_reads_mongo_every_time(uncached: Harness) -> None:
+    counter = count_queries(uncached.service)
+    product_id = demo_documents()[0]["_id"]
+    await uncached.data(PRODUCT, {"id": product_id})
+    await uncached.data(PRODUCT, {"id": product_id})
+    assert counter.queries == 2
+
+
+async def test_a_write_invalidates_before_it_returns(harness: Harness) -> None:
+    counter = count_queries(harness.service)
+    doc = next(d for d in demo_documents() if d["category"] == "Books")
+    await harness.data(PRODUCT, {"id": doc["_id"]})
+    before = await harness.data(LIST)
+    await harness.data(PRODUCT, {"id": doc["_id"]})
+    cached_reads = counter.queries
+
+    await harness.data("""mutation($id: ID!) { updateProduct(id: $id, input: {name: "Aaa Renamed Book"}) {
+        __typename } }""", {"id": doc["_id"]}, ADMIN)
+    after = await harness.data(PRODUCT, {"id": doc["_id"]})
+    assert after["product"]["name"] == "Aaa Renamed Book"
+    listing = await harness.data(LIST)
+    assert listing["products"]["edges"][0]["node"] == {"id": doc["_id"], "name": "Aaa Renamed Book"}
+    assert counter.queries > cached_reads
+
+    # Stock changes (admin or reservations) invalidate too.
+    sku = doc["variants"][0]["sku"]
+    await harness.data("mutation($s: String!) { setStock(sku: $s, onHand: 77) { __typename } }", {"s": sku}, ADMIN)
+    stock = (await harness.data(PRODUCT, {"id": doc["_id"]}))["product"]["variants"][0]["stock"]
+    assert stock == {"available": 77}
+    await harness.service.inventory.reserve("order-c", [(sku, 7)])
+    stock = (await harness.data(PRODUCT, {"id": doc["_id"]}))["product"]["variants"][0]["stock"]
+    assert stock == {"available": 70}
+    await harness.service.inventory.release("order-c")
+    stock = (await harness.data(PRODUCT, {"id": doc["_id"]}))["product"]["variants"][0]["stock"]
+    assert stock == {"available": 77}
+
+    await harness.data("mutation($id: ID!) { archiveProduct(id: $id) { __typename } }", {"id": doc["_id"]}, ADMIN)
+    total = (await harness.data(LIST))["products"]["totalCount"]
+    assert total == before["products"]["totalCount"] - 1
+    created = await harness.data("""mutation { createProduct(input: {name: "New Book", category: "Books",
+        variants: [{sku: "NB-1", price: {amount: 999, currency: "USD"}}]}) { __typename } }""", headers=ADMIN)
+    assert created["createProduct"]["__typename"] == "ProductSuccess"
+    assert (await harness.data(LIST))["products"]["totalCount"] == total + 1
+
+
+async def test_concurrent_misses_make_one_load(harness: Harness) -> None:
+    counter = count_queries(harness.service)
+    product_id = demo_documents()[5]["_id"]
+    results = await asyncio.gather(*(harness.data(PRODUCT, {"id": product_id}) for _ in range(25)))
+    assert all(r == results[0] for r in results)
+    assert counter.calls["find"] == 1
+    pages = await asyncio.gather(*(harness.data(LIST) for _ in range(25)))
+    assert all(p == pages[0] for p in pages)
+    assert counter.calls["find"] == 2 and counter.calls["count_documents"] == 1
+
+
+async def test_entities_are_loaded_in_one_query(uncached: Harness) -> None:
+    counter = count_queries(uncached.service)
+    ids = [d["_id"] for d in demo_documents()[:12]]
+    data = await uncached.data(ENTITIES, reps([*ids, ids[0], "0" * 24]))
+    assert [e["id"] if e else None for e in data["_entities"]] == [*ids, ids[0], None]
+    assert counter.calls["find"] == 1
+    assert counter.queries == 1
+
+
+async def test_entities_with_a_warm_cache(harness: Harness) -> None:
+    counter = count_queries(harness.service)
+    ids = [d["_id"] for d in demo_documents()[:10]]
+    await harness.data(PRODUCT, {"id": ids[0]})
+    await harness.data(ENTITIES, reps(ids))
+    assert counter.queries == 2  # the one cached product is not loaded again; the nine others in one query
+    await harness.data(ENTITIES, reps(ids))
+    assert counter.queries == 2
+
+
+async def test_malformed_entity_ids_are_errors_not_crashes(harness: Harness) -> None:
+    result = await harness.execute(ENTITIES, reps(["bad-id", demo_documents()[0]["_id"]]))
+    assert result.data is not None and result.data["_entities"][1]["id"] == demo_documents()[0]["_id"]
+    assert result.errors and result.errors[0].extensions["code"] == "BAD_USER_INPUT"
+
+
+async def test_reads_survive_redis_going_away() -> None:
+    redis_server = EmbeddedRedis().start()
+    harness = await start_harness(redis_server.url, ProductsConfig(cache_enabled=True, seed_demo=True))
+    try:
+        counter = count_queries(harness.service)
+        doc = demo_documents()[0]
+        first = await harness.data(PRODUCT, {"id": doc["_id"]})
+        await harness.data(PRODUCT, {"id": doc["_id"]})
+        listing = await harness.data(LIST)
+        assert counter.calls["find"] == 2
+
+        redis_server.stop()
+        assert await harness.data(PRODUCT, {"id": doc["_id"]}) == first
+        assert await harness.data(LIST) == listing
+        assert counter.calls["find"] == 4  # served by MongoDB
+        renamed = await harness.data("""mutation($id: ID!) { updateProduct(id: $id, input: {name: "Still Works"}) {
+            ... on ProductSuccess { product { name } } } }""", {"id": doc["_id"]}, ADMIN)
+        assert renamed["updateProduct"]["product"]["name"] == "Still Works"
+        assert (await harness.data(PRODUCT, {"id": doc["_id"]}))["product"]["name"] == "Still Works"
+        entities = await harness.data(ENTITIES, reps([doc["_id"]]))
+        assert entities["_entities"][0]["name"] == "Still Works"
+    finally:
+        await harness.runtime.stop()
+        redis_server.stop()

@@ -1,0 +1,185 @@
+"""Stock reservations for orders: all or nothing, idempotent per order id, never overselling."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.products.support import Harness
+from tests.support.tokens import bearer
+
+ORDERS = bearer("service:orders", "inventory:write")
+ADMIN = bearer("admin-1", "catalog:write")
+RESERVE = """
+mutation($orderId: ID!, $lines: [StockLineInput!]!) {
+  reserveStock(orderId: $orderId, lines: $lines) {
+    __typename
+    ... on StockReservation { orderId state lines { sku quantity variantId productId productName
+                                                    unitPrice { amount currency } } }
+    ... on InsufficientStock { sku requested available }
+    ... on UnknownVariant { sku }
+  }
+}
+"""
+RELEASE = "mutation($orderId: ID!) { releaseStock(orderId: $orderId) { orderId released } }"
+COMMIT = "mutation($orderId: ID!) { commitStock(orderId: $orderId) { orderId committed } }"
+STOCK = "query($sku: String!) { variant(sku: $sku) { stock { onHand reserved available } } }"
+
+
+async def make_product(h: Harness, stocks: dict[str, int]) -> str:
+    variants = [{"sku": sku, "price": {"amount": 1000 + i, "currency": "EUR"}, "onHand": n}
+                for i, (sku, n) in enumerate(stocks.items())]
+    data = await h.data("""mutation($input: CreateProductInput!) { createProduct(input: $input) {
+        ... on ProductSuccess { product { id } } } }""",
+                        {"input": {"name": f"Stocked {'-'.join(stocks)}", "category": "Stock", "variants": variants}},
+                        ADMIN)
+    return str(data["createProduct"]["product"]["id"])
+
+
+async def stock(h: Harness, sku: str) -> dict:
+    return (await h.data(STOCK, {"sku": sku}))["variant"]["stock"]
+
+
+async def reserve(h: Harness, order_id: str, lines: list[tuple[str, int]]) -> dict:
+    data = await h.data(RESERVE, {"orderId": order_id, "lines": [{"sku": s, "quantity": q} for s, q in lines]},
+                        ORDERS)
+    return data["reserveStock"]
+
+
+async def test_reserve_release_commit(empty: Harness) -> None:
+    product_id = await make_product(empty, {"A-1": 5, "B-1": 3})
+    r = await reserve(empty, "order-1", [("A-1", 2), ("B-1", 1), ("A-1", 1)])  # repeated SKUs are merged
+    assert r["__typename"] == "StockReservation" and r["state"] == "RESERVED"
+    assert [(line["sku"], line["quantity"]) for line in r["lines"]] == [("A-1", 3), ("B-1", 1)]
+    assert r["lines"][0]["productId"] == product_id and r["lines"][0]["unitPrice"] == {"amount": 1000,
+                                                                                         "currency": "EUR"}
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 3, "available": 2}
+
+    assert (await empty.data(COMMIT, {"orderId": "order-1"}, ORDERS))["commitStock"]["committed"] is True
+    assert await stock(empty, "A-1") == {"onHand": 2, "reserved": 0, "available": 2}
+    assert await stock(empty, "B-1") == {"onHand": 2, "reserved": 0, "available": 2}
+    # Repeats change nothing; a committed order cannot be released.
+    assert (await empty.data(COMMIT, {"orderId": "order-1"}, ORDERS))["commitStock"]["committed"] is True
+    assert (await empty.data(RELEASE, {"orderId": "order-1"}, ORDERS))["releaseStock"]["released"] is False
+    assert await stock(empty, "A-1") == {"onHand": 2, "reserved": 0, "available": 2}
+
+    r2 = await reserve(empty, "order-2", [("B-1", 2)])
+    assert r2["state"] == "RESERVED" and await stock(empty, "B-1") == {"onHand": 2, "reserved": 2, "available": 0}
+    for _ in range(3):
+        released = (await empty.data(RELEASE, {"orderId": "order-2"}, ORDERS))["releaseStock"]
+        assert released == {"orderId": "order-2", "released": True}
+        assert await stock(empty, "B-1") == {"onHand": 2, "reserved": 0, "available": 2}
+    assert (await empty.data(COMMIT, {"orderId": "order-2"}, ORDERS))["commitStock"]["committed"] is False
+    assert (await empty.data(RELEASE, {"orderId": "never-seen"}, ORDERS))["releaseStock"]["released"] is False
+
+
+async def test_repeated_reserve_returns_the_same_reservation(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 5})
+    first = await reserve(empty, "order-9", [("A-1", 2)])
+    again = await reserve(empty, "order-9", [("A-1", 2)])
+    different = await reserve(empty, "order-9", [("A-1", 4)])  # same order id: the existing one is answered
+    assert first == again == different
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
+    await empty.data(RELEASE, {"orderId": "order-9"}, ORDERS)
+    after_release = await reserve(empty, "order-9", [("A-1", 2)])
+    assert after_release["state"] == "RELEASED"
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+
+
+async def test_all_lines_or_none(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 5, "B-1": 1})
+    short = await reserve(empty, "order-3", [("A-1", 4), ("B-1", 2)])
+    assert short == {"__typename": "InsufficientStock", "sku": "B-1", "requested": 2, "available": 1}
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}  # rolled back
+    unknown = await reserve(empty, "order-3", [("A-1", 1), ("NOPE-1", 1)])
+    assert unknown == {"__typename": "UnknownVariant", "sku": "NOPE-1"}
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+    # Nothing was kept for the failed attempts: the same order id can reserve once stock allows.
+    ok = await reserve(empty, "order-3", [("A-1", 4), ("B-1", 1)])
+    assert ok["state"] == "RESERVED"
+    assert await stock(empty, "B-1") == {"onHand": 1, "reserved": 1, "available": 0}
+
+
+async def test_archived_products_cannot_be_reserved(empty: Harness) -> None:
+    product_id = await make_product(empty, {"A-1": 5})
+    await empty.data("mutation($id: ID!) { archiveProduct(id: $id) { __typename } }", {"id": product_id}, ADMIN)
+    assert (await reserve(empty, "order-4", [("A-1", 1)]))["__typename"] == "InsufficientStock"
+
+
+async def test_concurrent_reservations_never_oversell(empty: Harness) -> None:
+    await make_product(empty, {"HOT-1": 10})
+    results = await asyncio.gather(*(reserve(empty, f"order-{n}", [("HOT-1", 1)]) for n in range(100)))
+    won = [r for r in results if r["__typename"] == "StockReservation"]
+    lost = [r for r in results if r["__typename"] == "InsufficientStock"]
+    assert len(won) == 10 and len(lost) == 90
+    assert await stock(empty, "HOT-1") == {"onHand": 10, "reserved": 10, "available": 0}
+
+    # Concurrent repeats of the same reservations and releases change nothing more.
+    winners = [r["orderId"] for r in won]
+    repeats = await asyncio.gather(*(reserve(empty, o, [("HOT-1", 1)]) for o in winners * 3))
+    assert all(r["state"] == "RESERVED" for r in repeats)
+    assert await stock(empty, "HOT-1") == {"onHand": 10, "reserved": 10, "available": 0}
+    await asyncio.gather(*(empty.data(RELEASE, {"orderId": o}, ORDERS) for o in winners[:5] * 4))
+    assert await stock(empty, "HOT-1") == {"onHand": 10, "reserved": 5, "available": 5}
+
+
+async def test_concurrent_duplicate_reservations_of_one_order(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 10, "B-1": 10})
+    results = await asyncio.gather(*(reserve(empty, "order-dup", [("A-1", 3), ("B-1", 2)]) for _ in range(20)))
+    assert {r["state"] for r in results} == {"RESERVED"}
+    assert await stock(empty, "A-1") == {"onHand": 10, "reserved": 3, "available": 7}
+    assert await stock(empty, "B-1") == {"onHand": 10, "reserved": 2, "available": 8}
+
+
+async def test_release_during_reserve_leaves_nothing_held(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 10, "B-1": 10})
+    reserving = asyncio.gather(*(reserve(empty, "order-x", [("A-1", 1), ("B-1", 1)]) for _ in range(3)))
+    releasing = empty.data(RELEASE, {"orderId": "order-x"}, ORDERS)
+    await asyncio.gather(reserving, releasing)
+    await empty.data(RELEASE, {"orderId": "order-x"}, ORDERS)
+    assert await stock(empty, "A-1") == {"onHand": 10, "reserved": 0, "available": 10}
+    assert await stock(empty, "B-1") == {"onHand": 10, "reserved": 0, "available": 10}
+
+
+async def test_a_resumed_pending_reservation_holds_each_line_once(empty: Harness) -> None:
+    """A caller died after holding one line: a retry after its lease finishes the job without double holds."""
+    await make_product(empty, {"A-1": 5, "B-1": 5})
+    inventory = empty.service.inventory
+    from datetime import timedelta
+
+    from subgraphs.products.ids import now
+
+    await inventory.reservations.insert_one({
+        "_id": "order-crash", "state": "pending", "owner": "dead", "lease_until": now() - timedelta(seconds=1),
+        "lines": [{"sku": "A-1", "quantity": 2, "variant_id": "v", "product_id": "p", "product_name": "n",
+                   "unit_price": {"amount": 1, "currency": "EUR"}},
+                  {"sku": "B-1", "quantity": 1, "variant_id": "v", "product_id": "p", "product_name": "n",
+                   "unit_price": {"amount": 1, "currency": "EUR"}}],
+    })
+    await inventory.store.hold("A-1", 2, "order-crash")  # what the dead caller had done
+    r = await reserve(empty, "order-crash", [("A-1", 2), ("B-1", 1)])
+    assert r["state"] == "RESERVED"
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
+    assert await stock(empty, "B-1") == {"onHand": 5, "reserved": 1, "available": 4}
+
+
+async def test_inventory_is_for_the_orders_service_only(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 5})
+    variables = {"orderId": "o-1", "lines": [{"sku": "A-1", "quantity": 1}]}
+    assert await empty.error_code(RESERVE, variables) == "UNAUTHENTICATED"
+    assert await empty.error_code(RESERVE, variables, bearer("mallory")) == "FORBIDDEN"
+    assert await empty.error_code(RESERVE, variables, ADMIN) == "FORBIDDEN"
+    assert await empty.error_code(RELEASE, {"orderId": "o-1"}, bearer("mallory")) == "FORBIDDEN"
+    assert await empty.error_code(COMMIT, {"orderId": "o-1"}) == "UNAUTHENTICATED"
+
+
+async def test_bad_reservation_input(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 5})
+    for lines in ([], [{"sku": "A-1", "quantity": 0}], [{"sku": "A-1", "quantity": -2}],
+                  [{"sku": "A-1", "quantity": 1_000_001}], [{"sku": "", "quantity": 1}]):
+        assert await empty.error_code(RESERVE, {"orderId": "o-1", "lines": lines}, ORDERS) == "BAD_USER_INPUT"
+    for order_id in ["has.dot", "$where", "x" * 129, ""]:
+        variables = {"orderId": order_id, "lines": [{"sku": "A-1", "quantity": 1}]}
+        assert await empty.error_code(RESERVE, variables, ORDERS) == "BAD_USER_INPUT"
+    huge = await empty.execute(RESERVE, {"orderId": "o-1", "lines": [{"sku": "A-1", "quantity": 2**40}]}, ORDERS)
+    assert huge.errors  # not a 32-bit Int: refused by GraphQL itself
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
