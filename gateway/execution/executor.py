@@ -17,6 +17,7 @@ from ..planning.nodes import (
     RepSel,
     SequenceNode,
 )
+from ..planning.operation import Clause
 from ..supergraph.model import Supergraph
 from .http import SubgraphClient, SubgraphFetchError
 from .inputs import prune_input
@@ -176,6 +177,8 @@ class PlanExecution:
             return None
 
     async def _root_fetch(self, fetch: FetchNode) -> None:
+        if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):
+            return
         response = await self._send(fetch, self._variables_for(fetch))
         if response is None:
             return
@@ -189,6 +192,8 @@ class PlanExecution:
 
     async def _flatten(self, flatten: FlattenNode) -> None:
         fetch = flatten.node
+        if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):
+            return
         recipes = fetch.entity_reps or {}
         objects: list[dict[str, Any]] = []
         _collect(self.data, flatten.keys, 0, objects)
@@ -255,6 +260,17 @@ class PlanExecution:
                     "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "service": fetch.service},
                 }
             )
+
+
+def clauses_hold(clauses: tuple[Clause, ...], variables: Mapping[str, Any]) -> bool:
+    """Whether any @skip/@include clause holds for these variable values."""
+    for clause in clauses:
+        for name, expected in clause:
+            if bool(variables.get(name)) is not expected:
+                break
+        else:
+            return True
+    return False
 
 
 def _as_error_list(errors: Any, service: str) -> list[dict[str, Any]]:

@@ -31,8 +31,8 @@ __all__ = [
 
 
 def wants_html(request: Request) -> bool:
-    """A browser navigating to the endpoint (GET, Accept naming text/html)."""
-    if request.method not in ("GET", "HEAD"):
+    """A browser navigating to the endpoint (GET without a query, Accept naming text/html)."""
+    if request.method not in ("GET", "HEAD") or "query" in request.query_params:
         return False
     accept = request.headers.get("accept", "")
     return any(part.split(";")[0].strip().lower() == "text/html" for part in accept.split(","))

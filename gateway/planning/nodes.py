@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .operation import Clause
+
 
 @dataclass(slots=True)
 class RepSel:
@@ -55,6 +57,8 @@ class FetchNode:
     entity_reps: dict[str, EntityRep] | None = None  # runtime __typename -> recipe (entity fetches)
     # Input variables whose values must be pruned for this subgraph: name -> input type name.
     input_rewrites: dict[str, str] | None = None
+    # @skip/@include: the fetch runs only when one clause holds (None: always runs)
+    conditions: tuple[Clause, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -68,6 +72,11 @@ class FetchNode:
             out["requires"] = self.requires_text
         if self.input_rewrites:
             out["inputRewrites"] = dict(self.input_rewrites)
+        if self.conditions is not None:
+            out["conditions"] = [
+                " && ".join(("" if want else "!") + "$" + name for name, want in clause) or "false"
+                for clause in self.conditions
+            ]
         return out
 
     def to_text(self, depth: int) -> list[str]:

@@ -18,7 +18,7 @@ from graphql import VariableDefinitionNode, print_ast
 
 from ..supergraph.model import FieldInGraph, Key, Supergraph, TypeKind
 from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode
-from .operation import CField, CFrag, CSel, parse_field_set
+from .operation import CField, CFrag, Clause, CSel, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
 
@@ -85,7 +85,7 @@ class Planner:
             raise PlanningError(f"the supergraph has no {operation_kind} root type")
         reserved = reserved_keys(selections)
         roots: list[_Group] = []
-        self._plan_root(operation_kind, root_type, selections, "", reserved, roots)
+        self._plan_root(operation_kind, root_type, selections, "", (), reserved, roots)
         stages: dict[int, list[_Group]] = {}
         for group in self.groups:
             stages.setdefault(group.stage, []).append(group)
@@ -111,6 +111,7 @@ class Planner:
         root_type: str,
         selections: Sequence[CSel],
         directives: str,
+        clause: Clause,
         reserved: dict[str, tuple[str, str]],
         roots: list[_Group],
     ) -> None:
@@ -118,13 +119,21 @@ class Planner:
             if isinstance(sel, CFrag):
                 if sel.never or not self.view.applies(sel.type_condition, root_type):
                     continue
-                self._plan_root(operation_kind, root_type, sel.selections, directives + sel.directives, reserved, roots)
+                self._plan_root(
+                    operation_kind,
+                    root_type,
+                    sel.selections,
+                    directives + sel.directives,
+                    clause + sel.clause,
+                    reserved,
+                    roots,
+                )
                 continue
             if sel.never or sel.name == "__typename" or sel.name in INTROSPECTION_ROOT_FIELDS:
                 continue
             graph = self._choose_root_graph(operation_kind, root_type, sel, roots)
             group = self._root_group(operation_kind, graph, reserved, roots)
-            target = group.sel.frag(None, directives) if directives else group.sel
+            target = group.sel.frag(None, directives, clause) if directives else group.sel
             self._plan_object(group, target, root_type, (sel,), (), None, False, None)
 
     def _choose_root_graph(self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group]) -> str:
@@ -269,7 +278,7 @@ class Planner:
             if isinstance(sel, CFrag):
                 if not self.view.applies(sel.type_condition, type_name):
                     continue
-                sub = target.frag(None, sel.directives) if sel.directives else target
+                sub = target.frag(None, sel.directives, sel.clause) if sel.directives else target
                 touched |= self._plan_object(group, sub, type_name, sel.selections, path, provided, internal, rep)
                 continue
             if sel.name == "__typename":
@@ -279,6 +288,7 @@ class Planner:
                     directives="" if internal else sel.directives,
                     variables=sel.variables,
                     internal=internal,
+                    clause=None if internal else sel.clause,
                 )
                 if rep is not None:
                     rep.add(node.key, "__typename", False)
@@ -313,6 +323,7 @@ class Planner:
             variables=sel.variables,
             composite=composite,
             internal=internal,
+            clause=None if internal else sel.clause,
         )
         sub_rep = rep.add(node.key, sel.name, composite) if rep is not None else None
         if not composite or sel.selections is None:
@@ -564,6 +575,7 @@ class Planner:
                 requires_text=_requires_text(group.reps),
                 entity_reps=reps,
                 input_rewrites=input_rewrites,
+                conditions=_conditions(group.sel),
             )
             return FlattenNode(group.path, fetch)
         header = operation_kind
@@ -579,6 +591,7 @@ class Planner:
             variable_usages=usages,
             selection_text=group.sel.print_pretty(0),
             input_rewrites=input_rewrites,
+            conditions=_conditions(group.sel),
         )
 
     def _input_rewrites(
@@ -592,6 +605,11 @@ class Planner:
             if _input_needs_pruning(self.sg, type_name, graph, set()):
                 out[name] = type_name
         return out or None
+
+
+def _conditions(sel: SelSet) -> tuple[Clause, ...] | None:
+    clauses = sel.conditions()
+    return None if clauses is None else tuple(dict.fromkeys(clauses))
 
 
 def _input_needs_pruning(sg: Supergraph, type_name: str, graph: str, seen: set[str]) -> bool:

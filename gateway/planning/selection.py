@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .operation import Clause
+
 
 class FNode:
     """One field in a subgraph selection; `key` is the response key in the subgraph's answer."""
 
-    __slots__ = ("args", "directives", "key", "name", "sub", "variables")
+    __slots__ = ("args", "clause", "directives", "key", "name", "sub", "variables")
 
     def __init__(
-        self, key: str, name: str, args: str, directives: str, variables: frozenset[str], composite: bool
+        self,
+        key: str,
+        name: str,
+        args: str,
+        directives: str,
+        variables: frozenset[str],
+        composite: bool,
+        clause: Clause | None = None,
     ) -> None:
         self.key = key
         self.name = name
@@ -19,14 +28,17 @@ class FNode:
         self.directives = directives
         self.variables = variables
         self.sub: SelSet | None = SelSet() if composite else None
+        # @skip/@include clause of `directives` (None: unconditional)
+        self.clause = clause
 
 
 class SelSet:
-    __slots__ = ("fields", "frags", "reserved")
+    __slots__ = ("fields", "frag_clauses", "frags", "reserved")
 
     def __init__(self, reserved: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.fields: dict[str, FNode] = {}
         self.frags: dict[tuple[str, str], SelSet] = {}
+        self.frag_clauses: dict[tuple[str, str], Clause] = {}
         # client response keys at this level -> (field name, args); internal fields must avoid them
         self.reserved = reserved
 
@@ -40,20 +52,22 @@ class SelSet:
         variables: frozenset[str] = frozenset(),
         composite: bool = False,
         internal: bool = False,
+        clause: Clause | None = None,
     ) -> FNode:
         wanted = key or name
         existing = self.fields.get(wanted)
         if existing is not None and existing.name == name and existing.args == args:
             if existing.directives != directives:
                 existing.directives = ""  # keep it unconditional; the shaper applies conditions
-                existing.variables = _vars_without_directives(existing, variables)
+                existing.clause = None
+                existing.variables = _vars_without_directives(existing)
             return existing
         if internal:
             wanted = self._internal_key(name, args)
             existing = self.fields.get(wanted)
             if existing is not None:
                 return existing
-        node = FNode(wanted, name, args, directives, variables, composite)
+        node = FNode(wanted, name, args, directives, variables, composite, clause if directives else None)
         self.fields[wanted] = node
         return node
 
@@ -73,13 +87,35 @@ class SelSet:
             index += 1
         return f"gw_{name}_{index}"
 
-    def frag(self, type_condition: str | None, directives: str = "") -> SelSet:
+    def frag(self, type_condition: str | None, directives: str = "", clause: Clause | None = None) -> SelSet:
         key = (type_condition or "", directives)
         sub = self.frags.get(key)
         if sub is None:
             sub = SelSet(self.reserved)
             self.frags[key] = sub
+            if directives and clause:
+                self.frag_clauses[key] = clause
         return sub
+
+    def conditions(self) -> list[Clause] | None:
+        """Clauses of which one must hold for anything here to be selected; None: always selected."""
+        out: list[Clause] = []
+        for node in self.fields.values():
+            if node.clause is None:
+                return None
+            out.append(node.clause)
+        for key, sub in self.frags.items():
+            if sub.is_empty():
+                continue
+            clause = self.frag_clauses.get(key)
+            if clause is not None:
+                out.append(clause)
+                continue
+            inner = sub.conditions()
+            if inner is None:
+                return None
+            out.extend(inner)
+        return out
 
     def is_empty(self) -> bool:
         return not self.fields and all(f.is_empty() for f in self.frags.values())
@@ -164,7 +200,7 @@ def _directive_vars(directives: str) -> set[str]:
     return out
 
 
-def _vars_without_directives(node: FNode, extra: frozenset[str]) -> frozenset[str]:
+def _vars_without_directives(node: FNode) -> frozenset[str]:
     used: set[str] = set()
     if node.args:
         used |= _directive_vars(node.args)

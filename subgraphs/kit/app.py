@@ -83,8 +83,12 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.start()
-        for hook in on_startup:
-            await hook()
+        try:
+            for hook in on_startup:
+                await hook()
+        except BaseException:
+            await runtime.stop()
+            raise
         log.info("%s ready", runtime.settings.service)
         try:
             yield

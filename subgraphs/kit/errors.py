@@ -6,12 +6,9 @@ These are for requests that cannot be served as asked.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from graphql import GraphQLError
-
-log = logging.getLogger(__name__)
 
 
 class AppError(Exception):
@@ -46,9 +43,6 @@ class ServiceUnavailable(AppError):
 
 
 def should_mask_error(error: GraphQLError) -> bool:
-    """Hide unexpected exceptions behind a generic message (they are logged with a traceback)."""
+    """Hide unexpected exceptions behind a generic message (the schema logged them with a traceback)."""
     original = error.original_error
-    if original is None or isinstance(original, AppError | GraphQLError):
-        return False
-    log.error("unexpected error in resolver at %s", error.path, exc_info=original)
-    return True
+    return original is not None and not isinstance(original, AppError | GraphQLError)

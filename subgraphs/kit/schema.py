@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.types.execution import ExecutionContext
 
-from subgraphs.kit.errors import should_mask_error
+from subgraphs.kit.errors import AppError, should_mask_error
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY_DEPTH = 15
+
+
+class ServiceSchema(strawberry.federation.Schema):
+    """Logs only server-side failures: a client's mistake (an `AppError`, a validation error) is
+    answered, not logged as an error with a traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, AppError):
+                log.debug("client error: %s", error.message)
+            else:
+                log.error("error while resolving %s", error.path, exc_info=original)
 
 
 def federation_schema(
@@ -20,9 +38,9 @@ def federation_schema(
     subscription: type | None = None,
     types: Iterable[type] = (),
     extensions: Iterable[Any] = (),
-) -> strawberry.federation.Schema:
+) -> ServiceSchema:
     """A Federation 2 schema whose unexpected errors are masked (and logged), depth-limited."""
-    return strawberry.federation.Schema(
+    return ServiceSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,

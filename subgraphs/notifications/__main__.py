@@ -7,8 +7,8 @@ import sys
 
 from subgraphs.kit.serve import run_service
 from subgraphs.kit.settings import Settings
+from subgraphs.notifications.catalog import TemplateCatalog, TemplateCheckError
 from subgraphs.notifications.config import NotificationConfig
-from subgraphs.notifications.templates import TemplateCatalog, TemplateCheckError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,7 @@ class NotificationConfig:
     email_from: str
     webhook_secret: str
     webhook_timeout_seconds: float
+    webhook_allow_private_networks: bool
     max_attempts: int
     retry_base_seconds: float
     retry_max_seconds: float
@@ -69,6 +70,7 @@ class NotificationConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotificationConfig:
         """`SMTP_URL` (+ `SMTP_USER`, `SMTP_PASSWORD`, `SMTP_STARTTLS`), `NOTIFICATIONS_MAILDIR`,
         `NOTIFICATIONS_EMAIL_FROM`, `NOTIFICATIONS_WEBHOOK_SECRET`, `NOTIFICATIONS_WEBHOOK_TIMEOUT`,
+        `NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE` (default true for development; set 0 in production),
         `NOTIFICATIONS_MAX_ATTEMPTS`, `NOTIFICATIONS_RETRY_BASE_SECONDS`, `NOTIFICATIONS_RETRY_MAX_SECONDS`,
         `NOTIFICATIONS_STALE_AFTER_SECONDS`, `NOTIFICATIONS_TEMPLATES_DIR`,
         `NOTIFICATIONS_SMS_TRANSPORT` / `NOTIFICATIONS_PUSH_TRANSPORT` (`module:factory`), `SHOP_NAME`.
@@ -94,6 +96,7 @@ class NotificationConfig:
             email_from=env.get("NOTIFICATIONS_EMAIL_FROM", "Supershop <no-reply@supershop.local>"),
             webhook_secret=env.get("NOTIFICATIONS_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
             webhook_timeout_seconds=float(env.get("NOTIFICATIONS_WEBHOOK_TIMEOUT", "10")),
+            webhook_allow_private_networks=_flag(env.get("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE"), default=True),
             max_attempts=max_attempts,
             retry_base_seconds=float(env.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "5")),
             retry_max_seconds=float(env.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "900")),

@@ -14,10 +14,10 @@ from typing import Any
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.events import Event
 from subgraphs.notifications import content
+from subgraphs.notifications.catalog import Rendered, TemplateCatalog
 from subgraphs.notifications.model import Channel, Status, job_id, notification_id
 from subgraphs.notifications.preferences import validate_email
 from subgraphs.notifications.store import NotificationStore, now
-from subgraphs.notifications.templates import Rendered, TemplateCatalog
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from subgraphs.kit.events.consumer import ConsumerConfig
 from subgraphs.kit.queue import InProcessWorker, queue_pool
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
+from subgraphs.notifications.catalog import TemplateCatalog
 from subgraphs.notifications.config import NotificationConfig
 from subgraphs.notifications.delivery import Deliverer, enqueue_delivery
 from subgraphs.notifications.dispatch import Dispatcher
 from subgraphs.notifications.model import CONSUMER_GROUP, EVENT_TYPES, QUEUE_NAME
 from subgraphs.notifications.store import NotificationStore
-from subgraphs.notifications.templates import TemplateCatalog
 from subgraphs.notifications.transports import Transport, build_transports
 from subgraphs.notifications.worker import CRON_JOBS, UNEXPECTED_ERROR_RETRIES, functions
 
@@ -59,6 +59,14 @@ class DeliveryComponents:
         return self._deliverer
 
     async def start(self) -> None:
+        """Start every part; if one fails, stop the ones already started and re-raise."""
+        try:
+            await self._start_parts()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_parts(self) -> None:
         if self.owns_runtime:
             await self.runtime.start()
             self._stack.push_async_callback(self.runtime.stop)
@@ -108,8 +116,8 @@ class NotificationService:
                  ", ".join(EVENT_TYPES))
 
     async def _start_parts(self) -> None:
-        await self.delivery.start()
         self._stack.push_async_callback(self.delivery.stop)
+        await self.delivery.start()
         if self.runtime.redis_url is None:
             raise RuntimeError("the runtime has no Redis URL")
         pool = await queue_pool(self.runtime.redis_url)

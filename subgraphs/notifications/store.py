@@ -79,8 +79,9 @@ class NotificationStore:
     async def create(self, document: dict[str, Any]) -> bool:
         """Insert a notification unless one with its `_id` exists; returns whether it was new."""
         try:
+            fields = {key: value for key, value in document.items() if key != "_id"}
             result = await self.notifications.update_one(
-                {"_id": document["_id"]}, {"$setOnInsert": document}, upsert=True
+                {"_id": document["_id"]}, {"$setOnInsert": fields}, upsert=True
             )
         except DuplicateKeyError:  # a concurrent upsert of the same notification won
             return False

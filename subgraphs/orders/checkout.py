@@ -104,15 +104,23 @@ class Checkout:
         if attempt is not None and attempt.get("fingerprint") != fingerprint:
             return KeyReused(request.idempotency_key)
 
-        lines = request.lines
-        if lines is None:
-            lines = await self.products.cart_lines(viewer.token)
-        lines = merge_lines(lines)
+        try:
+            lines = merge_lines(request.lines if request.lines is not None
+                                else await self.products.cart_lines(viewer.token))
+        except AppError:
+            await self.store.end_checkout(order_id)  # nothing was reserved yet
+            raise
         if not lines:
             await self.store.end_checkout(order_id)
             return EmptyOrder()
 
-        outcome = await self.products.reserve(order_id, lines)
+        try:
+            outcome = await self.products.reserve(order_id, lines)
+        except BadUserInput:
+            await self.store.end_checkout(order_id)  # products refused the lines: it reserved nothing
+            raise
+        # On ServiceUnavailable the reservation's fate is unknown: the attempt stays for a retry of this
+        # request, and the stale-checkout sweep releases whatever was held if no retry comes.
         if isinstance(outcome, OutOfStock | NoSuchVariant):
             await self.store.end_checkout(order_id)
             return outcome

@@ -49,6 +49,7 @@ class OrderStore:
         await self.orders.create_index([("status", ASCENDING), ("seq", DESCENDING)], name="status_orders")
         await self.orders.create_index([("status", ASCENDING), ("hold_expires_at", ASCENDING)], name="holds")
         await self.orders.create_index([("stock.pending", ASCENDING)], name="stock_pending", sparse=True)
+        await self.orders.create_index([("lines.product_id", ASCENDING), ("seq", DESCENDING)], name="products")
         await self.checkouts.create_index([("created_at", ASCENDING)], name="checkout_age")
 
     # --- orders -------------------------------------------------------------------------------

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq import cron, func
+from arq import Retry, cron, func
 from arq.cron import CronJob
 from arq.typing import WorkerCoroutine
 from arq.worker import Function
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from subgraphs.payments.components import PROCESS_PAYMENT, PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
@@ -15,11 +17,16 @@ from subgraphs.payments.processor import PaymentProcessor
 from subgraphs.payments.reconciliation import Reconciler
 
 CTX_KEY = "payments"
+REDIS_OUTAGE_DEFER_SECONDS = 1.0
 
 
 async def process_payment(ctx: dict[str, Any], payment_id: str, attempt: int, spec: dict[str, Any]) -> str:
     core: PaymentsCore = ctx[CTX_KEY]
-    return await PaymentProcessor(core).run(payment_id, attempt, spec, job_try=int(ctx.get("job_try", 1)))
+    try:
+        return await PaymentProcessor(core).run(payment_id, attempt, spec, job_try=int(ctx.get("job_try", 1)))
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        # Redis (ledger, breaker) went away mid-job: the outcome is unknown, the same key makes a re-run safe.
+        raise Retry(defer=REDIS_OUTAGE_DEFER_SECONDS) from exc
 
 
 async def reconcile_payments(ctx: dict[str, Any]) -> dict[str, object]:
@@ -41,5 +48,6 @@ def cron_jobs(config: PaymentsConfig) -> list[CronJob]:
         schedule: dict[str, Any] = {"second": set(range(0, 60, interval))}
     else:
         schedule = {"minute": set(range(0, 60, max(1, interval // 60))), "second": 0}
-    return [cron(reconcile, name="reconcile_payments", timeout=max(60.0, config.job_timeout_seconds),
-                 unique=True, **schedule)]
+    # Its timeout must not exceed the payment job's: arq re-runs a dead worker's job only after the longest
+    # function timeout + 10 s, so a long cron timeout would delay every crash recovery.
+    return [cron(reconcile, name="reconcile_payments", timeout=config.job_timeout_seconds, unique=True, **schedule)]

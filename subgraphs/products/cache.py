@@ -107,9 +107,10 @@ class CatalogCache:
         try:
             values = await self.redis.mget([*version_keys, *(product_entry_key(i) for i in ids)])
             versions: list[str | None] = values[: len(ids)]
-            for index, version in enumerate(versions):
-                if version is None:
-                    versions[index] = await self._ensure_version(version_keys[index])
+            missing = [version_keys[i] for i, version in enumerate(versions) if version is None]
+            if missing:
+                ensured = dict(zip(missing, await self._ensure_versions(missing), strict=True))
+                versions = [v if v is not None else ensured[version_keys[i]] for i, v in enumerate(versions)]
         except (RedisError, OSError) as exc:
             self._failed("read", exc)
             return await load_many(list(ids))
@@ -144,10 +145,18 @@ class CatalogCache:
         return found
 
     async def _ensure_version(self, version_key: str) -> str:
+        return (await self._ensure_versions([version_key]))[0]
+
+    async def _ensure_versions(self, version_keys: list[str]) -> list[str]:
+        """Give version keys that have none a fresh token (unless another process just did); read them."""
         assert self.redis is not None
-        await self.redis.set(version_key, uuid.uuid4().hex, nx=True, ex=VERSION_TTL_SECONDS)
-        version = await self.redis.get(version_key)
-        return str(version) if version is not None else uuid.uuid4().hex
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in version_keys:
+                pipe.set(key, uuid.uuid4().hex, nx=True, ex=VERSION_TTL_SECONDS)
+            pipe.mget(version_keys)
+            *_, versions = await pipe.execute()
+        # A key that vanished again in between gets a token no entry can match: a miss, never stale.
+        return [str(v) if v is not None else uuid.uuid4().hex for v in versions]
 
     async def _load_and_store(self, entry_key: str, version: str, loader: Callable[[], Awaitable[T]]) -> T:
         value = await loader()

@@ -154,9 +154,9 @@ class Inventory:
         try:
             for line in doc["lines"]:
                 result = await self.store.hold(line["sku"], line["quantity"], order_id)
-                if result.product_id is not None:
+                if result.outcome is HoldOutcome.HELD and result.product_id is not None:
                     touched.append(result.product_id)
-                if result.outcome is HoldOutcome.UNKNOWN:
+                elif result.outcome is HoldOutcome.UNKNOWN:
                     failure = Unknown(line["sku"])
                 elif result.outcome is HoldOutcome.INSUFFICIENT:
                     failure = Insufficient(line["sku"], line["quantity"], result.available)

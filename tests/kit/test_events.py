@@ -41,7 +41,7 @@ async def test_typed_event_round_trips_through_the_envelope() -> None:
     event = order_created()
     parsed = OrderCreated.from_event(Event.from_json(event.to_json()))
     assert parsed.order_id == "o1" and parsed.total_amount == 2500
-    with pytest.raises(ValueError, match="expected a payment.failed event"):
+    with pytest.raises(ValueError, match=r"expected a payment\.failed event"):
         PaymentFailed.from_event(event)
 
 

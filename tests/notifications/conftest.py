@@ -61,14 +61,19 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 @dataclass
 class WebhookReceiver:
-    """Records every request; answers with the scripted statuses first, then 200."""
+    """Records every request; with a `secret` it refuses bad signatures with 401 as a real receiver
+    would; otherwise answers with the scripted statuses first, then 200."""
 
     url: str = ""
+    secret: str | None = None
     statuses: list[int] = field(default_factory=list)
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
     async def endpoint(self, request: Request) -> Response:
-        self.requests.append((dict(request.headers), await request.body()))
+        headers, body = dict(request.headers), await request.body()
+        self.requests.append((headers, body))
+        if self.secret is not None and not signature_is_valid(self.secret, headers, body):
+            return Response(b'{"error": "bad signature"}', status_code=401, media_type="application/json")
         status = self.statuses.pop(0) if self.statuses else 200
         return Response(b"{}", status_code=status, media_type="application/json")
 

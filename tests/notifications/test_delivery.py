@@ -31,6 +31,7 @@ async def subscribe_everything(svc: Running, user_id: str, event_type: str, webh
 async def test_each_event_goes_out_on_every_channel_with_its_template(
     redis_url: str, tmp_path: Path, webhook: WebhookReceiver, event_type: str
 ) -> None:
+    webhook.secret = SECRET
     async with running(redis_url, tmp_path) as svc:
         await subscribe_everything(svc, "u1", event_type, webhook.url)
         event = await svc.publish(EVENT_FACTORIES[event_type]())
@@ -56,7 +57,7 @@ async def test_each_event_goes_out_on_every_channel_with_its_template(
         assert recorded["PUSH"]["subject"] == by_channel["PUSH"]["subject"]
 
         (headers, body), = webhook.requests
-        assert signature_is_valid(SECRET, headers, body)
+        assert signature_is_valid(SECRET, headers, body)  # the receiver (with this secret) answered 200
         payload = orjson.loads(body)
         assert payload["type"] == event_type and payload["eventId"] == event.id
         assert payload["template"] == f"{event_type}/webhook"
@@ -150,6 +151,7 @@ async def _job_done(svc: Running, job: str) -> bool:
 async def test_webhook_is_signed_with_the_user_secret(
     redis_url: str, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
+    webhook.secret = SECRET  # the receiver answers 401 to a bad signature
     async with running(redis_url, tmp_path) as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url, webhookSecret=SECRET)
         event = await svc.publish(order_paid())
@@ -166,10 +168,11 @@ async def test_webhook_is_signed_with_the_user_secret(
 async def test_webhook_without_a_user_secret_uses_the_configured_one(
     redis_url: str, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
+    webhook.secret = "configured-secret-123456"
     async with running(redis_url, tmp_path, NOTIFICATIONS_WEBHOOK_SECRET="configured-secret-123456") as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url)
         event = await svc.publish(order_paid())
-        await svc.wait_settled(event, 1)
+        assert (await svc.wait_settled(event, 1))[0]["status"] == "SENT"
     (headers, body), = webhook.requests
     assert signature_is_valid("configured-secret-123456", headers, body)
 
@@ -177,6 +180,7 @@ async def test_webhook_without_a_user_secret_uses_the_configured_one(
 async def test_webhook_server_error_is_retried_then_sent(
     redis_url: str, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
+    webhook.secret = SECRET
     webhook.statuses.append(500)
     async with running(redis_url, tmp_path) as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url, webhookSecret=SECRET)
@@ -278,3 +282,27 @@ async def test_a_lost_delivery_job_is_enqueued_again(redis_url: str, tmp_path: P
 
         await wait_for(delivered, message="the lost notification to be delivered")
         assert await requeue_stale(svc.store, svc.service.queue, timedelta(0)) == 0
+
+
+async def test_webhooks_to_private_networks_can_be_refused(
+    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    async with running(redis_url, tmp_path, NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE="0") as svc:
+        await svc.set_preferences("u1", webhookUrl=webhook.url.replace("127.0.0.1", "localhost"))
+        event = await svc.publish(order_paid())
+        (document,) = await svc.wait_settled(event, 1)
+    assert document["status"] == "FAILED"
+    assert "non-public address" in document["attempts"][0]["error"]
+    assert webhook.requests == []
+
+
+async def test_a_receiver_refusing_the_signature_fails_the_notification(
+    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    webhook.secret = "the-receiver-expects-another-secret"
+    async with running(redis_url, tmp_path) as svc:
+        await svc.set_preferences("u1", webhookUrl=webhook.url, webhookSecret=SECRET)
+        event = await svc.publish(order_paid())
+        (document,) = await svc.wait_settled(event, 1)
+    assert document["status"] == "FAILED"
+    assert document["attempts"][0]["error"] == "webhook answered HTTP 401"

@@ -9,10 +9,10 @@ import pytest
 
 from subgraphs.kit.settings import Settings
 from subgraphs.notifications.app import create_app
+from subgraphs.notifications.catalog import TemplateCatalog, TemplateCheckError
 from subgraphs.notifications.config import TEMPLATES_DIR, NotificationConfig
 from subgraphs.notifications.content import format_money, sample_contexts
 from subgraphs.notifications.model import EVENT_TYPES, Channel
-from subgraphs.notifications.templates import TemplateCatalog, TemplateCheckError
 from tests.notifications.support import config_env, settings_env
 
 

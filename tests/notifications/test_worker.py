@@ -61,3 +61,21 @@ def test_configuration_from_the_environment(tmp_path: Path) -> None:
     assert NotificationConfig.from_env({"SMTP_URL": "smtps://mail.example.com"}).smtp.port == 465  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="SMTP_URL"):
         NotificationConfig.from_env({"SMTP_URL": "http://mail.example.com"})
+
+
+def test_the_docs_show_the_current_schema() -> None:
+    from subgraphs.notifications.schema import build_schema
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    assert f"```graphql\n{build_schema().as_str().rstrip()}\n```" in docs
+
+
+def test_webhook_signature_helper_rejects_tampering_and_old_timestamps() -> None:
+    from subgraphs.notifications.transports.webhook import signature_header, verify_signature
+
+    header = signature_header("secret", 1_700_000_000, b'{"a":1}')
+    assert verify_signature("secret", header, b'{"a":1}', now=1_700_000_100)
+    assert not verify_signature("secret", header, b'{"a":2}', now=1_700_000_100)
+    assert not verify_signature("other", header, b'{"a":1}', now=1_700_000_100)
+    assert not verify_signature("secret", header, b'{"a":1}', now=1_700_001_000)
+    assert not verify_signature("secret", "garbage", b'{"a":1}')

@@ -18,6 +18,7 @@ from subgraphs.orders.app import create_app
 from subgraphs.orders.config import OrdersConfig
 from subgraphs.orders.services import OrdersServices
 from tests.orders.fake_products import FakeProductsApp, ProductsState
+from tests.orders.real_products import RealProducts
 from tests.support.servers import serve_asgi
 from tests.support.tokens import bearer
 
@@ -95,6 +96,24 @@ def orders_factory(redis_url: str, products_url: str, shared_mongo: Any) -> Orde
 @pytest.fixture
 async def orders(orders_factory: OrdersFactory) -> AsyncIterator[OrdersInstance]:
     async with orders_factory() as instance:
+        yield instance
+
+
+@pytest.fixture
+async def real_products(redis_url: str, shared_mongo: Any) -> AsyncIterator[RealProducts]:
+    """The real products service (its own database on the shared in-memory server), without demo data."""
+    products_app = pytest.importorskip("subgraphs.products.app")
+    products_config = pytest.importorskip("subgraphs.products.config")
+    settings = Settings.from_env("products", env={"REDIS_URL": redis_url})
+    app = products_app.create_app(settings, products_config.ProductsConfig(seed_demo=False))
+    async with serve_asgi(app) as base, httpx.AsyncClient(timeout=30) as client:
+        yield RealProducts(base, client)
+
+
+@pytest.fixture
+async def orders_with_real_products(orders_factory: OrdersFactory, real_products: RealProducts
+                                    ) -> AsyncIterator[OrdersInstance]:
+    async with orders_factory(products=real_products.url) as instance:
         yield instance
 
 

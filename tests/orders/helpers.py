@@ -63,9 +63,9 @@ def payment_refunded(order: dict[str, Any], fully: bool = True) -> Event:
 
 
 async def wait_status(orders: OrdersInstance, order_id: str, status: str, within: float = 10) -> dict[str, Any]:
-    async def reached() -> dict[str, Any] | None:
+    async def reached() -> dict[str, Any]:
         document = await orders.services.store.get(order_id)
-        return document if document is not None and document["status"] == status else None
+        return document if document is not None and document["status"] == status else {}
 
     document: dict[str, Any] = await wait_for(reached, timeout=within, message=f"order {order_id} {status}")
     return document
@@ -74,10 +74,17 @@ async def wait_status(orders: OrdersInstance, order_id: str, status: str, within
 async def wait_stock(orders: OrdersInstance, order_id: str, state: str, within: float = 10) -> dict[str, Any]:
     """Wait until the stock call owed after a transition was confirmed by products."""
 
-    async def done() -> dict[str, Any] | None:
+    async def done() -> dict[str, Any]:
         document = await orders.services.store.get(order_id)
         stock = (document or {}).get("stock") or {}
-        return document if stock.get("state") == state and stock.get("pending") is None else None
+        return document if document and stock.get("state") == state and stock.get("pending") is None else {}
 
     document: dict[str, Any] = await wait_for(done, timeout=within, message=f"stock of {order_id} {state}")
+    return document
+
+
+async def stored(orders: OrdersInstance, order_id: str) -> dict[str, Any]:
+    """The order document as stored (it must exist)."""
+    document = await orders.services.store.get(order_id)
+    assert document is not None, order_id
     return document

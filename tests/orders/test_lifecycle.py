@@ -19,6 +19,7 @@ from tests.orders.helpers import (
     payment_refunded,
     place_order,
     publish,
+    stored,
     wait_status,
     wait_stock,
 )
@@ -52,7 +53,7 @@ async def test_a_payment_for_another_amount_does_not_pay_the_order(orders: Order
     order = await place_order(orders, "pay-wrong")
     event = payment_processed(order, amount=1)
     await orders.services.consumer.handlers[event.type](event)
-    assert (await orders.services.store.get(order["id"]))["status"] == "AWAITING_PAYMENT"
+    assert (await stored(orders, order["id"]))["status"] == "AWAITING_PAYMENT"
 
 
 async def test_final_payment_failure_cancels_and_releases_stock_once(
@@ -73,7 +74,7 @@ async def test_final_payment_failure_cancels_and_releases_stock_once(
     await publish(redis_url, payment_failed(order))
     await asyncio.wait_for(orders.services.consumer.poll_once(block_ms=50), timeout=5)
     assert products_state.release_calls[order["id"]] == 1
-    assert (await orders.services.store.get(order["id"]))["version"] == 2
+    assert (await stored(orders, order["id"]))["version"] == 2
 
     async def cancelled_events() -> list[Any]:
         return await bus_events(redis_url, "order.cancelled", order["id"])
@@ -86,7 +87,7 @@ async def test_a_transient_payment_failure_changes_nothing(orders: OrdersInstanc
     order = await place_order(orders, "fail-soft")
     event = payment_failed(order, final=False)
     await orders.services.consumer.handlers[event.type](event)
-    assert (await orders.services.store.get(order["id"]))["status"] == "AWAITING_PAYMENT"
+    assert (await stored(orders, order["id"]))["status"] == "AWAITING_PAYMENT"
 
 
 async def test_full_refund_refunds_a_paid_order_partial_does_not(orders: OrdersInstance, redis_url: str) -> None:
@@ -94,11 +95,11 @@ async def test_full_refund_refunds_a_paid_order_partial_does_not(orders: OrdersI
     handlers = orders.services.consumer.handlers
     partial, full = payment_refunded(order, fully=False), payment_refunded(order)
     await handlers[full.type](full)  # before payment: illegal, ignored
-    assert (await orders.services.store.get(order["id"]))["status"] == "AWAITING_PAYMENT"
+    assert (await stored(orders, order["id"]))["status"] == "AWAITING_PAYMENT"
     paid = payment_processed(order)
     await handlers[paid.type](paid)
     await handlers[partial.type](partial)
-    assert (await orders.services.store.get(order["id"]))["status"] == "PAID"
+    assert (await stored(orders, order["id"]))["status"] == "PAID"
     await publish(redis_url, full)
     document = await wait_status(orders, order["id"], "REFUNDED")
     assert document["timeline"][-1]["reason"] == "refund re_1"
@@ -120,7 +121,7 @@ async def test_expire_order_job_cancels_only_an_unpaid_order_whose_hold_ended(
     past = datetime.now(UTC) - timedelta(seconds=1)
     await orders.services.store.orders.update_one({"_id": order["id"]}, {"$set": {"hold_expires_at": past}})
     assert await expire_order(ctx, order["id"]) is True
-    document = await orders.services.store.get(order["id"])
+    document = await stored(orders, order["id"])
     assert document["status"] == "CANCELLED" and document["timeline"][-1]["reason"].startswith("stock hold expired")
     assert products_state.available("MUG-1") == 5
     assert await expire_order(ctx, order["id"]) is False  # a repeated job changes nothing
@@ -131,7 +132,7 @@ async def test_expire_order_job_cancels_only_an_unpaid_order_whose_hold_ended(
     await orders.services.consumer.handlers[event.type](event)
     await orders.services.store.orders.update_one({"_id": paid["id"]}, {"$set": {"hold_expires_at": past}})
     assert await expire_order(ctx, paid["id"]) is False
-    assert (await orders.services.store.get(paid["id"]))["status"] == "PAID"
+    assert (await stored(orders, paid["id"]))["status"] == "PAID"
     assert await expire_order(ctx, "no-such-order") is False
 
 
@@ -153,7 +154,7 @@ async def test_the_hold_sweep_expires_orders_whose_job_was_lost(orders: OrdersIn
     past = datetime.now(UTC) - timedelta(seconds=1)
     await orders.services.store.orders.update_one({"_id": order["id"]}, {"$set": {"hold_expires_at": past}})
     assert await orders.services.sweeps.expire_due_holds() == 1
-    assert (await orders.services.store.get(order["id"]))["status"] == "CANCELLED"
+    assert (await stored(orders, order["id"]))["status"] == "CANCELLED"
 
 
 async def test_customer_cancels_their_order_once(orders: OrdersInstance, products_state: ProductsState) -> None:
@@ -201,7 +202,7 @@ async def test_fulfil_is_admin_only_and_needs_a_paid_order(orders: OrdersInstanc
     assert len(await wait_for(fulfilled)) == 1
     refund = payment_refunded(order)
     await orders.services.consumer.handlers[refund.type](refund)  # FULFILLED is final
-    assert (await orders.services.store.get(order["id"]))["status"] == "FULFILLED"
+    assert (await stored(orders, order["id"]))["status"] == "FULFILLED"
 
 
 async def test_mutations_reject_bad_and_unknown_ids(orders: OrdersInstance) -> None:
@@ -217,14 +218,14 @@ async def test_release_owed_while_products_is_down_is_retried(orders: OrdersInst
     products_state.failing = True
     result = (await orders.gql(CANCEL, {"id": order["id"]}, ALICE))["data"]["cancelOrder"]
     assert result["order"]["status"] == "CANCELLED"
-    document = await orders.services.store.get(order["id"])
+    document = await stored(orders, order["id"])
     assert document["stock"]["pending"] == "release" and document["stock"]["attempts"] == 1
     assert products_state.available("CAP-L") == 1
     assert await orders.services.compensator.retry_pending(grace=timedelta(0)) == 0  # still down
     products_state.failing = False
     assert await orders.services.compensator.retry_pending(grace=timedelta(0)) == 1
     assert products_state.available("CAP-L") == 3
-    assert (await orders.services.store.get(order["id"]))["stock"]["state"] == "released"
+    assert (await stored(orders, order["id"]))["stock"]["state"] == "released"
     assert await orders.services.compensator.retry_pending(grace=timedelta(0)) == 0
     assert products_state.release_calls[order["id"]] == 1
 
@@ -238,7 +239,7 @@ async def test_racing_payment_and_cancellation_one_wins(orders: OrdersInstance) 
             lifecycle.transition(order["id"], OrderStatus.CANCELLED, "cancelled"),
         )
         assert sorted(type(o).__name__ for o in outcomes) == [IllegalTransition.__name__, Transitioned.__name__]
-        document = await orders.services.store.get(order["id"])
+        document = await stored(orders, order["id"])
         assert document["version"] == 2 and len(document["timeline"]) == 2
 
 

@@ -89,7 +89,7 @@ async def test_a_change_lost_on_the_way_to_redis_is_read_from_mongo(orders: Orde
         async def lost(_: Any) -> None:  # the process "died" between the Mongo update and the XADD
             return None
 
-        orders.services.lifecycle.stream.append = lost  # type: ignore[method-assign]
+        orders.services.lifecycle.stream.append = lost  # type: ignore[method-assign, assignment]
         paid = payment_processed(order)
         await orders.services.consumer.handlers[paid.type](paid)
         event = event_of(await ws.next_payload(op, within=10))

@@ -14,12 +14,12 @@ from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.kit.events import Event
 from subgraphs.kit.events.types import OrderCreated
-from subgraphs.kit.queue import InProcessWorker
 from subgraphs.kit.redis_client import connect_redis
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.domain import payment_id_for
 from subgraphs.payments.jobs import CTX_KEY, functions
+from subgraphs.payments.queueing import ResilientInProcessWorker as InProcessWorker
 from subgraphs.payments.service import PaymentService
 from tests.support.servers import wait_for
 
@@ -81,7 +81,7 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 @pytest.fixture
 async def core(redis: aioredis.Redis, redis_url: str, config: PaymentsConfig) -> AsyncIterator[PaymentsCore]:
-    database = AsyncMongoMockClient(tz_aware=True)[f"payments_{uuid.uuid4().hex[:8]}"]
+    database: Any = AsyncMongoMockClient(tz_aware=True)[f"payments_{uuid.uuid4().hex[:8]}"]
     opened = await PaymentsCore.open(redis, database, redis_url, config)
     yield opened
     await opened.close()
@@ -111,12 +111,14 @@ async def worker(core: PaymentsCore, redis_url: str) -> AsyncIterator[InProcessW
         yield running
 
 
-async def wait_status(core: PaymentsCore, payment_id: str, *statuses: str, timeout: float = 10.0) -> dict[str, Any]:
+async def wait_status(core: PaymentsCore, payment_id: str, *statuses: str, within: float = 10.0) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         payment = await core.store.get(payment_id)
         return payment if payment is not None and payment["status"] in statuses else None
 
-    return await wait_for(probe, timeout=timeout, message=f"payment {payment_id} in {statuses}")
+    payment = await wait_for(probe, timeout=within, message=f"payment {payment_id} in {statuses}")
+    assert payment is not None
+    return payment
 
 
 async def published(redis: aioredis.Redis, core: PaymentsCore, event_type: str) -> list[dict[str, Any]]:

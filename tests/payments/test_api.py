@@ -29,14 +29,18 @@ class Api:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                          headers=headers)
+                                          headers=headers or {})
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
-        body = await self.gql(query, variables, **headers)
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        body = await self.gql(query, variables, headers)
         assert "errors" not in body, body
         return dict(body["data"])
 
@@ -61,11 +65,13 @@ async def publish_order(redis: aioredis.Redis, **kwargs: Any) -> tuple[str, str]
 async def payment_status(api: Api, payment_id: str, user: str, *statuses: str) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         data = await api.data(f"query($id: ID!) {{ payment(id: $id) {{ {PAYMENT_FIELDS} }} }}", {"id": payment_id},
-                              **bearer(user))
+                              headers=bearer(user))
         payment = data["payment"]
         return payment if payment and payment["status"] in statuses else None
 
-    return await wait_for(probe, timeout=10, message=f"payment in {statuses}")
+    payment = await wait_for(probe, timeout=10, message=f"payment in {statuses}")
+    assert payment is not None
+    return payment
 
 
 async def test_an_order_event_becomes_a_paid_payment_visible_to_its_customer(api: Api, redis: aioredis.Redis) -> None:
@@ -75,7 +81,7 @@ async def test_an_order_event_becomes_a_paid_payment_visible_to_its_customer(api
     assert payment["paymentMethod"] == "•••• 4242" and payment["provider"] == "CARD"
     assert payment["order"] == {"id": order_id} and payment["attempts"][0]["outcome"] == "SUCCEEDED"
 
-    mine = await api.data("{ me { id payments { id status } } }", **bearer("alice"))
+    mine = await api.data("{ me { id payments { id status } } }", headers=bearer("alice"))
     assert mine["me"] == {"id": "alice", "payments": [{"id": payment_id, "status": "SUCCEEDED"}]}
 
     entities = await api.data(
@@ -86,7 +92,7 @@ async def test_an_order_event_becomes_a_paid_payment_visible_to_its_customer(api
         {"reps": [{"__typename": "Order", "id": order_id, "total": {"amount": 2500, "currency": "EUR"}},
                   {"__typename": "Payment", "id": payment_id},
                   {"__typename": "User", "id": "alice"}]},
-        **bearer("alice"),
+        headers=bearer("alice"),
     )
     order, by_key, user = entities["_entities"]
     assert order["payments"] == [{"id": payment_id, "status": "SUCCEEDED"}]
@@ -100,13 +106,14 @@ async def test_decline_retry_and_refund_through_graphql(api: Api, redis: aioredi
     assert failed["failure"] == {"reason": "The card has insufficient funds.", "errorCode": "insufficient_funds",
                                  "final": False}
 
-    retry = """mutation($order: ID!, $method: PaymentMethodInput) { retryPayment(orderId: $order, paymentMethod: $method) {
-      __typename ... on PaymentRetryScheduled { attempt } ... on PaymentNotRetryable { reason } } }"""
+    retry = """mutation($order: ID!, $method: PaymentMethodInput) {
+      retryPayment(orderId: $order, paymentMethod: $method) {
+        __typename ... on PaymentRetryScheduled { attempt } ... on PaymentNotRetryable { reason } } }"""
     scheduled = await api.data(retry, {"order": order_id, "method": {"provider": "CARD", "token": "4242424242424242"}},
-                               **bearer("u1"))
+                               headers=bearer("u1"))
     assert scheduled["retryPayment"] == {"__typename": "PaymentRetryScheduled", "attempt": 2}
     await payment_status(api, payment_id, "u1", "SUCCEEDED")
-    again = await api.data(retry, {"order": order_id}, **bearer("u1"))
+    again = await api.data(retry, {"order": order_id}, headers=bearer("u1"))
     assert again["retryPayment"] == {"__typename": "PaymentNotRetryable", "reason": "NOT_FAILED"}
 
     refund = """mutation($id: ID!, $amount: Int) { refundPayment(paymentId: $id, amount: $amount) {
@@ -114,10 +121,10 @@ async def test_decline_retry_and_refund_through_graphql(api: Api, redis: aioredi
       ... on PaymentRefundSucceeded { payment { status refunded { amount } } refund { amount { amount } status } }
       ... on RefundExceedsCaptured { requested { amount } refundable { amount } } } }"""
     admin = bearer("ops", "payments:admin")
-    over = await api.data(refund, {"id": payment_id, "amount": 1001}, **admin)
+    over = await api.data(refund, {"id": payment_id, "amount": 1001}, headers=admin)
     assert over["refundPayment"] == {"__typename": "RefundExceedsCaptured", "requested": {"amount": 1001},
                                      "refundable": {"amount": 1000}}
-    part = await api.data(refund, {"id": payment_id, "amount": 250}, **admin)
+    part = await api.data(refund, {"id": payment_id, "amount": 250}, headers=admin)
     assert part["refundPayment"] == {
         "__typename": "PaymentRefundSucceeded",
         "payment": {"status": "PARTIALLY_REFUNDED", "refunded": {"amount": 250}},
@@ -126,7 +133,7 @@ async def test_decline_retry_and_refund_through_graphql(api: Api, redis: aioredi
     due = await api.data(
         """query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Order { amountDue { amount } } } }""",
         {"reps": [{"__typename": "Order", "id": order_id, "total": {"amount": 1000, "currency": "EUR"}}]},
-        **bearer("u1"))
+        headers=bearer("u1"))
     assert due["_entities"] == [{"amountDue": {"amount": 250}}]
 
 
@@ -135,25 +142,26 @@ async def test_authentication_and_authorisation(api: Api, redis: aioredis.Redis)
     await payment_status(api, payment_id, "alice", "SUCCEEDED")
 
     assert code_of(await api.gql("{ me { id } }")) == "UNAUTHENTICATED"
-    assert code_of(await api.gql("{ me { id } }", Authorization="Bearer nonsense")) == "UNAUTHENTICATED"
+    assert code_of(await api.gql("{ me { id } }", headers={"Authorization": "Bearer nonsense"})) == "UNAUTHENTICATED"
     query = "query($id: ID!) { payment(id: $id) { id } }"
-    assert code_of(await api.gql(query, {"id": payment_id}, **bearer("mallory"))) == "FORBIDDEN"
-    assert (await api.data(query, {"id": payment_id}, **bearer("ops", "payments:admin")))["payment"]["id"] == payment_id
-    assert (await api.data(query, {"id": payment_id}, **bearer("support", "orders:admin")))["payment"]
+    assert code_of(await api.gql(query, {"id": payment_id}, headers=bearer("mallory"))) == "FORBIDDEN"
+    admin = bearer("ops", "payments:admin")
+    assert (await api.data(query, {"id": payment_id}, headers=admin))["payment"]["id"] == payment_id
+    assert (await api.data(query, {"id": payment_id}, headers=bearer("support", "orders:admin")))["payment"]
     users = """query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { payments { id } } } }"""
-    body = await api.gql(users, {"reps": [{"__typename": "User", "id": "alice"}]}, **bearer("mallory"))
+    body = await api.gql(users, {"reps": [{"__typename": "User", "id": "alice"}]}, headers=bearer("mallory"))
     assert code_of(body) == "FORBIDDEN"
     orders = """query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Order { payments { id } } } }"""
-    body = await api.gql(orders, {"reps": [{"__typename": "Order", "id": order_id}]}, **bearer("mallory"))
+    body = await api.gql(orders, {"reps": [{"__typename": "Order", "id": order_id}]}, headers=bearer("mallory"))
     assert code_of(body) == "FORBIDDEN"
 
     refund = "mutation($id: ID!) { refundPayment(paymentId: $id) { __typename } }"
-    assert code_of(await api.gql(refund, {"id": payment_id}, **bearer("alice"))) == "FORBIDDEN"
+    assert code_of(await api.gql(refund, {"id": payment_id}, headers=bearer("alice"))) == "FORBIDDEN"
     assert code_of(await api.gql(refund, {"id": payment_id})) == "UNAUTHENTICATED"
     retry = "mutation($id: ID!) { retryPayment(orderId: $id) { __typename } }"
-    assert code_of(await api.gql(retry, {"id": order_id}, **bearer("mallory"))) == "FORBIDDEN"
-    assert code_of(await api.gql("{ paymentProviders { circuit } }", **bearer("alice"))) == "FORBIDDEN"
-    health = await api.data("{ paymentProviders { provider circuit timesOpened } }", **bearer("ops", "payments:admin"))
+    assert code_of(await api.gql(retry, {"id": order_id}, headers=bearer("mallory"))) == "FORBIDDEN"
+    assert code_of(await api.gql("{ paymentProviders { circuit } }", headers=bearer("alice"))) == "FORBIDDEN"
+    health = await api.data("{ paymentProviders { provider circuit timesOpened } }", headers=admin)
     assert {p["provider"] for p in health["paymentProviders"]} == {"CARD", "WALLET"}
 
 
@@ -162,14 +170,14 @@ async def test_bad_input_is_a_typed_graphql_error(api: Api, redis: aioredis.Redi
     await payment_status(api, payment_id, "u1", "SUCCEEDED")
     admin = bearer("ops", "payments:admin")
     refund = "mutation($id: ID!, $amount: Int) { refundPayment(paymentId: $id, amount: $amount) { __typename } }"
-    assert code_of(await api.gql(refund, {"id": payment_id, "amount": -1}, **admin)) == "BAD_USER_INPUT"
-    assert code_of(await api.gql(refund, {"id": "not an id!", "amount": 1}, **admin)) == "BAD_USER_INPUT"
-    assert code_of(await api.gql(refund, {"id": "unknown-payment", "amount": 1}, **admin)) == "NOT_FOUND"
+    assert code_of(await api.gql(refund, {"id": payment_id, "amount": -1}, headers=admin)) == "BAD_USER_INPUT"
+    assert code_of(await api.gql(refund, {"id": "not an id!", "amount": 1}, headers=admin)) == "BAD_USER_INPUT"
+    assert code_of(await api.gql(refund, {"id": "unknown-payment", "amount": 1}, headers=admin)) == "NOT_FOUND"
     retry = "mutation($id: ID!) { retryPayment(orderId: $id) { __typename } }"
-    assert code_of(await api.gql(retry, {"id": "unknown-order"}, **bearer("u1"))) == "NOT_FOUND"
+    assert code_of(await api.gql(retry, {"id": "unknown-order"}, headers=bearer("u1"))) == "NOT_FOUND"
     first = "{ me { payments(first: 0) { id } } }"
-    assert code_of(await api.gql(first, **bearer("u1"))) == "BAD_USER_INPUT"
-    unknown = await api.gql("query($id: ID!) { payment(id: $id) { id } }", {"id": "missing"}, **bearer("u1"))
+    assert code_of(await api.gql(first, headers=bearer("u1"))) == "BAD_USER_INPUT"
+    unknown = await api.gql("query($id: ID!) { payment(id: $id) { id } }", {"id": "missing"}, headers=bearer("u1"))
     assert unknown == {"data": {"payment": None}}
 
 

@@ -51,7 +51,7 @@ async def test_half_open_lets_one_probe_through_and_its_success_closes(redis: ai
 
     # The first caller after the cooldown is the probe.
     permit = await wait_for(probe, timeout=5, message="cooldown over")
-    assert permit.probe and await circuit.state() is CircuitState.HALF_OPEN
+    assert permit is not None and permit.probe and await circuit.state() is CircuitState.HALF_OPEN
     assert not (await circuit.acquire()).allowed  # only one probe at a time
     await circuit.record_success(permit)
     assert await circuit.state() is CircuitState.CLOSED
@@ -68,6 +68,7 @@ async def test_a_failed_probe_opens_the_circuit_again(redis: aioredis.Redis) -> 
         return permit if permit.probe else None
 
     permit = await wait_for(probe, timeout=5, message="half-open probe")
+    assert permit is not None
     assert await circuit.record_failure(permit) is CircuitState.OPEN
     assert not (await circuit.acquire()).allowed
     assert await circuit.times_opened() == 2
@@ -94,7 +95,7 @@ async def test_an_outage_opens_the_circuit_and_queued_payments_wait_instead_of_f
     assert await core.job_is_queued(waiting["job_id"])
 
     # After the cooldown its job is the half-open probe; the success closes the circuit.
-    done = await wait_status(core, payment_id_of(good), "SUCCEEDED", timeout=10)
+    done = await wait_status(core, payment_id_of(good), "SUCCEEDED", within=10)
     assert [a["outcome"] for a in done["attempts"]] == ["SUCCEEDED"]
     assert await circuit.state() is CircuitState.CLOSED
     assert await circuit.times_opened() == 1

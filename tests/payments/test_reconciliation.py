@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
@@ -76,12 +76,12 @@ async def test_a_refund_left_pending_is_finished(
     await service.on_order_created(event)
     async with running_worker(core, redis_url):
         await wait_status(core, payment_id_of(event), "SUCCEEDED")
-    refund = new_refund("refund-1", 800, 1, "ops", None)
+    refund = {**new_refund("refund-1", 800, 1, "ops", None), "created_at": datetime.now(UTC) - timedelta(seconds=5)}
     assert await core.store.reserve_refund(payment_id_of(event), refund, datetime.now(UTC)) is not None
 
     result = await reconcile_payments({"payments": core, "job_try": 1})  # the cron job's own entry point
-    assert result["refunds_resumed"] == []  # not stale yet
-    report = await Reconciler(core).run_once(stale_after_seconds=0)
+    assert result["refunds_resumed"] == []  # not stale yet (60 s)
+    report = await Reconciler(core).run_once(stale_after_seconds=1)
     assert report.refunds_resumed == ["refund-1"]
     payment = await core.store.get(payment_id_of(event))
     assert payment is not None and payment["status"] == "REFUNDED" and payment["refunded_amount"] == 800

@@ -56,8 +56,8 @@ def product_input(name: str = "Trail Mug", sku: str = "TM-1", **extra: object) -
     }
 
 
-async def create(h: Harness, **kwargs: object) -> dict:
-    data = await h.data(CREATE, {"input": product_input(**kwargs)}, ADMIN)
+async def create(h: Harness, name: str = "Trail Mug", sku: str = "TM-1") -> dict:
+    data = await h.data(CREATE, {"input": product_input(name, sku)}, ADMIN)
     assert data["createProduct"]["__typename"] == "ProductSuccess", data
     return data["createProduct"]["product"]
 

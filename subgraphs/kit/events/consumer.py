@@ -41,6 +41,9 @@ class ConsumerConfig:
     block_ms: int = 1000
     claim_idle_ms: int = 30_000
     max_deliveries: int = 5
+    # Where a brand-new group starts: "0" reads the stream's history (nothing published before the
+    # service first started is missed), "$" only what is published from now on.
+    start_id: str = "0"
 
     @property
     def dead_letter_stream(self) -> str:
@@ -65,7 +68,9 @@ class EventConsumer:
 
     async def ensure_group(self) -> None:
         try:
-            await self.redis.xgroup_create(self.config.stream, self.config.group, id="0", mkstream=True)
+            await self.redis.xgroup_create(
+                self.config.stream, self.config.group, id=self.config.start_id, mkstream=True
+            )
         except aioredis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise

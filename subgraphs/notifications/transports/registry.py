@@ -36,7 +36,9 @@ def build_transports(config: NotificationConfig, database: Database) -> dict[Cha
     recorder = RecordingTransport(database[OUTBOX_MESSAGES])
     return {
         Channel.EMAIL: email,
-        Channel.WEBHOOK: WebhookTransport(config.webhook_secret, config.webhook_timeout_seconds),
+        Channel.WEBHOOK: WebhookTransport(
+            config.webhook_secret, config.webhook_timeout_seconds, config.webhook_allow_private_networks
+        ),
         Channel.SMS: load_factory(config.sms_transport)(config) if config.sms_transport else recorder,
         Channel.PUSH: load_factory(config.push_transport)(config) if config.push_transport else recorder,
     }

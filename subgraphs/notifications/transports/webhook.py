@@ -7,9 +7,13 @@ secret, compare in constant time and reject old timestamps (replay protection).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
+import socket
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -60,10 +64,28 @@ def payload(message: OutgoingMessage) -> dict[str, object]:
     }
 
 
+async def private_address(url: str) -> str | None:
+    """The first loopback/private/link-local/reserved address the URL's host resolves to, if any."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return None  # unresolvable: the request itself fails and is retried
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            return str(address)
+    return None
+
+
 class WebhookTransport:
-    def __init__(self, default_secret: str, timeout_seconds: float) -> None:
+    """`allow_private_networks=False` (production) refuses URLs resolving to non-global addresses,
+    so a user cannot point webhooks at internal services (checked at send time)."""
+
+    def __init__(self, default_secret: str, timeout_seconds: float, allow_private_networks: bool = True) -> None:
         self.default_secret = default_secret
         self.timeout_seconds = timeout_seconds
+        self.allow_private_networks = allow_private_networks
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
@@ -81,6 +103,8 @@ class WebhookTransport:
         if self._client is None:
             await self.start()
         assert self._client is not None
+        if not self.allow_private_networks and (address := await private_address(message.recipient)):
+            raise DeliveryError(f"webhook host resolves to the non-public address {address}", transient=False)
         body = orjson.dumps(payload(message))
         timestamp = int(time.time())
         headers = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -99,7 +99,7 @@ class User:
         return Cart.from_view(await info.context.products.carts.view(str(self.id)))
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> User:
+    def resolve_reference(cls, id: strawberry.ID, **_: Any) -> User:
         return cls(id=id)
 
 

@@ -25,6 +25,7 @@ from gateway.subscriptions import (
     OperationError,
     Realtime,
     RealtimeMiddleware,
+    SubscriptionHub,
     SubscriptionSettings,
     with_realtime,
 )
@@ -46,25 +47,25 @@ async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
     await ws.send(json.dumps(message))
 
 
-async def recv(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def recv(ws: ClientConnection, within: float = 10.0) -> dict[str, Any]:
+    async with asyncio.timeout(within):
         message = json.loads(await ws.recv())
     assert isinstance(message, dict)
     return message
 
 
-async def recv_skipping(ws: ClientConnection, *skip: str, timeout: float = 10.0) -> dict[str, Any]:
+async def recv_skipping(ws: ClientConnection, *skip: str, within: float = 10.0) -> dict[str, Any]:
     """The next message whose type is not in `skip` (e.g. legacy keep-alives)."""
     while True:
-        message = await recv(ws, timeout)
+        message = await recv(ws, within)
         if message.get("type") not in skip:
             return message
 
 
-async def closed_with(ws: ClientConnection, timeout: float = 10.0) -> tuple[int | None, str | None]:
+async def closed_with(ws: ClientConnection, within: float = 10.0) -> tuple[int | None, str | None]:
     """Wait for the server to close; the close code and reason it sent."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 await ws.recv()
     except ConnectionClosed:
@@ -165,6 +166,11 @@ class Stack:
     def realtime(self) -> Realtime:
         return self.app.realtime
 
+    @property
+    def hub(self) -> SubscriptionHub:
+        assert self.realtime.hub is not None
+        return self.realtime.hub
+
     async def start_subgraph(self, name: str, app: ConnectionCounter, port: int | None = None) -> None:
         server = serve_asgi(app, port)
         base = await server.__aenter__()
@@ -207,8 +213,10 @@ async def federated_stack(**settings: Any) -> AsyncIterator[Stack]:
         await stack.stop_all_subgraphs()
 
 
-async def eventually(predicate: Any, message: str, timeout: float = 10.0) -> None:
+async def eventually(predicate: Any, message: str, within: float = 10.0) -> None:
+    """Poll a plain predicate until it holds (fails the test after `within` seconds)."""
+
     async def probe() -> bool:
         return bool(predicate())
 
-    await wait_for(probe, timeout=timeout, message=message)
+    await wait_for(probe, timeout=within, message=message)

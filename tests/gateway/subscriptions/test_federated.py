@@ -9,8 +9,6 @@ import httpx
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.support.servers import serve_asgi
-
 from .fixtures import BROKER, subgraph_app
 from .support import (
     LEGACY_WS,
@@ -47,21 +45,20 @@ def subscribe(op_id: str, query: str, variables: dict | None = None) -> dict:
 
 
 async def test_each_event_is_enriched_from_other_subgraphs() -> None:
-    async with federated_stack() as stack:
-        async with await open_ws(stack.ws_url) as ws:
-            await init(ws)
-            await send(ws, subscribe("1", STATUS, {"id": "o1"}))
-            await eventually(lambda: BROKER.subscribers("order:o1") == 1, "the upstream subscription")
-            for event_id, status in ((1, "PAID"), (2, "FULFILLED")):
-                BROKER.publish("order:o1", {"eventId": event_id, "status": status})
-                message = await recv(ws)
-                assert message["type"] == "next", message
-                assert message["payload"] == {
-                    "data": {"orderStatusChanged": {"eventId": event_id, "status": status, "order": ENRICHED_O1}}
-                }
-            await send(ws, {"id": "1", "type": "complete"})
-            await eventually(lambda: BROKER.subscribers("order:o1") == 0, "upstream completed")
-            await eventually(lambda: stack.counters["orders"].open == 0, "upstream socket closed")
+    async with federated_stack() as stack, await open_ws(stack.ws_url) as ws:
+        await init(ws)
+        await send(ws, subscribe("1", STATUS, {"id": "o1"}))
+        await eventually(lambda: BROKER.subscribers("order:o1") == 1, "the upstream subscription")
+        for event_id, status in ((1, "PAID"), (2, "FULFILLED")):
+            BROKER.publish("order:o1", {"eventId": event_id, "status": status})
+            message = await recv(ws)
+            assert message["type"] == "next", message
+            assert message["payload"] == {
+                "data": {"orderStatusChanged": {"eventId": event_id, "status": status, "order": ENRICHED_O1}}
+            }
+        await send(ws, {"id": "1", "type": "complete"})
+        await eventually(lambda: BROKER.subscribers("order:o1") == 0, "upstream completed")
+        await eventually(lambda: stack.counters["orders"].open == 0, "upstream socket closed")
 
 
 async def test_upstream_completion_completes_the_client() -> None:
@@ -112,7 +109,7 @@ async def test_same_operation_and_rights_share_one_upstream() -> None:
             await send(a, subscribe("1", STATUS, {"id": "o2"}))
             await eventually(lambda: BROKER.subscribers("order:o2") == 1, "first upstream")
             await send(b, subscribe("9", STATUS, {"id": "o2"}))
-            await eventually(lambda: stack.realtime.hub.subscriber_count(_only_key(stack)) == 2, "second client")
+            await eventually(lambda: stack.hub.subscriber_count(_only_key(stack)) == 2, "second client")
             assert orders.total == 1 and orders.open == 1
             assert BROKER.publish("order:o2", {"eventId": 1, "status": "PAID"}) == 1
             got_a, got_b = await recv(a), await recv(b)
@@ -130,11 +127,11 @@ async def test_same_operation_and_rights_share_one_upstream() -> None:
             assert (await recv(b))["payload"]["data"]["orderStatusChanged"]["eventId"] == 2
             assert orders.open == 1  # still shared by b
         await eventually(lambda: orders.open == 0, "the upstream to close with the last client")
-        assert stack.realtime.hub.upstream_count == 0
+        assert stack.hub.upstream_count == 0
 
 
 def _only_key(stack):
-    (key,) = stack.realtime.hub._entries  # one running upstream
+    (key,) = stack.hub._entries  # one running upstream
     return key
 
 
@@ -172,7 +169,7 @@ async def test_subgraph_restart_ends_clients_with_an_error_and_leaks_nothing() -
                 assert "orders" in message["payload"][0]["message"]
             message = await recv_skipping(legacy, "connection_ack", "ka")
             assert message["type"] == "error" and message["id"] == "l"
-            assert stack.realtime.hub.upstream_count == 0
+            assert stack.hub.upstream_count == 0
             # The subgraph comes back: new subscriptions work on the same port.
             await stack.start_subgraph("orders", subgraph_app("orders"), port)
             await send(clients[0], subscribe("again", STATUS, {"id": "o1"}))
@@ -185,7 +182,7 @@ async def test_subgraph_restart_ends_clients_with_an_error_and_leaks_nothing() -
                 await ws.close()
         await eventually(lambda: stack.realtime.limiter.active == 0, "client connections released")
         await eventually(lambda: stack.counters["orders"].open == 0, "upstream sockets closed")
-        await eventually(lambda: stack.realtime.hub.upstream_count == 0, "hub empty")
+        await eventually(lambda: stack.hub.upstream_count == 0, "hub empty")
         await eventually(lambda: len(asyncio.all_tasks()) <= tasks_before, "no leaked tasks")
 
 

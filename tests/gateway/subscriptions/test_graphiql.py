@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
-from gateway.graphiql import GraphiQL, build_explorer_html, graphiql_routes, load_examples
+from gateway.graphiql import GraphiQL, build_explorer_html, graphiql_routes, load_examples, wants_html
 from gateway.graphiql.assets import SERVED
 from gateway.graphiql.examples import DEFAULT_EXAMPLES_DIR, parse_example
 from scripts.install_graphiql import PINNED, missing_packages, npm_command
@@ -66,9 +66,10 @@ def test_examples_become_tabs_with_variables() -> None:
 
 
 def test_example_parsing_and_script_safe_json() -> None:
-    example = parse_example('# Title here\n# variables: {"id": "1"}\nquery Q { a }', "fallback")
+    example = parse_example('# Title here\n# variables: {"id": "1"}\n# headers: {"A": "b"}\nquery Q { a }', "f")
     assert example.title == "Title here"
     assert json.loads(example.variables or "") == {"id": "1"}
+    assert json.loads(example.tab()["headers"]) == {"A": "b"}
     html = build_explorer_html(
         endpoint="/graphql", assets_prefix="/a", examples=[parse_example("query { a } # </script>", "x")]
     )
@@ -93,3 +94,17 @@ def test_installer_knows_what_is_missing(tmp_path: Path) -> None:
     assert command[:4] == ["npm", "install", "--prefix", str(tmp_path)]
     assert "--no-audit" in command and "--no-fund" in command
     assert all(f"{n}@{v}" in command for n, v in PINNED.items())
+
+
+def test_wants_html_only_for_browser_navigation() -> None:
+    from starlette.requests import Request
+
+    def request(method: str, accept: str, query: str = "") -> Request:
+        headers = [(b"accept", accept.encode())]
+        return Request({"type": "http", "method": method, "headers": headers, "query_string": query.encode()})
+
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert wants_html(request("GET", browser))
+    assert not wants_html(request("GET", browser, "query=%7Bx%7D"))
+    assert not wants_html(request("POST", browser))
+    assert not wants_html(request("GET", "application/json"))

@@ -39,7 +39,7 @@ def http_url(ws_url: str) -> str:
 
 
 async def test_post_query_gives_next_then_complete() -> None:
-    async with fake_gateway() as (url, executor, _), httpx.AsyncClient(timeout=10) as client:
+    async with fake_gateway() as (url, _executor, _), httpx.AsyncClient(timeout=10) as client:
         body = {"query": "{ x }", "variables": {"a": 1}}
         headers = {**SSE, "Authorization": "Bearer sse"}
         async with client.stream("POST", http_url(url), json=body, headers=headers) as response:
@@ -101,18 +101,22 @@ async def test_client_disconnect_closes_the_subscription() -> None:
 
 
 async def test_connection_limit_applies_to_sse() -> None:
-    async with fake_gateway(max_connections=1) as (url, executor, _), httpx.AsyncClient(timeout=10) as client:
-        async with client.stream("POST", http_url(url), json={"query": "subscription { t }"}, headers=SSE):
-            await eventually(lambda: executor.streams, "first subscription")
-            async with client.stream("POST", http_url(url), json={"query": "{ x }"}, headers=SSE) as second:
-                events = await read_events(second)
+    async with (
+        fake_gateway(max_connections=1) as (url, executor, _),
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream("POST", http_url(url), json={"query": "subscription { t }"}, headers=SSE),
+    ):
+        await eventually(lambda: executor.streams, "first subscription")
+        async with client.stream("POST", http_url(url), json={"query": "{ x }"}, headers=SSE) as second:
+            events = await read_events(second)
     assert events[0][1]["errors"][0]["extensions"]["code"] == "TOO_MANY_CONNECTIONS"
     assert events[-1] == ("complete", None)
 
 
 async def test_keepalive_comments_while_idle() -> None:
-    async with fake_gateway(sse_keepalive_interval=0.05) as (url, executor, _), httpx.AsyncClient(timeout=10) as c:
-        async with c.stream("POST", http_url(url), json={"query": "subscription { t }"}, headers=SSE) as response:
-            lines = response.aiter_lines()
-            first = await anext(lines)
-            assert first == ":"
+    async with (
+        fake_gateway(sse_keepalive_interval=0.05) as (url, _executor, _),
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream("POST", http_url(url), json={"query": "subscription { t }"}, headers=SSE) as response,
+    ):
+        assert await anext(response.aiter_lines()) == ":"

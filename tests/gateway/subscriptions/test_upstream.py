@@ -81,20 +81,21 @@ async def test_unreachable_and_silent_subgraphs_are_operation_errors() -> None:
 
 async def test_closing_the_client_sends_complete_upstream() -> None:
     got: list[dict] = []
+    arrived = asyncio.Event()
 
     async def handler(ws: ServerConnection) -> None:
         subscribe = await _handshake(ws)
         await ws.send(json.dumps({"type": "next", "id": subscribe["id"], "payload": {"data": {"t": 1}}}))
         async for raw in ws:
             got.append(json.loads(raw))
+            arrived.set()
 
     async with raw_subgraph(handler) as url:
         results = subscribe_upstream(request_for(url))
         assert await anext(results) == {"data": {"t": 1}}
         await results.aclose()
-        deadline = asyncio.get_running_loop().time() + 5
-        while not got and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(5):
+            await arrived.wait()
     assert got and got[0]["type"] == "complete"
 
 

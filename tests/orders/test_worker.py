@@ -1,0 +1,33 @@
+"""The standalone worker (`arq subgraphs.orders.worker.WorkerSettings`): its start-up wiring and jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from subgraphs.orders import worker
+from subgraphs.orders.queue import EXPIRE_ORDER_JOB, ORDERS_QUEUE
+
+
+async def test_worker_settings_describe_the_orders_queue() -> None:
+    assert worker.WorkerSettings.queue_name == ORDERS_QUEUE
+    names = {f.name for f in worker.WorkerSettings.functions}
+    assert names == {EXPIRE_ORDER_JOB}
+    assert {job.name for job in worker.WorkerSettings.cron_jobs} == {
+        "cron:retry_stock_actions", "cron:expire_due_holds", "cron:release_stale_checkouts"}
+
+
+async def test_worker_starts_runs_its_jobs_and_stops(redis_url: str, shared_mongo: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("PRODUCTS_URL", "http://127.0.0.1:9/graphql")
+    ctx: dict[str, Any] = {}
+    await worker.startup(ctx)
+    try:
+        assert await worker.retry_stock_actions(ctx) == 0
+        assert await worker.expire_due_holds(ctx) == 0
+        assert await worker.release_stale_checkouts(ctx) == 0
+        assert await worker.expire_order(ctx, "00000000-0000-5000-8000-000000000000") is False
+    finally:
+        await worker.shutdown(ctx)
