@@ -12,12 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# GraphiQL's assets come from the npm registry at setup time (never committed); without npm the
+# explorer page explains how to install them, and everything else works.
+# The script is idempotent: it does nothing when the pinned versions are installed.
 setup: $(STAMP)
+	$(BIN)/python -m scripts.install_graphiql --if-possible
 
-dev: $(STAMP)
+dev: setup
 	$(BIN)/python -m scripts.devstack
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

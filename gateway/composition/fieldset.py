@@ -58,6 +58,11 @@ class FieldSetCheck:
 
     problems: list[FieldSetProblem] = field(default_factory=list)
     visited: list[tuple[str, str]] = field(default_factory=list)  # (type, field) of every selection
+    # (type, field) of every leaf selection with no @external field above it in the selection: in a
+    # @requires or @provides these are the fields that must themselves be @external. Below an external
+    # field the whole sub-selection comes from elsewhere, so its fields need no @external of their own
+    # (Apollo's `mustBeExternal` / `hasExternalInParents` in validateFieldSetSelections).
+    leaves_outside_external: list[tuple[str, str]] = field(default_factory=list)
 
 
 def check_field_set(subgraph: Subgraph, type_name: str, text: str, *, for_key: bool = False) -> FieldSetCheck:
@@ -69,12 +74,18 @@ def check_field_set(subgraph: Subgraph, type_name: str, text: str, *, for_key: b
     if not selections:
         result.problems.append(FieldSetProblem("INVALID_FIELDS", "the field set is empty"))
         return result
-    _walk(subgraph, type_name, selections, for_key, result)
+    _walk(subgraph, type_name, selections, for_key, result, under_external=False)
     return result
 
 
 def _walk(
-    subgraph: Subgraph, type_name: str, selections: tuple[Selection, ...], for_key: bool, out: FieldSetCheck
+    subgraph: Subgraph,
+    type_name: str,
+    selections: tuple[Selection, ...],
+    for_key: bool,
+    out: FieldSetCheck,
+    *,
+    under_external: bool,
 ) -> None:
     parent = subgraph.type(type_name)
     if parent is None:
@@ -86,7 +97,7 @@ def _walk(
             if subgraph.type(target) is None:
                 out.problems.append(FieldSetProblem("INVALID_FIELDS", f'Unknown type "{target}"'))
                 continue
-            _walk(subgraph, target, sel.children, for_key, out)
+            _walk(subgraph, target, sel.children, for_key, out, under_external=under_external)
             continue
         if sel.name == "__typename":
             continue
@@ -125,7 +136,27 @@ def _walk(
                 )
             )
         elif composite:
-            _walk(subgraph, fdef.type.base, sel.children, for_key, out)
+            below_external = under_external or _external_here(subgraph, type_name, sel.name)
+            _walk(subgraph, fdef.type.base, sel.children, for_key, out, under_external=below_external)
+        if not sel.children and not under_external:
+            out.leaves_outside_external.append((type_name, sel.name))
+
+
+def _external_here(subgraph: Subgraph, type_name: str, field_name: str) -> bool:
+    """Whether selecting `type_name.field_name` may cross an @external field.
+
+    On an interface this is so when any implementation's field is @external (as Apollo does: the
+    runtime object may be one whose field comes from elsewhere).
+    """
+    fdef = subgraph.field(type_name, field_name)
+    if fdef is not None and fdef.external:
+        return True
+    parent = subgraph.type(type_name)
+    if parent is None or parent.kind != Kind.INTERFACE:
+        return False
+    return any(
+        (impl := t.fields.get(field_name)) is not None and impl.external for t in subgraph.possible_types(type_name)
+    )
 
 
 def top_level_fields(text: str) -> list[str]:

@@ -124,11 +124,12 @@ def _check_directive_fields(
         report(f"{code}_{problem.code_suffix}", prefix + problem.detail, coordinate)
     if sub.fed1 or check.problems:
         return
-    for type_name, field_name in check.visited:
+    # Only leaves not below an @external field must be @external themselves: the sub-selection of an
+    # external field is external too (e.g. `dimensions { length }` with `dimensions @external` needs no
+    # @external on `Dimensions.length`), as in Apollo's validateFieldSetSelections.
+    for type_name, field_name in check.leaves_outside_external:
         visited = sub.field(type_name, field_name)
-        leaf_type = sub.type(visited.type.base) if visited else None
-        is_leaf = leaf_type is None or not leaf_type.is_composite
-        if visited is not None and is_leaf and not visited.external:
+        if visited is not None and not visited.external:
             report(
                 f"{code}_FIELDS_MISSING_EXTERNAL",
                 prefix + f'field "{type_name}.{field_name}" should not be part of a @{directive} since it is '

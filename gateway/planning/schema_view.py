@@ -190,7 +190,22 @@ class SchemaView:
                 if sel.name == "__typename":
                     continue
                 if not self.is_local(graph, type_name, sel.name, provided):
+                    # one hop, plus what the best other subgraph still could not return
                     missing += 1
+                    fdef = self.field(type_name, sel.name)
+                    if sel.selections and fdef is not None:
+                        others = [
+                            self.missing_count(
+                                g,
+                                fdef.named_type,
+                                sel.selections,
+                                parse_field_set(info.provides) if info.provides else None,
+                                depth + 1,
+                            )
+                            for g, info in fdef.graphs.items()
+                            if g != graph and not info.external and self.usable(info)
+                        ]
+                        missing += min(others, default=0)
                 elif sel.selections:
                     fdef = self.field(type_name, sel.name)
                     if fdef is None:

@@ -6,6 +6,7 @@ database): the app runs the same functions in an InProcessWorker.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -20,6 +21,8 @@ from subgraphs.orders.queue import EXPIRE_ORDER_JOB, ORDERS_QUEUE
 from subgraphs.orders.services import OrdersServices
 
 Ctx = dict[str, Any]
+
+log = logging.getLogger(__name__)
 
 
 def _services(ctx: Ctx) -> OrdersServices:
@@ -55,6 +58,9 @@ CRON_JOBS = [
 async def startup(ctx: Ctx) -> None:
     settings = Settings.from_env("orders")
     configure_logging("orders-worker", settings.log_level, settings.log_json)
+    if settings.embedded_mongo:
+        log.warning("MONGODB_URL is not set: this standalone worker has its own in-memory database and sees "
+                    "none of the service's orders; embedded, the service runs these jobs in its own process")
     runtime = ServiceRuntime(settings)
     await runtime.start()
     services = OrdersServices(runtime, OrdersConfig.from_env())
