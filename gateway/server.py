@@ -200,7 +200,10 @@ class GatewayApp:
         except RequestError as exc:
             raise HttpError(exc.status, exc.errors) from None
         want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
-        response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
+        try:
+            response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
+        except RequestError as exc:  # e.g. the operation cannot be planned
+            raise HttpError(exc.status, exc.errors) from None
         await _send_bytes(send, 200, orjson.dumps(response), media)
 
     # --- GraphiQL ----------------------------------------------------------------------

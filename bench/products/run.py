@@ -3,8 +3,8 @@
 `python -m bench.products.run` starts one private redis-server and, per mode, the products service in a
 subprocess (uvicorn, in-memory MongoDB seeded with the demo catalog, or MONGODB_URL if set) with
 PRODUCTS_CACHE=1 or 0. An aiohttp client keeps CONCURRENCY requests in flight for RUN_SECONDS; each
-workload is measured RUNS times per mode after a warm-up, and the median is reported. Results are
-printed as a table and written to var/bench/products.json.
+workload is measured RUNS times per mode after a warm-up (runs of the two modes alternate), and the
+median is reported. Results are printed as a table and written to var/bench/products.json.
 """
 
 from __future__ import annotations
@@ -130,28 +130,33 @@ async def drive(url: str, requests: Iterator[dict[str, Any]], seconds: float) ->
             "p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
 
 
-def measure(url: str) -> dict[str, list[dict[str, float]]]:
-    results: dict[str, list[dict[str, float]]] = {}
+def measure(urls: dict[str, str]) -> dict[str, dict[str, list[dict[str, float]]]]:
+    """Runs of the two modes alternate, so a noisy neighbour on the machine hits both alike."""
+    results: dict[str, dict[str, list[dict[str, float]]]] = {mode: {} for mode in urls}
     for name, make in WORKLOADS.items():
-        requests = make()
-        asyncio.run(drive(url, requests, WARMUP_SECONDS))
-        results[name] = [asyncio.run(drive(url, requests, RUN_SECONDS)) for _ in range(RUNS)]
+        requests = {mode: make() for mode in urls}
+        for mode, url in urls.items():
+            asyncio.run(drive(url, requests[mode], WARMUP_SECONDS))
+            results[mode][name] = []
+        for _ in range(RUNS):
+            for mode, url in urls.items():
+                results[mode][name].append(asyncio.run(drive(url, requests[mode], RUN_SECONDS)))
     return results
 
 
 def main() -> int:
     began = time.monotonic()
     redis = EmbeddedRedis().start()
-    modes: dict[str, dict[str, list[dict[str, float]]]] = {}
+    servers: dict[str, Server] = {}
     try:
         for mode, cache in (("cache_off", False), ("cache_on", True)):
-            server = Server(redis.url, cache)
-            try:
-                server.wait_ready()
-                modes[mode] = measure(server.url)
-            finally:
-                server.stop()
+            servers[mode] = Server(redis.url, cache)
+        for server in servers.values():
+            server.wait_ready()
+        modes = measure({mode: server.url for mode, server in servers.items()})
     finally:
+        for server in servers.values():
+            server.stop()
         redis.stop()
 
     rows = []

@@ -293,13 +293,34 @@ class Planner:
                 if rep is not None:
                     rep.add(node.key, "__typename", False)
                 continue
-            if self.view.is_local(group.service, type_name, sel.name, provided):
+            if self.view.is_local(group.service, type_name, sel.name, provided) and self._subtree_ok(
+                group.service, type_name, sel, provided
+            ):
                 touched |= self._add_local(group, target, type_name, sel, path, provided, internal, rep)
             else:
                 pending.append(sel)
         if pending:
             touched |= self._plan_jumps(group, target, type_name, pending, path, provided, internal, rep)
         return touched
+
+    def _subtree_ok(self, graph: str, type_name: str, sel: CField, provided: Sequence[CSel] | None) -> bool:
+        """False when `sel` is local but selects, below it, fields of key-less (value) types that `graph`
+        cannot return: nothing could fetch those later, so the field must come from another subgraph."""
+        if not sel.selections:
+            return True
+        fdef = self.view.field(type_name, sel.name)
+        if fdef is None or not self.view.is_keyless(fdef.named_type):
+            return True
+        child_provided: tuple[CSel, ...] = self.view.child_provided(provided, type_name, sel.name)
+        info = fdef.graphs.get(graph)
+        if info is not None and info.provides:
+            child_provided += parse_field_set(info.provides)
+        if not self._has_other_source(graph, type_name, sel.name):
+            return True
+        return self.view.fieldset_local(graph, fdef.named_type, sel.selections, child_provided or None)
+
+    def _has_other_source(self, graph: str, type_name: str, field_name: str) -> bool:
+        return any(candidate[0] != graph for candidate in self._jump_candidates(type_name, field_name))
 
     def _add_local(
         self,

@@ -137,6 +137,16 @@ class SchemaView:
                 out.extend(self.child_provided(sel.selections, type_name, field_name))
         return tuple(out)
 
+    def is_keyless(self, type_name: str) -> bool:
+        """A value type: no subgraph can fetch it by key (abstract: some possible type cannot)."""
+        typedef = self.sg.types.get(type_name)
+        if typedef is None or typedef.kind not in (TypeKind.OBJECT, TypeKind.INTERFACE, TypeKind.UNION):
+            return False
+        members = (type_name,) if typedef.kind is TypeKind.OBJECT else tuple(self.sg.possible_types[type_name])
+        return any(
+            not any(k.resolvable for info in self.sg.types[m].graphs.values() for k in info.keys) for m in members
+        )
+
     def resolvable_keys(self, type_name: str, graph: str) -> tuple[Key, ...]:
         typedef = self.sg.types.get(type_name)
         if typedef is None:

@@ -55,7 +55,11 @@ class EmbeddedRedis:
             "--dir", self._dir.name,
             "--logfile", str(Path(self._dir.name) / "redis.log"),
         ]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C to the owner's process group must not kill Redis before the owner's
+        # shutdown hooks (which still talk to it) have run; the owner stops it last.
+        self._process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         atexit.register(self.stop)
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from subgraphs.kit.auth import Viewer
-from subgraphs.kit.errors import AppError, BadUserInput
+from subgraphs.kit.errors import AppError, BadUserInput, ServiceUnavailable
 from subgraphs.kit.events import outbox_entry
 from subgraphs.kit.events.types import OrderCreated, OrderLineData
 from subgraphs.orders.domain import (
@@ -124,6 +124,8 @@ class Checkout:
         if isinstance(outcome, OutOfStock | NoSuchVariant):
             await self.store.end_checkout(order_id)
             return outcome
+        if not outcome.lines:
+            raise ServiceUnavailable("the products service answered an empty reservation", service="products")
         if not request.from_cart and _reserved(outcome) != {(ln.sku, ln.quantity) for ln in lines}:
             # products answered the reservation another request made under this key. (From the cart, it
             # is this very request's, made by an attempt that died: the cart may have changed since.)

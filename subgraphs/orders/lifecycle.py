@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from subgraphs.kit.events import Event, outbox_entry
-from subgraphs.kit.events.types import OrderCancelled, OrderFulfilled, OrderPaid
+from subgraphs.kit.events.types import OrderCancelled, OrderFulfilled, OrderPaid, OrderRefunded
 from subgraphs.orders.compensation import StockCompensator
 from subgraphs.orders.domain import (
     ORDER_ID_NAMESPACE,
@@ -28,7 +28,6 @@ from subgraphs.orders.store import Document, OrderStore, as_utc, utcnow
 log = logging.getLogger(__name__)
 
 SOURCE = "orders"
-ORDER_REFUNDED = "order.refunded"
 MAX_CONFLICT_RETRIES = 8
 
 
@@ -75,10 +74,9 @@ def status_event(order: Document, target: OrderStatus, reason: str, version: int
         return OrderFulfilled(order_id=order_id, order_number=number, user_id=user_id
                               ).envelope(source=SOURCE, subject=subject, event_id=event_id)
     if target is OrderStatus.REFUNDED:
-        # The kit has no typed class for it yet; same shape conventions as the other order events.
-        data = {"order_id": order_id, "order_number": number, "user_id": user_id, "total_amount": order["total"],
-                "currency": order["currency"], "refund_id": details.get("refund_id"), "reason": reason}
-        return Event(type=ORDER_REFUNDED, source=SOURCE, subject=subject, data=data, id=event_id)
+        return OrderRefunded(order_id=order_id, order_number=number, user_id=user_id, total_amount=order["total"],
+                             currency=order["currency"], refund_id=details.get("refund_id"), reason=reason
+                             ).envelope(source=SOURCE, subject=subject, event_id=event_id)
     raise ValueError(f"no event for entering {target.value}")
 
 

@@ -62,6 +62,9 @@ class PaymentProcessor:
             payment, _ = await store.insert(payment_from_spec(spec, _now()))
         if payment["attempt"] != attempt or payment["status"] not in OPEN_STATUSES:
             return f"skipped: payment is {payment['status']} at attempt {payment['attempt']}"
+        if payment.get("order_state", "OPEN") != "OPEN":
+            return await self._fail(payment, attempt, None, reason=f"the order is {payment['order_state']}",
+                                    error_code="order_closed", final=True)
         if payment["provider"] not in self.core.providers:
             return await self._fail(payment, attempt, None, reason=f"unknown provider {payment['provider']!r}",
                                     error_code="unknown_provider", final=True)

@@ -36,6 +36,7 @@ Document = dict[str, Any]
 ADMIN_SCOPE = "payments:admin"
 # Order admins see an order's payments too (read-only).
 READ_SCOPES = (ADMIN_SCOPE, "orders:admin")
+SYSTEM = Viewer(user_id="service:payments", scopes=frozenset({ADMIN_SCOPE}), token="")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -81,6 +82,10 @@ class PaymentService:
         order = OrderCreated.from_event(event)
         document = new_payment(order, _now())
         problem = self._invalid_order(order)
+        state = await self.core.store.order_state(order.order_id)
+        if state is not OrderState.OPEN:  # order.cancelled/paid overtook order.created
+            document["order_state"] = state.value
+            problem = problem or f"the order is already {state.value}"
         payment, created = await self.core.store.insert(document)
         if problem is not None:
             if created:
@@ -113,7 +118,13 @@ class PaymentService:
         await self.core.store.set_order_state(OrderPaid.from_event(event).order_id, OrderState.PAID, _now())
 
     async def on_order_cancelled(self, event: Event) -> None:
-        await self.core.store.set_order_state(OrderCancelled.from_event(event).order_id, OrderState.CANCELLED, _now())
+        """A cancelled order whose payment was captured anyway (a race with the cancel) is refunded in full."""
+        order_id = OrderCancelled.from_event(event).order_id
+        await self.core.store.set_order_state(order_id, OrderState.CANCELLED, _now())
+        payment = await self.core.store.get(payment_id_for(order_id))
+        if payment is not None and payment["status"] in REFUNDABLE_STATUSES:
+            log.warning("payment %s was captured for cancelled order %s: refunding it", payment["_id"], order_id)
+            await self.refund_payment(SYSTEM, payment["_id"], None, "order cancelled", "order-cancelled")
 
     # --- reads -------------------------------------------------------------------------------
 

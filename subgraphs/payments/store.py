@@ -25,6 +25,7 @@ MAX_CAS_ROUNDS = 20
 class PaymentStore:
     def __init__(self, database: Any) -> None:
         self.collection = database[COLLECTION]
+        self.closed_orders = database["closed_orders"]
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("order_id", ASCENDING)], unique=True, name="one_payment_per_order")
@@ -136,10 +137,17 @@ class PaymentStore:
         )
 
     async def set_order_state(self, order_id: str, state: OrderState, now: datetime) -> None:
+        """Record what orders decided; kept apart too, in case the order's payment is created later."""
+        await self.closed_orders.update_one(
+            {"_id": order_id}, {"$set": {"state": state.value, "at": now}}, upsert=True)
         await self.collection.update_one(
             {"order_id": order_id, "order_state": {"$ne": state.value}},
             {"$set": {"order_state": state.value, "updated_at": now}},
         )
+
+    async def order_state(self, order_id: str) -> OrderState:
+        closed = await self.closed_orders.find_one({"_id": order_id})
+        return OrderState(closed["state"]) if closed else OrderState.OPEN
 
     # --- refunds -----------------------------------------------------------------------------
 

@@ -6,19 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from subgraphs.kit.runtime import ServiceRuntime
-from subgraphs.kit.settings import Settings
 from subgraphs.products.config import ProductsConfig
-from subgraphs.products.service import ProductsService
-from tests.products.support import Harness
-
-
-async def start_harness(redis_url: str, config: ProductsConfig) -> Harness:
-    runtime = ServiceRuntime(Settings.from_env("products", env={"REDIS_URL": redis_url}))
-    await runtime.start()
-    service = ProductsService(runtime, config)
-    await service.start()
-    return Harness(runtime, service)
+from tests.products.support import Harness, start_harness
 
 
 @pytest.fixture

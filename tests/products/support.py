@@ -9,6 +9,8 @@ from typing import Any
 from starlette.datastructures import Headers
 
 from subgraphs.kit.runtime import ServiceRuntime
+from subgraphs.kit.settings import Settings
+from subgraphs.products.config import ProductsConfig
 from subgraphs.products.schema import build_schema
 from subgraphs.products.schema.context import ProductsContext
 from subgraphs.products.service import ProductsService
@@ -78,3 +80,12 @@ class Harness:
         result = await self.execute(query, variables, headers)
         assert result.errors, f"expected an error, got {result.data}"
         return str((result.errors[0].extensions or {}).get("code"))
+
+
+async def start_harness(redis_url: str, config: ProductsConfig) -> Harness:
+    """A started products service on a fresh in-memory database and the given Redis (stop its runtime)."""
+    runtime = ServiceRuntime(Settings.from_env("products", env={"REDIS_URL": redis_url}))
+    await runtime.start()
+    service = ProductsService(runtime, config)
+    await service.start()
+    return Harness(runtime, service)

@@ -11,8 +11,7 @@ import redis.asyncio as aioredis
 from subgraphs.kit.embedded_redis import EmbeddedRedis
 from subgraphs.products.config import ProductsConfig
 from subgraphs.products.demo import demo_documents
-from tests.products.conftest import start_harness
-from tests.products.support import Harness, count_queries
+from tests.products.support import Harness, count_queries, start_harness
 from tests.support.tokens import bearer
 
 ADMIN = bearer("admin-1", "catalog:write")
@@ -160,3 +159,39 @@ async def test_reads_survive_redis_going_away() -> None:
     finally:
         await harness.runtime.stop()
         redis_server.stop()
+
+
+async def test_a_load_that_raced_a_write_is_never_served(redis_url: str) -> None:
+    """Reader misses and loads the old value; a write lands meanwhile; the late entry must not be served."""
+    from subgraphs.products.cache import CatalogCache
+
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    cache = CatalogCache(client, ttl_seconds=60)
+    database = {"p": "old"}
+    loading = asyncio.Event()
+    release = asyncio.Event()
+    loads = 0
+
+    async def slow_load(ids: list[str]) -> dict:
+        nonlocal loads
+        loads += 1
+        value = database["p"]
+        loading.set()
+        await release.wait()
+        return {"p": value}
+
+    async def fast_load(ids: list[str]) -> dict:
+        nonlocal loads
+        loads += 1
+        return {"p": database["p"]}
+
+    reader = asyncio.create_task(cache.get_many_or_load(["p"], slow_load))
+    await loading.wait()
+    database["p"] = "new"  # the write: MongoDB first, then invalidation, then it answers
+    await cache.invalidate(["p"])
+    release.set()
+    assert await reader == {"p": "old"}  # began before the write: may see the old value
+    assert await cache.get_many_or_load(["p"], fast_load) == {"p": "new"}
+    assert await cache.get_many_or_load(["p"], fast_load) == {"p": "new"}
+    assert loads == 2  # the second read after the write came from Redis
+    await client.aclose()

@@ -88,6 +88,18 @@ class OrderFulfilled(EventData):
 
 
 @dataclass(frozen=True)
+class OrderRefunded(EventData):
+    TYPE: ClassVar[str] = "order.refunded"
+    order_id: str
+    order_number: str
+    user_id: str
+    total_amount: int
+    currency: str
+    refund_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class PaymentProcessed(EventData):
     TYPE: ClassVar[str] = "payment.processed"
     payment_id: str
@@ -142,6 +154,7 @@ ALL_EVENT_TYPES: tuple[type[EventData], ...] = (
     OrderPaid,
     OrderCancelled,
     OrderFulfilled,
+    OrderRefunded,
     PaymentProcessed,
     PaymentFailed,
     PaymentRefunded,

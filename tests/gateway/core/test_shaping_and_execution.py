@@ -20,12 +20,13 @@ MEDIA_SCHEMA = build_api_schema(media.SUPERGRAPH)
 
 
 def shape(schema: Any, query: str, data: Any, variables: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
-    from graphql import parse
+    from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
     doc = parse(query)
     op = doc.definitions[0]
-    frags = {d.name.value: d for d in doc.definitions[1:]}  # type: ignore[attr-defined]
-    compiled = ShapeCompiler(schema).compile_root("Query", normalize_selections(op.selection_set, frags))  # type: ignore[attr-defined]
+    assert isinstance(op, OperationDefinitionNode)
+    frags = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+    compiled = ShapeCompiler(schema).compile_root("Query", normalize_selections(op.selection_set, frags))
     errors: list[Any] = []
     return shape_response(compiled, data, variables or {}, errors), errors
 
@@ -118,7 +119,10 @@ async def test_null_key_fields_skip_the_entity() -> None:
             "people": people,
         }
     )
-    query = '{ a: book(id: "1") { seller { name } } b: book(id: "2") { seller { name } } c: book(id: "3") { seller { name } } }'
+    query = (
+        '{ a: book(id: "1") { seller { name } } b: book(id: "2") { seller { name } } '
+        'c: book(id: "3") { seller { name } } }'
+    )
     result, errors = await run(query, client)
     assert result == {
         "a": {"seller": {"name": "eu-1"}},
