@@ -1,14 +1,17 @@
 """A basic satisfiability check: every field of every type a query can reach must be resolvable.
 
-Explores states (type, subgraph, provided selections) from the root types, following fields the
-subgraph resolves, type conditions, and entity jumps through resolvable keys. At each state, every
-supergraph field of the type must be resolvable in that subgraph or in one reachable by key jumps.
+Walks the supergraph's types from the roots, as Apollo's validation does: a point of a query is a
+supergraph type plus the set of subgraph states (type, subgraph, provided selections) the query can be
+in there. Following a field or a type condition advances every state, directly or after entity jumps
+through resolvable keys; a field is an error only when no state can resolve it, since the query planner
+is free to take whichever path works (e.g. fetch `address { street }` from the owning subgraph when a
+@provides only covers `address { city }`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .errors import CompositionIssue
@@ -17,6 +20,7 @@ from .model import ROOT_NAMES, Kind, Subgraph, TypeDef
 from .supergraph_model import Supergraph
 
 Provided = tuple[Selection, ...]
+_Guard = frozenset[tuple[str, str, str]]  # (type, field, subgraph) whose @requires is being resolved
 
 
 @dataclass(frozen=True)
@@ -27,9 +31,17 @@ class _State:
 
 
 @dataclass(frozen=True)
+class _Node:
+    """A point of a supergraph query: its supergraph type and every subgraph state it can be in."""
+
+    type_name: str
+    options: tuple[_State, ...]
+
+
+@dataclass(frozen=True)
 class _Step:
-    previous: _State | None
-    text: str | None  # a field name or "... on T"; None for a jump between subgraphs
+    previous: _Node | None
+    text: str | None  # a field name or "... on T"; None at a root
 
 
 def check_satisfiability(subgraphs: Sequence[Subgraph], supergraph: Supergraph) -> list[CompositionIssue]:
@@ -47,90 +59,99 @@ class _Checker:
                     origin = f.override_from
                     if origin and origin != sub.name and f.override_label is None and origin in self.subs:
                         self.overridden.add((tdef.name, f.name, origin))
-        self.steps: dict[_State, _Step] = {}
+        self.steps: dict[_Node, _Step] = {}
+        self._visits: dict[str, list[frozenset[_State]]] = {}
         self._jump_cache: dict[_State, list[_State]] = {}
         self._closure_cache: dict[_State, list[_State]] = {}
+        self._requires_cache: dict[tuple[_State, str], bool] = {}
 
     # -- exploration -------------------------------------------------------------------------
     def run(self) -> list[CompositionIssue]:
-        queue: deque[_State] = deque()
-        for operation in ROOT_NAMES:
-            for sub in self.subs.values():
-                root = sub.roots.get(operation)
-                if root is not None:
-                    self._visit(_State(root, sub.name), _Step(None, None), queue)
+        queue: deque[_Node] = deque()
+        for operation, root_name in ROOT_NAMES.items():
+            roots = tuple(_State(s.roots[operation], s.name) for s in self.subs.values() if operation in s.roots)
+            if roots:
+                self._visit(_Node(root_name, roots), _Step(None, None), queue)
         issues: dict[str, CompositionIssue] = {}
         while queue:
-            state = queue.popleft()
-            for coordinate, issue in self._check_state(state).items():
+            node = queue.popleft()
+            for coordinate, issue in self._check_node(node).items():
                 issues.setdefault(coordinate, issue)
-            for next_state, step in self._edges(state):
-                self._visit(next_state, step, queue)
+            for next_node, step in self._edges(node):
+                self._visit(next_node, step, queue)
         return list(issues.values())
 
-    def _visit(self, state: _State, step: _Step, queue: deque[_State]) -> None:
-        if state not in self.steps:
-            self.steps[state] = step
-            queue.append(state)
+    def _visit(self, node: _Node, step: _Step, queue: deque[_Node]) -> None:
+        # As Apollo: a point already checked with a subset of these options needs no new check, since
+        # more options can only make more fields resolvable. This also bounds the exploration.
+        options = frozenset(node.options)
+        visits = self._visits.setdefault(node.type_name, [])
+        if any(previous <= options for previous in visits):
+            return
+        visits.append(options)
+        self.steps[node] = step
+        queue.append(node)
 
-    def _edges(self, state: _State) -> list[tuple[_State, _Step]]:
-        sub = self.subs[state.subgraph]
-        tdef = sub.type(state.type_name)
-        edges: list[tuple[_State, _Step]] = []
-        if tdef is None:
+    def _edges(self, node: _Node) -> list[tuple[_Node, _Step]]:
+        stype = self.supergraph.types.get(node.type_name)
+        edges: list[tuple[_Node, _Step]] = []
+        if stype is None:
             return edges
-        for f in tdef.fields.values():
-            stype = self.supergraph.types.get(tdef.name)
-            sfield = stype.fields.get(f.name) if stype else None
-            if sfield is None or sfield.deco.inaccessible or not self._resolves(sub, tdef, f.name, state.provided):
+        for sfield in stype.fields.values():
+            target = self.supergraph.types.get(sfield.type.base)
+            if sfield.deco.inaccessible or target is None or not target.is_composite:
                 continue
-            target = sub.type(f.type.base)
-            if target is None or not target.is_composite:
-                continue
-            child = parse_field_set(f.provides) or () if f.provides else _provided_children(state.provided, f.name)
-            edges.append((_State(target.name, sub.name, child), _Step(state, f.name)))
-        if tdef.kind in (Kind.INTERFACE, Kind.UNION) and not tdef.interface_object:
-            for possible in sub.possible_types(tdef.name):
-                edges.append(
-                    (
-                        _State(possible.name, sub.name, _narrow(state.provided, possible.name)),
-                        _Step(state, f"... on {possible.name}"),
-                    )
-                )
-        edges.extend((target, _Step(state, None)) for target in self._jumps(state))
+            children = self._advance_field(node.options, sfield.name)
+            if children:
+                edges.append((_Node(target.name, children), _Step(node, sfield.name)))
+        if stype.kind in (Kind.INTERFACE, Kind.UNION):
+            for type_name, children in self._advance_downcasts(node).items():
+                edges.append((_Node(type_name, children), _Step(node, f"... on {type_name}")))
         return edges
 
-    def _jumps(self, state: _State) -> list[_State]:
-        """States reachable by an entity fetch: another subgraph's resolvable key, collectable from here."""
-        cached = self._jump_cache.get(state)
-        if cached is None:
-            cached = self._jump_cache[state] = self._compute_jumps(state)
-        return cached
-
-    def _compute_jumps(self, state: _State) -> list[_State]:
-        sub = self.subs[state.subgraph]
-        tdef = sub.type(state.type_name)
-        if tdef is None or tdef.name in ROOT_NAMES.values():
-            return []
-        candidates = [tdef.name]
-        if tdef.kind == Kind.OBJECT and not tdef.interface_object:
-            candidates += self._supergraph_interfaces(tdef.name)
+    def _advance_field(self, options: Iterable[_State], field_name: str) -> tuple[_State, ...]:
+        """The states reached by selecting a composite field from any of `options` (or after a jump)."""
         out: list[_State] = []
-        for other in self.subs.values():
-            if other.name == sub.name:
+        for candidate in self._closure_of_all(options):
+            sub = self.subs[candidate.subgraph]
+            tdef = sub.type(candidate.type_name)
+            f = tdef.fields.get(field_name) if tdef else None
+            if tdef is None or f is None or not self._resolves(sub, tdef, field_name, candidate.provided):
                 continue
-            for name in candidates:
-                target = other.type(name)
-                if target is None or (name != tdef.name and not target.interface_object):
-                    continue
-                if any(k.resolvable and self._collectable(sub, tdef, k.fields, state.provided) for k in target.keys):
-                    out.append(_State(name, other.name))
-        return out
+            target = sub.type(f.type.base)
+            if target is None or not target.is_composite or not self._requires_ok(candidate, tdef, field_name):
+                continue
+            child = parse_field_set(f.provides) or () if f.provides else _provided_children(candidate.provided, f.name)
+            out.append(_State(target.name, sub.name, child))
+        return tuple(dict.fromkeys(out))
 
-    def _supergraph_interfaces(self, type_name: str) -> list[str]:
-        stype = self.supergraph.types.get(type_name)
-        return list(stype.interfaces) if stype else []
+    def _advance_downcasts(self, node: _Node) -> dict[str, tuple[_State, ...]]:
+        """Per runtime type, the states a type condition on it reaches from `node`'s abstract type."""
+        by_type: dict[str, list[_State]] = {}
+        for candidate in self._closure_of_all(node.options):
+            sub = self.subs[candidate.subgraph]
+            tdef = sub.type(candidate.type_name)
+            if tdef is None or tdef.interface_object:
+                continue
+            if tdef.kind in (Kind.INTERFACE, Kind.UNION):
+                for possible in sub.possible_types(tdef.name):
+                    narrowed = _State(possible.name, sub.name, _narrow(candidate.provided, possible.name))
+                    by_type.setdefault(possible.name, []).append(narrowed)
+            elif tdef.kind == Kind.OBJECT and tdef.name != node.type_name and self._is_runtime_type(node, tdef.name):
+                by_type.setdefault(tdef.name, []).append(candidate)  # already that runtime type here
+        return {name: tuple(dict.fromkeys(states)) for name, states in by_type.items()}
 
+    def _is_runtime_type(self, node: _Node, type_name: str) -> bool:
+        abstract = self.supergraph.types.get(node.type_name)
+        concrete = self.supergraph.types.get(type_name)
+        if abstract is None or concrete is None:
+            return False
+        return node.type_name in concrete.interfaces or type_name in abstract.members
+
+    def _closure_of_all(self, options: Iterable[_State]) -> list[_State]:
+        return list(dict.fromkeys(c for option in options for c in self._closure(option)))
+
+    def _jumps(self, state: _State) -> list[_State]:
     # -- resolution tests ------------------------------------------------------------------------
     def _resolves(self, sub: Subgraph, tdef: TypeDef, field_name: str, provided: Provided) -> bool:
         f = tdef.fields.get(field_name)

@@ -109,6 +109,17 @@ def test_provides_on_union_and_interface() -> None:
     assert ops(plan) == [("b", "query {animals {__typename ... on Dog {name}}}")]
 
 
+def test_provided_value_type_subtree_falls_back_to_the_owner() -> None:
+    assert ops(plan_of(FEATURES, "{ notes { owner { address { city } } } }")) == [
+        ("b", "query {notes {owner {address {city}}}}")
+    ]
+    # street is not provided and Address has no key: fetch the whole address from the owner of Customer
+    assert ops(plan_of(FEATURES, "{ notes { owner { address { city street } } } }")) == [
+        ("b", "query {notes {owner {__typename id}}}"),
+        ("a", ENTITIES + "{... on Customer {address {city street}}} }"),
+    ]
+
+
 def test_progressive_override_labels() -> None:
     query = "{ widget { price color size } }"
     assert ops(plan_of(FEATURES, query, frozenset({"percent(100)"}))) == [
