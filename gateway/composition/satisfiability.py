@@ -20,6 +20,7 @@ from .model import ROOT_NAMES, Kind, Subgraph, TypeDef
 from .supergraph_model import Supergraph
 
 Provided = tuple[Selection, ...]
+_COMPOSITE = (Kind.OBJECT, Kind.INTERFACE, Kind.UNION)
 _Guard = frozenset[tuple[str, str, str]]  # (type, field, subgraph) whose @requires is being resolved
 
 
@@ -99,7 +100,7 @@ class _Checker:
             return edges
         for sfield in stype.fields.values():
             target = self.supergraph.types.get(sfield.type.base)
-            if sfield.deco.inaccessible or target is None or not target.is_composite:
+            if sfield.deco.inaccessible or target is None or target.kind not in _COMPOSITE:
                 continue
             children = self._advance_field(node.options, sfield.name)
             if children:
@@ -152,6 +153,36 @@ class _Checker:
         return list(dict.fromkeys(c for option in options for c in self._closure(option)))
 
     def _jumps(self, state: _State) -> list[_State]:
+        """States reachable by an entity fetch: another subgraph's resolvable key, collectable from here."""
+        cached = self._jump_cache.get(state)
+        if cached is None:
+            cached = self._jump_cache[state] = self._compute_jumps(state)
+        return cached
+
+    def _compute_jumps(self, state: _State) -> list[_State]:
+        sub = self.subs[state.subgraph]
+        tdef = sub.type(state.type_name)
+        if tdef is None or tdef.name in ROOT_NAMES.values():
+            return []
+        candidates = [tdef.name]
+        if tdef.kind == Kind.OBJECT and not tdef.interface_object:
+            candidates += self._supergraph_interfaces(tdef.name)
+        out: list[_State] = []
+        for other in self.subs.values():
+            if other.name == sub.name:
+                continue
+            for name in candidates:
+                target = other.type(name)
+                if target is None or (name != tdef.name and not target.interface_object):
+                    continue
+                if any(k.resolvable and self._collectable(sub, tdef, k.fields, state.provided) for k in target.keys):
+                    out.append(_State(name, other.name))
+        return out
+
+    def _supergraph_interfaces(self, type_name: str) -> list[str]:
+        stype = self.supergraph.types.get(type_name)
+        return list(stype.interfaces) if stype else []
+
     # -- resolution tests ------------------------------------------------------------------------
     def _resolves(self, sub: Subgraph, tdef: TypeDef, field_name: str, provided: Provided) -> bool:
         f = tdef.fields.get(field_name)
@@ -222,51 +253,120 @@ class _Checker:
                     return True
         return False
 
-    def _requires_ok(self, state: _State, tdef: TypeDef, field_name: str) -> bool:
+    def _requires_ok(self, state: _State, tdef: TypeDef, field_name: str, guard: _Guard = frozenset()) -> bool:
         f = tdef.fields[field_name]
         if f.requires is None:
             return True
         sub = self.subs[state.subgraph]
         if not any(k.resolvable for k in tdef.keys):
             return self._collectable(sub, tdef, f.requires, state.provided)
-        closure = self._closure(_State(state.type_name, state.subgraph))
-        for sel in parse_field_set(f.requires) or ():
-            if sel.type_condition is not None or sel.name == "__typename":
+        selections = parse_field_set(f.requires)
+        marker = (tdef.name, field_name, sub.name)
+        if selections is None or marker in guard:
+            return False  # invalid, or a @requires cycle
+        # The required selection is fetched like a query from the entity in the requiring subgraph: each
+        # field from any subgraph reachable by key jumps, nested selections included (the sub-selection of
+        # an @external field comes from the subgraph resolving it), and a required field may itself
+        # @require fields.
+        origin = _State(state.type_name, state.subgraph)
+        cache_key = (origin, field_name)
+        if not guard and cache_key in self._requires_cache:
+            return self._requires_cache[cache_key]
+        ok = self._fetchable((origin,), selections, guard | {marker})
+        if not guard:
+            self._requires_cache[cache_key] = ok
+        return ok
+
+    def _fetchable(self, options: Sequence[_State], selections: Provided, guard: _Guard) -> bool:
+        """Whether a selection can be fetched starting from any of `options` (directly or after jumps)."""
+        for sel in selections:
+            if sel.type_condition is not None:
+                narrowed = self._narrow_options(options, sel.type_condition)
+                # No option can be of that type: the condition selects nothing (as Apollo), which is fine.
+                if narrowed and not self._fetchable(narrowed, sel.children, guard):
+                    return False
+                continue
+            if sel.name == "__typename":
                 continue
             found = False
-            for c in closure:
-                csub = self.subs[c.subgraph]
-                ctype = csub.type(c.type_name)
-                cfield = ctype.fields.get(sel.name) if ctype else None
-                if ctype and cfield and cfield.requires is None and self._resolves(csub, ctype, sel.name, ()):
-                    found = True
-                    break
+            children: list[_State] = []
+            for candidate in self._closure_of_all(options):
+                sub = self.subs[candidate.subgraph]
+                tdef = sub.type(candidate.type_name)
+                f = tdef.fields.get(sel.name) if tdef else None
+                if tdef is None or f is None or not self._resolves(sub, tdef, sel.name, candidate.provided):
+                    continue
+                if not self._requires_ok(candidate, tdef, sel.name, guard):
+                    continue
+                found = True
+                target = sub.type(f.type.base)
+                if sel.children and target is not None and target.is_composite:
+                    child = (
+                        parse_field_set(f.provides) or ()
+                        if f.provides
+                        else _provided_children(candidate.provided, f.name)
+                    )
+                    children.append(_State(target.name, sub.name, child))
             if not found:
+                return False
+            if sel.children and not self._fetchable(tuple(dict.fromkeys(children)), sel.children, guard):
                 return False
         return True
 
+    def _narrow_options(self, options: Sequence[_State], type_condition: str) -> tuple[_State, ...]:
+        if not type_condition:
+            return tuple(options)
+        out: list[_State] = []
+        for candidate in self._closure_of_all(options):
+            sub = self.subs[candidate.subgraph]
+            tdef = sub.type(candidate.type_name)
+            if tdef is None:
+                continue
+            if tdef.name == type_condition or type_condition in tdef.interfaces:
+                out.append(candidate)
+            elif self._can_be(sub, tdef, type_condition):
+                out.append(_State(type_condition, sub.name, _narrow(candidate.provided, type_condition)))
+        return tuple(dict.fromkeys(out))
+
+    @staticmethod
+    def _can_be(sub: Subgraph, tdef: TypeDef, type_name: str) -> bool:
+        """Whether a value of the abstract type `tdef` can be a `type_name` in this subgraph."""
+        if tdef.kind not in (Kind.INTERFACE, Kind.UNION) or tdef.interface_object:
+            return False
+        return any(p.name == type_name for p in sub.possible_types(tdef.name))
+
     # -- reporting -----------------------------------------------------------------------------
-    def _check_state(self, state: _State) -> dict[str, CompositionIssue]:
-        stype = self.supergraph.types.get(state.type_name)
+    def _check_node(self, node: _Node) -> dict[str, CompositionIssue]:
+        stype = self.supergraph.types.get(node.type_name)
         if stype is None or stype.kind not in (Kind.OBJECT, Kind.INTERFACE) or stype.deco.inaccessible:
             return {}
-        if state.type_name in ROOT_NAMES.values():
+        if node.type_name in ROOT_NAMES.values():
             return {}  # every subgraph's root fields are reachable from the query planner's root
         issues: dict[str, CompositionIssue] = {}
-        local = self.subs[state.subgraph].type(state.type_name)
-        explodes = local is not None and local.kind == Kind.INTERFACE and not local.interface_object
         for name, sfield in stype.fields.items():
-            if sfield.deco.inaccessible or self._field_ok(state, name):
+            if sfield.deco.inaccessible or any(self._field_ok(option, name) for option in node.options):
                 continue
-            if explodes and local and name not in local.fields and self.subs[state.subgraph].possible_types(local.name):
+            if any(self._explodes(option, name) for option in node.options):
                 continue  # reported more precisely on the implementation that lacks it ("... on T")
             coordinate = f"{stype.name}.{name}"
-            issues[coordinate] = self._issue(state, coordinate)
+            issues[coordinate] = self._issue(node, coordinate)
         return issues
 
-    def _issue(self, state: _State, coordinate: str) -> CompositionIssue:
+    def _explodes(self, state: _State, field_name: str) -> bool:
+        """An interface lacking the field here: the query planner asks each implementation instead."""
+        sub = self.subs[state.subgraph]
+        local = sub.type(state.type_name)
+        return (
+            local is not None
+            and local.kind == Kind.INTERFACE
+            and not local.interface_object
+            and field_name not in local.fields
+            and bool(sub.possible_types(local.name))
+        )
+
+    def _issue(self, node: _Node, coordinate: str) -> CompositionIssue:
         type_name, field_name = coordinate.split(".", 1)
-        closure = self._closure(state)
+        closure = self._closure_of_all(node.options)
         reached = [c.subgraph for c in closure]
         moves: list[str] = []
         involved = list(reached)
@@ -292,7 +392,7 @@ class _Checker:
             lines.extend(moves)
         message = (
             "The following supergraph API query:\n"
-            + self._example_query(state, field_name)
+            + self._example_query(node, field_name)
             + "\ncannot be satisfied by the subgraphs because:\n"
             + "\n".join(lines)
         )
@@ -310,9 +410,9 @@ class _Checker:
             return f'field "{coordinate}" is overridden by another subgraph.'
         return f'cannot satisfy @requires(fields: "{f.requires}") of field "{coordinate}".'
 
-    def _example_query(self, state: _State, field_name: str) -> str:
+    def _example_query(self, node: _Node, field_name: str) -> str:
         path: list[str] = [field_name]
-        current: _State | None = state
+        current: _Node | None = node
         while current is not None:
             step = self.steps.get(current)
             if step is None:

@@ -73,15 +73,21 @@ class FetchNode:
         if self.input_rewrites:
             out["inputRewrites"] = dict(self.input_rewrites)
         if self.conditions is not None:
-            out["conditions"] = [
-                " && ".join(("" if want else "!") + "$" + name for name, want in clause) or "false"
-                for clause in self.conditions
-            ]
+            out["conditions"] = self.condition_texts()
         return out
+
+    def condition_texts(self) -> list[str]:
+        return [
+            " && ".join(("" if want else "!") + "$" + name for name, want in clause) or "false"
+            for clause in self.conditions or ()
+        ]
 
     def to_text(self, depth: int) -> list[str]:
         pad = "  " * depth
-        lines = [f'{pad}Fetch(service: "{self.service}") {{']
+        condition = ""
+        if self.conditions is not None:
+            condition = ', if: "' + " || ".join(self.condition_texts()) + '"'
+        lines = [f'{pad}Fetch(service: "{self.service}"{condition}) {{']
         inner = "  " * (depth + 1)
         if self.requires_text is not None:
             lines.extend(_indent(self.requires_text + " =>", inner))

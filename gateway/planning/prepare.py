@@ -77,6 +77,10 @@ class PreparedOperation:
                         plan = planner.plan(self.kind, self.selections, self.variable_definitions, self.name)
                     except PlanningError as exc:
                         raise RequestError([error_dict(str(exc), "QUERY_PLANNING_FAILED")], 500) from exc
+                    except RecursionError:
+                        raise RequestError(
+                            [error_dict("The operation is nested too deeply.", "BAD_REQUEST")]
+                        ) from None
                     self.plans[labels] = plan
         return plan
 
@@ -117,11 +121,23 @@ def _introspection_document(
     return DocumentNode(definitions=(op, *fragments))
 
 
+MAX_TOKENS = 50_000
+
+
 def prepare_operation(
     query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
 ) -> PreparedOperation:
     try:
-        document = parse(query, no_location=False)
+        return _prepare(query, operation_name, schema, supergraph)
+    except RecursionError:
+        raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
+
+
+def _prepare(
+    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
+) -> PreparedOperation:
+    try:
+        document = parse(query, no_location=False, max_tokens=MAX_TOKENS)
     except GraphQLError as exc:
         raise RequestError([_graphql_error(exc, "GRAPHQL_PARSE_FAILED")]) from exc
     errors = validate(schema, document)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ import redis.asyncio as aioredis
 from subgraphs.kit.events import EventBus
 from subgraphs.kit.settings import Settings
 from subgraphs.payments.app import create_app
+from subgraphs.payments.schema import build_schema
 from tests.payments.conftest import FAST, INSUFFICIENT_FUNDS_CARD, order_created, order_id_of, payment_id_of
 from tests.support.servers import serve_asgi, wait_for
 from tests.support.tokens import bearer
@@ -187,3 +190,10 @@ async def test_the_subgraph_sdl_declares_the_federation_contracts(api: Api) -> N
                      "total: Money! @external", 'amountDue: Money @requires(fields: "total { amount currency }")',
                      "me: User @shareable", "type Money @shareable", "payments: [Payment!]!"):
         assert expected in sdl, expected
+
+
+def test_the_documented_schema_is_the_served_one() -> None:
+    """docs/payments.md shows the subgraph SDL; it must not drift from the code."""
+    served = asyncio.run(build_schema().execute("{ _service { sdl } }")).data["_service"]["sdl"].strip()  # type: ignore[index]
+    docs = (Path(__file__).parents[2] / "docs" / "payments.md").read_text()
+    assert served in docs
