@@ -11,6 +11,8 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -78,9 +80,7 @@ class PreparedOperation:
                     except PlanningError as exc:
                         raise RequestError([error_dict(str(exc), "QUERY_PLANNING_FAILED")], 500) from exc
                     except RecursionError:
-                        raise RequestError(
-                            [error_dict("The operation is nested too deeply.", "BAD_REQUEST")]
-                        ) from None
+                        raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
                     self.plans[labels] = plan
         return plan
 
@@ -104,11 +104,21 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
 def _introspection_document(
     operation: OperationDefinitionNode, fragments: list[FragmentDefinitionNode]
 ) -> DocumentNode | None:
-    fields = [
-        sel
-        for sel in operation.selection_set.selections
-        if isinstance(sel, FieldNode) and sel.name.value in INTROSPECTION_ROOT_FIELDS
-    ]
+    by_name = {f.name.value: f for f in fragments}
+    fields: list[FieldNode] = []
+
+    def collect(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
+        # introspection fields may sit in root-level fragments too
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                if sel.name.value in INTROSPECTION_ROOT_FIELDS:
+                    fields.append(sel)
+            elif isinstance(sel, InlineFragmentNode):
+                collect(sel.selection_set, seen)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value in by_name and sel.name.value not in seen:
+                collect(by_name[sel.name.value].selection_set, seen | {sel.name.value})
+
+    collect(operation.selection_set, frozenset())
     if not fields:
         return None
     op = OperationDefinitionNode(

@@ -23,10 +23,11 @@ from graphql import (
     UnionTypeDefinitionNode,
     build_ast_schema,
     parse,
+    validate_schema,
 )
 
 from .links import collect_links
-from .parse import Names, named_type_of
+from .parse import Names, SupergraphError, named_type_of
 
 _KEPT_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "oneOf"})
 _N = TypeVar("_N", bound=Node)
@@ -119,4 +120,8 @@ def _clean_type(definition: TypeDefinitionNode, names: Names, removed: set[str])
 
 def build_api_schema(sdl_or_document: str | DocumentNode) -> GraphQLSchema:
     document = parse(sdl_or_document, no_location=True) if isinstance(sdl_or_document, str) else sdl_or_document
-    return build_ast_schema(api_document(document))
+    schema = build_ast_schema(api_document(document))
+    errors = validate_schema(schema)
+    if errors:
+        raise SupergraphError("invalid API schema: " + "; ".join(e.message for e in errors))
+    return schema

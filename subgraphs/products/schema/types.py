@@ -74,7 +74,8 @@ class PriceRange:
 @strawberry.federation.type(keys=["id"], description="A catalog product with its variants.")
 class Product:
     id: strawberry.ID
-    name: str
+    # Shareable: orders @provides the name it recorded on its order lines.
+    name: str = strawberry.federation.field(shareable=True)
     slug: str
     description: str
     category: str
@@ -146,7 +147,7 @@ class ProductEdge:
     node: Product
 
 
-@strawberry.type
+@strawberry.federation.type(shareable=True, description="Relay page information, shared with other subgraphs.")
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
@@ -200,12 +201,12 @@ class ProductFilter:
         return CatalogFilter(self.search, self.category, self.min_price, self.max_price, self.in_stock).validated()
 
 
-@strawberry.type(description="No variant has this SKU.")
+@strawberry.federation.type(shareable=True, description="No variant has this SKU.")
 class UnknownVariant:
     sku: str
 
 
-@strawberry.type(description="Fewer units are available than requested.")
+@strawberry.federation.type(shareable=True, description="Fewer units are available than requested.")
 class InsufficientStock:
     sku: str
     requested: int

@@ -164,3 +164,5 @@ def test_introspection_through_gateway(client: httpx.Client) -> None:
     names = [f["name"] for f in data["__type"]["fields"]]
     assert names == ["id", "name", "username", "reviews"]  # no @inaccessible field
     assert data["me"] == {"id": "1"}
+    r = post(client, "{ ...Q } fragment Q on Query { __schema { mutationType { name } } }")
+    assert r.json() == {"data": {"__schema": {"mutationType": {"name": "Mutation"}}}}

@@ -162,6 +162,24 @@ def test_interface_object_plans() -> None:
     assert reps is not None and {k: v.typename for k, v in reps.items()} == {"Book": "Media", "Movie": "Media"}
 
 
+def test_requires_on_interface_object_field() -> None:
+    sdl = media.SUPERGRAPH.replace(
+        "  title: String @join__field(graph: CATALOG)\n  rating: Int @join__field(graph: RATINGS)\n",
+        "  title: String @join__field(graph: CATALOG) @join__field(graph: RATINGS, external: true)\n"
+        "  rating: Int @join__field(graph: RATINGS)\n"
+        '  score: Int @join__field(graph: RATINGS, requires: "title")\n',
+    ).replace("  rating: Int @join__field\n", "  rating: Int @join__field\n  score: Int @join__field\n")
+    assert ops(plan_of(sdl, "{ topRated { rating ... on Book { score } } }")) == [
+        ("ratings", "query {topRated {rating __typename id}}"),
+        ("catalog", ENTITIES + "{... on Media {__typename ... on Book {__typename id title}}} }"),
+        ("ratings", ENTITIES + "{... on Media {score}} }"),
+    ]
+    plan = plan_of(sdl, "{ media { score } }")
+    assert ops(plan)[1] == ("ratings", ENTITIES + "{... on Media {score}} }")
+    requires = plan.fetches()[1].requires_text
+    assert requires is not None and "title" in requires
+
+
 def test_same_field_with_different_arguments_and_internal_key_alias() -> None:
     plan = plan_of(shop.SUPERGRAPH, '{ a: product(upc: "1") { upc: name reviews { body } } }')
     # the client aliased `name` as `upc`, so the key field the planner adds must not collide
