@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.types.execution import ExecutionContext
 
 from subgraphs.kit.errors import AppError, should_mask_error
@@ -16,6 +16,9 @@ from subgraphs.kit.errors import AppError, should_mask_error
 log = logging.getLogger(__name__)
 
 MAX_QUERY_DEPTH = 15
+# Parse and validation results are cached process-wide, keyed by the query text: the gateway sends
+# the same few operation texts over and over.
+DOCUMENT_CACHE_SIZE = 256
 
 
 class ServiceSchema(strawberry.federation.Schema):
@@ -39,7 +42,8 @@ def federation_schema(
     types: Iterable[type] = (),
     extensions: Iterable[Any] = (),
 ) -> ServiceSchema:
-    """A Federation 2 schema whose unexpected errors are masked (and logged), depth-limited."""
+    """A Federation 2 schema whose unexpected errors are masked (and logged), depth-limited, with
+    parsing and validation cached."""
     return ServiceSchema(
         query=query,
         mutation=mutation,
@@ -48,6 +52,8 @@ def federation_schema(
         extensions=[
             lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
             lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+            lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
             *extensions,
         ],
     )

@@ -23,6 +23,7 @@ from subgraphs.payments.documents import payment_from_spec
 from subgraphs.payments.domain import (
     OPEN_STATUSES,
     AttemptOutcome,
+    OrderState,
     backoff_seconds,
     idempotency_key_for,
 )
@@ -62,7 +63,7 @@ class PaymentProcessor:
             payment, _ = await store.insert(payment_from_spec(spec, _now()))
         if payment["attempt"] != attempt or payment["status"] not in OPEN_STATUSES:
             return f"skipped: payment is {payment['status']} at attempt {payment['attempt']}"
-        if payment.get("order_state", "OPEN") != "OPEN":
+        if payment.get("order_state", OrderState.OPEN.value) != OrderState.OPEN.value:
             return await self._fail(payment, attempt, None, reason=f"the order is {payment['order_state']}",
                                     error_code="order_closed", final=True)
         if payment["provider"] not in self.core.providers:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pymongo import ReturnDocument
 
@@ -60,13 +61,14 @@ class Reconciler:
             log.warning("reconciliation repaired payments: %s", report.as_dict())
         return report
 
-    async def _repair(self, payment: dict[str, object], report: ReconciliationReport) -> None:
-        payment_id, attempt = str(payment["_id"]), int(payment["attempt"])  # type: ignore[call-overload]
-        provider = self.core.providers.get(str(payment["provider"])) if payment["provider"] in self.core.providers \
-            else None
-        record = await provider.lookup(idempotency_key_for(payment_id, attempt)) if provider else None
+    async def _repair(self, payment: dict[str, Any], report: ReconciliationReport) -> None:
+        payment_id, attempt = str(payment["_id"]), int(payment["attempt"])
+        record = None
+        if payment["provider"] in self.core.providers:
+            provider = self.core.providers.get(payment["provider"])
+            record = await provider.lookup(idempotency_key_for(payment_id, attempt))
         if record is not None:
-            outcome = await self.processor.settle(dict(payment), attempt, record, job_try=None, latency_ms=0)
+            outcome = await self.processor.settle(payment, attempt, record, job_try=None, latency_ms=0)
             if not outcome.startswith("skipped"):
                 report.settled_from_ledger.append(payment_id)
             return

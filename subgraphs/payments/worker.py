@@ -7,6 +7,7 @@ with no MONGODB_URL the worker runs inside the service process instead (see app.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -18,6 +19,7 @@ from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.jobs import CTX_KEY, cron_jobs, functions
 from subgraphs.payments.queueing import resilient_redis_settings
 
+log = logging.getLogger(__name__)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -39,7 +41,10 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     core: PaymentsCore | None = ctx.get(CTX_KEY)
     if core is not None:
-        await core.relay.relay_once()  # publish what the last jobs wrote
+        try:
+            await core.relay.relay_once()  # publish what the last jobs wrote (else the next relay does)
+        except Exception:
+            log.exception("could not publish the outbox at shutdown")
         await core.close()
     runtime: ServiceRuntime | None = ctx.get("runtime")
     if runtime is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
 
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.schema import federation_schema
@@ -210,6 +209,4 @@ class Mutation:
 
 
 def build_schema() -> strawberry.federation.Schema:
-    # Parsing and validating dominate the cost of a cached catalog read: both caches are process-wide.
-    return federation_schema(query=Query, mutation=Mutation, types=[User],
-                             extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
+    return federation_schema(query=Query, mutation=Mutation, types=[User])
