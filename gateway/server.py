@@ -1,23 +1,24 @@
 """HTTP front end: a thin ASGI app (no framework on the hot path) speaking GraphQL over HTTP.
 
-Routes: POST/GET /graphql, GraphiQL for browsers on GET /graphql, /graphiql/* static assets,
-/health, /ready. Status codes follow the GraphQL-over-HTTP spec: request errors (bad JSON, parse
-or validation failures, bad variables) are 4xx, field errors in an executed request are 200.
+Routes: POST/GET /graphql, GraphiQL (gateway.graphiql) for browsers on GET /graphql and /graphiql,
+its assets under /graphiql/assets/, /health, /ready. Status codes follow the GraphQL-over-HTTP spec:
+request errors (bad JSON, parse or validation failures, bad variables) are 4xx, field errors in an
+executed request are 200.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
 from .config import Settings
+from .graphiql import GraphiQL
+from .graphiql.assets import OWN_SCRIPTS, SERVED, STATIC_DIR, node_modules
 from .planning.prepare import RequestError, error_dict
 from .runtime import Gateway
 
@@ -31,13 +32,6 @@ log = logging.getLogger("gateway.server")
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 MAX_BODY_BYTES = 8 * 1024 * 1024
-
-_ASSET_CANDIDATES = {
-    "react": ("node_modules/react/umd/react.production.min.js", "react.production.min.js"),
-    "react_dom": ("node_modules/react-dom/umd/react-dom.production.min.js", "react-dom.production.min.js"),
-    "graphiql_js": ("node_modules/graphiql/graphiql.min.js", "graphiql.min.js"),
-    "graphiql_css": ("node_modules/graphiql/graphiql.min.css", "graphiql.min.css"),
-}
 
 
 class HttpError(Exception):
@@ -59,7 +53,7 @@ class GatewayApp:
         self.gateway = gateway
         self.settings = settings
         self.ready = False
-        self.assets_dir = Path(settings.graphiql_assets_dir)
+        self.graphiql = GraphiQL(settings.graphiql_assets_dir)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -110,8 +104,10 @@ class GatewayApp:
             elif path == "/ready":
                 # the supergraph is parsed before the app exists, so a served request means loaded
                 await _send_json(send, 200, {"status": "ready", "subgraphs": len(self.gateway.supergraph.subgraphs)})
-            elif path.startswith("/graphiql/"):
-                await self._asset(path[len("/graphiql/") :], send)
+            elif path in ("/graphiql", "/graphiql/"):
+                await self._graphiql(send)
+            elif path.startswith("/graphiql/assets/"):
+                await self._asset(path[len("/graphiql/assets/") :], send)
             else:
                 await _send_json(send, 404, {"errors": [error_dict("Not found", "NOT_FOUND")]})
         except HttpError as exc:
@@ -142,7 +138,9 @@ class GatewayApp:
     async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         accept = headers.get("accept", "")
-        if "query" not in params and "text/html" in accept:
+        if "query" not in params and any(
+            part.split(";")[0].strip().lower() == "text/html" for part in accept.split(",")
+        ):
             await self._graphiql(send)
             return
         media = _negotiate(accept or None)
@@ -206,75 +204,24 @@ class GatewayApp:
             raise HttpError(exc.status, exc.errors) from None
         await _send_bytes(send, 200, orjson.dumps(response), media)
 
-    # --- GraphiQL ----------------------------------------------------------------------
+    # --- GraphiQL ---------------------------------------------------------------------
     async def _graphiql(self, send: Send) -> None:
-        await _send_bytes(send, 200, graphiql_page(self.assets_dir).encode(), "text/html; charset=utf-8")
+        status, page = self.graphiql.html()
+        await _send_bytes(send, status, page.encode(), "text/html; charset=utf-8", {"cache-control": "no-cache"})
 
-    async def _asset(self, relative: str, send: Send) -> None:
-        base = self.assets_dir.resolve()
-        target = (base / relative).resolve()
-        if not target.is_relative_to(base) or not target.is_file():
+    async def _asset(self, name: str, send: Send) -> None:
+        """Only the files the explorer page names are served, never the whole node_modules tree."""
+        if name in SERVED:
+            path = node_modules(self.graphiql.assets_dir) / name
+        elif name in OWN_SCRIPTS:
+            path = STATIC_DIR / name
+        else:
+            path = None
+        if path is None or not path.is_file():
             await _send_bytes(send, 404, b"not found", "text/plain; charset=utf-8")
             return
-        media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        await _send_bytes(send, 200, target.read_bytes(), media)
-
-
-def graphiql_page(assets_dir: Path) -> str:
-    """GraphiQL served from local assets (no CDN); a how-to-install page when they are missing."""
-    index = assets_dir / "index.html"
-    if index.is_file():
-        return index.read_text(encoding="utf-8")
-    found: dict[str, str] = {}
-    for name, candidates in _ASSET_CANDIDATES.items():
-        for candidate in candidates:
-            if (assets_dir / candidate).is_file():
-                found[name] = "/graphiql/" + candidate
-                break
-    if len(found) == len(_ASSET_CANDIDATES):
-        return _GRAPHIQL_TEMPLATE.format(**{k: html.escape(v) for k, v in found.items()})
-    missing = ", ".join(sorted(set(_ASSET_CANDIDATES) - set(found)))
-    return _MISSING_TEMPLATE.format(directory=html.escape(str(assets_dir)), missing=html.escape(missing))
-
-
-_GRAPHIQL_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>GraphiQL</title>
-<link rel="stylesheet" href="{graphiql_css}">
-<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
-</head>
-<body>
-<div id="graphiql">Loading GraphiQL...</div>
-<script src="{react}"></script>
-<script src="{react_dom}"></script>
-<script src="{graphiql_js}"></script>
-<script>
-  const fetcher = GraphiQL.createFetcher({{ url: window.location.pathname }});
-  const root = ReactDOM.createRoot ? ReactDOM.createRoot(document.getElementById('graphiql')) : null;
-  const element = React.createElement(GraphiQL, {{ fetcher, defaultEditorToolsVisibility: true }});
-  if (root) {{ root.render(element); }} else {{ ReactDOM.render(element, document.getElementById('graphiql')); }}
-</script>
-</body>
-</html>
-"""
-
-_MISSING_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>GraphiQL is not installed</title></head>
-<body style="font-family: sans-serif; max-width: 48rem; margin: 2rem auto;">
-<h1>GraphiQL assets are not installed</h1>
-<p>The gateway serves GraphiQL from local files, and none were found in
-<code>{directory}</code> (missing: {missing}).</p>
-<p>Install them with npm, for example:</p>
-<pre>mkdir -p {directory} &amp;&amp; cd {directory}
-npm install graphiql react react-dom</pre>
-<p>or point <code>GRAPHIQL_ASSETS_DIR</code> at a directory holding an <code>index.html</code>.
-Queries work without GraphiQL: POST JSON to this URL.</p>
-</body>
-</html>
-"""
+        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        await _send_bytes(send, 200, path.read_bytes(), media, {"cache-control": "public, max-age=3600"})
 
 
 def _headers(scope: Scope) -> dict[str, str]:

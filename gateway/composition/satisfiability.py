@@ -282,8 +282,9 @@ class _Checker:
         for sel in selections:
             if sel.type_condition is not None:
                 narrowed = self._narrow_options(options, sel.type_condition)
-                # No option can be of that type: the condition selects nothing (as Apollo), which is fine.
-                if narrowed and not self._fetchable(narrowed, sel.children, guard):
+                # Unlike a query's type condition, a required one that no option can take fails (Apollo's
+                # condition resolver: no option left means the condition cannot be satisfied).
+                if not narrowed or not self._fetchable(narrowed, sel.children, guard):
                     return False
                 continue
             if sel.name == "__typename":

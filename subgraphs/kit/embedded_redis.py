@@ -34,6 +34,8 @@ def free_port() -> int:
 class EmbeddedRedis:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
+        # Removed when this object is collected or the interpreter exits, not on stop(): a stopped
+        # server can be started again (tests restart Redis under running workers).
         self._dir = tempfile.TemporaryDirectory(prefix="embedded-redis-")
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -78,6 +80,7 @@ class EmbeddedRedis:
         return self
 
     def stop(self) -> None:
+        """Stop the server; `start()` may start it again on the same port."""
         process, self._process = self._process, None
         if process is None:
             return
@@ -88,4 +91,3 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        self._dir.cleanup()

@@ -16,16 +16,30 @@ from typing import Any
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
 
+# How long a worker rides out a Redis that went away before it gives up (and its supervisor restarts it).
+RIDE_OUT_SECONDS = 120
+BACKOFF_CAP_SECONDS = 1.0
+
+
 def redis_settings(url: str) -> RedisSettings:
-    """arq connection settings that keep retrying while Redis restarts instead of giving up."""
+    """arq connection settings that keep retrying while Redis restarts instead of giving up: both
+    while connecting and, once running, on every command (arq's poll loop would die otherwise)."""
     settings = RedisSettings.from_dsn(url)
-    settings.conn_retries = 60
+    settings.conn_retries = int(RIDE_OUT_SECONDS / BACKOFF_CAP_SECONDS)
     settings.conn_retry_delay = 1
     settings.retry_on_timeout = True
+    settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
+    settings.retry = Retry(
+        ExponentialBackoff(cap=BACKOFF_CAP_SECONDS, base=0.05), retries=int(RIDE_OUT_SECONDS / BACKOFF_CAP_SECONDS)
+    )
     return settings
 
 

@@ -14,13 +14,13 @@ from subgraphs.kit.app import create_service_app
 from subgraphs.kit.events import EventConsumer
 from subgraphs.kit.events.consumer import ConsumerConfig
 from subgraphs.kit.events.types import OrderCancelled, OrderCreated, OrderPaid
+from subgraphs.kit.queue import InProcessWorker
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.context import PaymentsContext
 from subgraphs.payments.jobs import CTX_KEY, cron_jobs, functions
-from subgraphs.payments.queueing import ResilientInProcessWorker
 from subgraphs.payments.schema import build_schema
 from subgraphs.payments.service import PaymentService
 
@@ -35,7 +35,7 @@ class PaymentsState:
     core: PaymentsCore | None = None
     service: PaymentService | None = None
     consumer: EventConsumer | None = None
-    worker: ResilientInProcessWorker | None = None
+    worker: InProcessWorker | None = None
 
 
 def create_app(settings: Settings | None = None, config: PaymentsConfig | None = None) -> Starlette:
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
         )
         await state.consumer.start()
         if settings.run_worker_in_process:
-            state.worker = ResilientInProcessWorker(
+            state.worker = InProcessWorker(
                 functions=functions(config), cron_jobs=cron_jobs(config), queue_name=config.queue_name,
                 redis_url=runtime.redis_url, ctx={CTX_KEY: core}, max_tries=config.job_max_tries,
             )

@@ -12,12 +12,12 @@ import os
 from typing import Any
 
 from subgraphs.kit.logs import configure_logging
+from subgraphs.kit.queue import redis_settings
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.jobs import CTX_KEY, cron_jobs, functions
-from subgraphs.payments.queueing import resilient_redis_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -58,7 +58,7 @@ class WorkerSettings:
     functions = functions(_config)
     cron_jobs = cron_jobs(_config)
     queue_name = _config.queue_name
-    redis_settings = resilient_redis_settings(_redis_url())
+    redis_settings = redis_settings(_redis_url())
     on_startup = startup
     on_shutdown = shutdown
     max_tries = _config.job_max_tries

@@ -14,12 +14,12 @@ from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.kit.events import Event
 from subgraphs.kit.events.types import OrderCreated
+from subgraphs.kit.queue import InProcessWorker
 from subgraphs.kit.redis_client import connect_redis
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.domain import payment_id_for
 from subgraphs.payments.jobs import CTX_KEY, functions
-from subgraphs.payments.queueing import ResilientInProcessWorker as InProcessWorker
 from subgraphs.payments.service import PaymentService
 from tests.support.servers import wait_for
 

@@ -94,6 +94,14 @@ class EventConsumer:
                 await self.poll_once()
             except asyncio.CancelledError:
                 raise
+            except aioredis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    log.exception("event consumer %s failed a poll; retrying", self.config.group)
+                    await asyncio.sleep(1)
+                    continue
+                # Redis restarted without its data: the group (and stream) must exist again.
+                log.warning("consumer group %s is gone (Redis restarted?); creating it again", self.config.group)
+                await self.ensure_group()
             except Exception:
                 log.exception("event consumer %s failed a poll; retrying", self.config.group)
                 await asyncio.sleep(1)

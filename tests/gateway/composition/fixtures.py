@@ -72,6 +72,95 @@ type Name @shareable { first: String last: String }
     "@shareable",
 )
 
+# Federation 2: the sub-selection of an @external field is external too, so fields selected *below* an
+# external field in @requires / @provides need no @external of their own (only leaves with no external
+# field above them do). The value types below are defined without @external in the requiring/providing
+# subgraph; `warehouse` / `forum` mark their nested field @external explicitly, which is allowed as well.
+FED = ("@key", "@shareable", "@external", "@requires", "@provides")
+
+NESTED_CATALOG = fed2(
+    """
+type Query { products: [Product!]! }
+type Product @key(fields: "upc") { upc: ID! weight: Int! dimensions: Dimensions! packaging: Packaging! }
+type Dimensions @shareable { length: Int! width: Int! height: Int! }
+interface Packaging { weight: Int! }
+type Box implements Packaging @shareable { weight: Int! volume: Int! }
+type Envelope implements Packaging @shareable { weight: Int! }
+""",
+    *FED,
+)
+
+NESTED_INVENTORY = fed2(
+    """
+type Product @key(fields: "upc") {
+  upc: ID!
+  weight: Int! @external
+  dimensions: Dimensions! @external
+  packaging: Packaging! @external
+  shippingEstimate(zip: String!): Int! @requires(fields: "weight dimensions { length width }")
+  deliveryCost: Int! @requires(fields: "weight")
+  packagingFee: Int! @requires(fields: "packaging { weight ... on Box { volume } }")
+}
+type Dimensions @shareable { length: Int! width: Int! height: Int! }
+interface Packaging { weight: Int! }
+type Box implements Packaging @shareable { weight: Int! volume: Int! }
+type Envelope implements Packaging @shareable { weight: Int! }
+""",
+    *FED,
+)
+
+NESTED_SHIPPING = fed2(
+    """
+type Product @key(fields: "upc") {
+  upc: ID!
+  deliveryCost: Int! @external
+  shippingQuote: String! @requires(fields: "deliveryCost")
+}
+""",
+    *FED,
+)
+
+NESTED_WAREHOUSE = fed2(
+    """
+type Product @key(fields: "upc") {
+  upc: ID!
+  dimensions: Dimensions! @external
+  shelfSpace: Int! @requires(fields: "dimensions { height }")
+}
+type Dimensions { height: Int! @external }
+""",
+    *FED,
+)
+
+NESTED_ACCOUNTS = fed2(
+    """
+type Query { me: User }
+type User @key(fields: "id") { id: ID! name: String! username: String! @shareable address: Address @shareable }
+type Address @shareable { city: String! street: String! }
+""",
+    *FED,
+)
+
+NESTED_REVIEWS = fed2(
+    """
+type Query { latestReviews: [Review!]! }
+type Review { id: ID! body: String! author: User! @provides(fields: "username address { city }") }
+type User @key(fields: "id") { id: ID! username: String! @external address: Address @external }
+type Address @shareable { city: String! }
+""",
+    *FED,
+)
+
+NESTED_FORUM = fed2(
+    """
+type Query { posts: [Post!]! }
+type Post { id: ID! author: User! @provides(fields: "address { street }") }
+type User @key(fields: "id") { id: ID! address: Address @external }
+type Address { street: String! @external }
+""",
+    *FED,
+)
+
 FIXTURES: dict[str, list[SubgraphSource]] = {
     "basic": sources(("products", PRODUCTS), ("reviews", REVIEWS), ("accounts", ACCOUNTS)),
     "fed1": sources(
@@ -379,6 +468,13 @@ type User @key(fields: "id") { id: ID! karma: Int }
             ),
         ),
     ),
+    "nested_requires": sources(
+        ("catalog", NESTED_CATALOG),
+        ("inventory", NESTED_INVENTORY),
+        ("shipping", NESTED_SHIPPING),
+        ("warehouse", NESTED_WAREHOUSE),
+    ),
+    "nested_provides": sources(("accounts", NESTED_ACCOUNTS), ("reviews", NESTED_REVIEWS), ("forum", NESTED_FORUM)),
 }
 
 ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
@@ -446,5 +542,18 @@ ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
     "required_arg_missing": sources(
         ("a", fed2("type Query { t(a: Int!): Int @shareable }", "@shareable")),
         ("b", fed2("type Query { t: Int @shareable }", "@shareable")),
+    ),
+    # A top-level field of @requires must be @external; being nested elsewhere does not help it.
+    "requires_missing_external": sources(
+        ("catalog", NESTED_CATALOG),
+        (
+            "inventory",
+            NESTED_INVENTORY.replace("weight: Int! @external", "weight: Int! @shareable"),
+        ),
+    ),
+    # Likewise for @provides, even when the field is @shareable.
+    "provides_missing_external": sources(
+        ("accounts", NESTED_ACCOUNTS),
+        ("reviews", NESTED_REVIEWS.replace("username: String! @external", "username: String! @shareable")),
     ),
 }

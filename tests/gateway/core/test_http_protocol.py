@@ -91,26 +91,35 @@ def test_graphql_response_json_media_type(client: httpx.Client) -> None:
 
 
 def test_graphiql_without_assets_explains_install(client: httpx.Client) -> None:
-    r = client.get("/graphql", headers={"accept": "text/html"})
-    assert r.status_code == 200
+    r = client.get("/graphql", headers={"accept": "text/html,application/xhtml+xml"})
+    assert r.status_code == 503
     assert r.headers["content-type"].startswith("text/html")
-    assert "npm install graphiql" in r.text
+    assert "GraphiQL is not installed" in r.text
+    assert client.get("/graphiql/assets/graphiql/graphiql.min.js").status_code == 404
 
 
-def test_graphiql_with_index(tmp_path: Path) -> None:
-    (tmp_path / "index.html").write_text("<html>my graphiql</html>")
-    (tmp_path / "app.js").write_text("console.log(1)")
+def test_graphiql_with_assets(tmp_path: Path) -> None:
+    from gateway.graphiql.assets import SERVED
+
+    for name in SERVED:
+        target = tmp_path / "node_modules" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("/* asset */")
+    (tmp_path / "node_modules" / "secret.txt").write_text("no")
     app = gateway_app(shop.SUPERGRAPH, {}, graphiql_assets_dir=str(tmp_path))
     transport = httpx.ASGITransport(app=app)
 
     async def run() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
             page = await c.get("/graphql", headers={"accept": "text/html"})
-            assert "my graphiql" in page.text
-            asset = await c.get("/graphiql/app.js")
+            assert page.status_code == 200
+            assert "/graphiql/assets/graphiql/graphiql.min.js" in page.text
+            assert (await c.get("/graphiql")).status_code == 200
+            asset = await c.get("/graphiql/assets/graphiql/graphiql.min.js")
             assert asset.status_code == 200
-            escape = await c.get("/graphiql/../../etc/passwd")
-            assert escape.status_code == 404
+            assert asset.text == "/* asset */"
+            assert (await c.get("/graphiql/assets/secret.txt")).status_code == 404
+            assert (await c.get("/graphiql/assets/../node_modules/secret.txt")).status_code == 404
 
     import asyncio
 

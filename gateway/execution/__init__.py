@@ -1,0 +1,7 @@
+"""Plan execution: subgraph HTTP transport, merging of subgraph JSON, response shaping."""
+
+from .executor import PlanExecution, merge_into
+from .http import SubgraphClient, SubgraphFetchError
+from .shaping import shape_response
+
+__all__ = ["PlanExecution", "SubgraphClient", "SubgraphFetchError", "merge_into", "shape_response"]

@@ -1,0 +1,142 @@
+"""The whole stack as real processes: Redis, every service (with its in-process worker), the gateway.
+
+`make dev` runs it on the default ports; the end-to-end tests run it on free ports. Which subgraphs
+exist comes from supergraph.yaml; with other ports, a copy of it pointing at them is composed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from subgraphs.kit.embedded_redis import EmbeddedRedis, free_port
+from subgraphs.kit.settings import DEFAULT_PORTS
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPERGRAPH_CONFIG = ROOT / "supergraph.yaml"
+
+
+def subgraph_names(config_path: Path = SUPERGRAPH_CONFIG) -> list[str]:
+    config = yaml.safe_load(config_path.read_text())
+    return list(config["subgraphs"])
+
+
+@dataclass
+class Stack:
+    """Start with `start()`, stop with `stop()` (every process it started, by PID)."""
+
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    env: Mapping[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _redis: EmbeddedRedis | None = None
+    _logs: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def on_free_ports(cls, **kwargs: Any) -> Stack:
+        return cls(ports={name: free_port() for name in DEFAULT_PORTS}, **kwargs)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"{self.url('gateway')}/graphql"
+
+    def _environment(self) -> dict[str, str]:
+        env = {**os.environ, **self.env}
+        if not env.get("REDIS_URL"):
+            self._redis = EmbeddedRedis().start()
+            env["REDIS_URL"] = self._redis.url
+        for name, port in self.ports.items():
+            prefix = name.upper()
+            env[f"{prefix}_PORT"] = str(port)
+            env[f"{prefix}_URL"] = f"http://127.0.0.1:{port}/graphql"
+        return env
+
+    def _supergraph_config(self) -> Path:
+        if all(self.ports[n] == DEFAULT_PORTS[n] for n in self.ports):
+            return SUPERGRAPH_CONFIG
+        config = yaml.safe_load(SUPERGRAPH_CONFIG.read_text())
+        for name, spec in config["subgraphs"].items():
+            url = f"{self.url(name)}/graphql"
+            spec["routing_url"] = url
+            spec["schema"] = {"subgraph_url": url}
+        target = ROOT / "var" / f"supergraph-{self.ports['gateway']}.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(config, sort_keys=False))
+        return target
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        output: Any = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop())
+            self._logs.append(output)
+        process = subprocess.Popen(
+            [sys.executable, *args], env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT if output else None
+        )
+        self.processes.append((name, process))
+        return process
+
+    def start(self, timeout: float = 90) -> Stack:
+        env = self._environment()
+        self.redis_url = env["REDIS_URL"]
+        services = subgraph_names()
+        try:
+            for name in services:
+                self._spawn(name, ["-m", f"subgraphs.{name}"], env)
+            for name in services:
+                self.wait_ready(name, timeout)
+            serve = ["-m", "gateway", "serve", "--config", str(self._supergraph_config())]
+            self._spawn("gateway", [*serve, "--port", str(self.ports["gateway"])], env)
+            self.wait_ready("gateway", timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, name: str, timeout: float) -> None:
+        process = dict(self.processes)[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode} before it was ready")
+            try:
+                if httpx.get(f"{self.url(name)}/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} was not ready within {timeout:.0f}s")
+
+    def running(self) -> bool:
+        return all(process.poll() is None for _, process in self.processes)
+
+    def stop(self) -> None:
+        for _, process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+        if self._redis is not None:
+            self._redis.stop()
+            self._redis = None
