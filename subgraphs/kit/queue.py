@@ -24,31 +24,38 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = logging.getLogger(__name__)
 
 
-# How long a worker rides out a Redis that went away before it gives up (and its supervisor restarts it).
-RIDE_OUT_SECONDS = 120
+# A worker rides out a Redis that went away for this long before it gives up (and its supervisor
+# restarts it). Code that enqueues from a request retries only a blip, and fails fast in an outage.
+WORKER_RIDE_OUT_SECONDS = 120.0
+ENQUEUE_RIDE_OUT_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 1.0
 
 
-def redis_settings(url: str) -> RedisSettings:
-    """arq connection settings that keep retrying while Redis restarts instead of giving up: both
-    while connecting and, once running, on every command (arq's poll loop would die otherwise)."""
+def redis_settings(url: str, ride_out_seconds: float = WORKER_RIDE_OUT_SECONDS) -> RedisSettings:
+    """arq connection settings that keep retrying while Redis restarts: while connecting, and on every
+    command once running (arq's poll loop dies on the first connection error otherwise)."""
     settings = RedisSettings.from_dsn(url)
-    settings.conn_retries = int(RIDE_OUT_SECONDS / BACKOFF_CAP_SECONDS)
+    settings.conn_retries = 60
     settings.conn_retry_delay = 1
     settings.retry_on_timeout = True
     settings.retry_on_error = [RedisConnectionError, RedisTimeoutError]
-    settings.retry = Retry(
-        ExponentialBackoff(cap=BACKOFF_CAP_SECONDS, base=0.05), retries=int(RIDE_OUT_SECONDS / BACKOFF_CAP_SECONDS)
-    )
+    retries = max(1, int(ride_out_seconds / BACKOFF_CAP_SECONDS))
+    settings.retry = Retry(ExponentialBackoff(cap=BACKOFF_CAP_SECONDS, base=0.05), retries=retries)
     return settings
 
 
 async def queue_pool(url: str) -> ArqRedis:
-    return await create_pool(redis_settings(url))
+    """A pool for enqueuing jobs from a service (not for a worker): short retries."""
+    return await create_pool(redis_settings(url, ride_out_seconds=ENQUEUE_RIDE_OUT_SECONDS))
 
 
 class InProcessWorker:
-    """An arq worker running as a task of the service's own event loop."""
+    """An arq worker running as a task of the service's own event loop, restarted when Redis goes away.
+
+    redis-py raises a refused connection before its per-command retry applies, so arq's poll loop
+    ends on the first poll during a Redis outage; a standalone worker is restarted by its supervisor,
+    this one restarts itself with a capped backoff.
+    """
 
     def __init__(
         self,
@@ -61,22 +68,40 @@ class InProcessWorker:
         max_tries: int = 5,
         poll_delay: float = 0.1,
     ) -> None:
-        self._worker = Worker(
-            functions=list(functions),
-            cron_jobs=list(cron_jobs) or None,
-            queue_name=queue_name,
-            redis_settings=redis_settings(redis_url),
-            ctx=ctx,
-            max_tries=max_tries,
-            poll_delay=poll_delay,
-            handle_signals=False,
-            keep_result=3600,
-        )
+        self.queue_name = queue_name
+        self._options: dict[str, Any] = {
+            "functions": list(functions),
+            "cron_jobs": list(cron_jobs) or None,
+            "queue_name": queue_name,
+            "redis_settings": redis_settings(redis_url),
+            "ctx": ctx,
+            "max_tries": max_tries,
+            "poll_delay": poll_delay,
+            "handle_signals": False,
+            "keep_result": 3600,
+        }
+        self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
+        self.restarts = 0
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._worker.async_run(), name=f"arq-worker:{self._worker.queue_name}")
-        log.info("arq worker for %s runs inside this process", self._worker.queue_name)
+        self._task = asyncio.create_task(self._supervise(), name=f"arq-worker:{self.queue_name}")
+        log.info("arq worker for %s runs inside this process", self.queue_name)
+
+    async def _supervise(self) -> None:
+        delay = 0.1
+        while True:
+            self._worker = Worker(**self._options)
+            try:
+                await self._worker.async_run()
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("arq worker for %s lost Redis (%s); restarting in %.1fs", self.queue_name, exc, delay)
+            with contextlib.suppress(Exception):
+                await self._worker.close()
+            self.restarts += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_CAP_SECONDS)
 
     async def stop(self) -> None:
         if self._task is None:
@@ -84,5 +109,7 @@ class InProcessWorker:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        await self._worker.close()
+        if self._worker is not None:
+            with contextlib.suppress(Exception):
+                await self._worker.close()
         self._task = None
