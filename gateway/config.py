@@ -9,7 +9,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_JWT_SECRET = "dev-secret-change-me"
+# The same development default as the services (subgraphs.kit.settings): tokens from
+# `python -m gateway token` must verify there. Set JWT_SECRET in production.
+DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
 
 
 def _csv(value: str | None) -> tuple[str, ...]:

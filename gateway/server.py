@@ -1,15 +1,14 @@
 """HTTP front end: a thin ASGI app (no framework on the hot path) speaking GraphQL over HTTP.
 
-Routes: POST/GET /graphql, GraphiQL (gateway.graphiql) for browsers on GET /graphql and /graphiql,
-its assets under /graphiql/assets/, /health, /ready. Status codes follow the GraphQL-over-HTTP spec:
-request errors (bad JSON, parse or validation failures, bad variables) are 4xx, field errors in an
-executed request are 200.
+Routes: POST/GET /graphql, /health, /ready. Status codes follow the GraphQL-over-HTTP spec: request
+errors (bad JSON, parse or validation failures, bad variables) are 4xx, field errors in an executed
+request are 200. `create_app` puts it behind the real-time layer (gateway.subscriptions), which
+serves WebSocket and SSE subscriptions on /graphql and the GraphiQL explorer to browsers.
 """
 
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,10 +16,9 @@ from urllib.parse import parse_qsl
 import orjson
 
 from .config import Settings
-from .graphiql import GraphiQL
-from .graphiql.assets import OWN_SCRIPTS, SERVED, STATIC_DIR, node_modules
 from .planning.prepare import RequestError, error_dict
 from .runtime import Gateway
+from .subscriptions import RealtimeMiddleware, SubscriptionSettings, with_realtime
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,7 +51,6 @@ class GatewayApp:
         self.gateway = gateway
         self.settings = settings
         self.ready = False
-        self.graphiql = GraphiQL(settings.graphiql_assets_dir)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -61,9 +58,8 @@ class GatewayApp:
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
-        elif kind == "websocket":
-            # Subscriptions over WebSocket are a separate piece of work; refuse cleanly for now.
-            await send({"type": "websocket.close", "code": 4400})
+        elif kind == "websocket":  # the real-time layer in front serves /graphql; nothing else speaks it
+            await send({"type": "websocket.close", "code": 4404})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -104,10 +100,6 @@ class GatewayApp:
             elif path == "/ready":
                 # the supergraph is parsed before the app exists, so a served request means loaded
                 await _send_json(send, 200, {"status": "ready", "subgraphs": len(self.gateway.supergraph.subgraphs)})
-            elif path in ("/graphiql", "/graphiql/"):
-                await self._graphiql(send)
-            elif path.startswith("/graphiql/assets/"):
-                await self._asset(path[len("/graphiql/assets/") :], send)
             else:
                 await _send_json(send, 404, {"errors": [error_dict("Not found", "NOT_FOUND")]})
         except HttpError as exc:
@@ -137,13 +129,7 @@ class GatewayApp:
 
     async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        accept = headers.get("accept", "")
-        if "query" not in params and any(
-            part.split(";")[0].strip().lower() == "text/html" for part in accept.split(",")
-        ):
-            await self._graphiql(send)
-            return
-        media = _negotiate(accept or None)
+        media = _negotiate(headers.get("accept") or None)
         if media is None:
             raise HttpError(406, [error_dict("Accept must allow application/json", "BAD_REQUEST")])
         payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
@@ -204,25 +190,6 @@ class GatewayApp:
             raise HttpError(exc.status, exc.errors) from None
         await _send_bytes(send, 200, orjson.dumps(response), media)
 
-    # --- GraphiQL ---------------------------------------------------------------------
-    async def _graphiql(self, send: Send) -> None:
-        status, page = self.graphiql.html()
-        await _send_bytes(send, status, page.encode(), "text/html; charset=utf-8", {"cache-control": "no-cache"})
-
-    async def _asset(self, name: str, send: Send) -> None:
-        """Only the files the explorer page names are served, never the whole node_modules tree."""
-        if name in SERVED:
-            path = node_modules(self.graphiql.assets_dir) / name
-        elif name in OWN_SCRIPTS:
-            path = STATIC_DIR / name
-        else:
-            path = None
-        if path is None or not path.is_file():
-            await _send_bytes(send, 404, b"not found", "text/plain; charset=utf-8")
-            return
-        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        await _send_bytes(send, 200, path.read_bytes(), media, {"cache-control": "public, max-age=3600"})
-
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -278,14 +245,19 @@ async def _send_bytes(send: Send, status: int, body: bytes, media: str, extra: d
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> GatewayApp:
-    """ASGI app for `settings` (supergraph from settings.supergraph_sdl or supergraph_path)."""
+def create_app(
+    settings: Settings | None = None,
+    gateway: Gateway | None = None,
+    subscription_settings: SubscriptionSettings | None = None,
+) -> RealtimeMiddleware:
+    """ASGI app for `settings` (supergraph from settings.supergraph_sdl or supergraph_path): the HTTP
+    gateway behind the subscription transports and the explorer. Its `.app` is the `GatewayApp`."""
     settings = settings or Settings.from_env()
     if gateway is None:
         gateway = Gateway(settings.load_supergraph_sdl(), settings)
-    return GatewayApp(gateway, settings)
+    return with_realtime(GatewayApp(gateway, settings), gateway, settings, subscription_settings)
 
 
-def create_app_from_env() -> GatewayApp:
+def create_app_from_env() -> RealtimeMiddleware:
     """Factory for `uvicorn --factory` and multi-worker runs: everything comes from the environment."""
     return create_app(Settings.from_env())

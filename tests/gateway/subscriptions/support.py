@@ -27,7 +27,6 @@ from gateway.subscriptions import (
     RealtimeMiddleware,
     SubscriptionHub,
     SubscriptionSettings,
-    with_realtime,
 )
 from tests.support.servers import serve_asgi, wait_for
 
@@ -189,12 +188,8 @@ class Stack:
 
 
 def gateway_app(supergraph_sdl: str, subscription_settings: SubscriptionSettings) -> RealtimeMiddleware:
-    """The core gateway's app behind the real-time layer (unless the core already wraps it)."""
-    settings = Settings(supergraph_sdl=supergraph_sdl)
-    app = create_app(settings)
-    if isinstance(app, RealtimeMiddleware):
-        return app
-    return with_realtime(app, app.gateway, settings, subscription_settings)
+    """The gateway's app as served, with these subscription limits."""
+    return create_app(Settings(supergraph_sdl=supergraph_sdl), subscription_settings=subscription_settings)
 
 
 @asynccontextmanager
