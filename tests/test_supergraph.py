@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import pytest
 import yaml
 
 from gateway.composition import SubgraphSource, compose

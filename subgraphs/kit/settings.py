@@ -28,8 +28,9 @@ def service_url(name: str, env: Mapping[str, str] | None = None) -> str:
     return env.get(f"{_env_prefix(name)}_URL", default)
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+def env_flag(value: str | None, default: bool) -> bool:
+    """An on/off environment variable: 1, true, yes or on (any case) is on; unset or blank is `default`."""
+    if value is None or value.strip() == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -70,6 +71,6 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
-            log_json=_flag(env.get("LOG_JSON"), default=False),
-            run_worker_in_process=_flag(env.get("RUN_WORKER_IN_PROCESS"), default=mongodb_url is None),
+            log_json=env_flag(env.get("LOG_JSON"), default=False),
+            run_worker_in_process=env_flag(env.get("RUN_WORKER_IN_PROCESS"), default=mongodb_url is None),
         )

@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from subgraphs.kit.settings import env_flag
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me-in-production"
-
-
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ class NotificationConfig:
                 smtp_url,
                 username=env.get("SMTP_USER") or None,
                 password=env.get("SMTP_PASSWORD") or None,
-                starttls=_flag(env.get("SMTP_STARTTLS"), default=False),
+                starttls=env_flag(env.get("SMTP_STARTTLS"), default=False),
                 timeout_seconds=smtp_timeout,
             )
         max_attempts = int(env.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
@@ -96,7 +92,7 @@ class NotificationConfig:
             email_from=env.get("NOTIFICATIONS_EMAIL_FROM", "Supershop <no-reply@supershop.local>"),
             webhook_secret=env.get("NOTIFICATIONS_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
             webhook_timeout_seconds=float(env.get("NOTIFICATIONS_WEBHOOK_TIMEOUT", "10")),
-            webhook_allow_private_networks=_flag(env.get("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE"), default=True),
+            webhook_allow_private_networks=env_flag(env.get("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE"), default=True),
             max_attempts=max_attempts,
             retry_base_seconds=float(env.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "5")),
             retry_max_seconds=float(env.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "900")),

@@ -15,11 +15,12 @@ from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus
 
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.events import Event, outbox_entry
 from subgraphs.kit.events.types import NotificationSent
 from subgraphs.notifications.config import NotificationConfig
 from subgraphs.notifications.model import QUEUE_NAME, SOURCE, Channel, Outcome, Status, sent_event_id
-from subgraphs.notifications.store import NotificationStore, attempt_record, now
+from subgraphs.notifications.store import NotificationStore, attempt_record
 from subgraphs.notifications.transports.base import DeliveryError, OutgoingMessage, Transport
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ async def requeue_stale(store: NotificationStore, pool: ArqRedis, older_than: ti
     A job that is still queued, deferred or running is left alone; a finished one's kept result is
     removed first, because arq would otherwise refuse the job id.
     """
-    cutoff: datetime = now() - older_than
+    cutoff: datetime = utcnow() - older_than
     requeued = 0
     for document in await store.queued_before(cutoff):
         job = Job(document["job_id"], pool, _queue_name=QUEUE_NAME)

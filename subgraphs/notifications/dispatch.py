@@ -11,13 +11,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.events import Event
 from subgraphs.notifications import content
 from subgraphs.notifications.catalog import Rendered, TemplateCatalog
 from subgraphs.notifications.model import Channel, Status, job_id, notification_id
 from subgraphs.notifications.preferences import validate_email
-from subgraphs.notifications.store import NotificationStore, now
+from subgraphs.notifications.store import NotificationStore
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Dispatcher:
     def _document(
         event: Event, info: content.EventFacts, channel: Channel, recipient: str, rendered: Rendered
     ) -> dict[str, Any]:
-        moment = now()
+        moment = utcnow()
         return {
             "_id": notification_id(event.id, channel, info.user_id),
             "job_id": job_id(event.id, channel, info.user_id),

@@ -6,46 +6,37 @@ their deterministic `_id`, and status changes only apply to a notification that 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import orjson
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from subgraphs.kit.errors import BadUserInput
+from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.kit.mongo import Database
+from subgraphs.kit.pagination import CursorCodec
 from subgraphs.notifications.model import Outcome, Status
 from subgraphs.notifications.preferences import EMAIL_SOURCE_ORDER, EMAIL_SOURCE_USER, Preferences, storage_key
 
-
-def now() -> datetime:
-    """UTC now at MongoDB's millisecond precision, so values round-trip exactly (cursors depend on it)."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+CURSORS = CursorCodec(message="`after` is not a cursor of this connection", extension_key="field")
 
 
 def encode_cursor(document: dict[str, Any]) -> str:
-    raw = orjson.dumps([_aware(document["created_at"]).isoformat(), document["_id"]])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return CURSORS.encode([as_utc(document["created_at"]).isoformat(), document["_id"]])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    raw = CURSORS.decode(cursor)
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(part, str) for part in raw)):
+        raise CURSORS.invalid()
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, identifier = orjson.loads(raw)
-        return _aware(datetime.fromisoformat(created_at)), str(identifier)
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise BadUserInput("`after` is not a cursor of this connection", field="after") from None
+        created_at = datetime.fromisoformat(raw[0])
+    except ValueError:
+        raise CURSORS.invalid() from None
+    return as_utc(created_at), raw[1]
 
 
 @dataclass(frozen=True)
@@ -56,7 +47,7 @@ class Page:
 
 
 def attempt_record(number: int, outcome: Outcome, error: str | None = None) -> dict[str, Any]:
-    return {"number": number, "at": now(), "outcome": outcome.value, "error": error}
+    return {"number": number, "at": utcnow(), "outcome": outcome.value, "error": error}
 
 
 class NotificationStore:
@@ -163,7 +154,7 @@ class NotificationStore:
         with contextlib.suppress(DuplicateKeyError):
             await self.preferences.update_one(
                 {"_id": user_id, "email_source": {"$ne": EMAIL_SOURCE_USER}},
-                {"$set": {"email": email, "email_source": EMAIL_SOURCE_ORDER, "updated_at": now()}},
+                {"$set": {"email": email, "email_source": EMAIL_SOURCE_ORDER, "updated_at": utcnow()}},
                 upsert=True,
             )
 
@@ -178,7 +169,7 @@ class NotificationStore:
         """Apply validated changes atomically: `changes` set fields, `clear` unsets them, `channels`
         replaces the choices of the listed event types (others keep theirs), `reset_channels` puts
         event types back on the defaults."""
-        update: dict[str, Any] = {"$set": {"updated_at": now(), **changes}}
+        update: dict[str, Any] = {"$set": {"updated_at": utcnow(), **changes}}
         if "email" in changes:
             update["$set"]["email_source"] = EMAIL_SOURCE_USER
         for event_type, values in channels.items():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from subgraphs.kit.auth import Viewer
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import AppError, BadUserInput, ServiceUnavailable
 from subgraphs.kit.events import outbox_entry
 from subgraphs.kit.events.types import OrderCreated, OrderLineData
@@ -34,7 +35,7 @@ from subgraphs.orders.domain import (
 from subgraphs.orders.lifecycle import SOURCE, event_id_for
 from subgraphs.orders.products_client import NoSuchVariant, OutOfStock, ProductsClient, Reservation
 from subgraphs.orders.status_stream import StatusChange, StatusStream
-from subgraphs.orders.store import Document, OrderStore, utcnow
+from subgraphs.orders.store import Document, OrderStore
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.kit.errors import AppError
 from subgraphs.orders.domain import StockAction
 from subgraphs.orders.products_client import ProductsClient
-from subgraphs.orders.store import OrderStore, as_utc, utcnow
+from subgraphs.orders.store import OrderStore
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.kit.events import Event, outbox_entry
 from subgraphs.kit.events.types import OrderCancelled, OrderFulfilled, OrderPaid, OrderRefunded
 from subgraphs.orders.compensation import StockCompensator
@@ -23,7 +24,7 @@ from subgraphs.orders.domain import (
     can_transition,
 )
 from subgraphs.orders.status_stream import StatusChange, StatusStream
-from subgraphs.orders.store import Document, OrderStore, as_utc, utcnow
+from subgraphs.orders.store import Document, OrderStore
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from subgraphs.kit.clock import as_utc
 from subgraphs.orders.domain import FINAL_STATUSES, OrderStatus
-from subgraphs.orders.store import Document, as_utc
+from subgraphs.orders.store import Document
 
 log = logging.getLogger(__name__)
 

@@ -6,28 +6,19 @@ Every write is a single-document atomic operation so the same code runs on Mongo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.mongo import Database
 from subgraphs.orders.domain import OrderStatus, StockAction
 
 Document = dict[str, Any]
 
 ORDER_NUMBER_COUNTER = "order_number"
-
-
-def utcnow() -> datetime:
-    """Now, at the millisecond precision MongoDB stores."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

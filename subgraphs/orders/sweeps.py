@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import AppError
 from subgraphs.orders.domain import OrderStatus
 from subgraphs.orders.lifecycle import OrderLifecycle, Transitioned
 from subgraphs.orders.products_client import ProductsClient
-from subgraphs.orders.store import OrderStore, utcnow
+from subgraphs.orders.store import OrderStore
 
 log = logging.getLogger(__name__)
 

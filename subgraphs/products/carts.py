@@ -12,10 +12,10 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import BadUserInput, NotFound
 from subgraphs.kit.mongo import Database
 from subgraphs.products.catalog import Catalog, Plain
-from subgraphs.products.ids import now
 
 CARTS = "carts"
 MAX_LINE_QUANTITY = 1000
@@ -102,11 +102,11 @@ class Carts:
 
     async def remove(self, user_id: str, sku: str) -> CartView:
         await self.carts.update_one({"_id": user_id}, {"$pull": {"lines": {"sku": sku}},
-                                                      "$set": {"updated_at": now()}, "$inc": {"rev": 1}})
+                                                      "$set": {"updated_at": utcnow()}, "$inc": {"rev": 1}})
         return await self.view(user_id)
 
     async def clear(self, user_id: str) -> CartView:
-        await self.carts.update_one({"_id": user_id}, {"$set": {"lines": [], "updated_at": now()},
+        await self.carts.update_one({"_id": user_id}, {"$set": {"lines": [], "updated_at": utcnow()},
                                                       "$inc": {"rev": 1}})
         return await self.view(user_id)
 
@@ -133,7 +133,7 @@ class Carts:
             if current == 0:
                 if len(lines) >= MAX_LINES:
                     raise BadUserInput(f"a cart holds at most {MAX_LINES} lines", argument="sku")
-                lines.append({"sku": sku, "quantity": quantity, "added_at": now()})
+                lines.append({"sku": sku, "quantity": quantity, "added_at": utcnow()})
             else:
                 lines = [{**line, "quantity": quantity} if line["sku"] == sku else line for line in lines]
             if await self._write(user_id, doc, lines):
@@ -144,12 +144,12 @@ class Carts:
         """Write the new lines if nobody changed the cart since `doc` was read."""
         if doc is None:
             try:
-                await self.carts.insert_one({"_id": user_id, "lines": lines, "rev": 1, "updated_at": now()})
+                await self.carts.insert_one({"_id": user_id, "lines": lines, "rev": 1, "updated_at": utcnow()})
             except DuplicateKeyError:
                 return False
             return True
         result = await self.carts.update_one(
             {"_id": user_id, "rev": doc.get("rev", 0)},
-            {"$set": {"lines": lines, "updated_at": now()}, "$inc": {"rev": 1}},
+            {"$set": {"lines": lines, "updated_at": utcnow()}, "$inc": {"rev": 1}},
         )
         return bool(result.matched_count)

@@ -14,9 +14,10 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import NotFound
 from subgraphs.products.cache import CATALOG_VERSION_KEY, CatalogCache, listing_entry_key
-from subgraphs.products.ids import new_id, now, slugify
+from subgraphs.products.ids import new_id, slugify
 from subgraphs.products.listing import CatalogFilter, SortOrder, after_clause, decode_cursor, sort_spec
 from subgraphs.products.store import MAX_ATTEMPTS, CatalogStore
 from subgraphs.products.validation import (
@@ -158,7 +159,7 @@ class Catalog:
         spec = validate_new_product(spec)
         assert spec.slug is not None
         await self._check_unique(spec.slug, [v.sku for v in spec.variants], None)
-        doc = new_product_doc(spec, new_id(), now())
+        doc = new_product_doc(spec, new_id(), utcnow())
         try:
             await self.store.insert(doc)
         except DuplicateKeyError as exc:
@@ -185,7 +186,7 @@ class Catalog:
         raise RuntimeError(f"product {product_id} changed too often to update")
 
     async def archive(self, product_id: str) -> Plain:
-        doc = await self.store.set_fields(product_id, {"status": "ARCHIVED", "updated_at": now()})
+        doc = await self.store.set_fields(product_id, {"status": "ARCHIVED", "updated_at": utcnow()})
         if doc is None:
             raise NotFound(f"no product with id {product_id}", argument="id")
         await self.cache.invalidate([product_id])
@@ -199,7 +200,7 @@ class Catalog:
             index = next(i for i, v in enumerate(doc["variants"]) if v["sku"] == sku)
             reserved = int(doc["variants"][index]["stock"]["reserved"])
             validate_on_hand(on_hand, reserved)
-            if await self.store.set_on_hand(doc["_id"], index, sku, reserved, on_hand, now()):
+            if await self.store.set_on_hand(doc["_id"], index, sku, reserved, on_hand, utcnow()):
                 await self.cache.invalidate([doc["_id"]])
                 fresh = await self.store.raw(doc["_id"])
                 assert fresh is not None
@@ -247,7 +248,7 @@ def _apply_patch(current: dict[str, Any], patch: ProductPatch) -> dict[str, Any]
         if issues:
             raise ValidationFailed(issues)
         doc["variants"] = variants
-    doc["updated_at"] = now()
+    doc["updated_at"] = utcnow()
     doc["rev"] = current["rev"] + 1
     _derived(doc)
     return doc

@@ -6,11 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value.strip() == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+from subgraphs.kit.settings import env_flag
 
 
 @dataclass(frozen=True)
@@ -27,7 +23,7 @@ class ProductsConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProductsConfig:
         env = os.environ if env is None else env
         return cls(
-            cache_enabled=_flag(env.get("PRODUCTS_CACHE"), default=True),
+            cache_enabled=env_flag(env.get("PRODUCTS_CACHE"), default=True),
             cache_ttl_seconds=max(1, int(env.get("PRODUCTS_CACHE_TTL", "300"))),
-            seed_demo=_flag(env.get("PRODUCTS_SEED_DEMO"), default=True),
+            seed_demo=env_flag(env.get("PRODUCTS_SEED_DEMO"), default=True),
         )

@@ -28,11 +28,12 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.mongo import Database
 from subgraphs.products.cache import CatalogCache
 from subgraphs.products.catalog import Catalog
-from subgraphs.products.ids import now, require_order_id
+from subgraphs.products.ids import require_order_id
 from subgraphs.products.store import CatalogStore, HoldOutcome
 
 RESERVATIONS = "reservations"
@@ -111,8 +112,8 @@ class Inventory:
                 try:
                     await self.reservations.insert_one({
                         "_id": order_id, "state": ReservationState.PENDING.value, "lines": priced,
-                        "owner": owner, "lease_until": now() + timedelta(seconds=LEASE_SECONDS),
-                        "created_at": now(), "updated_at": now(),
+                        "owner": owner, "lease_until": utcnow() + timedelta(seconds=LEASE_SECONDS),
+                        "created_at": utcnow(), "updated_at": utcnow(),
                     })
                 except DuplicateKeyError:
                     continue  # another caller created it first: look again
@@ -123,8 +124,8 @@ class Inventory:
                 return Reservation.from_doc(existing)
             else:
                 doc = await self.reservations.find_one_and_update(
-                    {"_id": order_id, "state": ReservationState.PENDING.value, "lease_until": {"$lt": now()}},
-                    {"$set": {"owner": owner, "lease_until": now() + timedelta(seconds=LEASE_SECONDS)}},
+                    {"_id": order_id, "state": ReservationState.PENDING.value, "lease_until": {"$lt": utcnow()}},
+                    {"$set": {"owner": owner, "lease_until": utcnow() + timedelta(seconds=LEASE_SECONDS)}},
                     return_document=ReturnDocument.AFTER,
                 )
                 if doc is None:  # its owner is still at work: wait for the outcome
@@ -169,7 +170,7 @@ class Inventory:
                 return failure
             done = await self.reservations.find_one_and_update(
                 {"_id": order_id, "owner": owner, "state": ReservationState.PENDING.value},
-                {"$set": {"state": ReservationState.RESERVED.value, "updated_at": now()},
+                {"$set": {"state": ReservationState.RESERVED.value, "updated_at": utcnow()},
                  "$unset": {"owner": "", "lease_until": ""}},
                 return_document=ReturnDocument.AFTER,
             )
@@ -199,7 +200,7 @@ class Inventory:
         require_order_id(order_id)
         await self.reservations.update_one(
             {"_id": order_id, "state": {"$in": [s.value for s in sources]}},
-            {"$set": {"state": target.value, "updated_at": now()}},
+            {"$set": {"state": target.value, "updated_at": utcnow()}},
         )
         doc = await self.reservations.find_one({"_id": order_id})
         if doc is None:

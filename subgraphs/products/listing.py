@@ -7,8 +7,6 @@ added or removed elsewhere, and no rows are skipped with an offset.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import hashlib
 import re
@@ -18,13 +16,16 @@ from typing import Any
 
 import orjson
 
+from subgraphs.kit.clock import as_utc
 from subgraphs.kit.errors import BadUserInput
+from subgraphs.kit.pagination import CursorCodec
 from subgraphs.products.ids import is_object_id, slugify
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_SEARCH_LENGTH = 100
 _CURSOR_VERSION = 1
+CURSORS = CursorCodec(message="invalid cursor: pass a cursor from a previous page of this listing")
 
 
 class SortOrder(enum.Enum):
@@ -113,45 +114,36 @@ def sort_key(order: SortOrder, doc: dict[str, Any]) -> Any:
 
 
 def _epoch_ms(value: datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() * 1000)
+    return int(as_utc(value).timestamp() * 1000)
 
 
 def encode_cursor(order: SortOrder, doc: dict[str, Any]) -> str:
-    raw = orjson.dumps([_CURSOR_VERSION, order.value, sort_key(order, doc), doc["_id"]])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return CURSORS.encode([_CURSOR_VERSION, order.value, sort_key(order, doc), doc["_id"]])
 
 
 def decode_cursor(cursor: str, order: SortOrder) -> Cursor:
-    invalid = BadUserInput("invalid cursor: pass a cursor from a previous page of this listing", argument="after")
-    if not cursor or len(cursor) > 512:
-        raise invalid
-    try:
-        raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise invalid from None
+    raw = CURSORS.decode(cursor)
     if not (isinstance(raw, list) and len(raw) == 4 and raw[0] == _CURSOR_VERSION):
-        raise invalid
+        raise CURSORS.invalid()
     _, sort_name, key, row_id = raw
     if sort_name != order.value:
         raise BadUserInput(f"this cursor belongs to the {sort_name} order, not {order.value}", argument="after")
     if not isinstance(row_id, str) or not is_object_id(row_id):
-        raise invalid
+        raise CURSORS.invalid()
     field = _SORT_FIELDS[order][0]
     if field == "name_sort":
         if not isinstance(key, str):
-            raise invalid
+            raise CURSORS.invalid()
         value: Any = key
     else:
         if not isinstance(key, int) or isinstance(key, bool):
-            raise invalid
+            raise CURSORS.invalid()
         value = key
         if field == "created_at":
             try:
                 value = datetime.fromtimestamp(key / 1000, tz=UTC)
             except (OverflowError, OSError, ValueError):
-                raise invalid from None
+                raise CURSORS.invalid() from None
     return Cursor(order, value, row_id)
 
 
@@ -160,8 +152,3 @@ def after_clause(cursor: Cursor) -> dict[str, Any]:
     beyond = "$gt" if direction == 1 else "$lt"
     return {"$or": [{field: {beyond: cursor.key}}, {field: cursor.key, "_id": {"$gt": cursor.id}}]}
 
-
-def check_page_size(first: int) -> int:
-    if first < 0 or first > MAX_PAGE_SIZE:
-        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}", argument="first")
-    return first

@@ -146,10 +146,10 @@ async def test_a_resumed_pending_reservation_holds_each_line_once(empty: Harness
     inventory = empty.service.inventory
     from datetime import timedelta
 
-    from subgraphs.products.ids import now
+    from subgraphs.kit.clock import utcnow
 
     await inventory.reservations.insert_one({
-        "_id": "order-crash", "state": "pending", "owner": "dead", "lease_until": now() - timedelta(seconds=1),
+        "_id": "order-crash", "state": "pending", "owner": "dead", "lease_until": utcnow() - timedelta(seconds=1),
         "lines": [{"sku": "A-1", "quantity": 2, "variant_id": "v", "product_id": "p", "product_name": "n",
                    "unit_price": {"amount": 1, "currency": "EUR"}},
                   {"sku": "B-1", "quantity": 1, "variant_id": "v", "product_id": "p", "product_name": "n",

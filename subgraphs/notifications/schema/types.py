@@ -10,7 +10,8 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from subgraphs.kit.errors import BadUserInput, NotFound
+from subgraphs.kit.errors import NotFound
+from subgraphs.kit.pagination import Connection, Edge, check_page_size, page_info
 from subgraphs.notifications.model import Channel, Outcome, Status
 from subgraphs.notifications.preferences import Preferences
 from subgraphs.notifications.schema.context import Info
@@ -126,25 +127,7 @@ class Notification:
         return self.document.get("sent_at")
 
 
-@strawberry.federation.type(shareable=True, description="Relay-style pagination info.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type
-class NotificationEdge:
-    cursor: str
-    node: Notification
-
-
-@strawberry.type
-class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: PageInfo
-    total_count: int
+NotificationConnection = Connection[Notification]
 
 
 @strawberry.type(description="Which channels notify about one event type.")
@@ -238,18 +221,12 @@ class User:
     @strawberry.field(description="The user's notifications, newest first (the user or notifications:admin).")
     async def notifications(self, info: Info, first: int = 20, after: str | None = None) -> NotificationConnection:
         info.context.require_owner_or_admin(str(self.id))
-        if not 1 <= first <= MAX_PAGE_SIZE:
-            raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}", field="first")
+        check_page_size(first, maximum=MAX_PAGE_SIZE, extension_key="field")
         page = await info.context.store.page_for_user(str(self.id), first, after)
-        edges = [NotificationEdge(cursor=encode_cursor(d), node=Notification.from_document(d)) for d in page.documents]
+        edges = [Edge(cursor=encode_cursor(d), node=Notification.from_document(d)) for d in page.documents]
         return NotificationConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info(edges, has_next_page=page.has_next_page, after=after),
             total_count=page.total_count,
         )
 

@@ -1,4 +1,4 @@
-"""GraphQL object types of orders: Order and its lines, the User and Product entities, Money."""
+"""GraphQL object types of orders: Order and its lines, the User and Product entities, the order connection."""
 
 from __future__ import annotations
 
@@ -7,17 +7,14 @@ from typing import Annotated
 
 import strawberry
 
+from subgraphs.kit.clock import as_utc
 from subgraphs.kit.errors import Forbidden
+from subgraphs.kit.money import Money
+from subgraphs.kit.pagination import Connection
 from subgraphs.orders.schema.context import Info
 from subgraphs.orders.schema.enums import OrderStatus, PaymentProvider
 from subgraphs.orders.status_stream import StatusChange
-from subgraphs.orders.store import Document, as_utc
-
-
-@strawberry.federation.type(shareable=True, description="An amount in minor units of an ISO 4217 currency.")
-class Money:
-    amount: int
-    currency: str
+from subgraphs.orders.store import Document
 
 
 @strawberry.federation.type(keys=["id"], description="A product of the catalog (owned by products).")
@@ -147,25 +144,7 @@ class Order:
         return as_utc(self.document["updated_at"])
 
 
-@strawberry.federation.type(shareable=True)
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type
-class OrderEdge:
-    cursor: str
-    node: Order
-
-
-@strawberry.type
-class OrderConnection:
-    edges: list[OrderEdge]
-    page_info: PageInfo
-    total_count: int
+OrderConnection = Connection[Order]
 
 
 @strawberry.federation.type(keys=["id"], description="A signed-in customer (identity from the JWT).")

@@ -8,11 +8,12 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from subgraphs.kit.errors import BadUserInput, Forbidden
+from subgraphs.kit.errors import Forbidden
+from subgraphs.kit.money import Money
+from subgraphs.kit.pagination import check_page_size
 from subgraphs.payments.context import PaymentsContext
 from subgraphs.payments.domain import CAPTURED_STATUSES, PaymentStatus, mask_token, net_captured
 from subgraphs.payments.schema.types import (
-    Money,
     PaymentAttempt,
     PaymentFailure,
     PaymentProvider,
@@ -143,7 +144,7 @@ class Order:
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID, total: dict[str, Any] | None = None) -> Order:
-        money = Money(amount=int(total["amount"]), currency=str(total["currency"])) if total else None
+        money = Money.from_doc(total) if total else None
         return cls(id=id, total=money)  # type: ignore[arg-type]
 
     @strawberry.field
@@ -174,7 +175,6 @@ class User:
         privileged = viewer.is_service or any(viewer.has_scope(scope) for scope in READ_SCOPES)
         if viewer.user_id != str(self.id) and not privileged:
             raise Forbidden("a customer's payments are private")
-        if not 1 <= first <= MAX_PAGE:
-            raise BadUserInput(f"first must be between 1 and {MAX_PAGE}", field="first")
+        check_page_size(first, maximum=MAX_PAGE, extension_key="field")
         documents = await info.context.payments.core.store.by_user(str(self.id), limit=first)
         return [Payment.from_document(d) for d in documents]

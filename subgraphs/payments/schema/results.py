@@ -7,10 +7,11 @@ from typing import Annotated
 
 import strawberry
 
+from subgraphs.kit.money import Money
 from subgraphs.payments.domain import PaymentStatus
 from subgraphs.payments.refunds import RefundOutcome
 from subgraphs.payments.schema.entities import Payment
-from subgraphs.payments.schema.types import Money, Refund
+from subgraphs.payments.schema.types import Refund
 from subgraphs.payments.service import RefundRefused, RetryRefused, RetryScheduled
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from subgraphs.kit.money import Money
 from subgraphs.payments.domain import AttemptOutcome, PaymentStatus, RefundStatus
 
 strawberry.enum(PaymentStatus, description="Where a payment is in its life.")
@@ -19,12 +20,6 @@ strawberry.enum(RefundStatus)
 class PaymentProvider(enum.Enum):
     CARD = "card"
     WALLET = "wallet"
-
-
-@strawberry.federation.type(shareable=True, description="An amount in minor units of an ISO 4217 currency.")
-class Money:
-    amount: int
-    currency: str
 
 
 @strawberry.type(description="One call to the provider (a queue try of one payment attempt).")

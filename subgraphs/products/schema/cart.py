@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import strawberry
 
 from subgraphs.kit.errors import Forbidden
+from subgraphs.kit.money import Money
 from subgraphs.products.carts import (
     CartCurrencyMismatch,
     CartInsufficient,
@@ -17,7 +18,7 @@ from subgraphs.products.carts import (
     PricedLine,
 )
 from subgraphs.products.schema.context import CATALOG_WRITE, Info
-from subgraphs.products.schema.types import InsufficientStock, Money, Product, UnknownVariant, Variant
+from subgraphs.products.schema.types import InsufficientStock, Product, UnknownVariant, Variant
 
 
 @strawberry.type(description="A cart line, priced from the live catalog.")

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import strawberry
 
+from subgraphs.kit.money import Money
 from subgraphs.products.inventory import Insufficient, Reservation, ReserveOutcome
-from subgraphs.products.schema.types import InsufficientStock, Money, UnknownVariant
+from subgraphs.products.schema.types import InsufficientStock, UnknownVariant
 
 
 @strawberry.federation.input(inaccessible=True)

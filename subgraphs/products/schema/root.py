@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from subgraphs.kit.errors import BadUserInput
+from subgraphs.kit.pagination import Edge, check_page_size, page_info
 from subgraphs.kit.schema import federation_schema
 from subgraphs.products.ids import require_product_id
 from subgraphs.products.inventory import ReservationState as DomainState
@@ -13,7 +14,6 @@ from subgraphs.products.listing import (
     MAX_PAGE_SIZE,
     CatalogFilter,
     SortOrder,
-    check_page_size,
     encode_cursor,
 )
 from subgraphs.products.schema.admin import (
@@ -36,10 +36,8 @@ from subgraphs.products.schema.inventory import (
 )
 from subgraphs.products.schema.types import (
     Category,
-    PageInfo,
     Product,
     ProductConnection,
-    ProductEdge,
     ProductFilter,
     ProductSort,
     Variant,
@@ -97,22 +95,17 @@ class Query:
         filter: ProductFilter | None = None,
         sort_by: ProductSort = ProductSort.NEWEST,
     ) -> ProductConnection:
-        check_page_size(first)
+        check_page_size(first, minimum=0, maximum=MAX_PAGE_SIZE)
         catalog_filter = filter.to_filter() if filter is not None else CatalogFilter()
         order = SortOrder(sort_by.value)
         page = await info.context.products.catalog.page(catalog_filter, order, first, after)
-        edges = [ProductEdge(cursor=encode_cursor(order, row), node=Product.from_plain(row)) for row in page.rows]
+        edges = [Edge(cursor=encode_cursor(order, row), node=Product.from_plain(row)) for row in page.rows]
         loader = product_loader(info)
         for edge in edges:  # later entity lookups of these products in this request need no query
             loader.prime(str(edge.node.id), edge.node)
         return ProductConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else after,
-            ),
+            page_info=page_info(edges, has_next_page=page.has_next, after=after, empty_end_cursor=after),
             filter=catalog_filter,
         )
 

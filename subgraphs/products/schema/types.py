@@ -1,4 +1,4 @@
-"""Catalog types: Money, Product (an entity), Variant, Stock, the listing connection, categories."""
+"""Catalog types: Product (an entity), Variant, Stock, the listing connection, categories."""
 
 from __future__ import annotations
 
@@ -9,22 +9,12 @@ from typing import Any, cast
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from subgraphs.kit.money import Money
+from subgraphs.kit.pagination import Edge, PageInfo
 from subgraphs.products.catalog import Plain
 from subgraphs.products.ids import require_product_id
 from subgraphs.products.listing import CatalogFilter
 from subgraphs.products.schema.context import Info
-
-
-@strawberry.federation.type(shareable=True)
-class Money:
-    """An amount in minor units (cents) of an ISO 4217 currency; identical in every subgraph."""
-
-    amount: int
-    currency: str
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Money:
-        return cls(amount=int(doc["amount"]), currency=str(doc["currency"]))
 
 
 @strawberry.enum
@@ -141,23 +131,9 @@ def product_loader(info: Info) -> DataLoader[str, Product | None]:
     return loader
 
 
-@strawberry.type
-class ProductEdge:
-    cursor: str
-    node: Product
-
-
-@strawberry.federation.type(shareable=True, description="Relay page information, shared with other subgraphs.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
 @strawberry.type(description="A page of products in a stable order; pass `pageInfo.endCursor` as `after`.")
 class ProductConnection:
-    edges: list[ProductEdge]
+    edges: list[Edge[Product]]
     page_info: PageInfo
     filter: strawberry.Private[CatalogFilter]
 
