@@ -20,7 +20,7 @@ def test_a_token_round_trips_to_a_viewer() -> None:
         (None, "sign in required"),
         ("Basic abc", "must be `Bearer <token>`"),
         ("Bearer not-a-jwt", "invalid token"),
-        (f"Bearer {issue_token('u1', [], 'other-secret')}", "invalid token"),
+        (f"Bearer {issue_token('u1', [], 'another-secret-that-is-also-long-enough')}", "invalid token"),
         (f"Bearer {issue_token('u1', [], SECRET, ttl_seconds=-10)}", "expired"),
     ],
 )
