@@ -1,11 +1,15 @@
-"""Gateway settings, read once from the environment into a typed, immutable dataclass."""
+"""Gateway settings, read once from the environment into a typed, immutable dataclass.
+
+The `env_*` readers are the ones every settings class of the gateway uses (subscriptions too).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,30 +18,48 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
 
 
-def _csv(value: str | None) -> tuple[str, ...]:
+_T = TypeVar("_T")
+
+
+def _parse(name: str, raw: str, parse: Callable[[str], _T], what: str) -> _T:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be {what}, got {raw!r}") from exc
+
+
+def _env_value(env: Mapping[str, str], name: str, default: _T, parse: Callable[[str], _T], what: str) -> _T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return _parse(name, raw, parse, what)
+
+
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number; `default` when unset or blank; ValueError naming the variable otherwise."""
+    return _env_value(env, name, default, float, "a number")
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """An integer; `default` when unset or blank; ValueError naming the variable otherwise."""
+    return _env_value(env, name, default, int, "an integer")
+
+
+def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list, items stripped, empty items dropped."""
+    value = env.get(name)
     if not value:
         return ()
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+def env_pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """A comma-separated list of `key=value` items."""
+    pairs: dict[str, str] = {}
+    for item in env_list(env, name):
+        key, _, value = item.partition("=")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,27 +88,23 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        timeouts: dict[str, float] = {}
-        for item in _csv(env.get("SUBGRAPH_TIMEOUTS")):
-            name, _, value = item.partition("=")
-            timeouts[name.strip()] = float(value)
-        urls: dict[str, str] = {}
-        for item in _csv(env.get("SUBGRAPH_URLS")):
-            name, _, value = item.partition("=")
-            urls[name.strip()] = value.strip()
+        timeouts = {
+            name: _parse(f"SUBGRAPH_TIMEOUTS ({name})", value, float, "a number")
+            for name, value in env_pairs(env, "SUBGRAPH_TIMEOUTS").items()
+        }
         return cls(
             host=env.get("GATEWAY_HOST", "127.0.0.1"),
-            port=_int(env, "GATEWAY_PORT", 4000),
+            port=env_int(env, "GATEWAY_PORT", 4000),
             supergraph_path=env.get("GATEWAY_SUPERGRAPH") or None,
-            subgraph_timeout_seconds=_float(env, "SUBGRAPH_TIMEOUT_SECONDS", 10.0),
+            subgraph_timeout_seconds=env_float(env, "SUBGRAPH_TIMEOUT_SECONDS", 10.0),
             subgraph_timeouts=timeouts,
-            forward_headers=tuple(h.lower() for h in _csv(env.get("FORWARD_HEADERS"))),
-            plan_cache_size=_int(env, "PLAN_CACHE_SIZE", 1024),
+            forward_headers=tuple(h.lower() for h in env_list(env, "FORWARD_HEADERS")),
+            plan_cache_size=env_int(env, "PLAN_CACHE_SIZE", 1024),
             jwt_secret=env.get("JWT_SECRET", DEFAULT_JWT_SECRET),
             graphiql_assets_dir=env.get("GRAPHIQL_ASSETS_DIR") or str(REPO_ROOT / "var" / "graphiql"),
-            override_labels=frozenset(_csv(env.get("OVERRIDE_LABELS"))),
-            subgraph_urls=urls,
-            max_connections_per_subgraph=_int(env, "MAX_CONNECTIONS_PER_SUBGRAPH", 256),
+            override_labels=frozenset(env_list(env, "OVERRIDE_LABELS")),
+            subgraph_urls=env_pairs(env, "SUBGRAPH_URLS"),
+            max_connections_per_subgraph=env_int(env, "MAX_CONNECTIONS_PER_SUBGRAPH", 256),
         )
 
     def with_changes(self, **changes: object) -> Settings:

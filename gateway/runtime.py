@@ -1,6 +1,6 @@
 """The transport-independent request path: prepare (cached) -> execute plan -> shape.
 
-HTTP (gateway.server) and future subscription transports call :class:`Gateway`.
+HTTP (gateway.server) and the subscription transports (gateway.subscriptions) call :class:`Gateway`.
 """
 
 from __future__ import annotations

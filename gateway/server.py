@@ -17,6 +17,7 @@ import orjson
 
 from .config import Settings
 from .planning.prepare import RequestError, error_dict
+from .request import payload_from_body, payload_from_query, request_params
 from .runtime import Gateway
 from .subscriptions import RealtimeMiddleware, SubscriptionSettings, with_realtime
 
@@ -32,16 +33,12 @@ APPLICATION_JSON = "application/json"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-class HttpError(Exception):
+class HttpError(RequestError):
+    """A request error with its own status and response headers (405 with Allow, 406, 413, 415)."""
+
     def __init__(self, status: int, errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
-        super().__init__(errors[0]["message"])
-        self.status = status
-        self.errors = errors
+        super().__init__(errors, status)
         self.headers = headers or {}
-
-
-def _bad_request(message: str, status: int = 400) -> HttpError:
-    return HttpError(status, [error_dict(message, "BAD_REQUEST")])
 
 
 class GatewayApp:
@@ -102,9 +99,10 @@ class GatewayApp:
                 await _send_json(send, 200, {"status": "ready", "subgraphs": len(self.gateway.supergraph.subgraphs)})
             else:
                 await _send_json(send, 404, {"errors": [error_dict("Not found", "NOT_FOUND")]})
-        except HttpError as exc:
+        except RequestError as exc:  # HttpError, a bad payload, or the operation failed before execution
             media = _negotiate(_headers(scope).get("accept")) or APPLICATION_JSON
-            await _send_json(send, exc.status, {"errors": exc.errors}, media, exc.headers)
+            extra = exc.headers if isinstance(exc, HttpError) else None
+            await _send_json(send, exc.status, {"errors": exc.errors}, media, extra)
         except Exception:  # the last line of defence: never leak a traceback
             log.exception("unhandled error serving %s %s", method, path)
             await _send_json(send, 500, {"errors": [error_dict("Internal server error", "INTERNAL_SERVER_ERROR")]})
@@ -118,13 +116,7 @@ class GatewayApp:
         content_type = headers.get("content-type", "")
         if content_type and "json" not in content_type.lower():
             raise HttpError(415, [error_dict("Content-Type must be application/json", "BAD_REQUEST")])
-        body = await _read_body(receive)
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise _bad_request("The request body is not valid JSON.") from None
-        if not isinstance(payload, dict):
-            raise _bad_request("The request body must be a JSON object.")
+        payload = payload_from_body(await _read_body(receive))
         await self._graphql(payload, headers, media, send, is_get=False)
 
     async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
@@ -132,62 +124,34 @@ class GatewayApp:
         media = _negotiate(headers.get("accept") or None)
         if media is None:
             raise HttpError(406, [error_dict("Accept must allow application/json", "BAD_REQUEST")])
-        payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
-        for name in ("variables", "extensions"):
-            raw = params.get(name)
-            if raw:
-                try:
-                    payload[name] = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    raise _bad_request(f"The {name} parameter is not valid JSON.") from None
-        await self._graphql(payload, headers, media, send, is_get=True)
+        await self._graphql(payload_from_query(params), headers, media, send, is_get=True)
 
     async def _graphql(
         self, payload: dict[str, Any], headers: dict[str, str], media: str, send: Send, is_get: bool
     ) -> None:
-        query = payload.get("query")
-        if query is None or query == "":
-            raise _bad_request("Must provide query string.")
-        if not isinstance(query, str):
-            raise _bad_request("The query must be a string.")
-        variables = payload.get("variables")
-        if variables is not None and not isinstance(variables, dict):
-            raise _bad_request("The variables must be a JSON object.")
-        operation_name = payload.get("operationName")
-        if operation_name is not None and not isinstance(operation_name, str):
-            raise _bad_request("The operationName must be a string.")
-        if operation_name == "":
-            operation_name = None
-        extensions = payload.get("extensions")
-        if extensions is not None and not isinstance(extensions, dict):
-            raise _bad_request("The extensions must be a JSON object.")
+        query, variables, operation_name, _ = request_params(payload)
         gateway = self.gateway
-        try:
-            prepared = gateway.prepare(query, operation_name)
-            if prepared.kind == "mutation" and is_get:
-                raise HttpError(
-                    405,
-                    [error_dict("Mutations cannot be sent with GET; use POST.", "BAD_REQUEST")],
-                    {"allow": "POST"},
-                )
-            if prepared.kind == "subscription":
-                raise HttpError(
-                    400,
-                    [
-                        error_dict(
-                            "Subscriptions are not supported over plain HTTP requests; use a subscription transport.",
-                            "SUBSCRIPTION_NOT_SUPPORTED",
-                        )
-                    ],
-                )
-            values = gateway.coerce_variables(prepared, variables)
-        except RequestError as exc:
-            raise HttpError(exc.status, exc.errors) from None
+        prepared = gateway.prepare(query, operation_name)  # RequestError: answered by _http
+        if prepared.kind == "mutation" and is_get:
+            raise HttpError(
+                405,
+                [error_dict("Mutations cannot be sent with GET; use POST.", "BAD_REQUEST")],
+                {"allow": "POST"},
+            )
+        if prepared.kind == "subscription":
+            raise HttpError(
+                400,
+                [
+                    error_dict(
+                        "Subscriptions are not supported over plain HTTP requests; use a subscription transport.",
+                        "SUBSCRIPTION_NOT_SUPPORTED",
+                    )
+                ],
+            )
+        values = gateway.coerce_variables(prepared, variables)
         want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
-        try:
-            response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
-        except RequestError as exc:  # e.g. the operation cannot be planned
-            raise HttpError(exc.status, exc.errors) from None
+        # RequestError here too, e.g. when the operation cannot be planned
+        response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
         await _send_bytes(send, 200, orjson.dumps(response), media)
 
 

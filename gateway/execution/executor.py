@@ -17,7 +17,7 @@ from ..planning.nodes import (
     RepSel,
     SequenceNode,
 )
-from ..planning.operation import Clause
+from ..planning.operation import clauses_hold
 from ..supergraph.model import Supergraph
 from .http import SubgraphClient, SubgraphFetchError
 from .inputs import prune_input
@@ -187,8 +187,7 @@ class PlanExecution:
             merge_into(self.data, data)
         errors = response.get("errors")
         if errors:
-            for error in _as_error_list(errors, fetch.service):
-                self.errors.append(error)
+            self.errors.extend(subgraph_errors(errors, fetch.service))
 
     async def _flatten(self, flatten: FlattenNode) -> None:
         fetch = flatten.node
@@ -236,7 +235,7 @@ class PlanExecution:
         if errors:
             paths: list[list[str | int]] = []
             _collect_paths(self.data, flatten.keys, 0, [], paths)
-            for error in _as_error_list(errors, fetch.service):
+            for error in subgraph_errors(errors, fetch.service):
                 path = error.get("path")
                 if (
                     isinstance(path, list)
@@ -262,18 +261,8 @@ class PlanExecution:
             )
 
 
-def clauses_hold(clauses: tuple[Clause, ...], variables: Mapping[str, Any]) -> bool:
-    """Whether any @skip/@include clause holds for these variable values."""
-    for clause in clauses:
-        for name, expected in clause:
-            if bool(variables.get(name)) is not expected:
-                break
-        else:
-            return True
-    return False
-
-
-def _as_error_list(errors: Any, service: str) -> list[dict[str, Any]]:
+def subgraph_errors(errors: Any, service: str) -> list[dict[str, Any]]:
+    """A subgraph's errors as the client sees them: message, path, extensions (with the service)."""
     if not isinstance(errors, list):
         errors = [errors]
     out: list[dict[str, Any]] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..planning.operation import Clause
+from ..planning.operation import clauses_hold
 from ..planning.shape import COMPOSITE, LEAF, OPAQUE, TYPENAME, ShapeField, ShapeSel
 
 
@@ -42,16 +42,6 @@ class _Ctx:
             )
 
 
-def _included(clauses: tuple[Clause, ...], variables: Mapping[str, Any]) -> bool:
-    for clause in clauses:
-        for name, expected in clause:
-            if bool(variables.get(name)) is not expected:
-                break
-        else:
-            return True
-    return False
-
-
 def shape_response(
     shape: ShapeSel, data: dict[str, Any] | None, variables: Mapping[str, Any], errors: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
@@ -68,7 +58,7 @@ def _shape_object(sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx) -> dict[str, An
     out: dict[str, Any] = {}
     path = ctx.path
     for field in fields:
-        if field.clauses is not None and not _included(field.clauses, ctx.variables):
+        if field.clauses is not None and not clauses_hold(field.clauses, ctx.variables):
             continue
         key = field.key
         kind = field.kind

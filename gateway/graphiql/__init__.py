@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from ..request import accepts
 from .assets import OWN_SCRIPTS, SERVED, STATIC_DIR, missing_assets, node_modules
 from .examples import DEFAULT_EXAMPLES_DIR, Example, load_examples
 from .page import build_explorer_html, build_setup_html
@@ -34,8 +35,7 @@ def wants_html(request: Request) -> bool:
     """A browser navigating to the endpoint (GET without a query, Accept naming text/html)."""
     if request.method not in ("GET", "HEAD") or "query" in request.query_params:
         return False
-    accept = request.headers.get("accept", "")
-    return any(part.split(";")[0].strip().lower() == "text/html" for part in accept.split(","))
+    return accepts(request.headers.get("accept", ""), "text/html")
 
 
 class GraphiQL:

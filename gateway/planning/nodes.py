@@ -125,12 +125,7 @@ class SequenceNode:
         return {"kind": "Sequence", "nodes": [n.to_json() for n in self.nodes]}
 
     def to_text(self, depth: int) -> list[str]:
-        pad = "  " * depth
-        lines = [pad + "Sequence {"]
-        for node in self.nodes:
-            lines.extend(node.to_text(depth + 1))
-        lines.append(pad + "},")
-        return lines
+        return _block_text("Sequence", self.nodes, depth)
 
 
 @dataclass(slots=True)
@@ -141,15 +136,20 @@ class ParallelNode:
         return {"kind": "Parallel", "nodes": [n.to_json() for n in self.nodes]}
 
     def to_text(self, depth: int) -> list[str]:
-        pad = "  " * depth
-        lines = [pad + "Parallel {"]
-        for node in self.nodes:
-            lines.extend(node.to_text(depth + 1))
-        lines.append(pad + "},")
-        return lines
+        return _block_text("Parallel", self.nodes, depth)
 
 
 PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode
+
+
+def _block_text(kind: str, nodes: list[PlanNode], depth: int) -> list[str]:
+    """`Sequence {` / `Parallel {`, the children one level deeper, `},`."""
+    pad = "  " * depth
+    lines = [pad + kind + " {"]
+    for node in nodes:
+        lines.extend(node.to_text(depth + 1))
+    lines.append(pad + "},")
+    return lines
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from graphql import (
     ArgumentNode,
@@ -30,6 +31,17 @@ from graphql import (
 # A condition clause: every (variable, expected) must hold. A literal `@skip(if: true)` becomes
 # the impossible clause (("", False),) handled by the evaluator.
 Clause = tuple[tuple[str, bool], ...]
+
+
+def clauses_hold(clauses: tuple[Clause, ...], variables: Mapping[str, Any]) -> bool:
+    """Whether any @skip/@include clause holds for these variable values."""
+    for clause in clauses:
+        for name, expected in clause:
+            if bool(variables.get(name)) is not expected:
+                break
+        else:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ Sequence/Parallel levels (mutation root fields as consecutive stages).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from graphql import VariableDefinitionNode, print_ast
 
-from ..supergraph.model import FieldInGraph, Key, Supergraph, TypeKind
+from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode
 from .operation import CField, CFrag, Clause, CSel, parse_field_set
 from .schema_view import SchemaView
@@ -47,6 +47,18 @@ class _Group:
     sel: SelSet
     deps: set[int] = field(default_factory=set)
     reps: dict[str, _Recipe] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """Where selections are planned: into `target` (a selection set of `group`) at response `path`."""
+
+    group: _Group
+    target: SelSet
+    path: tuple[str, ...]
+    provided: Sequence[CSel] | None = None  # what the parent field's @provides makes local here
+    internal: bool = False  # a representation's key or @requires fields, not the client's selections
+    rep: RepSel | None = None  # the representation recipe these fields feed, if any
 
 
 def list_depth(type_str: str) -> int:
@@ -134,7 +146,7 @@ class Planner:
             graph = self._choose_root_graph(operation_kind, root_type, sel, roots)
             group = self._root_group(operation_kind, graph, reserved, roots)
             target = group.sel.frag(None, directives, clause) if directives else group.sel
-            self._plan_object(group, target, root_type, (sel,), (), None, False, None)
+            self._plan_object(_Site(group, target, ()), root_type, (sel,))
 
     def _choose_root_graph(self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group]) -> str:
         fdef = self.view.field(root_type, sel.name)
@@ -173,69 +185,38 @@ class Planner:
         return group
 
     # --- selection planning ----------------------------------------------------------------
-    def _plan_sels(
-        self,
-        group: _Group,
-        target: SelSet,
-        type_name: str,
-        sels: Sequence[CSel],
-        path: tuple[str, ...],
-        provided: Sequence[CSel] | None,
-        internal: bool,
-        rep: RepSel | None,
-    ) -> set[int]:
+    def _plan_sels(self, site: _Site, type_name: str, sels: Sequence[CSel]) -> set[int]:
         typedef = self.sg.types.get(type_name)
         if typedef is None:
             raise PlanningError(f"unknown type {type_name}")
         if typedef.kind is TypeKind.OBJECT:
-            return self._plan_object(group, target, type_name, sels, path, provided, internal, rep)
-        if typedef.is_interface_object_in(group.service):
-            return self._plan_interface_object(group, target, type_name, sels, path, provided, internal, rep)
-        return self._plan_abstract(group, target, type_name, sels, path, provided, internal, rep)
+            return self._plan_object(site, type_name, sels)
+        if typedef.is_interface_object_in(site.group.service):
+            return self._plan_interface_object(site, type_name, sels)
+        return self._plan_abstract(site, type_name, sels)
 
-    def _plan_abstract(
-        self,
-        group: _Group,
-        target: SelSet,
-        type_name: str,
-        sels: Sequence[CSel],
-        path: tuple[str, ...],
-        provided: Sequence[CSel] | None,
-        internal: bool,
-        rep: RepSel | None,
-    ) -> set[int]:
-        node = target.add_field("__typename", internal=True)
+    def _plan_abstract(self, site: _Site, type_name: str, sels: Sequence[CSel]) -> set[int]:
+        node = site.target.add_field("__typename", internal=True)
+        rep = site.rep
         if rep is not None:
             rep.add(node.key, "__typename", False)
-        touched = {group.id}
-        for member in self.view.possible_in(group.service, type_name):
-            sub = target.frag(member)
+        touched = {site.group.id}
+        for member in self.view.possible_in(site.group.service, type_name):
+            sub = site.target.frag(member)
             sub_rep = rep.frag(frozenset({member})) if rep is not None else None
-            touched |= self._plan_object(group, sub, member, sels, path, provided, internal, sub_rep)
+            touched |= self._plan_object(replace(site, target=sub, rep=sub_rep), member, sels)
         return touched
 
-    def _plan_interface_object(
-        self,
-        group: _Group,
-        target: SelSet,
-        type_name: str,
-        sels: Sequence[CSel],
-        path: tuple[str, ...],
-        provided: Sequence[CSel] | None,
-        internal: bool,
-        rep: RepSel | None,
-    ) -> set[int]:
+    def _plan_interface_object(self, site: _Site, type_name: str, sels: Sequence[CSel]) -> set[int]:
         """`type_name` is an interface that this subgraph models as an object (@interfaceObject)."""
         local: list[CSel] = []
         remote: list[CSel] = []
         self._split_interface_object(type_name, sels, local, remote)
-        touched = self._plan_object(group, target, type_name, local, path, provided, internal, rep)
+        touched = self._plan_object(site, type_name, local)
         if remote:
-            owner = self._interface_owner(type_name, group.service)
-            child = self._entity_group(owner, path, group, "")
-            touched |= self._attach(
-                child, group, target, type_name, type_name, remote, path, provided, internal, rep, None
-            )
+            owner = self._interface_owner(type_name, site.group.service)
+            child = self._entity_group(owner, site.path, site.group, "")
+            touched |= self._attach(child, site, type_name, type_name, remote, None)
         return touched
 
     def _split_interface_object(
@@ -259,18 +240,9 @@ class Planner:
                 return graph
         raise PlanningError(f"no subgraph can resolve the concrete type of interface {interface}")
 
-    def _plan_object(
-        self,
-        group: _Group,
-        target: SelSet,
-        type_name: str,
-        sels: Sequence[CSel],
-        path: tuple[str, ...],
-        provided: Sequence[CSel] | None,
-        internal: bool,
-        rep: RepSel | None,
-    ) -> set[int]:
-        touched = {group.id}
+    def _plan_object(self, site: _Site, type_name: str, sels: Sequence[CSel]) -> set[int]:
+        graph, target, provided, internal = site.group.service, site.target, site.provided, site.internal
+        touched = {site.group.id}
         pending: list[CField] = []
         for sel in sels:
             if sel.never:
@@ -278,8 +250,8 @@ class Planner:
             if isinstance(sel, CFrag):
                 if not self.view.applies(sel.type_condition, type_name):
                     continue
-                sub = target.frag(None, sel.directives, sel.clause) if sel.directives else target
-                touched |= self._plan_object(group, sub, type_name, sel.selections, path, provided, internal, rep)
+                sub = replace(site, target=target.frag(None, sel.directives, sel.clause)) if sel.directives else site
+                touched |= self._plan_object(sub, type_name, sel.selections)
                 continue
             if sel.name == "__typename":
                 node = target.add_field(
@@ -290,17 +262,17 @@ class Planner:
                     internal=internal,
                     clause=None if internal else sel.clause,
                 )
-                if rep is not None:
-                    rep.add(node.key, "__typename", False)
+                if site.rep is not None:
+                    site.rep.add(node.key, "__typename", False)
                 continue
-            if self.view.is_local(group.service, type_name, sel.name, provided) and self._subtree_ok(
-                group.service, type_name, sel, provided
+            if self.view.is_local(graph, type_name, sel.name, provided) and self._subtree_ok(
+                graph, type_name, sel, provided
             ):
-                touched |= self._add_local(group, target, type_name, sel, path, provided, internal, rep)
+                touched |= self._add_local(site, type_name, sel)
             else:
                 pending.append(sel)
         if pending:
-            touched |= self._plan_jumps(group, target, type_name, pending, path, provided, internal, rep)
+            touched |= self._plan_jumps(site, type_name, pending)
         return touched
 
     def _subtree_ok(self, graph: str, type_name: str, sel: CField, provided: Sequence[CSel] | None) -> bool:
@@ -311,32 +283,31 @@ class Planner:
         fdef = self.view.field(type_name, sel.name)
         if fdef is None or not self.view.is_keyless(fdef.named_type):
             return True
-        child_provided: tuple[CSel, ...] = self.view.child_provided(provided, type_name, sel.name)
+        if not self._has_other_source(graph, type_name, sel.name):
+            return True
+        child_provided = self._child_provided(graph, type_name, fdef, provided)
+        return self.view.fieldset_local(graph, fdef.named_type, sel.selections, child_provided)
+
+    def _child_provided(
+        self, graph: str, type_name: str, fdef: FieldDef, provided: Sequence[CSel] | None
+    ) -> tuple[CSel, ...] | None:
+        """What is local below `type_name.<fdef>` in `graph`: the enclosing @provides narrowed to the
+        field, plus the field's own @provides there."""
+        child_provided = self.view.child_provided(provided, type_name, fdef.name)
         info = fdef.graphs.get(graph)
         if info is not None and info.provides:
             child_provided += parse_field_set(info.provides)
-        if not self._has_other_source(graph, type_name, sel.name):
-            return True
-        return self.view.fieldset_local(graph, fdef.named_type, sel.selections, child_provided or None)
+        return child_provided or None
 
     def _has_other_source(self, graph: str, type_name: str, field_name: str) -> bool:
         return any(candidate[0] != graph for candidate in self._jump_candidates(type_name, field_name))
 
-    def _add_local(
-        self,
-        group: _Group,
-        target: SelSet,
-        type_name: str,
-        sel: CField,
-        path: tuple[str, ...],
-        provided: Sequence[CSel] | None,
-        internal: bool,
-        rep: RepSel | None,
-    ) -> set[int]:
+    def _add_local(self, site: _Site, type_name: str, sel: CField) -> set[int]:
         fdef = self.view.field(type_name, sel.name)
         assert fdef is not None
         composite = sel.selections is not None
-        node = target.add_field(
+        internal = site.internal
+        node = site.target.add_field(
             sel.name,
             sel.args,
             key=None if internal else sel.response_key,
@@ -346,33 +317,25 @@ class Planner:
             internal=internal,
             clause=None if internal else sel.clause,
         )
-        sub_rep = rep.add(node.key, sel.name, composite) if rep is not None else None
+        sub_rep = site.rep.add(node.key, sel.name, composite) if site.rep is not None else None
         if not composite or sel.selections is None:
-            return {group.id}
+            return {site.group.id}
         assert node.sub is not None
         if not internal and node.sub.reserved is None:
             node.sub.reserved = reserved_keys(sel.selections)
-        info = fdef.graphs[group.service]
-        child_provided: tuple[CSel, ...] = self.view.child_provided(provided, type_name, sel.name)
-        if info.provides:
-            child_provided += parse_field_set(info.provides)
-        child_path = path + (node.key,) + ("@",) * list_depth(fdef.type_str)
-        return self._plan_sels(
-            group, node.sub, fdef.named_type, sel.selections, child_path, child_provided or None, internal, sub_rep
+        child = _Site(
+            site.group,
+            node.sub,
+            site.path + (node.key,) + ("@",) * list_depth(fdef.type_str),
+            self._child_provided(site.group.service, type_name, fdef, site.provided),
+            internal,
+            sub_rep,
         )
+        return self._plan_sels(child, fdef.named_type, sel.selections)
 
     # --- entity hops -----------------------------------------------------------------------
-    def _plan_jumps(
-        self,
-        group: _Group,
-        target: SelSet,
-        type_name: str,
-        fields: Sequence[CField],
-        path: tuple[str, ...],
-        provided: Sequence[CSel] | None,
-        internal: bool,
-        rep: RepSel | None,
-    ) -> set[int]:
+    def _plan_jumps(self, site: _Site, type_name: str, fields: Sequence[CField]) -> set[int]:
+        group, provided = site.group, site.provided
         self._depth += 1
         if self._depth > _MAX_DEPTH:
             raise PlanningError(f"cannot find a way to resolve fields of {type_name} (cyclic keys?)")
@@ -390,13 +353,11 @@ class Planner:
                 else:
                     plain.setdefault((graph, via), []).append(sel)
             for (graph, via), sels in plain.items():
-                child = self._entity_group(graph, path, group, "")
-                touched |= self._attach(child, group, target, type_name, via, sels, path, provided, internal, rep, None)
+                child = self._entity_group(graph, site.path, group, "")
+                touched |= self._attach(child, site, type_name, via, sels, None)
             for graph, via, sel, requires, tag in with_requires:
-                child = self._entity_group(graph, path, group, tag)
-                touched |= self._attach(
-                    child, group, target, type_name, via, [sel], path, provided, internal, rep, requires
-                )
+                child = self._entity_group(graph, site.path, group, tag)
+                touched |= self._attach(child, site, type_name, via, [sel], requires)
             return touched
         finally:
             self._depth -= 1
@@ -485,22 +446,11 @@ class Planner:
         return group
 
     def _attach(
-        self,
-        child: _Group,
-        parent: _Group,
-        target: SelSet,
-        type_name: str,
-        via: str,
-        sels: Sequence[CSel],
-        path: tuple[str, ...],
-        provided: Sequence[CSel] | None,
-        internal: bool,
-        rep: RepSel | None,
-        requires: str | None,
+        self, child: _Group, site: _Site, type_name: str, via: str, sels: Sequence[CSel], requires: str | None
     ) -> set[int]:
-        """Make `child` fetch `sels` for the objects of `type_name` that `parent` returns at `path`."""
-        key = self._choose_key(child.service, via, parent.service, type_name, provided)
-        target.add_field("__typename", internal=True)
+        """Make `child` fetch `sels` for the objects of `type_name` that the group of `site` returns there."""
+        key = self._choose_key(child.service, via, site.group.service, type_name, site.provided)
+        site.target.add_field("__typename", internal=True)
         runtime_types = {type_name}
         if self.view.is_abstract(type_name):
             runtime_types |= self.sg.possible_types.get(type_name, frozenset())
@@ -512,12 +462,11 @@ class Planner:
                 child.reps[runtime] = recipe
             recipes.append(recipe)
         recipe = recipes[0]
-        deps = self._plan_sels(
-            parent, target, type_name, parse_field_set(key.fields), path, provided, True, recipe.keys
-        )
+        # the representation's fields are internal selections of the parent group
+        deps = self._plan_sels(replace(site, internal=True, rep=recipe.keys), type_name, parse_field_set(key.fields))
         if requires:
             deps |= self._plan_sels(
-                parent, target, type_name, parse_field_set(requires), path, provided, True, recipe.requires
+                replace(site, internal=True, rep=recipe.requires), type_name, parse_field_set(requires)
             )
         for other in recipes[1:]:
             other.keys = recipe.keys
@@ -525,13 +474,14 @@ class Planner:
         child.deps |= deps
         child_target = child.sel.frag(via)
         if child_target.reserved is None:
-            child_target.reserved = target.reserved
+            child_target.reserved = site.target.reserved
+        child_site = _Site(child, child_target, site.path, None, site.internal, site.rep)
         if requires:
             # the representation carries the required fields, so the field resolves right here
             (sel,) = sels
             assert isinstance(sel, CField)
-            return self._add_local(child, child_target, via, sel, path, None, internal, rep) | {child.id}
-        return self._plan_sels(child, child_target, via, sels, path, None, internal, rep)
+            return self._add_local(child_site, via, sel) | {child.id}
+        return self._plan_sels(child_site, via, sels)
 
     # --- output ----------------------------------------------------------------------------
     def _schedule(self, groups: list[_Group], fetch_nodes: dict[int, PlanNode]) -> PlanNode:

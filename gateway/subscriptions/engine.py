@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from ..execution.executor import PlanExecution, merge_into
+from ..execution.executor import PlanExecution, merge_into, subgraph_errors
 from ..execution.shaping import shape_response
 from ..planning.prepare import PreparedOperation, RequestError
 from ..runtime import Gateway
@@ -24,22 +24,6 @@ from .upstream import UpstreamRequest
 
 # Added by the core to every subgraph HTTP request; meaningless on a WebSocket handshake.
 _HTTP_ONLY_HEADERS = frozenset({"content-type", "accept"})
-
-
-def upstream_errors(errors: Any, service: str) -> list[dict[str, Any]]:
-    """A subgraph's errors as the client sees them: message, path, extensions (with the service)."""
-    out: list[dict[str, Any]] = []
-    for error in errors if isinstance(errors, list) else [errors]:
-        if isinstance(error, dict):
-            clean: dict[str, Any] = {"message": str(error.get("message", "Subgraph error"))}
-            if isinstance(error.get("path"), list):
-                clean["path"] = list(error["path"])
-            extensions = error.get("extensions")
-            clean["extensions"] = {**(extensions if isinstance(extensions, dict) else {}), "service": service}
-            out.append(clean)
-        else:
-            out.append({"message": str(error), "extensions": {"service": service}})
-    return out
 
 
 class EnrichedStream:
@@ -114,7 +98,7 @@ class SubscriptionEngine:
         if isinstance(data, dict):
             merge_into(run.data, data)
         if event.get("errors"):
-            run.errors.extend(upstream_errors(event["errors"], plan.root.service))
+            run.errors.extend(subgraph_errors(event["errors"], plan.root.service))
         if data is None:
             return {"errors": run.errors or [{"message": "the subgraph sent an event without data"}], "data": None}
         await run.run(plan.rest)

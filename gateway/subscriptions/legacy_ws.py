@@ -11,8 +11,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from ..request import InvalidRequest
 from .executor import ExecutionResult
-from .request import ClientContext, GraphQLRequest, InvalidRequest
+from .request import ClientContext, GraphQLRequest
 from .session import WebSocketSession
 
 SUBPROTOCOL = "graphql-ws"
@@ -78,7 +79,7 @@ class LegacyWsSession(WebSocketSession):
         try:
             request = GraphQLRequest.from_payload(message.get("payload"))
         except InvalidRequest as exc:
-            await self.send_errors(operation_id, [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}])
+            await self.send_errors(operation_id, exc.errors)
             return
         # As subscriptions-transport-ws does: a start with a running id replaces that operation.
         await self.stop(operation_id)

@@ -100,14 +100,19 @@ class RealtimeMiddleware:
             await self.realtime.websocket(WebSocket(scope, receive, send))
             return
         if kind == "http" and path == self.path:
-            request = Request(scope, receive)
-            if wants_event_stream(request):
-                response = await self.realtime.sse(request)
-                await response(scope, receive, send)
-                return
-            if self.graphiql is not None and wants_html(request):
-                await (await self.graphiql.page(request))(scope, receive, send)
-                return
+            # The query hot path: a bytes scan of the Accept header; a Request only for SSE or a browser.
+            accept = _accept_header(scope)
+            if b"text/event-stream" in accept:
+                request = Request(scope, receive)
+                if wants_event_stream(request):
+                    response = await self.realtime.sse(request)
+                    await response(scope, receive, send)
+                    return
+            if b"text/html" in accept and self.graphiql is not None:
+                request = Request(scope, receive)
+                if wants_html(request):
+                    await (await self.graphiql.page(request))(scope, receive, send)
+                    return
         if (
             kind == "http"
             and self.graphiql_router is not None
@@ -126,6 +131,14 @@ class RealtimeMiddleware:
             return message
 
         return wrapped
+
+
+def _accept_header(scope: Scope) -> bytes:
+    """The (first) Accept header lower-cased, b"" without one: checked before building a Request."""
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return value.lower()
+    return b""
 
 
 def with_realtime(

@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..request import InvalidRequest, request_params
+
 _TOKEN_KEYS = ("Authorization", "authorization", "token", "authToken")
-
-
-class InvalidRequest(ValueError):
-    """The request payload is not a GraphQL request (no query, wrong types)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,22 +20,11 @@ class GraphQLRequest:
 
     @classmethod
     def from_payload(cls, payload: Any) -> GraphQLRequest:
-        """Read `{query, variables, operationName, extensions}` as every transport sends it."""
-        if not isinstance(payload, Mapping):
-            raise InvalidRequest("payload must be an object")
-        query = payload.get("query")
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidRequest("payload.query must be a non-empty string")
-        variables = payload.get("variables")
-        if variables is not None and not isinstance(variables, Mapping):
-            raise InvalidRequest("payload.variables must be an object")
-        operation_name = payload.get("operationName")
-        if operation_name is not None and not isinstance(operation_name, str):
-            raise InvalidRequest("payload.operationName must be a string")
-        extensions = payload.get("extensions")
-        if extensions is not None and not isinstance(extensions, Mapping):
-            raise InvalidRequest("payload.extensions must be an object")
-        return cls(query=query, variables=variables, operation_name=operation_name or None, extensions=extensions)
+        """Read `{query, variables, operationName, extensions}` with the checks of every transport
+        (:func:`gateway.request.request_params`); raises :class:`InvalidRequest`."""
+        if not isinstance(payload, dict):
+            raise InvalidRequest("The payload must be a JSON object.")
+        return cls(*request_params(payload))
 
 
 def authorization_from_params(params: Any) -> str | None:

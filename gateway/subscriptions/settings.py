@@ -6,15 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+from ..config import env_float, env_int
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +33,19 @@ class SubscriptionSettings:
         env = os.environ if env is None else env
         defaults = cls()
         return cls(
-            max_connections=int(_number(env, "GATEWAY_MAX_WS_CONNECTIONS", defaults.max_connections)),
-            max_subscriptions_per_connection=int(
-                _number(env, "GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", defaults.max_subscriptions_per_connection)
+            max_connections=env_int(env, "GATEWAY_MAX_WS_CONNECTIONS", defaults.max_connections),
+            max_subscriptions_per_connection=env_int(
+                env, "GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", defaults.max_subscriptions_per_connection
             ),
-            connection_init_timeout=_number(
+            connection_init_timeout=env_float(
                 env, "GATEWAY_WS_CONNECTION_INIT_TIMEOUT", defaults.connection_init_timeout
             ),
-            keepalive_interval=_number(env, "GATEWAY_WS_KEEPALIVE_INTERVAL", defaults.keepalive_interval),
-            upstream_connect_timeout=_number(
+            keepalive_interval=env_float(env, "GATEWAY_WS_KEEPALIVE_INTERVAL", defaults.keepalive_interval),
+            upstream_connect_timeout=env_float(
                 env, "GATEWAY_UPSTREAM_WS_CONNECT_TIMEOUT", defaults.upstream_connect_timeout
             ),
-            max_pending_events=int(_number(env, "GATEWAY_MAX_PENDING_EVENTS", defaults.max_pending_events)),
-            sse_keepalive_interval=_number(env, "GATEWAY_SSE_KEEPALIVE_INTERVAL", defaults.sse_keepalive_interval),
+            max_pending_events=env_int(env, "GATEWAY_MAX_PENDING_EVENTS", defaults.max_pending_events),
+            sse_keepalive_interval=env_float(env, "GATEWAY_SSE_KEEPALIVE_INTERVAL", defaults.sse_keepalive_interval),
         )
 
     def with_changes(self, **changes: object) -> SubscriptionSettings:

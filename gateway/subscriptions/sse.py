@@ -18,9 +18,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from ..request import InvalidRequest, accepts, payload_from_body, payload_from_query
 from .executor import OperationError, OperationExecutor, as_stream
 from .limits import ConnectionLimiter
-from .request import ClientContext, GraphQLRequest, InvalidRequest
+from .request import ClientContext, GraphQLRequest
 from .settings import SubscriptionSettings
 
 logger = logging.getLogger("gateway.subscriptions.sse")
@@ -29,33 +30,15 @@ EVENT_STREAM = "text/event-stream"
 
 
 def wants_event_stream(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return any(part.split(";")[0].strip().lower() == EVENT_STREAM for part in accept.split(","))
-
-
-def _json_param(value: str | None, name: str) -> Any:
-    if value is None or value == "":
-        return None
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"{name} must be JSON") from exc
+    return accepts(request.headers.get("accept", ""), EVENT_STREAM)
 
 
 async def read_request(request: Request) -> GraphQLRequest:
+    """The request of a GET (query parameters) or a POST (JSON body), read as the HTTP front end does."""
     if request.method == "GET":
-        params = request.query_params
-        payload: Any = {
-            "query": params.get("query"),
-            "variables": _json_param(params.get("variables"), "variables"),
-            "operationName": params.get("operationName"),
-            "extensions": _json_param(params.get("extensions"), "extensions"),
-        }
+        payload = payload_from_query(request.query_params)
     else:
-        try:
-            payload = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRequest("the request body must be JSON") from exc
+        payload = payload_from_body(await request.body())
     return GraphQLRequest.from_payload(payload)
 
 
@@ -126,7 +109,7 @@ async def sse_response(
 
     async def events() -> AsyncIterator[bytes]:
         if isinstance(graphql_request, InvalidRequest):
-            yield _errors_event([{"message": str(graphql_request), "extensions": {"code": "BAD_REQUEST"}}])
+            yield _errors_event(graphql_request.errors)
             yield _event("complete")
             return
         if not limiter.try_acquire():

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..request import InvalidRequest
 from .executor import ExecutionResult
-from .request import ClientContext, GraphQLRequest, InvalidRequest
+from .request import ClientContext, GraphQLRequest
 from .session import WebSocketSession
 
 SUBPROTOCOL = "graphql-transport-ws"
