@@ -8,7 +8,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types.execution import ExecutionContext
 
 from subgraphs.kit.errors import AppError, should_mask_error
@@ -19,6 +20,9 @@ MAX_QUERY_DEPTH = 15
 # Parse and validation results are cached process-wide, keyed by the query text: the gateway sends
 # the same few operation texts over and over.
 DOCUMENT_CACHE_SIZE = 256
+# Built once: the validation cache is keyed by the rules too, and QueryDepthLimiter makes a new rule
+# class per instance, which made every request miss the cache.
+DEPTH_LIMIT_RULE = create_validator(MAX_QUERY_DEPTH, None, None)
 
 
 class ServiceSchema(strawberry.federation.Schema):
@@ -51,7 +55,7 @@ def federation_schema(
         types=list(types),
         extensions=[
             lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
-            lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+            lambda: AddValidationRules([DEPTH_LIMIT_RULE]),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
             *extensions,
