@@ -34,6 +34,9 @@ def main() -> int:
         return 1
     except KeyboardInterrupt:
         return 0
+    except RuntimeError as exc:
+        print(f"make dev: {exc}", file=sys.stderr)
+        return 1
     finally:
         stack.stop()
 

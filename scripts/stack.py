@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,7 +90,19 @@ class Stack:
         self.processes.append((name, process))
         return process
 
+    def _check_ports_free(self) -> None:
+        """Fail before starting anything when a port is taken (e.g. by another `make dev`): otherwise
+        the readiness checks would be answered by whatever already listens there."""
+        busy = []
+        for name, port in self.ports.items():
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    busy.append(f"{name} ({port})")
+        if busy:
+            raise RuntimeError(f"ports already in use: {', '.join(busy)}; is another stack running?")
+
     def start(self, timeout: float = 90) -> Stack:
+        self._check_ports_free()
         env = self._environment()
         self.redis_url = env["REDIS_URL"]
         services = subgraph_names()

@@ -8,7 +8,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import orjson
 import strawberry
+from cross_web import HTTPException  # what Strawberry's HTTP views turn into a 4xx response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,6 +42,17 @@ class _GraphQLApp(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         return self._context_factory(self._runtime, request, response)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (or GET `variables`) must be a JSON object: anything else is a 400, where
+        Strawberry would answer invalid UTF-8 or a bare `123` / `null` with a 500."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:  # also raised for invalid UTF-8
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return value
 
 
 class RequestIdMiddleware:

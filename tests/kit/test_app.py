@@ -58,6 +58,12 @@ async def test_service_app_serves_graphql_health_and_ready(redis_url: str) -> No
         assert masked["errors"][0]["message"] == "Internal server error"
         assert "secret internals" not in str(masked)
 
+        for body in (b"", b"not json", b"\xff\xfe bad utf-8", b"123", b'"text"', b"null", b"[]"):
+            refused = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+            assert refused.status_code == 400, (body, refused.status_code, refused.text)
+        bad_variables = await client.get("/graphql", params={"query": "{ whoami }", "variables": "[1]"})
+        assert bad_variables.status_code == 400
+
         sdl = (await client.post("/graphql", json={"query": "{ _service { sdl } }"})).json()
         assert '@link(url: "https://specs.apollo.dev/federation/v2' in sdl["data"]["_service"]["sdl"]
         assert 'type Thing @key(fields: "id")' in sdl["data"]["_service"]["sdl"]
