@@ -46,11 +46,17 @@ class OrderLineData:
 
 
 @dataclass(frozen=True)
-class OrderCreated(EventData):
-    TYPE: ClassVar[str] = "order.created"
+class OrderEventData(EventData):
+    """What every order event carries."""
+
     order_id: str
     order_number: str
     user_id: str
+
+
+@dataclass(frozen=True)
+class OrderCreated(OrderEventData):
+    TYPE: ClassVar[str] = "order.created"
     total_amount: int
     currency: str
     lines: list[dict[str, Any]]
@@ -60,39 +66,27 @@ class OrderCreated(EventData):
 
 
 @dataclass(frozen=True)
-class OrderPaid(EventData):
+class OrderPaid(OrderEventData):
     TYPE: ClassVar[str] = "order.paid"
-    order_id: str
-    order_number: str
-    user_id: str
     total_amount: int
     currency: str
     payment_id: str | None = None
 
 
 @dataclass(frozen=True)
-class OrderCancelled(EventData):
+class OrderCancelled(OrderEventData):
     TYPE: ClassVar[str] = "order.cancelled"
-    order_id: str
-    order_number: str
-    user_id: str
     reason: str
 
 
 @dataclass(frozen=True)
-class OrderFulfilled(EventData):
+class OrderFulfilled(OrderEventData):
     TYPE: ClassVar[str] = "order.fulfilled"
-    order_id: str
-    order_number: str
-    user_id: str
 
 
 @dataclass(frozen=True)
-class OrderRefunded(EventData):
+class OrderRefunded(OrderEventData):
     TYPE: ClassVar[str] = "order.refunded"
-    order_id: str
-    order_number: str
-    user_id: str
     total_amount: int
     currency: str
     refund_id: str | None = None
@@ -100,25 +94,26 @@ class OrderRefunded(EventData):
 
 
 @dataclass(frozen=True)
-class PaymentProcessed(EventData):
-    TYPE: ClassVar[str] = "payment.processed"
+class PaymentEventData(EventData):
+    """What every payment event carries."""
+
     payment_id: str
     order_id: str
     user_id: str
     amount: int
     currency: str
+
+
+@dataclass(frozen=True)
+class PaymentProcessed(PaymentEventData):
+    TYPE: ClassVar[str] = "payment.processed"
     provider: str
     provider_reference: str
 
 
 @dataclass(frozen=True)
-class PaymentFailed(EventData):
+class PaymentFailed(PaymentEventData):
     TYPE: ClassVar[str] = "payment.failed"
-    payment_id: str
-    order_id: str
-    user_id: str
-    amount: int
-    currency: str
     provider: str
     reason: str
     error_code: str
@@ -126,13 +121,8 @@ class PaymentFailed(EventData):
 
 
 @dataclass(frozen=True)
-class PaymentRefunded(EventData):
+class PaymentRefunded(PaymentEventData):
     TYPE: ClassVar[str] = "payment.refunded"
-    payment_id: str
-    order_id: str
-    user_id: str
-    amount: int
-    currency: str
     refund_id: str
     fully_refunded: bool
 
