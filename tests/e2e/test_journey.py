@@ -78,7 +78,9 @@ def journey_result(stack: Stack) -> JourneyResult:
 
 async def test_a_good_card_takes_the_order_to_paid_live(journey_result: JourneyResult) -> None:
     statuses = [event["status"] for event in journey_result.paid_events]
-    assert statuses[0] == "AWAITING_PAYMENT" and statuses[-1] == "PAID"
+    # The first event is the status when the subscription opened: still awaiting payment, or already
+    # paid when the payment won the race. Either way the events move forward and end at PAID.
+    assert statuses in (["AWAITING_PAYMENT", "PAID"], ["PAID"])
     last = journey_result.paid_events[-1]
     # Fields from three subgraphs in one live event: orders (status), products through orders'
     # @provides (product name), payments (the entity's payments).
