@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from subgraphs.kit.auth import Viewer
+from subgraphs.kit.cards import refuse_card_number
 from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import AppError, BadUserInput, ServiceUnavailable
 from subgraphs.kit.events import outbox_entry
@@ -47,7 +48,11 @@ class CheckoutRequest:
     idempotency_key: str
     lines: list[RequestedLine] | None  # None: take the user's cart
     payment_provider: PaymentProvider
-    payment_token: str
+    payment_token: str  # a provider's payment-method token (pm_card_visa), never a card number
+
+    def __post_init__(self) -> None:
+        # The token goes into order.created (outbox, event stream, payments): a card number never may.
+        refuse_card_number(self.payment_token, argument="input.payment.token")
 
     @property
     def from_cart(self) -> bool:

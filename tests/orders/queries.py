@@ -60,7 +60,7 @@ subscription Live($orderId: ID!, $after: ID) {
 """
 
 
-def order_input(*lines: tuple[str, int], provider: str = "CARD", token: str = "4242424242424242") -> dict[str, Any]:
+def order_input(*lines: tuple[str, int], provider: str = "CARD", token: str = "pm_card_visa") -> dict[str, Any]:
     return {"lines": [{"sku": sku, "quantity": qty} for sku, qty in lines],
             "payment": {"provider": provider, "token": token}}
 

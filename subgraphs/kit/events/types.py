@@ -61,6 +61,8 @@ class OrderCreated(OrderEventData):
     currency: str
     lines: list[dict[str, Any]]
     payment_provider: str = "card"
+    # A payment-method token of the provider (`pm_card_visa`, `wallet_ok`), never a card number:
+    # orders refuses card numbers at checkout, payments refuses them again (kit.cards).
     payment_token: str = ""
     customer_email: str | None = None
 

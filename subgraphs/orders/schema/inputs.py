@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from subgraphs.kit.cards import refuse_card_number
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.orders.checkout import CheckoutRequest
 from subgraphs.orders.domain import RequestedLine
@@ -25,7 +26,8 @@ class OrderLineInput:
 @strawberry.input
 class PaymentInput:
     provider: PaymentProvider
-    token: str = strawberry.field(description="The payment method token handed to the payments service.")
+    token: str = strawberry.field(description="A payment-method token of the provider (e.g. pm_card_visa, wallet_ok; "
+                                          "see the payments docs). Card numbers are refused.")
 
 
 @strawberry.input(description="Either `lines`, or `fromCart: true` to order the signed-in user's cart.")
@@ -49,6 +51,7 @@ def checkout_request(data: PlaceOrderInput, idempotency_key: str) -> CheckoutReq
     if not token or len(token) > MAX_TOKEN_LENGTH or not _printable(token):
         raise BadUserInput(f"`payment.token` must be 1..{MAX_TOKEN_LENGTH} printable characters",
                            argument="input.payment.token")
+    refuse_card_number(token, argument="input.payment.token")
     if data.from_cart and data.lines is not None:
         raise BadUserInput("give either `lines` or `fromCart: true`, not both", argument="input")
     if not data.from_cart and data.lines is None:
