@@ -31,10 +31,17 @@ class PaymentsCore:
     _relay_started: bool = field(default=False, repr=False)
 
     @classmethod
-    async def open(cls, redis: aioredis.Redis, database: Any, redis_url: str, config: PaymentsConfig) -> PaymentsCore:
+    async def open(
+        cls, redis: aioredis.Redis, database: Any, redis_url: str, config: PaymentsConfig,
+        ledger_database: Any | None = None,
+    ) -> PaymentsCore:
+        """`ledger_database` keeps the simulated providers' books; by default the database
+        `config.ledger_database` on the same MongoDB client (never Redis: see providers/ledger.py)."""
         store = PaymentStore(database)
         await store.ensure_indexes()
-        providers = build_providers(redis, config)
+        if ledger_database is None:
+            ledger_database = database.client[config.ledger_database]
+        providers = await build_providers(ledger_database, config)
         breakers = {
             name: CircuitBreaker(
                 redis, name,

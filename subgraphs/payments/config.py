@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from subgraphs.payments.providers.faults import FaultPlan
+from subgraphs.payments.providers.ledger import DEFAULT_LEDGER_DATABASE
 
 QUEUE_NAME = "payments"
 
@@ -34,9 +37,12 @@ class PaymentsConfig:
     breaker_failure_threshold: int = 5
     breaker_window_seconds: float = 60.0
     breaker_cooldown_seconds: float = 30.0
-    # Simulated providers: how long the slow test card takes, how often the flaky card fails.
+    # Simulated providers: how long the slow test card takes, how often the flaky card fails, the
+    # injected faults, and the MongoDB database (on MONGODB_URL) that stands for their remote books.
     slow_charge_seconds: float = 3.0
     transient_failures: int = 2
+    provider_faults: FaultPlan = field(default_factory=FaultPlan)
+    ledger_database: str = DEFAULT_LEDGER_DATABASE
     # Reconciliation: how often it runs and when a PENDING/PROCESSING payment counts as stuck.
     reconcile_interval_seconds: int = 60
     stale_after_seconds: float = 120.0
@@ -63,6 +69,8 @@ class PaymentsConfig:
             breaker_cooldown_seconds=_float(env, "PAYMENTS_BREAKER_COOLDOWN", cls.breaker_cooldown_seconds),
             slow_charge_seconds=_float(env, "PAYMENTS_SLOW_CHARGE_SECONDS", cls.slow_charge_seconds),
             transient_failures=_int(env, "PAYMENTS_TRANSIENT_FAILURES", cls.transient_failures),
+            provider_faults=FaultPlan.parse(env.get("PAYMENTS_PROVIDER_FAULTS")),
+            ledger_database=env.get("PAYMENTS_PROVIDER_LEDGER_DATABASE") or DEFAULT_LEDGER_DATABASE,
             reconcile_interval_seconds=_int(env, "PAYMENTS_RECONCILE_INTERVAL", cls.reconcile_interval_seconds),
             stale_after_seconds=_float(env, "PAYMENTS_STALE_AFTER", cls.stale_after_seconds),
         )

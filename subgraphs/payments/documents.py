@@ -1,10 +1,15 @@
-"""Building payment documents and the job payload that can rebuild one."""
+"""Building payment documents and the job payload that can rebuild one.
+
+A payment method is a provider token; a card number (kit.cards) is never stored: it is blanked here
+and the order's payment fails (`invalid_payment_method`).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from subgraphs.kit.cards import looks_like_card_number
 from subgraphs.kit.events.types import OrderCreated
 from subgraphs.payments.domain import OrderState, PaymentStatus, job_id_for, payment_id_for
 
@@ -14,6 +19,7 @@ SPEC_FIELDS = ("order_id", "order_number", "user_id", "amount", "currency", "pro
 
 def new_payment(order: OrderCreated, now: datetime) -> dict[str, Any]:
     payment_id = payment_id_for(order.order_id)
+    card_number = looks_like_card_number(order.payment_token)
     return {
         "_id": payment_id,
         "order_id": order.order_id,
@@ -22,12 +28,15 @@ def new_payment(order: OrderCreated, now: datetime) -> dict[str, Any]:
         "amount": order.total_amount,
         "currency": order.currency.upper(),
         "provider": order.payment_provider,
-        "payment_token": order.payment_token,
+        "payment_token": "" if card_number else order.payment_token,
+        "card_number_refused": card_number,
         "status": PaymentStatus.PENDING.value,
         "attempt": 1,
         "job_id": job_id_for(payment_id, 1),
         "attempts": [],
         "refunds": [],
+        "refunds_version": 0,
+        "outcome_unknown": None,
         "failure": None,
         "provider_reference": None,
         "captured_amount": 0,

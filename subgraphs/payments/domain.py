@@ -34,8 +34,17 @@ REFUNDABLE_STATUSES = (PaymentStatus.SUCCEEDED.value, PaymentStatus.PARTIALLY_RE
 class AttemptOutcome(enum.Enum):
     SUCCEEDED = "SUCCEEDED"
     DECLINED = "DECLINED"
+    # The provider answered that it did nothing (processing error): retried with the same key.
     TRANSIENT_ERROR = "TRANSIENT_ERROR"
+    # No answer in time / the provider could not be reached: it may have charged (outcome unknown).
     TIMEOUT = "TIMEOUT"
+    UNKNOWN = "UNKNOWN"
+    # The provider captured another amount than asked for: never accepted, refunded.
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+
+
+# Tries after which only the provider's books can say whether money moved.
+UNKNOWN_OUTCOMES = (AttemptOutcome.TIMEOUT.value, AttemptOutcome.UNKNOWN.value)
 
 
 class RefundStatus(enum.Enum):
@@ -69,10 +78,27 @@ def idempotency_key_for(payment_id: str, attempt: int) -> str:
     return f"{payment_id}:{attempt}"
 
 
-def refund_id_for(payment_id: str, idempotency_key: str | None) -> str:
-    if idempotency_key is None:
-        return str(uuid.uuid4())
+# Refunds payments makes on its own, for money captured without a paid order behind it.
+ORDER_CANCELLED = "order-cancelled"
+AMOUNT_MISMATCH = "amount-mismatch"
+SYSTEM_KEY_PREFIX = "system:"
+
+
+def refund_id_for(payment_id: str, idempotency_key: str) -> str:
+    """The refund's id, also its idempotency key at the provider: one refund per (payment, key)."""
     return str(uuid.uuid5(REFUND_ID_NAMESPACE, f"{payment_id}\x1f{idempotency_key}"))
+
+
+def implied_refund_key(amount: int | None, reason: str | None) -> str:
+    """The key of a refund asked for without one: what the request means (the amount, or "the rest",
+    and the reason), so a client's retry of the same request is the same refund, never a second one."""
+    return f"implied:{'rest' if amount is None else amount}:{reason or ''}"
+
+
+def system_refund_key(cause: str, covered: int) -> str:
+    """One refund per cause and per state of the payment: `covered` is what was refunded or held when
+    the refund was decided, so every actor deciding it from the same state makes the same refund."""
+    return f"{SYSTEM_KEY_PREFIX}{cause}:{covered}"
 
 
 def outcome_event_id(kind: str, payment_id: str, discriminator: str | int) -> str:
@@ -97,11 +123,3 @@ def net_captured(payment: dict[str, object]) -> int:
 
 def status_after_refund(captured: int, refunded_total: int) -> PaymentStatus:
     return PaymentStatus.REFUNDED if refunded_total >= captured else PaymentStatus.PARTIALLY_REFUNDED
-
-
-def mask_token(provider: str, token: str) -> str:
-    """What the API shows of a payment method: never the full card number or wallet token."""
-    if provider == "card":
-        digits = "".join(ch for ch in token if ch.isdigit())
-        return f"•••• {digits[-4:]}" if len(digits) >= 4 else "••••"
-    return f"{token[:4]}…" if len(token) > 4 else "…"

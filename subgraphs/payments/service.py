@@ -13,22 +13,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from subgraphs.kit.auth import Viewer
+from subgraphs.kit.cards import looks_like_card_number, refuse_card_number
 from subgraphs.kit.errors import BadUserInput, Forbidden, NotFound
 from subgraphs.kit.events import Event
 from subgraphs.kit.events.types import OrderCancelled, OrderCreated, OrderPaid
-from subgraphs.payments import events
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.documents import new_payment
 from subgraphs.payments.domain import (
     OPEN_STATUSES,
     REFUNDABLE_STATUSES,
+    SYSTEM_KEY_PREFIX,
     OrderState,
     PaymentStatus,
+    implied_refund_key,
     job_id_for,
     payment_id_for,
     refund_id_for,
 )
-from subgraphs.payments.refunds import RefundExecutor, RefundOutcome, new_refund
+from subgraphs.payments.outcomes import ChargeOutcomes
+from subgraphs.payments.refunds import RefundExecutor, RefundOutcome, find_refund, new_refund
+from subgraphs.payments.settlement import UNKNOWN, AttemptSettlement
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ ADMIN_SCOPE = "payments:admin"
 READ_SCOPES = (ADMIN_SCOPE, "orders:admin")
 SYSTEM = Viewer(user_id="service:payments", scopes=frozenset({ADMIN_SCOPE}), token="")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_TOKEN = 200
 MAX_IDEMPOTENCY_KEY = 200
 
 
@@ -53,7 +58,7 @@ class RetryScheduled:
 @dataclass(frozen=True)
 class RetryRefused:
     payment: Document
-    reason: str  # NOT_FAILED | FINAL_FAILURE | ORDER_CLOSED
+    reason: str  # NOT_FAILED | FINAL_FAILURE | ORDER_CLOSED | OUTCOME_UNKNOWN
     message: str
 
 
@@ -74,27 +79,37 @@ class PaymentService:
     def __init__(self, core: PaymentsCore) -> None:
         self.core = core
         self.refunds = RefundExecutor(core)
+        self.outcomes = ChargeOutcomes(core)
+        self.settlement = AttemptSettlement(core, self.outcomes)
 
     # --- events ------------------------------------------------------------------------------
 
     async def on_order_created(self, event: Event) -> None:
-        """One payment per order and one job per attempt, however often the event arrives."""
+        """One payment per order and one job per attempt, however often the event arrives.
+
+        Write, then read: the payment is inserted, then `closed_orders` is read again. A cancel
+        handled at the same moment (maybe by another instance) writes `closed_orders`, then marks the
+        payment: if its write to the payment found none, this read sees the cancel.
+        """
         order = OrderCreated.from_event(event)
         document = new_payment(order, _now())
         problem = self._invalid_order(order)
         state = await self.core.store.order_state(order.order_id)
         if state is not OrderState.OPEN:  # order.cancelled/paid overtook order.created
             document["order_state"] = state.value
-            problem = problem or f"the order is already {state.value}"
-        payment, created = await self.core.store.insert(document)
+        payment, _ = await self.core.store.insert(document)
+        if payment["order_state"] == OrderState.OPEN.value:
+            state = await self.core.store.order_state(order.order_id)
+            if state is not OrderState.OPEN:
+                payment = await self.core.store.set_order_state(order.order_id, state, _now()) or payment
+                await self.outcomes.after_order_closed(payment)
+        error_code = "invalid_request"
+        if problem is None and payment["order_state"] != OrderState.OPEN.value:
+            problem, error_code = f"the order is already {payment['order_state']}", "order_closed"
         if problem is not None:
-            if created:
-                await self.core.store.fail(
-                    payment["_id"], 1, failure={"reason": problem, "error_code": "invalid_request", "final": True},
-                    reference=None, record=None, now=_now(),
-                    event=events.failed(payment, 1, reason=problem, error_code="invalid_request", final=True),
-                )
-                self.core.relay.notify()
+            if payment["status"] == PaymentStatus.PENDING.value:  # only a payment no job has started
+                await self.outcomes.fail(payment, payment["attempt"], None, reason=problem, error_code=error_code,
+                                         final=True, statuses=(PaymentStatus.PENDING.value,))
             log.warning("order %s cannot be paid: %s", order.order_id, problem)
             return
         if payment["status"] in OPEN_STATUSES:
@@ -112,19 +127,20 @@ class PaymentService:
             return f"invalid currency {order.currency!r}"
         if not order.payment_token:
             return "no payment token"
+        if looks_like_card_number(order.payment_token):
+            return "a card number was sent instead of a payment-method token (it was not stored)"
         return None
 
     async def on_order_paid(self, event: Event) -> None:
         await self.core.store.set_order_state(OrderPaid.from_event(event).order_id, OrderState.PAID, _now())
 
     async def on_order_cancelled(self, event: Event) -> None:
-        """A cancelled order whose payment was captured anyway (a race with the cancel) is refunded in full."""
+        """Write, then read: the order state is written on the payment, then the payment it returns
+        is checked; a capture already recorded is refunded in full. A capture recorded later sees
+        the state itself (outcomes.after_capture), so one of the two always refunds."""
         order_id = OrderCancelled.from_event(event).order_id
-        await self.core.store.set_order_state(order_id, OrderState.CANCELLED, _now())
-        payment = await self.core.store.get(payment_id_for(order_id))
-        if payment is not None and payment["status"] in REFUNDABLE_STATUSES:
-            log.warning("payment %s was captured for cancelled order %s: refunding it", payment["_id"], order_id)
-            await self.refund_payment(SYSTEM, payment["_id"], None, "order cancelled", "order-cancelled")
+        payment = await self.core.store.set_order_state(order_id, OrderState.CANCELLED, _now())
+        await self.outcomes.after_order_closed(payment)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -141,20 +157,21 @@ class PaymentService:
     async def retry_payment(
         self, viewer: Viewer, order_id: str, method: tuple[str, str] | None
     ) -> RetryScheduled | RetryRefused:
-        """FAILED -> PENDING with a new attempt; concurrent calls create exactly one new attempt."""
+        """FAILED -> PENDING with a new attempt; concurrent calls create exactly one new attempt.
+
+        The previous attempt's key is settled at the provider first: a charge found under it is the
+        payment's outcome (no new attempt), and "no charge" voids it, so the new key cannot double charge.
+        """
         payment = await self.core.store.get(payment_id_for(order_id))
         if payment is None:
             raise NotFound(f"no payment for order {order_id}", orderId=order_id)
         if payment["user_id"] != viewer.user_id and not viewer.has_scope(ADMIN_SCOPE):
             raise Forbidden("only the customer who placed the order can retry its payment")
-        change = None
-        if method is not None:
-            provider, token = method
-            if provider not in self.core.providers:
-                raise BadUserInput(f"unknown payment provider {provider!r}", field="paymentMethod.provider")
-            if not token.strip() or len(token) > 200:
-                raise BadUserInput("the payment token must be 1-200 characters", field="paymentMethod.token")
-            change = {"provider": provider, "payment_token": token.strip()}
+        change = None if method is None else self._method_change(*method)
+        payment, unknown = await self._settle_previous_attempt(payment)
+        if unknown:
+            return RetryRefused(payment, "OUTCOME_UNKNOWN", "the provider has not said yet whether the previous "
+                                "attempt charged; try again shortly")
         attempt = payment["attempt"]
         reopened = await self.core.store.reopen_for_retry(
             payment["_id"], attempt,
@@ -164,12 +181,41 @@ class PaymentService:
             await self.core.enqueue(reopened)
             return RetryScheduled(reopened)
         current = await self.core.store.get(payment["_id"]) or payment
-        if current["status"] in OPEN_STATUSES and current["attempt"] > 1:
+        if current["status"] in OPEN_STATUSES and current["attempt"] > 1 and not current.get("outcome_unknown"):
             return RetryScheduled(current)  # a retry (maybe a concurrent call's) is already scheduled
         return self._retry_refusal(current)
 
+    def _method_change(self, provider: str, token: str) -> dict[str, str]:
+        if provider not in self.core.providers:
+            raise BadUserInput(f"unknown payment provider {provider!r}", field="paymentMethod.provider")
+        token = token.strip()
+        if not token or len(token) > MAX_TOKEN:
+            raise BadUserInput(f"the payment token must be 1-{MAX_TOKEN} characters", field="paymentMethod.token")
+        refuse_card_number(token, field="paymentMethod.token")
+        return {"provider": provider, "payment_token": token}
+
+    async def _settle_previous_attempt(self, payment: Document) -> tuple[Document, bool]:
+        """(the payment after settling its current attempt, whether its outcome is still unknown)."""
+        status, failure = payment["status"], payment.get("failure") or {}
+        if payment["provider"] not in self.core.providers:
+            return payment, False
+        if status in OPEN_STATUSES and payment.get("outcome_unknown"):
+            statuses: tuple[str, ...] = OPEN_STATUSES
+            failure_if_none = {"reason": "the provider never answered and has no charge for the attempt",
+                               "error_code": payment["outcome_unknown"]["error_code"], "final": False}
+        elif status == PaymentStatus.FAILED.value and failure.get("final") is False:
+            # Also payments failed before outcomes were settled: a charge found now is recorded.
+            statuses, failure_if_none = (PaymentStatus.FAILED.value,), dict(failure)
+        else:
+            return payment, False
+        outcome = await self.settlement.settle(payment, payment["attempt"], failure_if_none=failure_if_none,
+                                               statuses=statuses)
+        return await self.core.store.get(payment["_id"]) or payment, outcome == UNKNOWN
+
     @staticmethod
     def _retry_refusal(payment: Document) -> RetryRefused:
+        if payment["status"] in OPEN_STATUSES and payment.get("outcome_unknown"):
+            return RetryRefused(payment, "OUTCOME_UNKNOWN", "the outcome of the previous attempt is not known yet")
         if payment["status"] != PaymentStatus.FAILED.value:
             return RetryRefused(payment, "NOT_FAILED", f"the payment is {payment['status']}, not FAILED")
         if payment["order_state"] != OrderState.OPEN.value:
@@ -182,17 +228,24 @@ class PaymentService:
     async def refund_payment(
         self, viewer: Viewer, payment_id: str, amount: int | None, reason: str | None, idempotency_key: str | None
     ) -> RefundOutcome | RefundRefused:
+        """Without an idempotency key, the request's meaning is its key (domain.implied_refund_key):
+        a retried refund is the same refund, never a second payment."""
         if amount is not None and amount <= 0:
             raise BadUserInput("the refund amount must be a positive number of minor units", field="amount")
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-            raise BadUserInput(f"idempotencyKey must be 1-{MAX_IDEMPOTENCY_KEY} characters", field="idempotencyKey")
+        if idempotency_key is not None:
+            if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY or not idempotency_key.isprintable():
+                raise BadUserInput(f"idempotencyKey must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
+                                   field="idempotencyKey")
+            if idempotency_key.startswith(SYSTEM_KEY_PREFIX):
+                raise BadUserInput(f"idempotencyKey may not start with {SYSTEM_KEY_PREFIX!r} (payments' own refunds)",
+                                   field="idempotencyKey")
         payment = await self.core.store.get(payment_id)
         if payment is None:
             raise NotFound(f"payment {payment_id} not found", paymentId=payment_id)
-        refund_id = refund_id_for(payment_id, idempotency_key)
-        existing = next((r for r in payment.get("refunds", []) if r["id"] == refund_id), None)
+        refund_id = refund_id_for(payment_id, idempotency_key or implied_refund_key(amount, reason))
+        existing = find_refund(payment, refund_id)
         if existing is not None:  # the same request again
-            return await self._resume(payment, existing)
+            return await self.refunds.resume(payment, existing)
         requested = payment.get("refundable_amount", 0) if amount is None else amount
         refusal = self._refund_refusal(payment, requested)
         if refusal is not None:
@@ -201,18 +254,13 @@ class PaymentService:
         held = await self.core.store.reserve_refund(payment_id, refund, _now())
         if held is None:  # lost a race with another refund, or the same key concurrently
             current = await self.core.store.get(payment_id) or payment
-            again = next((r for r in current.get("refunds", []) if r["id"] == refund_id), None)
+            again = find_refund(current, refund_id)
             if again is not None:
-                return await self._resume(current, again)
+                return await self.refunds.resume(current, again)
             return self._refund_refusal(current, requested) or RefundRefused(
                 current, "EXCEEDS_REFUNDABLE", requested, current.get("refundable_amount", 0),
                 "the refundable amount changed meanwhile")
         return await self.refunds.execute(held, refund)
-
-    async def _resume(self, payment: Document, refund: Document) -> RefundOutcome:
-        if refund["status"] == "PENDING":
-            return await self.refunds.execute(payment, refund)
-        return RefundOutcome(payment, refund)
 
     @staticmethod
     def _refund_refusal(payment: Document, requested: int) -> RefundRefused | None:

@@ -38,14 +38,19 @@ FAST = PaymentsConfig(
     stale_after_seconds=60.0,
 )
 
-SUCCESS_CARD = "4242424242424242"
-DECLINED_CARD = "4000000000000002"
-INSUFFICIENT_FUNDS_CARD = "4000000000009995"
-TRANSIENT_CARD = "4000000000000119"
-OUTAGE_CARD = "4000000000005126"
-TIMEOUT_CARD = "4000000000000259"
-LOST_RESPONSE_CARD = "4000000000000341"
-SLOW_CARD = "4000000000003220"
+# A reconciliation cutoff in the future: every payment counts as stale, whatever the clock's resolution
+# (mongomock keeps milliseconds, so "0 s ago" may not be older than a write made in the same millisecond).
+EVERYTHING_STALE = -1.0
+
+SUCCESS_CARD = "pm_card_visa"
+DECLINED_CARD = "pm_card_chargeDeclined"
+INSUFFICIENT_FUNDS_CARD = "pm_card_chargeDeclinedInsufficientFunds"
+TRANSIENT_CARD = "pm_card_transient"
+OUTAGE_CARD = "pm_card_outage"
+TIMEOUT_CARD = "pm_card_timeout"
+LOST_RESPONSE_CARD = "pm_card_lostResponse"
+SLOW_CARD = "pm_card_slow"
+WRONG_AMOUNT_CARD = "pm_card_wrongAmount"
 
 
 def order_created(

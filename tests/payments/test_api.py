@@ -112,7 +112,7 @@ async def test_decline_retry_and_refund_through_graphql(api: Api, redis: aioredi
     retry = """mutation($order: ID!, $method: PaymentMethodInput) {
       retryPayment(orderId: $order, paymentMethod: $method) {
         __typename ... on PaymentRetryScheduled { attempt } ... on PaymentNotRetryable { reason } } }"""
-    scheduled = await api.data(retry, {"order": order_id, "method": {"provider": "CARD", "token": "4242424242424242"}},
+    scheduled = await api.data(retry, {"order": order_id, "method": {"provider": "CARD", "token": "pm_card_visa"}},
                                headers=bearer("u1"))
     assert scheduled["retryPayment"] == {"__typename": "PaymentRetryScheduled", "attempt": 2}
     await payment_status(api, payment_id, "u1", "SUCCEEDED")
@@ -169,7 +169,7 @@ async def test_authentication_and_authorisation(api: Api, redis: aioredis.Redis)
 
 
 async def test_bad_input_is_a_typed_graphql_error(api: Api, redis: aioredis.Redis) -> None:
-    _, payment_id = await publish_order(redis)
+    order_id, payment_id = await publish_order(redis)
     await payment_status(api, payment_id, "u1", "SUCCEEDED")
     admin = bearer("ops", "payments:admin")
     refund = "mutation($id: ID!, $amount: Int) { refundPayment(paymentId: $id, amount: $amount) { __typename } }"
@@ -178,6 +178,11 @@ async def test_bad_input_is_a_typed_graphql_error(api: Api, redis: aioredis.Redi
     assert code_of(await api.gql(refund, {"id": "unknown-payment", "amount": 1}, headers=admin)) == "NOT_FOUND"
     retry = "mutation($id: ID!) { retryPayment(orderId: $id) { __typename } }"
     assert code_of(await api.gql(retry, {"id": "unknown-order"}, headers=bearer("u1"))) == "NOT_FOUND"
+    with_card = """mutation($id: ID!) {
+      retryPayment(orderId: $id, paymentMethod: {provider: CARD, token: "4242 4242 4242 4242"}) { __typename } }"""
+    body = await api.gql(with_card, {"id": order_id}, headers=bearer("u1"))
+    assert code_of(body) == "BAD_USER_INPUT" and body["errors"][0]["extensions"]["reason"] == "CARD_NUMBER_REFUSED"
+    assert "4242" not in body["errors"][0]["message"]
     first = "{ me { payments(first: 0) { id } } }"
     assert code_of(await api.gql(first, headers=bearer("u1"))) == "BAD_USER_INPUT"
     unknown = await api.gql("query($id: ID!) { payment(id: $id) { id } }", {"id": "missing"}, headers=bearer("u1"))

@@ -20,7 +20,15 @@ from subgraphs.kit.redis_client import connect_redis
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService
-from tests.payments.conftest import FAST, TRANSIENT_CARD, order_created, payment_id_of, running_worker, wait_status
+from tests.payments.conftest import (
+    EVERYTHING_STALE,
+    FAST,
+    TRANSIENT_CARD,
+    order_created,
+    payment_id_of,
+    running_worker,
+    wait_status,
+)
 
 
 @pytest.fixture
@@ -66,7 +74,7 @@ async def test_the_worker_survives_a_redis_restart_and_no_payment_is_lost(
             await wait_status(core, payment_id_of(after), "SUCCEEDED", within=30)
 
             # The two payments whose jobs Redis lost are requeued by reconciliation and charged.
-            report = await Reconciler(core).run_once(stale_after_seconds=0)
+            report = await Reconciler(core).run_once(stale_after_seconds=EVERYTHING_STALE)
             assert set(report.requeued) == {payment_id_of(deferred), payment_id_of(during)}
             await wait_status(core, payment_id_of(deferred), "SUCCEEDED")
             await wait_status(core, payment_id_of(during), "SUCCEEDED")

@@ -54,7 +54,7 @@ async def test_concurrent_partial_refunds_cannot_overdraw(
     core: PaymentsCore, service: PaymentService, redis_url: str
 ) -> None:
     payment_id = await paid(core, service, redis_url)
-    outcomes = await asyncio.gather(*(service.refund_payment(ADMIN, payment_id, 300, None, None) for _ in range(6)))
+    outcomes = await asyncio.gather(*(service.refund_payment(ADMIN, payment_id, 300, None, f"r{i}") for i in range(6)))
     done = [o for o in outcomes if isinstance(o, RefundOutcome)]
     assert len(done) == 3 and all(isinstance(o, RefundRefused) for o in outcomes if o not in done)
     payment = await core.store.get(payment_id)

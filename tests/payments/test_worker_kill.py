@@ -27,7 +27,7 @@ from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.domain import idempotency_key_for
 from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService
-from tests.payments.conftest import SLOW_CARD, order_created, payment_id_of, published
+from tests.payments.conftest import EVERYTHING_STALE, SLOW_CARD, order_created, payment_id_of, published
 from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -119,7 +119,7 @@ async def test_a_worker_killed_mid_charge_is_replaced_and_the_customer_is_charge
 
     # This process's copy of the payment never saw the worker's write: reconciliation settles it from
     # the provider's ledger, and the deterministic event id keeps the event single on the bus.
-    report = await Reconciler(core).run_once(stale_after_seconds=0)
+    report = await Reconciler(core).run_once(stale_after_seconds=EVERYTHING_STALE)
     assert report.settled_from_ledger == [payment["_id"]]
     settled = await core.store.get(payment["_id"])
     assert settled is not None and settled["status"] == "SUCCEEDED"

@@ -1,4 +1,4 @@
-"""Payment providers behind one interface; simulated in-process with Stripe-like test tokens."""
+"""Payment providers behind one interface; simulated in-process with Stripe-like test payment methods."""
 
 from subgraphs.payments.providers.base import (
     ChargeRequest,
@@ -6,6 +6,7 @@ from subgraphs.payments.providers.base import (
     IdempotencyConflict,
     PaymentProvider,
     ProviderError,
+    ProviderUnreachable,
     RefundRejected,
     RefundRequest,
     RefundResult,
@@ -20,6 +21,7 @@ __all__ = [
     "PaymentProvider",
     "ProviderError",
     "ProviderRegistry",
+    "ProviderUnreachable",
     "RefundRejected",
     "RefundRequest",
     "RefundResult",

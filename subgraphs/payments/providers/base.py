@@ -3,6 +3,11 @@
 Like Stripe, a provider stores the result of every request that reached it under its idempotency key:
 a repeated request returns the first result and never moves money twice. Transient errors are not
 stored (the request did not complete), so a retry with the same key runs again.
+
+A call that times out or cannot reach the provider has an unknown outcome: the provider may have
+charged. Only `resolve_charge` settles it: it answers the charge made under the key, or that there is
+none, in which case the provider voids the key, so no request still on its way can charge under it
+later and a new attempt under another key cannot double charge.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ class ChargeRequest:
     currency: str
     token: str
     description: str = ""
+    # Metadata kept with the provider's record (like Stripe's), so its ledger can be read per order.
+    order_id: str = ""
 
 
 @dataclass(frozen=True)
 class ChargeResult:
     succeeded: bool
     reference: str
+    # What the provider captured (on success): compared with what was asked for by the caller.
     amount: int
     currency: str
     error_code: str | None = None
@@ -58,7 +66,12 @@ class ProviderError(Exception):
 
 
 class TransientProviderError(ProviderError):
-    """Worth retrying with the same idempotency key (processing error, rate limit, 5xx)."""
+    """The provider answered that it did not complete the request (processing error, rate limit, 5xx):
+    nothing happened, worth retrying with the same idempotency key."""
+
+
+class ProviderUnreachable(ProviderError):
+    """The request may or may not have reached the provider (connection lost): its outcome is unknown."""
 
 
 class IdempotencyConflict(ProviderError):
@@ -81,5 +94,10 @@ class PaymentProvider(Protocol):
         ...
 
     async def lookup(self, idempotency_key: str) -> ChargeResult | None:
-        """The provider's own record of a charge request (None when no request completed)."""
+        """The provider's record of a charge request, read only (None when no request completed yet)."""
+        ...
+
+    async def resolve_charge(self, idempotency_key: str) -> ChargeResult | None:
+        """The charge made under the key, or None: there is none and the key is void from now on
+        (a later request under it is declined `charge_voided`). Raises when the provider cannot answer."""
         ...

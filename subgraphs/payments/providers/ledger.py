@@ -1,15 +1,22 @@
-"""The simulated provider's own records, in Redis, so they outlive any worker process.
+"""The simulated provider's own books, in a MongoDB database of their own.
 
-This stands for the remote provider's database: every completed charge and refund is stored under
-its idempotency key by one Lua script, so two workers racing with the same key cannot both charge.
+They stand for the remote provider's database: `PAYMENTS_PROVIDER_LEDGER_DATABASE` (default
+`provider_ledger`) on `MONGODB_URL`, never the project's Redis, so they outlive any worker process and a
+Redis restart. Collection `charges` holds one document per (provider, idempotency key), its `_id`:
+the unique key makes two workers racing with one key charge once, and a key voided by
+`resolve_charge` can never charge. A charge's refunds live inside it, added by one conditional update
+that never lets them exceed what it captured and adds each refund key once. Collection `counters`
+holds per-key counts (the flaky test methods' failures, the fault plan's call ordinals).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from subgraphs.payments.providers.base import (
     ChargeResult,
@@ -19,57 +26,16 @@ from subgraphs.payments.providers.base import (
     TransientProviderError,
 )
 
-RECORD_TTL_SECONDS = 30 * 24 * 3600
+DEFAULT_LEDGER_DATABASE = "provider_ledger"
+CHARGES = "charges"
+COUNTERS = "counters"
 
-# KEYS: charge record, transient counter, index, successful-charges counter
-# ARGV: mode, fingerprint, amount, currency, reference, error_code, message, retryable,
-#       failures_before_success, now_ms, ttl
-_CHARGE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('HGET', KEYS[1], 'fingerprint') ~= ARGV[2] then return {'conflict'} end
-  return {'replay', unpack(redis.call('HGETALL', KEYS[1]))}
-end
-local mode = ARGV[1]
-if mode == 'transient' then
-  local failures = redis.call('INCR', KEYS[2])
-  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[11]))
-  if failures <= tonumber(ARGV[9]) then return {'transient', tostring(failures)} end
-  mode = 'succeed'
-end
-local status = 'declined'
-if mode == 'succeed' then status = 'succeeded' end
-redis.call('HSET', KEYS[1], 'status', status, 'fingerprint', ARGV[2], 'amount', ARGV[3],
-  'currency', ARGV[4], 'reference', ARGV[5], 'error_code', ARGV[6], 'message', ARGV[7],
-  'retryable', ARGV[8], 'refunded', '0', 'created_ms', ARGV[10])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[11]))
-redis.call('ZADD', KEYS[3], tonumber(ARGV[10]), KEYS[1])
-if status == 'succeeded' then redis.call('INCR', KEYS[4]) end
-return {'new', unpack(redis.call('HGETALL', KEYS[1]))}
-"""
-
-# KEYS: refund record, charge record, successful-refunds counter
-# ARGV: fingerprint, amount, reference, now_ms, ttl
-_REFUND = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('HGET', KEYS[1], 'fingerprint') ~= ARGV[1] then return {'conflict'} end
-  return {'replay', redis.call('HGET', KEYS[1], 'reference'), redis.call('HGET', KEYS[1], 'amount')}
-end
-if redis.call('HGET', KEYS[2], 'status') ~= 'succeeded' then return {'no_charge'} end
-local captured = tonumber(redis.call('HGET', KEYS[2], 'amount'))
-local refunded = tonumber(redis.call('HGET', KEYS[2], 'refunded'))
-local amount = tonumber(ARGV[2])
-if refunded + amount > captured then return {'exceeds', tostring(captured - refunded)} end
-redis.call('HINCRBY', KEYS[2], 'refunded', amount)
-redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1], 'reference', ARGV[3], 'amount', ARGV[2], 'created_ms', ARGV[4])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-redis.call('INCR', KEYS[3])
-return {'new', ARGV[3], ARGV[2]}
-"""
+Document = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class LedgerOutcome:
-    """How the simulated provider answers a request, decided from the test token."""
+    """How the simulated provider answers a charge, decided from the test token."""
 
     mode: str  # "succeed" | "decline" | "transient"
     error_code: str = ""
@@ -78,11 +44,15 @@ class LedgerOutcome:
     failures_before_success: int = 0
 
 
-def _pairs(flat: list[Any]) -> dict[str, str]:
-    return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+def charge_id(provider: str, idempotency_key: str) -> str:
+    return f"{provider}:{idempotency_key}"
 
 
-def _charge_result(record: dict[str, str], *, replayed: bool) -> ChargeResult:
+def charge_result(record: Document, *, replayed: bool) -> ChargeResult:
+    if record["status"] == "voided":
+        return ChargeResult(succeeded=False, reference="", amount=0, currency=record.get("currency", ""),
+                            error_code="charge_voided", message="the payment attempt was voided; nothing was charged",
+                            retryable_decline=True, replayed=replayed)
     succeeded = record["status"] == "succeeded"
     return ChargeResult(
         succeeded=succeeded,
@@ -91,64 +61,138 @@ def _charge_result(record: dict[str, str], *, replayed: bool) -> ChargeResult:
         currency=record["currency"],
         error_code=None if succeeded else record.get("error_code") or None,
         message=None if succeeded else record.get("message") or None,
-        retryable_decline=record.get("retryable") == "1",
+        retryable_decline=bool(record.get("retryable")),
         replayed=replayed,
     )
 
 
 class ProviderLedger:
-    def __init__(self, redis: aioredis.Redis, provider: str) -> None:
-        self.redis = redis
-        self.prefix = f"simprovider:{provider}"
-        self._charge = redis.register_script(_CHARGE)
-        self._refund = redis.register_script(_REFUND)
+    def __init__(self, database: Any, provider: str) -> None:
+        self.charges = database[CHARGES]
+        self.counters = database[COUNTERS]
+        self.provider = provider
 
-    def _charge_key(self, idempotency_key: str) -> str:
-        return f"{self.prefix}:charge:{idempotency_key}"
+    async def ensure_indexes(self) -> None:
+        await self.charges.create_index([("order_id", ASCENDING)], name="by_order")
+        await self.charges.create_index([("provider", ASCENDING), ("status", ASCENDING)], name="by_status")
+
+    def _id(self, idempotency_key: str) -> str:
+        return charge_id(self.provider, idempotency_key)
+
+    async def count(self, name: str, idempotency_key: str) -> int:
+        """Add one to a per-key counter and return it (1 on the first call)."""
+        counter = await self.counters.find_one_and_update(
+            {"_id": f"{name}:{self._id(idempotency_key)}"}, {"$inc": {"n": 1}},
+            upsert=True, return_document=ReturnDocument.AFTER,
+        )
+        return int(counter["n"])
+
+    # --- charges ---------------------------------------------------------------------------------
 
     async def record_charge(
-        self, *, idempotency_key: str, fingerprint: str, amount: int, currency: str, reference: str,
-        outcome: LedgerOutcome, now_ms: int,
+        self, *, idempotency_key: str, order_id: str, fingerprint: str, requested_amount: int, captured_amount: int,
+        currency: str, reference: str, outcome: LedgerOutcome, now: datetime,
     ) -> ChargeResult:
         """Store the first result for the key and return it; later calls replay it."""
-        reply = await self._charge(
-            keys=[self._charge_key(idempotency_key), f"{self.prefix}:transient:{idempotency_key}",
-                  f"{self.prefix}:index", f"{self.prefix}:charges"],
-            args=[outcome.mode, fingerprint, amount, currency, reference, outcome.error_code, outcome.message,
-                  "1" if outcome.retryable else "0", outcome.failures_before_success, now_ms, RECORD_TTL_SECONDS],
-        )
-        kind = str(reply[0])
-        if kind == "conflict":
+        existing = await self.charges.find_one({"_id": self._id(idempotency_key)})
+        if existing is not None:
+            return self._replay(existing, fingerprint)
+        mode = outcome.mode
+        if mode == "transient":
+            failures = await self.count("transient", idempotency_key)
+            if failures <= outcome.failures_before_success:
+                raise TransientProviderError("processing_error", f"temporary processing error (failure {failures})")
+            mode = "succeed"
+        succeeded = mode == "succeed"
+        record: Document = {
+            "_id": self._id(idempotency_key), "provider": self.provider, "idempotency_key": idempotency_key,
+            "order_id": order_id, "status": "succeeded" if succeeded else "declined", "fingerprint": fingerprint,
+            "requested_amount": requested_amount, "amount": captured_amount if succeeded else 0,
+            "currency": currency, "reference": reference, "error_code": outcome.error_code,
+            "message": outcome.message, "retryable": outcome.retryable, "refunded": 0, "refunds": [],
+            "created_at": now,
+        }
+        try:
+            await self.charges.insert_one(record)
+        except DuplicateKeyError:  # a concurrent request with the same key won
+            winner = await self.charges.find_one({"_id": self._id(idempotency_key)})
+            assert winner is not None
+            return self._replay(winner, fingerprint)
+        return charge_result(record, replayed=False)
+
+    @staticmethod
+    def _replay(record: Document, fingerprint: str) -> ChargeResult:
+        if record["status"] != "voided" and record.get("fingerprint") != fingerprint:
             raise IdempotencyConflict("idempotency_conflict", "the key was used with different parameters")
-        if kind == "transient":
-            raise TransientProviderError("processing_error", f"temporary processing error (failure {reply[1]})")
-        return _charge_result(_pairs(list(reply[1:])), replayed=kind == "replay")
+        return charge_result(record, replayed=True)
 
     async def lookup(self, idempotency_key: str) -> ChargeResult | None:
-        record = await self.redis.hgetall(self._charge_key(idempotency_key))  # type: ignore[misc]
-        return _charge_result(record, replayed=True) if record else None
+        record = await self.charges.find_one({"_id": self._id(idempotency_key)})
+        if record is None or record["status"] == "voided":
+            return None
+        return charge_result(record, replayed=True)
+
+    async def void(self, idempotency_key: str, now: datetime) -> ChargeResult | None:
+        """The charge under the key, or None after making sure there never will be one (a void record)."""
+        record: Document = {"_id": self._id(idempotency_key), "provider": self.provider,
+                            "idempotency_key": idempotency_key, "order_id": "", "status": "voided", "amount": 0,
+                            "refunded": 0, "refunds": [], "created_at": now}
+        try:
+            await self.charges.insert_one(record)
+            return None
+        except DuplicateKeyError:
+            existing = await self.charges.find_one({"_id": self._id(idempotency_key)})
+            assert existing is not None
+            return None if existing["status"] == "voided" else charge_result(existing, replayed=True)
+
+    # --- refunds ---------------------------------------------------------------------------------
 
     async def record_refund(
         self, *, idempotency_key: str, charge_idempotency_key: str, fingerprint: str, amount: int,
-        reference: str, now_ms: int,
+        reference: str, now: datetime,
     ) -> RefundResult:
-        reply = await self._refund(
-            keys=[f"{self.prefix}:refund:{idempotency_key}", self._charge_key(charge_idempotency_key),
-                  f"{self.prefix}:refunds"],
-            args=[fingerprint, amount, reference, now_ms, RECORD_TTL_SECONDS],
-        )
-        kind = str(reply[0])
-        if kind == "conflict":
-            raise IdempotencyConflict("idempotency_conflict", "the refund key was used with different parameters")
-        if kind == "no_charge":
+        """Refund once per key, never more than the charge captured (one guarded update)."""
+        charge_key = self._id(charge_idempotency_key)
+        charge = await self.charges.find_one({"_id": charge_key})
+        if charge is None or charge["status"] != "succeeded":
             raise RefundRejected("charge_not_found", "no successful charge to refund")
-        if kind == "exceeds":
-            raise RefundRejected("amount_too_large", f"at most {reply[1]} can be refunded")
-        return RefundResult(reference=str(reply[1]), amount=int(reply[2]), replayed=kind == "replay")
+        replay = self._refund_replay(charge, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        captured = int(charge["amount"])
+        updated = await self.charges.find_one_and_update(
+            {"_id": charge_key, "refunds.key": {"$ne": idempotency_key}, "refunded": {"$lte": captured - amount}},
+            {"$inc": {"refunded": amount},
+             "$push": {"refunds": {"key": idempotency_key, "amount": amount, "reference": reference,
+                                   "fingerprint": fingerprint, "created_at": now}}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if updated is not None:
+            return RefundResult(reference=reference, amount=amount)
+        current = await self.charges.find_one({"_id": charge_key}) or charge
+        replay = self._refund_replay(current, idempotency_key, fingerprint)  # the same key, concurrently
+        if replay is not None:
+            return replay
+        left = captured - int(current.get("refunded") or 0)
+        raise RefundRejected("amount_too_large", f"at most {left} can be refunded")
+
+    @staticmethod
+    def _refund_replay(charge: Document, idempotency_key: str, fingerprint: str) -> RefundResult | None:
+        existing = next((r for r in charge.get("refunds", []) if r["key"] == idempotency_key), None)
+        if existing is None:
+            return None
+        if existing["fingerprint"] != fingerprint:
+            raise IdempotencyConflict("idempotency_conflict", "the refund key was used with different parameters")
+        return RefundResult(reference=existing["reference"], amount=int(existing["amount"]), replayed=True)
+
+    # --- statements (tests, the chaos checker: see ledger_view.py) -------------------------------
 
     async def charge_count(self) -> int:
         """Charges that moved money (what a customer's statement would show)."""
-        return int(await self.redis.get(f"{self.prefix}:charges") or 0)
+        return int(await self.charges.count_documents({"provider": self.provider, "status": "succeeded"}))
 
     async def refund_count(self) -> int:
-        return int(await self.redis.get(f"{self.prefix}:refunds") or 0)
+        total = 0
+        async for charge in self.charges.find({"provider": self.provider, "status": "succeeded"}):
+            total += len(charge.get("refunds", []))
+        return total

@@ -1,7 +1,8 @@
-"""Test tokens: which outcome a simulated provider gives for a card number or wallet token.
+"""Test payment methods: which outcome a simulated provider gives for a payment-method token.
 
-The tables are the documentation too (docs/payments.md lists them): like Stripe's test cards, a
-token chooses a deterministic behaviour, so every path of the payment flow can be exercised.
+The tables are the documentation too (docs/payments.md lists them): like Stripe's test payment methods
+(`pm_card_visa`), a token chooses a deterministic behaviour, so every path of the payment flow can be
+exercised. Payment methods are tokens, never card numbers (those are refused before they get here).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class Behaviour(enum.Enum):
     TIMEOUT = "timeout"  # never answers; nothing is charged
     LOST_RESPONSE = "lost_response"  # charges, but the first answer never arrives; a retry replays it
     SLOW = "slow"  # charges, answers after PAYMENTS_SLOW_CHARGE_SECONDS
+    WRONG_AMOUNT = "wrong_amount"  # a provider bug: captures one minor unit less than asked
 
 
 @dataclass(frozen=True)
@@ -27,24 +29,28 @@ class Scenario:
     message: str = ""
     # Declines the customer can fix with another card or more funds (the order may wait for a retry).
     retryable: bool = False
+    # What the API shows of the method ("•••• 4242"), like a provider's card.last4.
+    last4: str = ""
 
 
-def _decline(code: str, message: str, *, retryable: bool = False) -> Scenario:
-    return Scenario(Behaviour.DECLINE, code, message, retryable)
+def _decline(code: str, message: str, last4: str = "", *, retryable: bool = False) -> Scenario:
+    return Scenario(Behaviour.DECLINE, code, message, retryable, last4)
 
 
 CARD_SCENARIOS: dict[str, Scenario] = {
-    "4242424242424242": Scenario(Behaviour.SUCCEED),
-    "5555555555554444": Scenario(Behaviour.SUCCEED),
-    "4000000000000002": _decline("card_declined", "The card was declined."),
-    "4000000000009979": _decline("stolen_card", "The card was reported stolen."),
-    "4000000000009995": _decline("insufficient_funds", "The card has insufficient funds.", retryable=True),
-    "4000000000000069": _decline("expired_card", "The card has expired.", retryable=True),
-    "4000000000000119": Scenario(Behaviour.TRANSIENT_THEN_SUCCEED),
-    "4000000000005126": Scenario(Behaviour.ALWAYS_TRANSIENT),
-    "4000000000000259": Scenario(Behaviour.TIMEOUT),
-    "4000000000000341": Scenario(Behaviour.LOST_RESPONSE),
-    "4000000000003220": Scenario(Behaviour.SLOW),
+    "pm_card_visa": Scenario(Behaviour.SUCCEED, last4="4242"),
+    "pm_card_mastercard": Scenario(Behaviour.SUCCEED, last4="4444"),
+    "pm_card_chargeDeclined": _decline("card_declined", "The card was declined.", "0002"),
+    "pm_card_chargeDeclinedStolenCard": _decline("stolen_card", "The card was reported stolen.", "9979"),
+    "pm_card_chargeDeclinedInsufficientFunds": _decline(
+        "insufficient_funds", "The card has insufficient funds.", "9995", retryable=True),
+    "pm_card_chargeDeclinedExpiredCard": _decline("expired_card", "The card has expired.", "0069", retryable=True),
+    "pm_card_transient": Scenario(Behaviour.TRANSIENT_THEN_SUCCEED, last4="0119"),
+    "pm_card_outage": Scenario(Behaviour.ALWAYS_TRANSIENT, last4="5126"),
+    "pm_card_timeout": Scenario(Behaviour.TIMEOUT, last4="0259"),
+    "pm_card_lostResponse": Scenario(Behaviour.LOST_RESPONSE, last4="0341"),
+    "pm_card_slow": Scenario(Behaviour.SLOW, last4="3220"),
+    "pm_card_wrongAmount": Scenario(Behaviour.WRONG_AMOUNT, last4="0077"),
 }
 
 WALLET_SCENARIOS: dict[str, Scenario] = {
@@ -58,28 +64,22 @@ WALLET_SCENARIOS: dict[str, Scenario] = {
     "wallet_slow": Scenario(Behaviour.SLOW),
 }
 
-
-def luhn_valid(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
-        return False
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        digit = int(char)
-        if index % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
+UNKNOWN_CARD_METHOD = _decline("invalid_payment_method", "No such payment method.")
+UNKNOWN_WALLET_TOKEN = _decline("invalid_token", "The wallet token is not recognised.")
 
 
 def card_scenario(token: str) -> Scenario:
-    """A listed test card, else any well-formed card number succeeds and a malformed one is declined."""
-    number = token.replace(" ", "").replace("-", "")
-    if number in CARD_SCENARIOS:
-        return CARD_SCENARIOS[number]
-    if luhn_valid(number):
-        return Scenario(Behaviour.SUCCEED)
-    return _decline("invalid_number", "The card number is not a valid card number.")
+    """A listed test payment method; any other token is declined `invalid_payment_method` (final)."""
+    return CARD_SCENARIOS.get(token, UNKNOWN_CARD_METHOD)
 
 
 def wallet_scenario(token: str) -> Scenario:
-    return WALLET_SCENARIOS.get(token) or _decline("invalid_token", "The wallet token is not recognised.")
+    return WALLET_SCENARIOS.get(token, UNKNOWN_WALLET_TOKEN)
+
+
+def describe_method(provider: str, token: str) -> str:
+    """What the API shows of a payment method: the card's last four digits, never the whole token."""
+    if provider == "card":
+        last4 = CARD_SCENARIOS[token].last4 if token in CARD_SCENARIOS else ""
+        return f"•••• {last4}" if last4 else "••••"
+    return f"{token[:4]}…" if len(token) > 4 else "…"

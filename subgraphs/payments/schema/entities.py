@@ -12,7 +12,8 @@ from subgraphs.kit.errors import Forbidden
 from subgraphs.kit.money import Money
 from subgraphs.kit.pagination import check_page_size
 from subgraphs.payments.context import PaymentsContext
-from subgraphs.payments.domain import CAPTURED_STATUSES, PaymentStatus, mask_token, net_captured
+from subgraphs.payments.domain import CAPTURED_STATUSES, PaymentStatus, net_captured
+from subgraphs.payments.providers.scenarios import describe_method
 from subgraphs.payments.schema.types import (
     PaymentAttempt,
     PaymentFailure,
@@ -94,7 +95,7 @@ class Payment:
 
     @strawberry.field(description="The payment method, masked (e.g. •••• 4242).")
     def payment_method(self) -> str:
-        return mask_token(self.doc["provider"], self.doc.get("payment_token", ""))
+        return describe_method(self.doc["provider"], self.doc.get("payment_token", ""))
 
     @strawberry.field(description="The current attempt number (1, then +1 per retryPayment).")
     def attempt(self) -> int:

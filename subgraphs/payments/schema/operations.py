@@ -95,4 +95,6 @@ class Mutation:
             settled_from_ledger=[strawberry.ID(i) for i in report.settled_from_ledger],
             requeued=[strawberry.ID(i) for i in report.requeued],
             refunds_resumed=[strawberry.ID(i) for i in report.refunds_resumed],
+            outcomes_resolved=[strawberry.ID(i) for i in report.outcomes_resolved],
+            refunds_issued=[strawberry.ID(i) for i in report.refunds_issued],
         )

@@ -20,6 +20,7 @@ class RetryRefusalReason(enum.Enum):
     NOT_FAILED = "NOT_FAILED"
     FINAL_FAILURE = "FINAL_FAILURE"
     ORDER_CLOSED = "ORDER_CLOSED"
+    OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 
 @strawberry.enum

@@ -68,7 +68,8 @@ class Refund:
 @strawberry.input
 class PaymentMethodInput:
     provider: PaymentProvider
-    token: str = strawberry.field(description="A card number or wallet token (see the test tokens in the docs).")
+    token: str = strawberry.field(description="A payment-method token (e.g. pm_card_visa, wallet_ok; see the test "
+                                          "methods in the docs). Card numbers are refused (BAD_USER_INPUT).")
 
 
 @strawberry.type(description="The circuit breaker of one provider (shared by all workers).")
@@ -84,3 +85,7 @@ class ReconciliationReport:
     settled_from_ledger: list[strawberry.ID]
     requeued: list[strawberry.ID]
     refunds_resumed: list[strawberry.ID]
+    outcomes_resolved: list[strawberry.ID] = strawberry.field(
+        description="Payments whose unknown attempt outcome was settled from the provider's books.")
+    refunds_issued: list[strawberry.ID] = strawberry.field(
+        description="Refunds made for money captured without a paid order (cancelled, wrong amount).")
