@@ -20,8 +20,8 @@ from gql.transport.websockets import WebsocketsTransport
 from subgraphs.kit.auth import issue_token
 from subgraphs.kit.settings import DEV_JWT_SECRET
 
-CARD_OK = "4242424242424242"
-CARD_DECLINED = "4000000000000002"
+CARD_OK = "pm_card_visa"
+CARD_DECLINED = "pm_card_chargeDeclined"
 FINAL_STATUSES = {"CANCELLED", "FULFILLED", "REFUNDED"}
 
 T = TypeVar("T")

@@ -5,7 +5,7 @@
 MONGODB_URL is unset; every job carries the payment it charges, so any worker can run any job).
 A run enqueues JOBS payments (success test card) at once and measures until the last
 `payment.processed` event is on the bus: queue pick-up, breaker check, provider call with its
-Redis ledger, conditional Mongo updates and the outbox publish. Each configuration is measured RUNS
+ledger (MongoDB), conditional Mongo updates and the outbox publish. Each configuration is measured RUNS
 times, each run on freshly started workers after a warm-up (mongomock has no real indexes: every query
 scans the collection, so a worker that kept its data would slow down run after run); the median is
 reported, with the 2/1 ratio. Results are printed as a table
@@ -71,7 +71,7 @@ async def _enqueue(pool: ArqRedis, count: int) -> None:
     for _ in range(count):
         order_id = str(uuid.uuid4())
         order = OrderCreated(order_id=order_id, order_number="SO-BENCH", user_id="bench", total_amount=1999,
-                             currency="EUR", lines=[], payment_provider="card", payment_token="4242424242424242")
+                             currency="EUR", lines=[], payment_provider="card", payment_token="pm_card_visa")
         payment = new_payment(order, datetime.now(UTC))
         await pool.enqueue_job(PROCESS_PAYMENT, payment["_id"], 1, job_spec(payment), _job_id=payment["job_id"],
                                _queue_name=QUEUE_NAME)

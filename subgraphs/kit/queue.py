@@ -110,6 +110,14 @@ class InProcessWorker:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         if self._worker is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._worker.close()
+            except asyncio.CancelledError:
+                # arq's close() awaits the job tasks the stop just cancelled and re-raises their
+                # CancelledError; only a cancellation of this stop itself is passed on.
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+            except Exception:
+                log.debug("closing the arq worker of %s failed", self.queue_name, exc_info=True)
         self._task = None

@@ -28,6 +28,7 @@ class PaymentsCore:
     breakers: dict[str, CircuitBreaker]
     relay: OutboxRelay
     queue: ArqRedis
+    ledger_database: Any = None  # the simulated providers' books (providers/ledger_view.py reads them)
     _relay_started: bool = field(default=False, repr=False)
 
     @classmethod
@@ -53,7 +54,7 @@ class PaymentsCore:
             for name in providers.names
         }
         relay = OutboxRelay([store.collection], EventBus(redis))
-        return cls(config, redis, store, providers, breakers, relay, await queue_pool(redis_url))
+        return cls(config, redis, store, providers, breakers, relay, await queue_pool(redis_url), ledger_database)
 
     async def start_relay(self) -> None:
         await self.relay.start()

@@ -135,7 +135,8 @@ class PaymentProcessor:
     async def _order_closed(self, payment: Document, attempt: int) -> str:
         """No charge for a closed order; if an earlier try of this attempt reached the provider, its
         outcome is settled first (a capture found is kept, then refunded as the order is cancelled)."""
-        failure = {"reason": f"the order is {payment['order_state']}", "error_code": "order_closed", "final": True}
+        failure: dict[str, Any] = {"reason": f"the order is {payment['order_state']}", "error_code": "order_closed",
+                                   "final": True}
         if any(a["number"] == attempt for a in payment.get("attempts", [])):
             return self._unknown_or(await self.settlement.settle(payment, attempt, failure_if_none=failure))
         return await self.outcomes.fail(payment, attempt, None, **failure)
@@ -148,8 +149,9 @@ class PaymentProcessor:
         tries = sum(1 for a in updated.get("attempts", []) if a["number"] == attempt)
         if tries >= config.max_provider_tries:
             # The tries are spent; whether any of them charged only the provider's books can say.
-            failure = {"reason": f"the {updated['provider']} provider failed {tries} times: {record['message']}",
-                       "error_code": record["error_code"], "final": False}
+            failure: dict[str, Any] = {
+                "reason": f"the {updated['provider']} provider failed {tries} times: {record['message']}",
+                "error_code": record["error_code"], "final": False}
             return self._unknown_or(await self.settlement.settle(updated, attempt, failure_if_none=failure))
         defer = backoff_seconds(tries, config.backoff_base_seconds, config.backoff_cap_seconds, self.rng)
         log.info("payment %s try %d failed (%s); retrying in %.2fs", payment["_id"], tries, record["error_code"], defer)

@@ -120,7 +120,7 @@ def order_created(order_id: str = "o1", user_id: str = "u1", email: str | None =
         order_id=order_id, order_number=f"N-{order_id}", user_id=user_id, total_amount=4998, currency="EUR",
         lines=[{"variant_id": "v1", "sku": "TEE-M", "product_id": "p1", "product_name": "T-shirt <M>",
                 "quantity": 2, "unit_price": 2499, "currency": "EUR"}],
-        payment_provider="card", payment_token="4242424242424242", customer_email=email,
+        payment_provider="card", payment_token="pm_card_visa", customer_email=email,
     ).envelope(source="orders", subject=f"order:{order_id}")
 
 

@@ -20,6 +20,7 @@ from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.domain import payment_id_for
 from subgraphs.payments.jobs import CTX_KEY, functions
+from subgraphs.payments.providers.ledger_view import OrderLedger, read_ledger
 from subgraphs.payments.service import PaymentService
 from tests.support.servers import wait_for
 
@@ -131,3 +132,18 @@ async def published(redis: aioredis.Redis, core: PaymentsCore, event_type: str) 
     await core.relay.relay_once()
     entries = await redis.xrange("events")
     return [orjson.loads(fields["event"]) for _, fields in entries if fields["type"] == event_type]
+
+
+async def books(core: PaymentsCore, order_id: str) -> OrderLedger:
+    """The provider's side of one order (what the chaos checker reads)."""
+    ledgers = await read_ledger(core.ledger_database, [order_id])
+    return ledgers.get(order_id) or OrderLedger(order_id, ())
+
+
+def assert_consistent(payment: dict[str, Any], ledger: OrderLedger) -> None:
+    """Payments' record agrees with the provider's books, and never refunds more than it captured."""
+    assert 0 <= payment["refunded_amount"] <= payment["captured_amount"]
+    assert (payment["captured_amount"], payment["refunded_amount"]) == (ledger.captured, ledger.refunded)
+    succeeded = [r for r in payment.get("refunds", []) if r["status"] == "SUCCEEDED"]
+    assert sum(r["amount"] for r in succeeded) == payment["refunded_amount"]
+    assert sorted(r["id"] for r in succeeded) == sorted(r.idempotency_key for r in ledger.refunds)

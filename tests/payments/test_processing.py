@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 
 from subgraphs.kit.queue import InProcessWorker
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.domain import job_id_for
+from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService
 from tests.payments.conftest import (
     DECLINED_CARD,
+    EVERYTHING_STALE,
     INSUFFICIENT_FUNDS_CARD,
     LOST_RESPONSE_CARD,
     SUCCESS_CARD,
     TIMEOUT_CARD,
     TRANSIENT_CARD,
+    WRONG_AMOUNT_CARD,
+    assert_consistent,
+    books,
     order_created,
+    order_id_of,
     payment_id_of,
     published,
     running_worker,
     wait_status,
 )
+from tests.support.servers import wait_for
 
 
 async def test_success_charges_once_and_emits_processed(
@@ -135,3 +144,28 @@ async def test_an_order_event_with_an_unknown_provider_fails_the_payment(
     assert await redis.zcard(core.config.queue_name) == 0
     [failed] = await published(redis, core, "payment.failed")
     assert failed["data"]["order_id"] == event.data["order_id"]
+
+
+async def test_a_capture_of_another_amount_is_not_accepted_and_is_refunded(
+    core: PaymentsCore, service: PaymentService, worker: InProcessWorker, redis: aioredis.Redis
+) -> None:
+    event = order_created(token=WRONG_AMOUNT_CARD, amount=2500)
+    await service.on_order_created(event)
+    payment = await wait_status(core, payment_id_of(event), "FAILED")
+
+    async def refunded() -> dict[str, Any] | None:
+        current = await core.store.get(payment_id_of(event))
+        return current if current and current["refunded_amount"] == 2499 else None
+
+    payment = await wait_for(refunded, message="the wrong capture to be refunded")
+    assert payment["failure"]["error_code"] == "amount_mismatch" and payment["failure"]["final"] is True
+    assert payment["captured_amount"] == 2499 and payment["status"] == "FAILED"
+    assert [a["outcome"] for a in payment["attempts"]] == ["AMOUNT_MISMATCH"]
+    ledger = await books(core, order_id_of(event))
+    assert ledger.captured == 2499 and ledger.net == 0
+    assert_consistent(payment, ledger)
+    assert await published(redis, core, "payment.processed") == []
+    [failed] = await published(redis, core, "payment.failed")
+    assert failed["data"]["error_code"] == "amount_mismatch" and failed["data"]["final"] is True
+    report = await Reconciler(core).run_once(stale_after_seconds=EVERYTHING_STALE)
+    assert report.refunds_issued == []

@@ -2,7 +2,8 @@
 
 The private Redis here runs without persistence (like the kit's embedded one), so what was queued in
 it is gone after the restart: the payments in MongoDB are the record, and reconciliation requeues
-the ones whose job vanished.
+the ones whose job vanished. The simulated provider's books live in MongoDB too (they stand for a
+remote system): the restart does not erase them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mongomock_motor import AsyncMongoMockClient
 from subgraphs.kit.embedded_redis import EmbeddedRedis, free_port
 from subgraphs.kit.redis_client import connect_redis
 from subgraphs.payments.components import PaymentsCore
+from subgraphs.payments.domain import idempotency_key_for
 from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService
 from tests.payments.conftest import (
@@ -44,7 +46,6 @@ async def test_the_worker_survives_a_redis_restart_and_no_payment_is_lost(
 ) -> None:
     port, url = private_redis[0].port, private_redis[0].url
     client = connect_redis(url)
-    # Enough tries for the flaky card to fail again after the restart (its failure count lived in Redis).
     config = replace(FAST, max_provider_tries=6)
     core = await PaymentsCore.open(client, AsyncMongoMockClient(tz_aware=True)[uuid.uuid4().hex], url, config)
     service = PaymentService(core)
@@ -67,6 +68,10 @@ async def test_the_worker_survives_a_redis_restart_and_no_payment_is_lost(
                 await service.on_order_created(during)
 
             private_redis.append(EmbeddedRedis(port).start())  # same port, empty: nothing was persisted
+
+            # The provider's books are not in that Redis: the charge made before the restart is still there.
+            charge = await core.providers.get("card").lookup(idempotency_key_for(payment_id_of(before), 1))
+            assert charge is not None and charge.succeeded
 
             # The same worker, never restarted, charges a new order.
             after = order_created()
