@@ -121,7 +121,8 @@ async def test_created_and_cancelled_handled_at_once_by_two_instances(
 ) -> None:
     """Instance A reads "order open" and inserts the payment only after instance B has recorded the
     cancel and found no payment to mark: A's read after its insert sees the cancel."""
-    other = await PaymentsCore.open(redis, core.store.collection.database, redis_url, core.config)
+    other = await PaymentsCore.open(redis, core.store.collection.database, redis_url, core.config,
+                                    ledger_database=core.ledger_database)
     first, second = PaymentService(core), PaymentService(other)
     event = order_created(amount=1800)
     cancel_done = asyncio.Event()
@@ -157,7 +158,8 @@ async def test_created_and_cancelled_handled_at_once_by_two_instances(
 async def test_many_orders_created_and_cancelled_concurrently_on_two_instances_never_keep_money(
     core: PaymentsCore, redis: aioredis.Redis, redis_url: str
 ) -> None:
-    other = await PaymentsCore.open(redis, core.store.collection.database, redis_url, core.config)
+    other = await PaymentsCore.open(redis, core.store.collection.database, redis_url, core.config,
+                                    ledger_database=core.ledger_database)
     first, second = PaymentService(core), PaymentService(other)
     events = [order_created(amount=1000 + i) for i in range(12)]
     try:

@@ -3,7 +3,6 @@ seed and key, and under it payments still never charge wrongly."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -11,7 +10,6 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
@@ -19,6 +17,7 @@ from subgraphs.payments.providers.faults import Fault, FaultPlan
 from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService
 from tests.payments.conftest import FAST, assert_consistent, books, order_created, payment_id_of, running_worker
+from tests.support.mongo import TestMongo
 from tests.support.servers import wait_for
 
 PLAN = FaultPlan(seed=7, flaky=0.2, lose_answer=0.25, slow=0.1, slow_seconds=0.05)
@@ -88,12 +87,15 @@ async def test_under_faults_every_payment_agrees_with_the_provider(
 
 
 @pytest.fixture
-async def fresh_cores(redis: aioredis.Redis, redis_url: str, config: PaymentsConfig) -> AsyncIterator[Any]:
+async def fresh_cores(redis: aioredis.Redis, redis_url: str, config: PaymentsConfig, mongo: TestMongo
+                      ) -> AsyncIterator[Any]:
     opened: list[PaymentsCore] = []
 
     async def open_core() -> PaymentsCore:
         await redis.flushdb()  # queue results and breaker state of the previous run
-        core = await PaymentsCore.open(redis, AsyncMongoMockClient(tz_aware=True)[uuid.uuid4().hex], redis_url, config)
+        run = len(opened)
+        core = await PaymentsCore.open(redis, mongo.database(f"payments{run}"), redis_url, config,
+                                       ledger_database=mongo.database(f"ledger{run}"))
         opened.append(core)
         return core
 
