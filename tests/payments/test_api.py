@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,8 @@ def code_of(body: dict[str, Any]) -> str:
 
 @pytest.fixture
 async def api(redis_url: str, mongo: TestMongo) -> AsyncIterator[Api]:
-    app = create_app(Settings.from_env("payments", env={"REDIS_URL": redis_url, **mongo.env("payments")}), FAST)
+    config = replace(FAST, ledger_database=mongo.name("provider_ledger"))
+    app = create_app(Settings.from_env("payments", env={"REDIS_URL": redis_url, **mongo.env("payments")}), config)
     async with serve_asgi(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
         yield Api(client)
 
