@@ -25,7 +25,6 @@ ORDER_NUMBER_COUNTER = "order_number"
 class OrderPage:
     documents: list[Document]
     has_next_page: bool
-    total_count: int
 
 
 class OrderStore:
@@ -37,6 +36,8 @@ class OrderStore:
     async def create_indexes(self) -> None:
         await self.orders.create_index([("seq", ASCENDING)], unique=True, name="seq_unique")
         await self.orders.create_index([("user_id", ASCENDING), ("seq", DESCENDING)], name="user_orders")
+        await self.orders.create_index([("user_id", ASCENDING), ("status", ASCENDING), ("seq", DESCENDING)],
+                                       name="user_status_orders")
         await self.orders.create_index([("status", ASCENDING), ("seq", DESCENDING)], name="status_orders")
         await self.orders.create_index([("status", ASCENDING), ("hold_expires_at", ASCENDING)], name="holds")
         await self.orders.create_index([("stock.pending", ASCENDING)], name="stock_pending", sparse=True)
@@ -126,17 +127,24 @@ class OrderStore:
         user_id: str | None,
         status: OrderStatus | None,
     ) -> OrderPage:
-        query: Document = {}
-        if user_id is not None:
-            query["user_id"] = user_id
-        if status is not None:
-            query["status"] = status.value
-        total = await self.orders.count_documents(query)
+        """A page newest first. Every filter has an index whose equality fields are the filter's and
+        whose last key is `seq` (seq_unique, user_orders, status_orders, user_status_orders): the page
+        is read in index order from the cursor on, never sorted, never counted."""
+        query = _order_filter(user_id, status)
         if before_seq is not None:
             query["seq"] = {"$lt": before_seq}
         cursor = self.orders.find(query, {"outbox": 0}).sort("seq", DESCENDING).limit(first + 1)
         documents = [doc async for doc in cursor]
-        return OrderPage(documents=documents[:first], has_next_page=len(documents) > first, total_count=total)
+        return OrderPage(documents=documents[:first], has_next_page=len(documents) > first)
+
+    async def count_orders(self, *, user_id: str | None, status: OrderStatus | None) -> int:
+        """How many orders match over all pages (asked only when `totalCount` is selected). Filtered,
+        an exact count over the same index as the page; unfiltered (every order, for an admin), the
+        collection's document count from its metadata, which does not read the orders at all."""
+        query = _order_filter(user_id, status)
+        if not query:
+            return int(await self.orders.estimated_document_count())
+        return int(await self.orders.count_documents(query))
 
     # --- checkout attempts (the idempotency record until the order exists) ---------------------
 
@@ -157,3 +165,12 @@ class OrderStore:
     async def stale_checkouts(self, older_than: datetime, limit: int = 100) -> list[str]:
         cursor = self.checkouts.find({"created_at": {"$lt": older_than}}, {"_id": 1}).limit(limit)
         return [doc["_id"] async for doc in cursor]
+
+
+def _order_filter(user_id: str | None, status: OrderStatus | None) -> Document:
+    query: Document = {}
+    if user_id is not None:
+        query["user_id"] = user_id
+    if status is not None:
+        query["status"] = status.value
+    return query

@@ -164,7 +164,8 @@ class ProductSort(enum.Enum):
 @strawberry.input(description="Every given condition must hold. Archived products are never listed.")
 class ProductFilter:
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive substring of the name or description (at most 100 characters).")
+        default=None, description="Words that each begin a word of the name, description or a SKU, ignoring "
+                                  "case and accents: \"creme brul\" finds \"Crème Brûlée\" (at most 100 characters).")
     category: str | None = strawberry.field(default=None, description="A category name or slug.")
     min_price: int | None = strawberry.field(
         default=None, description="Some variant costs at least this (minor units).")
