@@ -79,9 +79,17 @@ async def test_repeated_reserve_returns_the_same_reservation(empty: Harness) -> 
     different = await reserve(empty, "order-9", [("A-1", 4)])  # same order id: the existing one is answered
     assert first == again == different
     assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
-    await empty.data(RELEASE, {"orderId": "order-9"}, ORDERS)
+
+
+async def test_a_released_reservation_is_never_answered_as_held(empty: Harness) -> None:
+    """Regression: a reserve after a release answered the RELEASED reservation as a StockReservation."""
+    await make_product(empty, {"A-1": 5})
+    await reserve(empty, "order-9", [("A-1", 2)])
+    await empty.data(RELEASE, {"orderId": "order-9"}, ORDERS)  # the order was cancelled: final
     after_release = await reserve(empty, "order-9", [("A-1", 2)])
-    assert after_release["state"] == "RELEASED"
+    assert after_release["__typename"] == "StockReservationReleased", after_release
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+    assert (await empty.data(COMMIT, {"orderId": "order-9"}, ORDERS))["commitStock"]["committed"] is False
     assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
 
 
