@@ -9,10 +9,9 @@ released at, and never after a final release (no attempt: the order was cancelle
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-
-import enum
 
 import strawberry
 from starlette.responses import JSONResponse, Response
@@ -119,6 +118,7 @@ class StockReservation:
     order_id: strawberry.ID
     state: ReservationState
     lines: list[ReservedLine]
+    attempt: int
 
 
 @strawberry.type
@@ -144,12 +144,14 @@ class UnknownVariant:
 class StockReleaseResult:
     order_id: strawberry.ID
     released: bool
+    state: ReservationState | None = None
 
 
 @strawberry.type
 class StockCommitResult:
     order_id: strawberry.ID
     committed: bool
+    state: ReservationState | None = None
 
 
 @strawberry.input
@@ -198,8 +200,9 @@ def _reservation(state: ProductsState, order_id: str) -> StockReservation:
         lines.append(ReservedLine(sku=sku, quantity=quantity, variant_id=strawberry.ID(variant.id),
                                   product_id=strawberry.ID(variant.product_id), product_name=variant.product_name,
                                   unit_price=Money(amount=variant.price, currency=variant.currency)))
-    return StockReservation(order_id=strawberry.ID(order_id),
-                            state=ReservationState(state.reservations[order_id].state), lines=lines)
+    reservation = state.reservations[order_id]
+    return StockReservation(order_id=strawberry.ID(order_id), state=ReservationState(reservation.state),
+                            lines=lines, attempt=reservation.attempt)
 
 
 ReservationResult = Annotated[StockReservation | InsufficientStock | UnknownVariant | StockReservationReleased,
@@ -262,7 +265,8 @@ class Mutation:
             if attempt is not None:  # a tombstone: a late reserve of this attempt holds nothing
                 state.reservations[oid] = FakeReservation(lines=[], state="released", attempt=attempt,
                                                           released_attempt=attempt)
-            return StockReleaseResult(order_id=order_id, released=attempt is not None)
+            return StockReleaseResult(order_id=order_id, released=attempt is not None,
+                                      state=ReservationState.RELEASED if attempt is not None else None)
         if reservation.state == "reserved" and (attempt is None or reservation.attempt <= attempt):
             for sku, quantity in reservation.lines:
                 state.variants[sku].reserved -= quantity
@@ -272,7 +276,8 @@ class Mutation:
                 reservation.final = True
             else:
                 reservation.released_attempt = max(reservation.released_attempt, attempt)
-        return StockReleaseResult(order_id=order_id, released=reservation.state == "released")
+        return StockReleaseResult(order_id=order_id, released=reservation.state == "released",
+                                  state=ReservationState(reservation.state))
 
     @strawberry.mutation
     def commit_stock(self, info: strawberry.Info, order_id: strawberry.ID) -> StockCommitResult:
@@ -286,7 +291,8 @@ class Mutation:
                 state.variants[sku].stock -= quantity
             reservation.state = "committed"
         return StockCommitResult(order_id=order_id, committed=reservation is not None
-                                 and reservation.state == "committed")
+                                 and reservation.state == "committed",
+                                 state=ReservationState(reservation.state) if reservation else None)
 
     @strawberry.mutation
     def clear_cart(self, info: strawberry.Info) -> Cart:
