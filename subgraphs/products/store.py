@@ -80,7 +80,7 @@ class CatalogStore:
         return doc
 
     async def categories(self) -> list[dict[str, Any]]:
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"status": "ACTIVE"}},
             {"$group": {"_id": "$category_slug", "name": {"$first": "$category"}, "count": {"$sum": 1}}},
             {"$sort": {"_id": 1}},

@@ -17,8 +17,10 @@ import strawberry
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.config import StrawberryConfig
 
 from subgraphs.kit.auth import Authenticator, Viewer
+from subgraphs.kit.money import SCALARS, Money
 from subgraphs.kit.settings import DEV_JWT_SECRET
 
 
@@ -87,12 +89,6 @@ class ProductsState:
             self.variants[sku].reserved -= quantity
         reservation.state, reservation.final = "released", final
         reservation.released_attempt = reservation.attempt
-
-
-@strawberry.type
-class Money:
-    amount: int
-    currency: str
 
 
 @strawberry.type
@@ -305,7 +301,8 @@ class Mutation:
 
 class _FakeProductsGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, state: ProductsState) -> None:
-        super().__init__(strawberry.Schema(query=Query, mutation=Mutation))
+        super().__init__(strawberry.federation.Schema(query=Query, mutation=Mutation,
+                                                     config=StrawberryConfig(scalar_map=SCALARS)))
         self.state = state
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
