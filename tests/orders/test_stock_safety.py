@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from subgraphs.orders.domain import order_id_for
+from subgraphs.orders.domain import RequestedLine, order_id_for
 from tests.orders.conftest import ALICE, BOB, OrdersFactory, OrdersInstance
 from tests.orders.fake_products import ProductsState
 from tests.orders.helpers import bus_events, payment_processed, place_order, stored, wait_status, wait_stock
@@ -211,3 +211,20 @@ async def test_a_commit_of_a_lost_hold_whose_units_are_gone_cancels_the_paid_ord
     assert products_state.reservations[order["id"]].state == "released"
     assert products_state.variants["CAP-L"].stock == 3
     assert (await stored(orders, order["id"]))["stock"].get("pending") is None
+
+
+async def test_two_sweeps_release_a_stale_attempt_once_and_leave_a_touched_one(
+    orders: OrdersInstance, products_state: ProductsState
+) -> None:
+    store, sweeps = orders.services.store, orders.services.sweeps
+    stale, fresh = order_id_for("alice", "stale"), order_id_for("alice", "fresh")
+    for order_id in (stale, fresh):
+        attempt = await store.begin_checkout(order_id, "alice", "fp")
+        await orders.services.products.reserve(order_id, [RequestedLine("MUG-1", 1)], attempt.number)
+    await make_stale(orders, stale)
+    await make_stale(orders, fresh)
+    await store.begin_checkout(fresh, "alice", "fp")  # a retry is under way: it touched the attempt
+    assert sorted(await asyncio.gather(sweeps.release_stale_checkouts(), sweeps.release_stale_checkouts())) == [0, 1]
+    assert products_state.release_calls == {stale: 1}
+    assert products_state.reserved_for(fresh) and not products_state.reserved_for(stale)
+    assert [doc["_id"] async for doc in store.checkouts.find({})] == [fresh]
