@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
 
+DELETED = "entry deleted from the stream before it was handled"
 MIN_LEASE_MS = 1000
 MIN_HEARTBEAT_SECONDS = 0.05
 
@@ -139,8 +140,14 @@ class EventConsumer:
             self.config.stream, self.config.group, self.consumer_name,
             min_idle_time=self.config.claim_idle_ms, start_id="0-0", count=self.config.batch_size,
         )
+        deleted = [str(entry_id) for entry_id in reclaimed[2]] if len(reclaimed) > 2 else []
         for entry_id, fields in reclaimed[1]:
+            if entry_id is None:  # Redis 6.2: a pending entry deleted from the stream comes back as nil
+                deleted += await self._deleted_pending()
+                continue
             handled += await self._handle_entry(entry_id, fields)
+        for entry_id in dict.fromkeys(deleted):
+            await self._dead_letter(entry_id, {}, DELETED)
         response = await self.redis.xreadgroup(
             self.config.group, self.consumer_name, {self.config.stream: ">"},
             count=self.config.batch_size, block=self.config.block_ms if block_ms is None else block_ms,
@@ -151,10 +158,21 @@ class EventConsumer:
         self.health.beat()
         return handled
 
+    async def _deleted_pending(self) -> list[str]:
+        """Ids pending for this consumer whose entry is gone from the stream (XDEL'd by someone)."""
+        rows = await self.redis.xpending_range(self.config.stream, self.config.group, min="-", max="+",
+                                               count=self.config.batch_size, consumername=self.consumer_name)
+        gone = []
+        for row in rows:
+            entry_id = str(row["message_id"])
+            if not await self.redis.xrange(self.config.stream, entry_id, entry_id, count=1):
+                gone.append(entry_id)
+        return gone
+
     async def _handle_entry(self, entry_id: str, fields: dict[Any, Any] | None) -> int:
         self.health.beat()
-        if not fields:  # deleted from the stream (XDEL) before it was handled: its content is gone
-            await self._dead_letter(entry_id, {}, "entry deleted from the stream before it was handled")
+        if not fields:
+            await self._dead_letter(entry_id, {}, DELETED)
             return 0
         try:
             event = Event.from_json(fields["event"])
