@@ -131,7 +131,7 @@ def create_service_app(
         return JSONResponse({"status": "ok", "service": runtime.settings.service})
 
     async def ready(_: Request) -> Response:
-        checks, reasons = await runtime.readiness()
+        checks, reasons = await runtime.readiness_details()
         body: dict[str, Any] = {"status": "ready" if not reasons else "unavailable", **checks}
         if reasons:
             body["reasons"] = reasons

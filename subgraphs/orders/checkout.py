@@ -23,6 +23,7 @@ from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import AppError, BadUserInput, ServiceUnavailable
 from subgraphs.kit.events import outbox_entry
 from subgraphs.kit.events.types import OrderCreated, OrderLineData
+from subgraphs.kit.money import MAX_UNITS_PER_ORDER, check_amount
 from subgraphs.orders.domain import (
     OrderStatus,
     PaymentProvider,
@@ -114,6 +115,11 @@ class Checkout:
         if not lines:
             await self.store.end_checkout(order_id)
             return EmptyOrder()
+        units = sum(ln.quantity for ln in lines)
+        if units > MAX_UNITS_PER_ORDER:  # only a cart can hold more than the input rules allow
+            await self.store.end_checkout(order_id)
+            raise BadUserInput(f"an order holds at most {MAX_UNITS_PER_ORDER} units, not {units}",
+                               argument="input", maximum=MAX_UNITS_PER_ORDER)
 
         try:
             outcome = await self.products.reserve(order_id, lines)
@@ -136,6 +142,11 @@ class Checkout:
         if len(currencies) != 1:
             await self._abandon(order_id)
             raise BadUserInput("the order mixes prices in several currencies", currencies=sorted(currencies))
+        try:
+            check_totals(outcome)
+        except BadUserInput:
+            await self._abandon(order_id)
+            raise
 
         sequence = await self.store.next_order_sequence()
         document = self._new_order(order_id, viewer, request, fingerprint, outcome, sequence)
@@ -221,6 +232,14 @@ class Checkout:
                 await self.products.clear_cart(viewer.token)
             except AppError as exc:
                 log.warning("order %s placed but its cart was not cleared: %s", order["_id"], exc.message)
+
+
+def check_totals(reservation: Reservation) -> None:
+    """BAD_USER_INPUT when a line total or the order total would not fit `MinorUnits`. products bounds its
+    prices so that this cannot happen; checked anyway, so that no order is stored that cannot be answered."""
+    for line in reservation.lines:
+        check_amount(line.unit_price * line.quantity, f"the line total of {line.sku}", sku=line.sku)
+    check_amount(sum(line.unit_price * line.quantity for line in reservation.lines), "the order total")
 
 
 def _reserved(reservation: Reservation) -> set[tuple[str, int]]:

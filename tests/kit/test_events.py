@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 import pytest
 import redis.asyncio as aioredis
-from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.kit.events import Event, EventBus, EventConsumer, OutboxRelay, outbox_entry
 from subgraphs.kit.events import bus as bus_module
@@ -19,6 +18,7 @@ from subgraphs.kit.events.retention import RetentionPolicy, StreamRetention
 from subgraphs.kit.events.stats import stream_stats
 from subgraphs.kit.events.types import OrderCreated, PaymentFailed
 from subgraphs.kit.redis_client import connect_redis
+from tests.support.mongo import TestMongo
 from tests.support.servers import wait_for
 
 
@@ -30,8 +30,8 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-def database() -> Any:
-    return AsyncMongoMockClient()["events_test"]
+def database(mongo: TestMongo) -> Any:
+    return mongo.database("events")
 
 
 def order_created(order_id: str = "o1") -> Event:
@@ -203,7 +203,7 @@ async def drain(worker: EventConsumer) -> None:
 
 
 async def test_a_lagging_group_loses_no_event_and_acknowledged_entries_are_trimmed(
-    redis: aioredis.Redis, database: Any, monkeypatch: pytest.MonkeyPatch
+    redis: aioredis.Redis, database: Any, mongo: TestMongo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The old bus trimmed every XADD to a fixed length (about 100k) whatever the groups had read; a
     # small length here shows the same loss on it. The new bus has no such constant.
@@ -219,7 +219,7 @@ async def test_a_lagging_group_loses_no_event_and_acknowledged_entries_are_trimm
 
     bus = EventBus(redis)
     fast = EventConsumer(redis, database, {"order.created": fast_handle}, ConsumerConfig(group="fast"))
-    slow = EventConsumer(redis, AsyncMongoMockClient()["slow"], {"order.created": slow_handle},
+    slow = EventConsumer(redis, mongo.database("slow"), {"order.created": slow_handle},
                          ConsumerConfig(group="slow"))
     await fast.ensure_group()
     await slow.ensure_group()
@@ -268,11 +268,11 @@ async def drain_count(worker: EventConsumer, count: int) -> None:
 
 
 async def test_above_the_hard_cap_a_lagging_groups_entries_are_dead_lettered_before_trimming(
-    redis: aioredis.Redis, database: Any
+    redis: aioredis.Redis, database: Any, mongo: TestMongo
 ) -> None:
     bus = EventBus(redis)
     fast = EventConsumer(redis, database, {"order.created": ignore}, ConsumerConfig(group="fast"))
-    gone = EventConsumer(redis, AsyncMongoMockClient()["gone"], {}, ConsumerConfig(group="gone"))
+    gone = EventConsumer(redis, mongo.database("gone"), {}, ConsumerConfig(group="gone"))
     await fast.ensure_group()
     await gone.ensure_group()
     events = await publish_many(bus, 150)

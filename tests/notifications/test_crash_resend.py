@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.notifications.config import NotificationConfig
@@ -19,6 +18,7 @@ from subgraphs.notifications.store import NotificationStore
 from subgraphs.notifications.transports import build_transports
 from tests.notifications.conftest import SmtpServer, WebhookReceiver
 from tests.notifications.support import config_env
+from tests.support.mongo import TestMongo
 
 
 class Crash(Exception):
@@ -36,9 +36,9 @@ def notification(channel: Channel, recipient: str) -> dict[str, Any]:
     }
 
 
-async def deliverer_for(tmp_path: Path, **env: str) -> tuple[Deliverer, NotificationStore]:
+async def deliverer_for(mongo: TestMongo, tmp_path: Path, **env: str) -> tuple[Deliverer, NotificationStore]:
     config = NotificationConfig.from_env(config_env(tmp_path, **env))
-    database = AsyncMongoMockClient(tz_aware=True)["notifications_crash"]
+    database = mongo.database("notifications")
     store = NotificationStore(database)
     await store.ensure_indexes()
     transports = build_transports(config, database)
@@ -69,9 +69,9 @@ async def deliver_with_a_crash(deliverer: Deliverer, store: NotificationStore, m
 
 
 async def test_smtp_resends_the_same_message_after_a_crash(
-    tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+    mongo: TestMongo, tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deliverer, store = await deliverer_for(tmp_path, SMTP_URL=smtp_server.url)
+    deliverer, store = await deliverer_for(mongo, tmp_path, SMTP_URL=smtp_server.url)
     await store.create(notification(Channel.EMAIL, "buyer@example.com"))
     crashed, document = await deliver_with_a_crash(deliverer, store, monkeypatch, "ntf_email")
 
@@ -86,9 +86,9 @@ async def test_smtp_resends_the_same_message_after_a_crash(
 
 
 async def test_a_webhook_is_repeated_with_the_same_idempotency_key_after_a_crash(
-    tmp_path: Path, webhook: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+    mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deliverer, store = await deliverer_for(tmp_path)
+    deliverer, store = await deliverer_for(mongo, tmp_path)
     await store.create(notification(Channel.WEBHOOK, webhook.url))
     _, document = await deliver_with_a_crash(deliverer, store, monkeypatch, "ntf_webhook")
 
@@ -100,9 +100,9 @@ async def test_a_webhook_is_repeated_with_the_same_idempotency_key_after_a_crash
 
 @pytest.mark.parametrize(("channel", "recipient"), [(Channel.SMS, "+4915112345678"), (Channel.EMAIL, "me@example.com")])
 async def test_a_transport_that_can_tell_skips_the_send_after_a_crash(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: Channel, recipient: str
+    mongo: TestMongo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: Channel, recipient: str
 ) -> None:
-    deliverer, store = await deliverer_for(tmp_path)  # recorder for SMS, development maildir for EMAIL
+    deliverer, store = await deliverer_for(mongo, tmp_path)  # recorder for SMS, development maildir for EMAIL
     transport = deliverer.transports[channel]
     sends: list[str] = []
     original_send = transport.send

@@ -13,8 +13,10 @@ import strawberry
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.config import StrawberryConfig
 
 from subgraphs.kit.auth import Authenticator, Viewer
+from subgraphs.kit.money import SCALARS, Money
 from subgraphs.kit.settings import DEV_JWT_SECRET
 
 
@@ -67,12 +69,6 @@ class ProductsState:
     def available(self, sku: str) -> int:
         variant = self.variants[sku]
         return variant.stock - variant.reserved
-
-
-@strawberry.type
-class Money:
-    amount: int
-    currency: str
 
 
 @strawberry.type
@@ -241,7 +237,8 @@ class Mutation:
 
 class _FakeProductsGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, state: ProductsState) -> None:
-        super().__init__(strawberry.Schema(query=Query, mutation=Mutation))
+        super().__init__(strawberry.federation.Schema(query=Query, mutation=Mutation,
+                                                     config=StrawberryConfig(scalar_map=SCALARS)))
         self.state = state
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from subgraphs.kit.settings import Settings
 from subgraphs.payments.app import create_app
 from subgraphs.payments.schema import build_schema
 from tests.payments.conftest import FAST, INSUFFICIENT_FUNDS_CARD, order_created, order_id_of, payment_id_of
+from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi, wait_for
 from tests.support.tokens import bearer
 
@@ -53,8 +54,8 @@ def code_of(body: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-async def api(redis_url: str) -> AsyncIterator[Api]:
-    app = create_app(Settings.from_env("payments", env={"REDIS_URL": redis_url}), FAST)
+async def api(redis_url: str, mongo: TestMongo) -> AsyncIterator[Api]:
+    app = create_app(Settings.from_env("payments", env={"REDIS_URL": redis_url, **mongo.env("payments")}), FAST)
     async with serve_asgi(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
         yield Api(client)
 
@@ -119,7 +120,7 @@ async def test_decline_retry_and_refund_through_graphql(api: Api, redis: aioredi
     again = await api.data(retry, {"order": order_id}, headers=bearer("u1"))
     assert again["retryPayment"] == {"__typename": "PaymentNotRetryable", "reason": "NOT_FAILED"}
 
-    refund = """mutation($id: ID!, $amount: Int) { refundPayment(paymentId: $id, amount: $amount) {
+    refund = """mutation($id: ID!, $amount: MinorUnits) { refundPayment(paymentId: $id, amount: $amount) {
       __typename
       ... on PaymentRefundSucceeded { payment { status refunded { amount } } refund { amount { amount } status } }
       ... on RefundExceedsCaptured { requested { amount } refundable { amount } } } }"""
@@ -172,7 +173,7 @@ async def test_bad_input_is_a_typed_graphql_error(api: Api, redis: aioredis.Redi
     _, payment_id = await publish_order(redis)
     await payment_status(api, payment_id, "u1", "SUCCEEDED")
     admin = bearer("ops", "payments:admin")
-    refund = "mutation($id: ID!, $amount: Int) { refundPayment(paymentId: $id, amount: $amount) { __typename } }"
+    refund = "mutation($id: ID!, $amount: MinorUnits) { refundPayment(paymentId: $id, amount: $amount) { __typename } }"
     assert code_of(await api.gql(refund, {"id": payment_id, "amount": -1}, headers=admin)) == "BAD_USER_INPUT"
     assert code_of(await api.gql(refund, {"id": "not an id!", "amount": 1}, headers=admin)) == "BAD_USER_INPUT"
     assert code_of(await api.gql(refund, {"id": "unknown-payment", "amount": 1}, headers=admin)) == "NOT_FOUND"
