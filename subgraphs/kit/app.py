@@ -1,4 +1,5 @@
-"""The Starlette app factory: GraphQL at /graphql (HTTP, GraphiQL, WebSockets), /health and /ready."""
+"""The Starlette app factory: GraphQL at /graphql (HTTP, GraphiQL, WebSockets), /health, /ready (Mongo, Redis
+and every watched background loop, 503 with the reasons) and /events/stats (the event stream per group)."""
 
 from __future__ import annotations
 
