@@ -23,6 +23,7 @@ from subgraphs.kit.queue import InProcessWorker, redis_settings
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.schema import federation_schema
 from subgraphs.kit.settings import Settings
+from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi, wait_for
 
 QUEUE = "kit-worker-test"
@@ -109,9 +110,9 @@ async def test_a_failing_worker_loop_restarts_and_runs_the_jobs_enqueued_afterwa
 
 
 async def test_ready_is_503_while_the_worker_is_not_polling_and_200_again_after(
-    redis_url: str, pool: ArqRedis, fault: LoopFault
+    redis_url: str, mongo: TestMongo, pool: ArqRedis, fault: LoopFault
 ) -> None:
-    runtime = ServiceRuntime(Settings.from_env("kittest", env={"REDIS_URL": redis_url}))
+    runtime = ServiceRuntime(Settings.from_env("kittest", env={"REDIS_URL": redis_url, **mongo.env("kittest")}))
     worker = make_worker(redis_url)
 
     async def start() -> None:
@@ -164,10 +165,10 @@ async def test_stop_lets_an_in_flight_job_finish_and_takes_no_new_one(redis_url:
 
 
 async def test_stop_cancels_a_job_still_running_after_the_grace_and_the_other_hooks_run(
-    redis_url: str, pool: ArqRedis
+    redis_url: str, mongo: TestMongo, pool: ArqRedis
 ) -> None:
     ctx = {"started": asyncio.Event(), "gate": asyncio.Event()}
-    runtime = ServiceRuntime(Settings.from_env("kittest", env={"REDIS_URL": redis_url}))
+    runtime = ServiceRuntime(Settings.from_env("kittest", env={"REDIS_URL": redis_url, **mongo.env("kittest")}))
     worker = make_worker(redis_url, ctx)
     worker.shutdown_grace_seconds = 0.0
     ran: list[str] = []
