@@ -14,6 +14,7 @@ from arq import func
 from arq.connections import ArqRedis, create_pool
 from arq.constants import in_progress_key_prefix
 from arq.jobs import Job, JobStatus
+from arq.worker import Worker
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
@@ -195,3 +196,36 @@ async def test_stop_cancels_a_job_still_running_after_the_grace_and_the_other_ho
         assert await job.result(timeout=15, poll_delay=0.05) == "done"
     finally:
         await again.stop()
+
+
+async def test_a_job_cancelled_while_it_records_its_result_raises_nothing_out_of_shutdown(
+    redis_url: str, mongo: TestMongo, pool: ArqRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine a job is often cancelled while arq writes its result (inside `asyncio.shield`),
+    and its task then ends with CancelledError: that used to escape `stop()` and skip the later hooks."""
+    finishing, release = asyncio.Event(), asyncio.Event()
+    original = Worker.finish_job
+
+    async def slow_finish(self: Worker, *args: Any) -> None:
+        finishing.set()
+        await release.wait()
+        await original(self, *args)
+
+    monkeypatch.setattr(Worker, "finish_job", slow_finish)
+    runtime = ServiceRuntime(Settings.from_env("kittest", env={"REDIS_URL": redis_url, **mongo.env("kittest")}))
+    worker = make_worker(redis_url)
+    worker.shutdown_grace_seconds = 0.0
+    ran: list[str] = []
+
+    async def later_hook() -> None:
+        ran.append("later hook")
+
+    app = create_service_app(runtime, federation_schema(query=Query), on_startup=[worker.start],
+                             on_shutdown=[later_hook, worker.stop])
+    try:
+        async with serve_asgi(app):
+            await pool.enqueue_job("echo", 5, _queue_name=QUEUE)
+            await asyncio.wait_for(finishing.wait(), timeout=15)
+    finally:
+        release.set()
+    assert ran == ["later hook"]

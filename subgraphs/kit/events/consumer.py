@@ -183,9 +183,6 @@ class EventConsumer:
         if handler is None:
             await self.redis.xack(self.config.stream, self.config.group, entry_id)
             return 0
-        if await self._processed.find_one({"_id": event.id}, {"_id": 1}):
-            await self.redis.xack(self.config.stream, self.config.group, entry_id)
-            return 0
         if not await self._leases.acquire(event.id):
             # Another consumer of the group is running this handler right now (it reclaimed the entry
             # from us, or we from it): it acks the entry when done, or its lease expires if it dies.
@@ -194,6 +191,10 @@ class EventConsumer:
             return 0
         keeper = asyncio.create_task(self._keep_claim(entry_id, event.id), name=f"claim:{entry_id}")
         try:
+            # Checked under the lease: a holder marks the event processed before it lets the lease go.
+            if await self._processed.find_one({"_id": event.id}, {"_id": 1}):
+                await self.redis.xack(self.config.stream, self.config.group, entry_id)
+                return 0
             failure = await self._run_handler(handler, event)
             if failure is not None:
                 await self._after_failure(entry_id, fields, failure)
