@@ -33,7 +33,8 @@ from pymongo.errors import DuplicateKeyError
 from subgraphs.kit.events.bus import EVENTS_STREAM
 from subgraphs.kit.events.envelope import Event
 from subgraphs.kit.events.lease import EventLeases
-from subgraphs.kit.events.stats import dead_letter_stream
+from subgraphs.kit.events.stats import dead_letter_minid, dead_letter_stream
+from subgraphs.kit.indexes import ensure_indexes, ttl
 from subgraphs.kit.liveness import LoopHealth
 from subgraphs.kit.logs import trace_id_var
 
@@ -44,6 +45,10 @@ Handler = Callable[[Event], Awaitable[None]]
 DELETED = "entry deleted from the stream before it was handled"
 MIN_LEASE_MS = 1000
 MIN_HEARTBEAT_SECONDS = 0.05
+
+
+# How long an event id stays in `processed_events` (the consumer's dedupe record).
+PROCESSED_RETENTION_SECONDS = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class EventConsumer:
 
     async def start(self) -> None:
         await self.ensure_group()
+        # Dedupe records outlive the stream's publish markers (7 days) and any dead letter worth replaying.
+        await ensure_indexes(self._processed, [ttl("at", PROCESSED_RETENTION_SECONDS, "processed_ttl")])
         self._stopping.clear()
         self.health.beat()
         self._task = asyncio.create_task(self._run(), name=f"event-consumer:{self.config.group}")
@@ -259,6 +266,7 @@ class EventConsumer:
         await self.redis.xadd(
             self.config.dead_letter_stream,
             {**fields, "error": error, "deliveries": str(deliveries), "original_id": entry_id},
+            minid=dead_letter_minid(), approximate=False,
         )
         await self.redis.xack(self.config.stream, self.config.group, entry_id)
         log.error("event %s moved to %s after %d deliveries: %s",
@@ -282,7 +290,8 @@ class EventConsumer:
                     await self._mark_processed(event)
             except Exception as exc:
                 failed += 1
-                await self.redis.xadd(self.config.dead_letter_stream, {**fields, "error": f"replay: {exc}"})
+                await self.redis.xadd(self.config.dead_letter_stream, {**fields, "error": f"replay: {exc}"},
+                                      minid=dead_letter_minid(), approximate=False)
             else:
                 replayed += 1
             await self.redis.xdel(self.config.dead_letter_stream, dead_id)

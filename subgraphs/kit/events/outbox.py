@@ -12,6 +12,8 @@ document id, its index and the reason, marked `dead_letter: {error, at, stream_i
 (so it is not tried again), and the relay goes on with the next entries and documents.
 
 After a round that published something the relay runs the stream's retention (`retention.py`).
+Once an hour it empties the outbox of documents whose entries are all published and older than
+`PUBLISHED_RETENTION_SECONDS` (a document with an unpublished or poison entry keeps its outbox).
 `health` (`relay:<collections>`) reports whether its loop is running.
 """
 
@@ -20,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -28,7 +31,7 @@ import orjson
 from subgraphs.kit.events.bus import EventBus
 from subgraphs.kit.events.envelope import Event
 from subgraphs.kit.events.retention import StreamRetention
-from subgraphs.kit.events.stats import outbox_dead_letter_stream
+from subgraphs.kit.events.stats import dead_letter_minid, outbox_dead_letter_stream
 from subgraphs.kit.liveness import LoopHealth
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,10 @@ def outbox_entry(event: Event) -> dict[str, Any]:
     """What to `$push` onto a document's `outbox` array in the same update that changes it."""
     return {"event": event.to_dict(), "published": False}
 
+
+# Published entries are kept this long (as long as the bus's publish markers), then pruned.
+PUBLISHED_RETENTION_SECONDS = 7 * 24 * 3600
+PRUNE_INTERVAL_SECONDS = 3600.0
 
 # What an unpublished entry looks like; poison entries carry `dead_letter` and are left alone.
 UNPUBLISHED = {"published": False, "dead_letter": {"$exists": False}}
@@ -60,6 +67,7 @@ class OutboxRelay:
         self.health = LoopHealth("relay:" + ",".join(str(getattr(c, "name", c)) for c in collections))
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._next_prune = 0.0
 
     def notify(self) -> None:
         """Publish soon: call after a write that added an outbox entry."""
@@ -83,6 +91,9 @@ class OutboxRelay:
         while True:
             try:
                 await self.relay_once()
+                if time.monotonic() >= self._next_prune:
+                    self._next_prune = time.monotonic() + PRUNE_INTERVAL_SECONDS
+                    await self.prune_published()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -108,9 +119,28 @@ class OutboxRelay:
             await self.retention.maybe_run()
         return published
 
+    async def prune_published(self, now: datetime | None = None) -> int:
+        """Empty the outbox of documents whose entries are all published and older than the retention;
+        returns how many documents were pruned. A concurrent append either keeps the document out of
+        the filter or lands on the emptied array, so nothing unpublished is ever removed."""
+        cutoff = ((now or datetime.now(UTC)) - timedelta(seconds=PUBLISHED_RETENTION_SECONDS))
+        occurred_before = cutoff.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        # No entry unpublished (or poison), and no entry as recent as the cutoff.
+        prunable = {"outbox.0": {"$exists": True},
+                    "outbox": {"$not": {"$elemMatch": {"published": {"$ne": True}}}},
+                    "outbox.event.occurred_at": {"$not": {"$gte": occurred_before}}}
+        pruned = 0
+        for collection in self.collections:
+            result = await collection.update_many(prunable, {"$set": {"outbox": []}})
+            pruned += int(result.modified_count)
+        if pruned:
+            log.info("pruned the published outbox entries of %d documents", pruned)
+        return pruned
+
     async def _relay_document(self, collection: Any, document: dict[str, Any]) -> int:
         published = 0
-        # Outbox arrays are only ever appended to, so an index names one entry for good.
+        # Outbox arrays are only appended to (and emptied only when all is published), so an index
+        # names one entry while it is unpublished.
         for index, entry in enumerate(document.get("outbox") or []):
             if not isinstance(entry, dict) or entry.get("published") is not False or "dead_letter" in entry:
                 continue
@@ -138,7 +168,7 @@ class OutboxRelay:
             "index": str(index),
             "entry": orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
             "error": error,
-        })
+        }, minid=dead_letter_minid(), approximate=False)
         await collection.update_one(
             {"_id": document_id, f"outbox.{index}.published": False},
             {"$set": {f"outbox.{index}.dead_letter": {"error": error, "at": datetime.now(UTC),

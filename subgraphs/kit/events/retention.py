@@ -33,7 +33,13 @@ import redis.asyncio as aioredis
 
 from subgraphs.kit.events.bus import EVENTS_STREAM
 from subgraphs.kit.events.ids import before, min_id, next_id
-from subgraphs.kit.events.stats import GroupStats, StreamStats, dead_letter_stream, stream_stats
+from subgraphs.kit.events.stats import (
+    GroupStats,
+    StreamStats,
+    dead_letter_minid,
+    dead_letter_stream,
+    stream_stats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +176,7 @@ class StreamRetention:
                     pipe.xadd(dead_letter_stream(self.stream, group.name), {
                         **fields, "error": reason, "deliveries": str(deliveries.get(entry_id, 0)),
                         "original_id": entry_id,
-                    })
+                    }, minid=dead_letter_minid(), approximate=False)
                 if deliveries:
                     pipe.xack(self.stream, group.name, *deliveries)
                 await pipe.execute()

@@ -11,6 +11,7 @@ handled (or skipped as a type the group does not handle) or moved to the group's
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -35,6 +36,17 @@ def dead_letter_stream(stream: str, group: str) -> str:
 def outbox_dead_letter_stream(stream: str) -> str:
     """Where the outbox relays put entries they can never publish, with the document and the reason."""
     return f"{stream}:dead:outbox"
+
+
+# Dead letters wait for an operator this long (`replay_dead_letters`), then each new one trims the
+# older ones (`XADD ... MINID`, exact: dead letters are few): a dead-letter stream does not grow without bound.
+DEAD_LETTER_RETENTION_SECONDS = 30 * 24 * 3600
+
+
+def dead_letter_minid(now: float | None = None) -> str:
+    """The MINID that keeps the last `DEAD_LETTER_RETENTION_SECONDS` of a dead-letter stream."""
+    now = time.time() if now is None else now
+    return f"{int((now - DEAD_LETTER_RETENTION_SECONDS) * 1000)}-0"
 
 
 @dataclass(frozen=True)
