@@ -3,7 +3,8 @@
 One private redis-server (unless REDIS_URL is set) and one MongoDB wire-protocol server (unless
 MONGODB_URL is set) are shared by every service and worker, each service with its own database. The
 database lives in var/mongo/ and outlives a restart (`make reset` wipes it); the demo catalog is
-seeded into an empty one.
+seeded into an empty one. A worker that exits is started again (as `restart: unless-stopped` does in
+compose); any other process that exits stops the stack.
 """
 
 from __future__ import annotations
@@ -34,8 +35,16 @@ def main() -> int:
             print(f"  mongodb             {stack.mongo.url} (data in {DATA.relative_to(ROOT)}; make reset wipes it)")
         print("  a token:            .venv/bin/python -m gateway token --sub alice --scope catalog:write")
         print("  the journey:        make demo\n", flush=True)
-        while stack.running():
+        while True:
             time.sleep(0.5)
+            exited = [name for name, process in stack.processes if process.poll() is not None]
+            if not exited:
+                continue
+            if any(not name.endswith("-worker") for name in exited):
+                break
+            for name in exited:  # a worker's loop gave up (e.g. Redis went away): start it again, as compose does
+                print(f"{name} exited with code {stack.process(name).returncode}; restarting it", flush=True)
+                stack.restart(name)
         stopped = [name for name, process in stack.processes if process.poll() is not None]
         print(f"{', '.join(stopped)} exited; stopping the stack", flush=True)
         return 1

@@ -1,7 +1,9 @@
-"""The Starlette app factory: GraphQL at /graphql (HTTP, GraphiQL, WebSockets), /health and /ready."""
+"""The Starlette app factory: GraphQL at /graphql (HTTP, GraphiQL, WebSockets), /health, /ready (Mongo, Redis
+and every watched background loop, 503 with the reasons) and /events/stats (the event stream per group)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -21,6 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from subgraphs.kit.context import RequestContext
+from subgraphs.kit.events.stats import stream_stats
 from subgraphs.kit.logs import request_id_var
 from subgraphs.kit.runtime import ServiceRuntime
 
@@ -81,6 +84,21 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+async def _run_shutdown_hook(hook: Hook) -> None:
+    """Run one hook; whatever it raises is logged, so the remaining hooks always run. A CancelledError
+    that leaked out of a hook (a task it awaited was cancelled) is swallowed too; only the cancellation
+    of the shutdown itself propagates."""
+    try:
+        await hook()
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.exception("shutdown hook %s leaked a CancelledError", getattr(hook, "__qualname__", hook))
+    except Exception:
+        log.exception("shutdown hook failed")
+
+
 def create_service_app(
     runtime: ServiceRuntime,
     schema: strawberry.Schema,
@@ -107,19 +125,21 @@ def create_service_app(
             yield
         finally:
             for hook in reversed(on_shutdown):
-                try:
-                    await hook()
-                except Exception:
-                    log.exception("shutdown hook failed")
+                await _run_shutdown_hook(hook)
             await runtime.stop()
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok", "service": runtime.settings.service})
 
     async def ready(_: Request) -> Response:
-        checks = await runtime.readiness()
-        ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+        checks, reasons = await runtime.readiness_details()
+        body: dict[str, Any] = {"status": "ready" if not reasons else "unavailable", **checks}
+        if reasons:
+            body["reasons"] = reasons
+        return JSONResponse(body, status_code=503 if reasons else 200)
+
+    async def event_stats(_: Request) -> Response:
+        return JSONResponse((await stream_stats(runtime.redis)).to_dict())
 
     graphql_app = _GraphQLApp(schema, runtime, context_factory)
     routes = [
@@ -127,6 +147,7 @@ def create_service_app(
         WebSocketRoute("/graphql", graphql_app),
         Route("/health", health),
         Route("/ready", ready),
+        Route("/events/stats", event_stats),
         *extra_routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -1,4 +1,5 @@
-"""The process-wide resources of one service: settings, its Mongo database and its Redis."""
+"""The process-wide resources of one service: settings, its Mongo database and its Redis, and the
+background loops whose health `/ready` reports."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import redis.asyncio as aioredis
 from subgraphs.kit import embedded_mongo, mongo, redis_client
 from subgraphs.kit.embedded_mongo import EmbeddedMongo
 from subgraphs.kit.embedded_redis import EmbeddedRedis
+from subgraphs.kit.liveness import LoopHealth
 from subgraphs.kit.mongo import Database
 from subgraphs.kit.settings import Settings
 
@@ -31,6 +33,17 @@ class ServiceRuntime:
         self._db: Database | None = None
         self._redis: aioredis.Redis | None = None
         self.redis_url: str | None = settings.redis_url
+        self._loops: dict[str, LoopHealth] = {}
+
+    def watch(self, health: LoopHealth) -> None:
+        """Report this loop in `/ready` (under `health.name`); a loop that is not polling makes it 503.
+        It is judged by this service's `LOOP_STALE_SECONDS`."""
+        health.stale_after_seconds = self.settings.loop_stale_after_seconds
+        self._loops[health.name] = health
+
+    def unwatch(self, health: LoopHealth) -> None:
+        if self._loops.get(health.name) is health:
+            del self._loops[health.name]
 
     @property
     def db(self) -> Database:
@@ -83,7 +96,19 @@ class ServiceRuntime:
             self._embedded_redis = None
 
     async def readiness(self) -> dict[str, bool]:
-        return {
+        """Check name -> ok, over Mongo, Redis and every watched loop (`readiness_details` says why not)."""
+        return (await self.readiness_details())[0]
+
+    async def readiness_details(self) -> tuple[dict[str, bool], dict[str, str]]:
+        """(check name -> ok, check name -> why not)."""
+        checks = {
             "mongo": self._db is not None and await mongo.ping(self._db),
             "redis": self._redis is not None and await redis_client.ping(self._redis),
         }
+        reasons = {name: "unreachable" for name, ok in checks.items() if not ok}
+        for name, health in self._loops.items():
+            ok, reason = health.check()
+            checks[name] = ok
+            if not ok:
+                reasons[name] = reason
+        return checks, reasons

@@ -49,6 +49,11 @@ class Settings:
     log_level: str
     log_json: bool
     run_worker_in_process: bool
+    # A background loop (queue worker, event consumer, outbox relay) that has not completed a round
+    # for this long is reported by /ready as not polling.
+    loop_stale_after_seconds: float = 20.0
+    # On shutdown, how long in-flight queue jobs may run on before they are cancelled (and re-run later).
+    worker_shutdown_grace_seconds: float = 10.0
 
     @property
     def embedded_mongo(self) -> bool:
@@ -78,4 +83,6 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_json=env_flag(env.get("LOG_JSON"), default=False),
             run_worker_in_process=env_flag(env.get("RUN_WORKER_IN_PROCESS"), default=mongodb_url is None),
+            loop_stale_after_seconds=float(env.get("LOOP_STALE_SECONDS", "20")),
+            worker_shutdown_grace_seconds=float(env.get("WORKER_SHUTDOWN_GRACE_SECONDS", "10")),
         )

@@ -1,5 +1,11 @@
 """Delivering one notification (the arq job): send through the channel's transport, record the attempt,
 retry transient failures with exponential backoff, and emit `notification.sent` through the outbox.
+
+Before sending, the attempt is recorded as `sending`; its outcome clears it. A job that finds it left
+over (the process died between sending and recording) repeats the attempt as the same message: a
+transport that can tell (`delivered`: the development maildir and recorder) skips the send when the
+message went out; SMTP and webhooks send again with the same Message-ID / Idempotency-Key, on which the
+receiver deduplicates. The attempt is recorded with `after_unknown_outcome` "confirmed" or "resent".
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus
 
-from subgraphs.kit.clock import utcnow
+from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.kit.events import Event, outbox_entry
 from subgraphs.kit.events.types import NotificationSent
 from subgraphs.notifications.config import NotificationConfig
@@ -51,13 +57,24 @@ class Deliverer:
             return str(document["status"])  # a duplicate job: it was delivered (or given up) already
         attempt = len(document.get("attempts") or []) + 1
         channel = Channel(document["channel"])
-        message = await self._message(document, channel, attempt)
+        # `sending` left over: this attempt sent (or was about to) when the process died before it
+        # could record the outcome. The retry repeats it as the same message.
+        unknown = document.get("sending")
+        if unknown is None:
+            prepared_at = utcnow()
+            if not await self.store.begin_send(notification_id, attempt, prepared_at):
+                return await self._status(notification_id)
+        else:
+            prepared_at = as_utc(unknown["at"])
+        message = await self._message(document, channel, attempt, prepared_at, resend=unknown is not None)
         try:
-            receipt = await self.transports[channel].send(message)
+            receipt, after_crash = await self._send(self.transports[channel], message)
         except DeliveryError as exc:
             return await self._failed(document, attempt, exc)
         outcome = attempt_record(attempt, Outcome.SENT)
         outcome["receipt"] = receipt
+        if after_crash is not None:
+            outcome["after_unknown_outcome"] = after_crash
         sent = NotificationSent(
             notification_id=notification_id,
             user_id=document["user_id"],
@@ -76,7 +93,25 @@ class Deliverer:
             log.info("sent %s (%s, attempt %d)", notification_id, document["template"], attempt)
         return Status.SENT.value
 
-    async def _message(self, document: dict[str, Any], channel: Channel, attempt: int) -> OutgoingMessage:
+    async def _status(self, notification_id: str) -> str:
+        document = await self.store.get(notification_id)
+        return "MISSING" if document is None else str(document["status"])
+
+    @staticmethod
+    async def _send(transport: Transport, message: OutgoingMessage) -> tuple[str | None, str | None]:
+        """(receipt, what a repeated attempt did: None, "confirmed" (it had gone out) or "resent")."""
+        if not message.resend:
+            return await transport.send(message), None
+        delivered = getattr(transport, "delivered", None)
+        if delivered is not None and await delivered(message):
+            log.warning("%s went out before the process died; not sending it again", message.notification_id)
+            return "delivered before an interruption", "confirmed"
+        log.warning("%s may have gone out before the process died; sending it again as the same message "
+                    "(Message-ID / Idempotency-Key %s)", message.notification_id, message.notification_id)
+        return await transport.send(message), "resent"
+
+    async def _message(self, document: dict[str, Any], channel: Channel, attempt: int, prepared_at: datetime,
+                       *, resend: bool) -> OutgoingMessage:
         secret = None
         if channel is Channel.WEBHOOK:
             secret = (await self.store.get_preferences(document["user_id"])).webhook_secret
@@ -96,6 +131,8 @@ class Deliverer:
             attempt=attempt,
             data=document.get("data") or {},
             signing_secret=secret,
+            prepared_at=prepared_at,
+            resend=resend,
         )
 
     async def _failed(self, document: dict[str, Any], attempt: int, exc: DeliveryError) -> str:

@@ -118,6 +118,8 @@ class NotificationService:
     async def _start_parts(self) -> None:
         self._stack.push_async_callback(self.delivery.stop)
         await self.delivery.start()
+        assert self.delivery.relay is not None
+        self.runtime.watch(self.delivery.relay.health)
         if self.runtime.redis_url is None:
             raise RuntimeError("the runtime has no Redis URL")
         pool = await queue_pool(self.runtime.redis_url)
@@ -131,9 +133,11 @@ class NotificationService:
                 ctx={"deliverer": self.delivery.deliverer, "store": self.delivery.store},
                 cron_jobs=CRON_JOBS,
                 max_tries=self.config.max_attempts + UNEXPECTED_ERROR_RETRIES,
+                shutdown_grace_seconds=self.runtime.settings.worker_shutdown_grace_seconds,
             )
             await worker.start()
             self._stack.push_async_callback(worker.stop)
+            self.runtime.watch(worker.health)
             self.worker = worker
         dispatcher = Dispatcher(self.delivery.store, self.catalog, self._enqueue, self.config.shop_name)
         consumer = EventConsumer(
@@ -144,6 +148,7 @@ class NotificationService:
         )
         await consumer.start()
         self._stack.push_async_callback(consumer.stop)
+        self.runtime.watch(consumer.health)
         self.consumer = consumer
 
     @property

@@ -108,10 +108,19 @@ class NotificationStore:
         documents = [document async for document in cursor]
         return Page(documents=documents[:first], has_next_page=len(documents) > first, total_count=total)
 
+    async def begin_send(self, notification_id: str, attempt: int, at: datetime) -> bool:
+        """Record that attempt `attempt` is about to send (cleared by the attempt's outcome). A retry that
+        finds it knows the process died between sending and recording: the message may be out already."""
+        result = await self.notifications.update_one(
+            {"_id": notification_id, "status": Status.QUEUED.value},
+            {"$set": {"sending": {"attempt": attempt, "at": at}}},
+        )
+        return bool(result.matched_count)
+
     async def record_retry(self, notification_id: str, attempt: dict[str, Any]) -> bool:
         result = await self.notifications.update_one(
             {"_id": notification_id, "status": Status.QUEUED.value},
-            {"$push": {"attempts": attempt}, "$set": {"updated_at": attempt["at"]}},
+            {"$push": {"attempts": attempt}, "$set": {"updated_at": attempt["at"]}, "$unset": {"sending": ""}},
         )
         return bool(result.modified_count)
 
@@ -124,6 +133,7 @@ class NotificationStore:
             {
                 "$set": {"status": Status.SENT.value, "sent_at": attempt["at"], "updated_at": attempt["at"]},
                 "$push": {"attempts": attempt, "outbox": outbox},
+                "$unset": {"sending": ""},
             },
             return_document=ReturnDocument.AFTER,
         )
@@ -132,7 +142,8 @@ class NotificationStore:
     async def mark_failed(self, notification_id: str, attempt: dict[str, Any]) -> bool:
         result = await self.notifications.update_one(
             {"_id": notification_id, "status": Status.QUEUED.value},
-            {"$set": {"status": Status.FAILED.value, "updated_at": attempt["at"]}, "$push": {"attempts": attempt}},
+            {"$set": {"status": Status.FAILED.value, "updated_at": attempt["at"]}, "$push": {"attempts": attempt},
+             "$unset": {"sending": ""}},
         )
         return bool(result.modified_count)
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from arq import Retry, cron, func
 from arq.connections import RedisSettings
 
-from subgraphs.kit.queue import redis_settings
+from subgraphs.kit.queue import HEALTH_CHECK_INTERVAL_SECONDS, redis_settings
 from subgraphs.notifications.delivery import DELIVER_JOB, requeue_stale
 from subgraphs.notifications.model import QUEUE_NAME
 
@@ -89,3 +89,4 @@ class WorkerSettings:
     on_shutdown = staticmethod(_shutdown)
     keep_result: ClassVar[int] = 3600
     max_jobs: ClassVar[int] = 20
+    health_check_interval: ClassVar[int] = HEALTH_CHECK_INTERVAL_SECONDS  # `arq --check` fails once it stalls

@@ -36,11 +36,15 @@ def create_app(
 
     async def start_services() -> None:
         await services.start()
+        runtime.watch(services.relay.health)
+        runtime.watch(services.consumer.health)
         if settings.run_worker_in_process:
             assert runtime.redis_url is not None
             worker = InProcessWorker(functions=FUNCTIONS, cron_jobs=CRON_JOBS, queue_name=ORDERS_QUEUE,
-                                     redis_url=runtime.redis_url, ctx={"orders": services})
+                                     redis_url=runtime.redis_url, ctx={"orders": services},
+                                     shutdown_grace_seconds=settings.worker_shutdown_grace_seconds)
             await worker.start()
+            runtime.watch(worker.health)
             workers.append(worker)
 
     async def stop_services() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from arq import cron, func
 
 from subgraphs.kit.logs import configure_logging
-from subgraphs.kit.queue import redis_settings
+from subgraphs.kit.queue import HEALTH_CHECK_INTERVAL_SECONDS, redis_settings
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
 from subgraphs.orders.config import OrdersConfig
@@ -36,7 +36,7 @@ async def expire_order(ctx: Ctx, order_id: str) -> bool:
 
 
 async def retry_stock_actions(ctx: Ctx) -> int:
-    return await _services(ctx).compensator.retry_pending()
+    return await _services(ctx).lifecycle.retry_stock_actions()
 
 
 async def expire_due_holds(ctx: Ctx) -> int:
@@ -84,3 +84,4 @@ class WorkerSettings:
     on_shutdown = shutdown
     max_tries = 10
     keep_result = 3600
+    health_check_interval = HEALTH_CHECK_INTERVAL_SECONDS  # `arq --check` fails once the loop stalls

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
         core = await PaymentsCore.open(runtime.redis, runtime.db, runtime.redis_url, config)
         state.core, state.service = core, PaymentService(core)
         await core.start_relay()
+        runtime.watch(core.relay.health)
         state.consumer = EventConsumer(
             runtime.redis, runtime.db,
             {OrderCreated.TYPE: state.service.on_order_created, OrderPaid.TYPE: state.service.on_order_paid,
@@ -56,22 +57,31 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
             ConsumerConfig(group=CONSUMER_GROUP),
         )
         await state.consumer.start()
+        runtime.watch(state.consumer.health)
         if settings.run_worker_in_process:
             state.worker = InProcessWorker(
                 functions=functions(config), cron_jobs=cron_jobs(config), queue_name=config.queue_name,
                 redis_url=runtime.redis_url, ctx={CTX_KEY: core}, max_tries=config.job_max_tries,
+                shutdown_grace_seconds=settings.worker_shutdown_grace_seconds,
             )
             await state.worker.start()
+            runtime.watch(state.worker.health)
         else:
             log.info("payments jobs run in `arq subgraphs.payments.worker.WorkerSettings` processes")
 
     async def stop() -> None:
-        if state.worker is not None:
-            await state.worker.stop()
-        if state.consumer is not None:
-            await state.consumer.stop()
-        if state.core is not None:
-            await state.core.close()
+        """Worker first (its jobs drain), then the consumer, then the core; each runs whatever the one
+        before raised."""
+        try:
+            if state.worker is not None:
+                await state.worker.stop()
+        finally:
+            try:
+                if state.consumer is not None:
+                    await state.consumer.stop()
+            finally:
+                if state.core is not None:
+                    await state.core.close()
 
     def context(runtime: ServiceRuntime, request: Request | WebSocket, response: Response | WebSocket | None
                 ) -> PaymentsContext:

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from subgraphs.kit.logs import configure_logging
-from subgraphs.kit.queue import redis_settings
+from subgraphs.kit.queue import HEALTH_CHECK_INTERVAL_SECONDS, redis_settings
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
 from subgraphs.payments.components import PaymentsCore
@@ -66,4 +66,4 @@ class WorkerSettings:
     keep_result = 24 * 3600
     poll_delay = float(os.environ.get("PAYMENTS_POLL_DELAY", "0.1"))
     max_jobs = int(os.environ.get("PAYMENTS_MAX_JOBS", "20"))
-    health_check_interval = 10
+    health_check_interval = HEALTH_CHECK_INTERVAL_SECONDS  # `arq --check` fails once the loop stalls

@@ -19,6 +19,7 @@ from subgraphs.kit.errors import NotFound
 from subgraphs.products.cache import CATALOG_VERSION_KEY, CatalogCache, listing_entry_key
 from subgraphs.products.ids import new_id, slugify
 from subgraphs.products.listing import CatalogFilter, SortOrder, after_clause, decode_cursor, sort_spec
+from subgraphs.products.search import search_fields
 from subgraphs.products.store import MAX_ATTEMPTS, CatalogStore
 from subgraphs.products.validation import (
     FieldIssue,
@@ -33,6 +34,8 @@ from subgraphs.products.validation import (
 )
 
 Plain = dict[str, Any]
+# Stored for writes and queries, never served (nor cached).
+INTERNAL_FIELDS = frozenset({"rev", "search_tokens", "search_version"})
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Page:
 
 def to_plain(doc: dict[str, Any]) -> Plain:
     """A product document as served: without internal fields, timestamps as ISO strings."""
-    plain = {k: v for k, v in doc.items() if k not in {"rev"}}
+    plain = {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
     for key in ("created_at", "updated_at"):
         if isinstance(plain.get(key), datetime):
             plain[key] = plain[key].isoformat()
@@ -74,6 +77,7 @@ def _derived(doc: dict[str, Any]) -> None:
     doc["currency"] = doc["variants"][0]["price"]["currency"]
     doc["name_sort"] = doc["name"].casefold()
     doc["category_slug"] = slugify(doc["category"])
+    doc.update(search_fields(doc))
 
 
 def new_product_doc(spec: ProductSpec, product_id: str, at: datetime,

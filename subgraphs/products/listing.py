@@ -3,13 +3,17 @@
 A cursor is base64url(JSON [version, sort, key, id]): the sort key of the last row and its id as a
 tie-breaker. The next page is "rows after (key, id) in this order", so pages are stable while rows are
 added or removed elsewhere, and no rows are skipped with an offset.
+
+Query shapes follow the indexes in `store.ensure_indexes` (equality, sort, range): `status` and
+`category_slug` are equalities, every sort order has a (status[, category_slug], sort key, _id) index,
+and the cursor condition opens with a plain range on the sort key so that the next page starts
+where the index scan left off instead of re-reading every earlier row.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +24,7 @@ from subgraphs.kit.clock import as_utc
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.pagination import CursorCodec
 from subgraphs.products.ids import is_object_id, slugify
+from subgraphs.products.search import search_clause
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -64,12 +69,12 @@ class CatalogFilter:
         return CatalogFilter(search or None, self.category, self.min_price, self.max_price, self.in_stock)
 
     def to_query(self) -> dict[str, Any]:
-        """The MongoDB filter. Text search is a case-insensitive, escaped regex on name and
-        description, which real MongoDB and mongomock both run."""
+        """The MongoDB filter (real MongoDB, mongoeco and mongomock run it alike). Search matches
+        word prefixes of the normalized tokens (see `search`); a price range holds when one variant
+        lies in it ($elemMatch, so both bounds apply to one price and both bound the index scan)."""
         clauses: list[dict[str, Any]] = [{"status": "ACTIVE"}]
         if self.search:
-            pattern = {"$regex": re.escape(self.search), "$options": "i"}
-            clauses.append({"$or": [{"name": pattern}, {"description": pattern}]})
+            clauses.append(search_clause(self.search))
         if self.category:
             clauses.append({"category_slug": slugify(self.category)})
         if self.min_price is not None or self.max_price is not None:
@@ -148,7 +153,10 @@ def decode_cursor(cursor: str, order: SortOrder) -> Cursor:
 
 
 def after_clause(cursor: Cursor) -> dict[str, Any]:
+    """Rows after (key, id): key beyond the cursor's, or equal to it with a greater id. Written as
+    "key at or beyond, and (beyond, or id greater)" so the first part is an index range."""
     field, direction = _SORT_FIELDS[cursor.sort]
-    beyond = "$gt" if direction == 1 else "$lt"
-    return {"$or": [{field: {beyond: cursor.key}}, {field: cursor.key, "_id": {"$gt": cursor.id}}]}
+    beyond, reached = ("$gt", "$gte") if direction == 1 else ("$lt", "$lte")
+    return {"$and": [{field: {reached: cursor.key}},
+                     {"$or": [{field: {beyond: cursor.key}}, {"_id": {"$gt": cursor.id}}]}]}
 

@@ -11,6 +11,7 @@ from subgraphs.products.catalog import Catalog
 from subgraphs.products.config import ProductsConfig
 from subgraphs.products.demo import seed
 from subgraphs.products.inventory import Inventory
+from subgraphs.products.retention import ensure_retention
 from subgraphs.products.store import CatalogStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,11 @@ class ProductsService:
         self._inventory = Inventory(db, self._catalog, store, cache)
         await store.ensure_indexes()
         await self._inventory.ensure_indexes()
-        await self._carts.carts.create_index("updated_at")
+        await ensure_retention(db, self.config)
+        backfilled = await store.backfill_search()
+        if backfilled:
+            log.info("search fields derived for %d products written before them", backfilled)
+            await cache.invalidate([])  # listings cached before the backfill missed those products
         seed_demo = self.runtime.settings.embedded_mongo if self.config.seed_demo is None else self.config.seed_demo
         if seed_demo and not await store.count({}):
             log.info("the catalog is empty: seeding the demo catalog")

@@ -2,10 +2,16 @@
 
 Variant stock lives inside the product document (`variants.N.stock.{on_hand,reserved,available}`) so
 every stock change is a single-document atomic update. `holds` maps an order id to the units held for
-it: a hold is placed only if absent and removed only if present, which makes reserve, release and commit
-of one line idempotent per order. Updates address a variant by its array index and re-check its SKU in
-the filter (positional `$` with `$elemMatch` on nested fields is not supported by mongomock).
+it (the key is the order id, with `~<n>` added for the n-th fresh hold of a released reservation; see
+`inventory.hold_key`): a hold is placed only if absent and removed only if present, which makes reserve,
+release and commit of one line idempotent per order. Updates address a variant by its array index and
+re-check its SKU in the filter (positional `$` with `$elemMatch` on nested fields is not supported by mongomock).
 Whole-document rewrites are guarded by a `rev` counter that every write increments.
+
+Indexes (docs/products.md has the query each one serves): equality, then sort, then range. Every
+listing order has a (status, sort key, _id) index and a (status, category_slug, sort key, _id) one, so
+a page is read in index order and never sorted in memory; search, price range and in-stock filters
+have multikey (status, field) indexes.
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from subgraphs.kit.indexes import IndexSpec, ensure_indexes
 from subgraphs.kit.mongo import Database, aggregate
+from subgraphs.products.listing import SortOrder, sort_spec
+from subgraphs.products.search import SEARCH_VERSION, search_fields
 
 PRODUCTS = "products"
-# `holds` is internal bookkeeping: never loaded for reads, never cached.
-PUBLIC_PROJECTION = {"variants.holds": 0}
+# `holds` is internal bookkeeping, `search_tokens` only for queries: never loaded for reads, never cached.
+PUBLIC_PROJECTION = {"variants.holds": 0, "search_tokens": 0}
 MAX_ATTEMPTS = 20
 
 
@@ -45,17 +54,30 @@ class CatalogStore:
 
     async def ensure_indexes(self) -> None:
         p = self.products
-        if _is_mongomock(p):
-            # mongomock cannot index array fields (it sees every key as null): there the pre-check in
-            # `skus_taken` alone keeps SKUs unique; on MongoDB this index also catches racing writes.
-            await p.create_index("variants.sku", name="variant_sku")
-        else:
-            await p.create_index("variants.sku", unique=True, name="variant_sku_unique")
-        await p.create_index("slug", unique=True, name="slug_unique")
-        await p.create_index([("status", ASCENDING), ("created_at", DESCENDING), ("_id", ASCENDING)], name="newest")
-        await p.create_index([("status", ASCENDING), ("price_min", ASCENDING), ("_id", ASCENDING)], name="price")
-        await p.create_index([("status", ASCENDING), ("name_sort", ASCENDING), ("_id", ASCENDING)], name="name")
-        await p.create_index([("category_slug", ASCENDING), ("status", ASCENDING)], name="category")
+        # mongomock cannot index array fields (it sees every key as null): there the pre-check in
+        # `skus_taken` alone keeps SKUs unique; on MongoDB this index also catches racing writes.
+        sku = (IndexSpec([("variants.sku", 1)], "variant_sku") if _is_mongomock(p)
+               else IndexSpec([("variants.sku", 1)], "variant_sku_unique", unique=True))
+        await ensure_indexes(p, [sku, IndexSpec([("slug", 1)], "slug_unique", unique=True), *listing_indexes()],
+                             obsolete=OBSOLETE_INDEXES)
+
+    async def backfill_search(self) -> int:
+        """Give documents of an older search version their search fields; how many were updated.
+        Conditional on `rev`, so a concurrent rewrite (which derives them itself) always wins."""
+        updated = 0
+        stale = {"search_version": {"$ne": SEARCH_VERSION}}
+        async for found in self.products.find(stale, {"_id": 1}):
+            for _ in range(MAX_ATTEMPTS):
+                doc = await self.products.find_one({"_id": found["_id"], **stale},
+                                                   {"name": 1, "description": 1, "variants.sku": 1, "rev": 1})
+                if doc is None:
+                    break
+                result = await self.products.update_one({"_id": doc["_id"], "rev": doc.get("rev"), **stale},
+                                                        {"$set": search_fields(doc)})
+                if result.modified_count:
+                    updated += 1
+                    break
+        return updated
 
     # ---- reads -------------------------------------------------------------------------------------
 
@@ -145,7 +167,8 @@ class CatalogStore:
         return bool(result.matched_count)
 
     async def hold(self, sku: str, quantity: int, order_id: str) -> HoldResult:
-        """Hold `quantity` units of `sku` for `order_id`: never below zero available, at most once."""
+        """Hold `quantity` units of `sku` under the hold key `order_id`: never below zero available, at
+        most once per key."""
         for _ in range(MAX_ATTEMPTS):
             doc = await self.raw_by_sku(sku)
             if doc is None:
@@ -170,8 +193,8 @@ class CatalogStore:
         raise RuntimeError(f"could not hold {sku} for {order_id}: too much contention")
 
     async def drop_hold(self, sku: str, order_id: str, *, commit: bool) -> str | None:
-        """Remove the hold of `order_id` on `sku`: back to available (release) or out of stock on hand
-        (commit). Returns the product id when a hold was removed now, None when there was none."""
+        """Remove the hold under the key `order_id` on `sku`: back to available (release) or out of stock
+        on hand (commit). Returns the product id when a hold was removed now, None when there was none."""
         for _ in range(MAX_ATTEMPTS):
             doc = await self.raw_by_sku(sku)
             if doc is None:
@@ -190,6 +213,27 @@ class CatalogStore:
             if result.modified_count:
                 return str(doc["_id"])
         raise RuntimeError(f"could not release {sku} for {order_id}: too much contention")
+
+
+# sort order -> index names: (status, sort, _id) and (status, category_slug, sort, _id)
+_LISTING_INDEX_NAMES = {SortOrder.NEWEST: "newest", SortOrder.PRICE_ASC: "price", SortOrder.PRICE_DESC: "price_desc",
+                        SortOrder.NAME: "name"}
+# (category_slug, status): a category listing still sorted every match in memory.
+OBSOLETE_INDEXES = ("category",)
+
+
+def listing_indexes() -> list[IndexSpec]:
+    """The indexes of catalog listings, search and filters."""
+    specs = []
+    for order, name in _LISTING_INDEX_NAMES.items():
+        specs.append(IndexSpec([("status", 1), *sort_spec(order)], name))
+        specs.append(IndexSpec([("status", 1), ("category_slug", 1), *sort_spec(order)], f"category_{name}"))
+    specs += [
+        IndexSpec([("status", 1), ("search_tokens", 1)], "search"),
+        IndexSpec([("status", 1), ("variants.price.amount", 1)], "variant_price"),
+        IndexSpec([("status", 1), ("variants.stock.available", 1)], "variant_available"),
+    ]
+    return specs
 
 
 def _is_mongomock(collection: Any) -> bool:

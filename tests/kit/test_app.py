@@ -68,3 +68,22 @@ async def test_service_app_serves_graphql_health_and_ready(redis_url: str, mongo
         sdl = (await client.post("/graphql", json={"query": "{ _service { sdl } }"})).json()
         assert '@link(url: "https://specs.apollo.dev/federation/v2' in sdl["data"]["_service"]["sdl"]
         assert 'type Thing @key(fields: "id")' in sdl["data"]["_service"]["sdl"]
+
+
+async def test_event_stats_show_each_groups_lag_and_pending(redis_url: str, mongo: TestMongo) -> None:
+    from subgraphs.kit.events import EventBus
+    from subgraphs.kit.events.types import OrderFulfilled
+
+    runtime, app = make_app(redis_url, mongo)
+    async with serve_asgi(app) as base, httpx.AsyncClient(base_url=base) as client:
+        await runtime.redis.xgroup_create("events", "watcher", id="0", mkstream=True)
+        bus = EventBus(runtime.redis)
+        for n in range(3):
+            await bus.publish(OrderFulfilled(order_id=f"o{n}", order_number="1", user_id="u").envelope(
+                source="test", subject=f"order:o{n}"))
+        await runtime.redis.xreadgroup("watcher", "c1", {"events": ">"}, count=1)
+        stats = (await client.get("/events/stats")).json()
+    assert stats["length"] == 3 and stats["outbox_dead_letters"] == 0
+    watcher = stats["groups"]["watcher"]
+    assert (watcher["lag"], watcher["pending"], watcher["dead_letters"], watcher["settled"]) == (2, 1, 0, False)
+    assert watcher["oldest_pending_id"] == stats["first_id"]

@@ -263,9 +263,13 @@ async def test_notification_sent_is_published_through_the_outbox(
             return [e for e in events if e.type == "notification.sent"]
 
         (sent,) = await wait_for(sent_events, message="notification.sent on the bus")
-        stored = await svc.store.get(document["_id"])
-        assert stored is not None
-        assert all(entry["published"] for entry in stored["outbox"])
+
+        # The relay marks the entry published only after publishing it: the event may be on the bus first.
+        async def marked() -> bool:
+            stored = await svc.store.get(document["_id"])
+            return stored is not None and all(entry["published"] for entry in stored["outbox"])
+
+        await wait_for(marked, message="the outbox entry to be marked published")
     assert sent.data["notification_id"] == document["_id"]
     assert sent.data["source_event_id"] == event.id and sent.data["channel"] == "EMAIL"
     assert sent.data["template"] == "order.created/email" and sent.data["order_id"] == "o1"

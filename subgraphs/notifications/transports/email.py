@@ -17,13 +17,15 @@ from subgraphs.notifications.transports.base import DeliveryError, OutgoingMessa
 
 def build_email(message: OutgoingMessage, sender: str) -> EmailMessage:
     """The MIME message: text/plain first, text/html as the preferred alternative. The Message-ID is
-    derived from the notification id, so a re-sent message can be recognised as the same one."""
+    derived from the notification id, so a re-sent message can be recognised as the same one (a
+    receiver deduplicates on it); the Date is the attempt's first start, the same when it is repeated."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message.recipient
     email["Subject"] = message.subject or ""
-    email["Date"] = formatdate(localtime=False, usegmt=True)
+    moment = message.prepared_at.timestamp() if message.prepared_at is not None else None
+    email["Date"] = formatdate(moment, localtime=False, usegmt=True)
     email["Message-ID"] = f"<{message.notification_id}@{domain}>"
     email["X-Notification-Id"] = message.notification_id
     email["X-Notification-Template"] = message.template
@@ -108,6 +110,10 @@ class MaildirTransport:
             Path(temporary).unlink(missing_ok=True)
             raise
         return target
+
+    async def delivered(self, message: OutgoingMessage) -> bool:
+        """The file is written atomically: if it is there, the message is complete."""
+        return await asyncio.to_thread((self.directory / f"{message.notification_id}.eml").exists)
 
     async def send(self, message: OutgoingMessage) -> str | None:
         email = build_email(message, self.sender)

@@ -21,6 +21,9 @@ class RecordingTransport:
     async def close(self) -> None:
         return None
 
+    async def delivered(self, message: OutgoingMessage) -> bool:
+        return await self.collection.find_one({"_id": message.notification_id}, {"_id": 1}) is not None
+
     async def send(self, message: OutgoingMessage) -> str | None:
         await self.collection.update_one(
             {"_id": message.notification_id},

@@ -37,5 +37,6 @@ async def list_orders(
     return OrderConnection(
         edges=edges,
         page_info=page_info(edges, has_next_page=page.has_next_page, after=after),
-        total_count=page.total_count,
+        user_id=user_id,
+        status=status,
     )

@@ -10,7 +10,7 @@ import strawberry
 from subgraphs.kit.clock import as_utc
 from subgraphs.kit.errors import Forbidden
 from subgraphs.kit.money import Money
-from subgraphs.kit.pagination import Connection
+from subgraphs.kit.pagination import Edge, PageInfo
 from subgraphs.orders.schema.context import Info
 from subgraphs.orders.schema.enums import OrderStatus, PaymentProvider
 from subgraphs.orders.status_stream import StatusChange
@@ -144,7 +144,16 @@ class Order:
         return as_utc(self.document["updated_at"])
 
 
-OrderConnection = Connection[Order]
+@strawberry.type(description="A page of orders, newest first; pass `pageInfo.endCursor` as `after`.")
+class OrderConnection:
+    edges: list[Edge[Order]]
+    page_info: PageInfo
+    user_id: strawberry.Private[str | None]
+    status: strawberry.Private[OrderStatus | None]
+
+    @strawberry.field(description="How many orders match over all pages; counted only when selected.")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.orders.store.count_orders(user_id=self.user_id, status=self.status)
 
 
 @strawberry.federation.type(keys=["id"], description="A signed-in customer (identity from the JWT).")
