@@ -48,8 +48,9 @@ class PaymentEventHandlers:
             details={"payment_id": payment.payment_id},
         )
         if isinstance(outcome, IllegalTransition) and outcome.current is OrderStatus.CANCELLED:
-            log.error("payment %s captured for cancelled order %s: it needs a refund",
-                      payment.payment_id, payment.order_id)
+            # payments sees the cancellation too and refunds the capture in full (docs/payments.md).
+            log.warning("payment %s captured for cancelled order %s: payments refunds it",
+                        payment.payment_id, payment.order_id)
         else:
             self._log_outcome(event, outcome)
 

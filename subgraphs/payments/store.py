@@ -18,6 +18,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from subgraphs.kit.events import Event, outbox_entry
+from subgraphs.kit.indexes import ensure_indexes, ttl
 from subgraphs.payments.domain import (
     OPEN_STATUSES,
     REFUNDABLE_STATUSES,
@@ -29,6 +30,8 @@ from subgraphs.payments.domain import (
 
 Document = dict[str, Any]
 COLLECTION = "payments"
+# How long the order states payments learned are kept (far beyond any redelivery or reconciliation).
+CLOSED_ORDER_RETENTION_SECONDS = 30 * 24 * 3600
 # Optimistic updates of the refunds array retry this often under contention before giving up.
 MAX_CAS_ROUNDS = 50
 
@@ -44,6 +47,11 @@ class PaymentStore:
         await self.collection.create_index([("status", ASCENDING), ("updated_at", ASCENDING)], name="by_status")
         await self.collection.create_index([("order_state", ASCENDING), ("refundable_amount", ASCENDING)],
                                            name="by_order_state")
+        # Reconciliation's pending-refund sweep ($elemMatch on status and age) reads this, not every payment.
+        await self.collection.create_index([("refunds.status", ASCENDING), ("refunds.created_at", ASCENDING)],
+                                           name="pending_refunds")
+        # What orders decided is needed while a late order.created or payment may still arrive.
+        await ensure_indexes(self.closed_orders, [ttl("at", CLOSED_ORDER_RETENTION_SECONDS, "closed_orders_ttl")])
 
     # --- reads -------------------------------------------------------------------------------
 
