@@ -141,14 +141,15 @@ def make_plan(seed: int, orders: int, customers: int = 8) -> Plan:
 
 
 def _catalog(rng: random.Random, seed: int, orders: int) -> tuple[ProductPlan, ...]:
-    """Few variants with little stock, so orders compete for units (about 3 units per 4 asked for)."""
+    """Few variants with little stock, so orders compete for units: an order asks for about 2.7 units
+    (1.3 lines of 2 units), and the catalog holds about 2 units per order."""
     count = max(2, min(12, orders // 8))
-    units_per_variant = max(3, int(orders * 1.2 * 1.5 / (count * 2)))
+    mean_units = max(3, round(2 * orders / (count * 2)))
     products = []
     for p in range(count):
         variants = tuple(
             VariantPlan(sku=f"CHAOS-{seed}-{p}-{v}", price=rng.randrange(100, 10_000),
-                        on_hand=rng.randint(units_per_variant // 2, units_per_variant))
+                        on_hand=rng.randint(max(1, mean_units * 2 // 3), mean_units * 4 // 3))
             for v in range(2)
         )
         products.append(ProductPlan(name=f"Chaos product {seed}-{p}", variants=variants))
