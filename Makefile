@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench demo setup clean
+.PHONY: dev test test-pymongo lint bench demo setup reset clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv -q $(VENV); }
@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 # GraphiQL's assets come from the npm registry at setup time (never committed); without npm the
 # explorer page explains how to install them, and everything else works.
 # The script is idempotent: it does nothing when the pinned versions are installed.
+# The embedded MongoDB wire-protocol server (mongoeco) needs a Python >= 3.13: found on PATH or under
+# pyenv and set up in .venv-mongo; without one, services without MONGODB_URL use the in-memory fake.
 setup: $(STAMP)
+	$(BIN)/python -m scripts.setup_mongo --if-possible
 	$(BIN)/python -m scripts.install_graphiql --if-possible
 
 dev: setup
@@ -23,6 +26,11 @@ dev: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The integration suites once more on PyMongo's AsyncMongoClient (motor's successor) instead of motor.
+INTEGRATION := tests/kit tests/products tests/orders tests/payments tests/notifications tests/e2e
+test-pymongo: setup
+	MONGODB_DRIVER=pymongo $(BIN)/python -m pytest -q $(INTEGRATION)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,5 +42,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Wipe make dev's data (the embedded MongoDB's file); the next make dev seeds the demo catalog again.
+reset:
+	rm -rf var/mongo
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-mongo var .mypy_cache .ruff_cache .pytest_cache

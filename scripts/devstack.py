@@ -1,8 +1,9 @@
 """`make dev`: run the whole stack on embedded defaults and stop every process it started on Ctrl-C.
 
-One private redis-server (unless REDIS_URL is set) is shared by all services, so they can talk
-over the event bus; each service keeps its own database (in-memory unless MONGODB_URL is set, in
-which case run `python -m subgraphs.products seed` once for the demo catalog).
+One private redis-server (unless REDIS_URL is set) and one MongoDB wire-protocol server (unless
+MONGODB_URL is set) are shared by every service and worker, each service with its own database. The
+database lives in var/mongo/ and outlives a restart (`make reset` wipes it); the demo catalog is
+seeded into an empty one.
 """
 
 from __future__ import annotations
@@ -11,20 +12,26 @@ import signal
 import sys
 import time
 
-from scripts.stack import Stack
+from scripts.stack import ROOT, Stack
+
+DATA = ROOT / "var" / "mongo" / "data.sqlite"
 
 
 def main() -> int:
-    stack = Stack()
+    stack = Stack(mongo_path=DATA)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         stack.start()
         print("\nThe stack is up (Ctrl-C stops it):", flush=True)
         print(f"  gateway + GraphiQL  {stack.gateway_url}")
         for name, _ in stack.processes:
-            if name != "gateway":
+            if name in stack.ports and name != "gateway":
                 print(f"  {name:<19} {stack.url(name)}/graphql")
+        workers = [name for name, _ in stack.processes if name.endswith("-worker")]
+        print(f"  workers             {', '.join(workers) or 'inside each service (in-memory databases)'}")
         print(f"  redis               {stack.redis_url}")
+        if stack.mongo is not None:
+            print(f"  mongodb             {stack.mongo.url} (data in {DATA.relative_to(ROOT)}; make reset wipes it)")
         print("  a token:            .venv/bin/python -m gateway token --sub alice --scope catalog:write")
         print("  the journey:        make demo\n", flush=True)
         while stack.running():

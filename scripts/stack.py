@@ -1,7 +1,13 @@
-"""The whole stack as real processes: Redis, every service (with its in-process worker), the gateway.
+"""The whole stack as real processes: Redis, MongoDB, every service, every worker, the gateway.
 
-`make dev` runs it on the default ports; the end-to-end tests run it on free ports. Which subgraphs
-exist comes from supergraph.yaml; with other ports, a copy of it pointing at them is composed.
+One private redis-server (unless REDIS_URL is set) and one MongoDB wire-protocol server (unless
+MONGODB_URL is set; on disk at `mongo_path`, else in memory) are shared by every process, so each
+service's arq worker runs as its own process (`arq subgraphs.<name>.worker.WorkerSettings`), as in
+production. Where no wire-protocol server can start, each service falls back to its own in-memory
+database and runs its worker inside itself.
+
+`make dev` runs it on the default ports; the end-to-end and chaos tests run it on free ports. Which
+subgraphs exist comes from supergraph.yaml; with other ports, a copy of it pointing at them is composed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from typing import Any
 import httpx
 import yaml
 
+from subgraphs.kit import embedded_mongo
+from subgraphs.kit.embedded_mongo import EmbeddedMongo
 from subgraphs.kit.embedded_redis import EmbeddedRedis, free_port
 from subgraphs.kit.settings import DEFAULT_PORTS
 
@@ -32,6 +40,10 @@ def subgraph_names(config_path: Path = SUPERGRAPH_CONFIG) -> list[str]:
     return list(config["subgraphs"])
 
 
+def has_worker(name: str) -> bool:
+    return (ROOT / "subgraphs" / name / "worker.py").exists()
+
+
 @dataclass
 class Stack:
     """Start with `start()`, stop with `stop()` (every process it started, by PID)."""
@@ -39,8 +51,12 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     env: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    mongo_path: Path | None = None
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-    _redis: EmbeddedRedis | None = None
+    redis: EmbeddedRedis | None = None
+    mongo: EmbeddedMongo | None = None
+    _commands: dict[str, list[str]] = field(default_factory=dict)
+    _environ: dict[str, str] = field(default_factory=dict)
     _logs: list[Any] = field(default_factory=list)
 
     @classmethod
@@ -54,11 +70,24 @@ class Stack:
     def gateway_url(self) -> str:
         return f"{self.url('gateway')}/graphql"
 
+    @property
+    def shared_database(self) -> bool:
+        """True when every process reaches the same MongoDB (so workers run as their own processes)."""
+        return bool(self._environ.get("MONGODB_URL"))
+
     def _environment(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
         if not env.get("REDIS_URL"):
-            self._redis = EmbeddedRedis().start()
-            env["REDIS_URL"] = self._redis.url
+            self.redis = EmbeddedRedis().start()
+            env["REDIS_URL"] = self.redis.url
+        if not env.get("MONGODB_URL"):
+            reason = embedded_mongo.unavailable_reason()
+            if reason is None:
+                self.mongo = EmbeddedMongo(self.mongo_path).start()
+                env["MONGODB_URL"] = self.mongo.url
+                env.setdefault("PRODUCTS_SEED_DEMO", "1")
+            else:
+                print(f"stack: {reason}; each service runs on its own in-memory database", file=sys.stderr)
         for name, port in self.ports.items():
             prefix = name.upper()
             env[f"{prefix}_PORT"] = str(port)
@@ -78,17 +107,37 @@ class Stack:
         target.write_text(yaml.safe_dump(config, sort_keys=False))
         return target
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         output: Any = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop())
+            output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop())
             self._logs.append(output)
         process = subprocess.Popen(
-            [sys.executable, *args], env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT if output else None
+            [sys.executable, *args], env=self._environ, cwd=ROOT, stdout=output,
+            stderr=subprocess.STDOUT if output else None,
         )
-        self.processes.append((name, process))
+        self._commands[name] = args
+        self.processes = [(n, p) for n, p in self.processes if n != name] + [(name, process)]
         return process
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        return dict(self.processes)[name]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process of the stack (a service, `<service>-worker` or the gateway)."""
+        process = self.process(name)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+    def restart(self, name: str, timeout: float = 60) -> None:
+        """Start a killed or exited process again with the same command; wait until it is ready."""
+        if self.process(name).poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        self._spawn(name, self._commands[name])
+        if not name.endswith("-worker"):
+            self.wait_ready(name, timeout)
 
     def _check_ports_free(self) -> None:
         """Fail before starting anything when a port is taken (e.g. by another `make dev`): otherwise
@@ -103,16 +152,19 @@ class Stack:
 
     def start(self, timeout: float = 90) -> Stack:
         self._check_ports_free()
-        env = self._environment()
-        self.redis_url = env["REDIS_URL"]
-        services = subgraph_names()
         try:
+            self._environ = self._environment()
+            self.redis_url = self._environ["REDIS_URL"]
+            services = subgraph_names()
             for name in services:
-                self._spawn(name, ["-m", f"subgraphs.{name}"], env)
+                self._spawn(name, ["-m", f"subgraphs.{name}"])
             for name in services:
                 self.wait_ready(name, timeout)
+            if self.shared_database:
+                for name in filter(has_worker, services):
+                    self._spawn(f"{name}-worker", ["-m", "arq", f"subgraphs.{name}.worker.WorkerSettings"])
             serve = ["-m", "gateway", "serve", "--config", str(self._supergraph_config())]
-            self._spawn("gateway", [*serve, "--port", str(self.ports["gateway"])], env)
+            self._spawn("gateway", [*serve, "--port", str(self.ports["gateway"])])
             self.wait_ready("gateway", timeout)
         except BaseException:
             self.stop()
@@ -150,6 +202,9 @@ class Stack:
         for log in self._logs:
             log.close()
         self._logs.clear()
-        if self._redis is not None:
-            self._redis.stop()
-            self._redis = None
+        if self.mongo is not None:
+            self.mongo.stop()
+            self.mongo = None
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None

@@ -1,14 +1,19 @@
-"""Suite-wide fixtures: a private real Redis for the whole session (or TEST_REDIS_URL)."""
+"""Suite-wide fixtures: a private real Redis and a MongoDB wire-protocol server for the whole
+session (or TEST_REDIS_URL and TEST_MONGODB_URL / MONGODB_URL), and a database per test."""
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
 
+from subgraphs.kit import embedded_mongo
+from subgraphs.kit.embedded_mongo import EmbeddedMongo
 from subgraphs.kit.embedded_redis import EmbeddedRedis
+from tests.support.mongo import TestMongo
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +37,31 @@ async def redis_url(redis_server_url: str) -> AsyncIterator[str]:
     await client.flushdb()
     await client.aclose()
     yield redis_server_url
+
+
+@pytest.fixture(scope="session")
+def mongo_server_url() -> Iterator[str | None]:
+    """TEST_MONGODB_URL or MONGODB_URL, else the embedded wire-protocol server (in memory), else None:
+    then the tests run on the in-memory fake, which is said once."""
+    configured = os.environ.get("TEST_MONGODB_URL") or os.environ.get("MONGODB_URL")
+    if configured:
+        yield configured
+        return
+    reason = embedded_mongo.unavailable_reason()
+    if reason is not None:
+        warnings.warn(f"tests run on the in-memory MongoDB fake: {reason}", stacklevel=1)
+        yield None
+        return
+    server = EmbeddedMongo().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def mongo(mongo_server_url: str | None) -> AsyncIterator[TestMongo]:
+    """Databases for this test on the session's server, dropped after it."""
+    handed_out = TestMongo(mongo_server_url)
+    yield handed_out
+    await handed_out.drop()

@@ -1,34 +1,75 @@
-"""One MongoDB database per service: a real server through motor, or in-memory with mongomock-motor."""
+"""One MongoDB database per service, through one client factory.
+
+A real server (MONGODB_URL, or the private wire-protocol server the runtime starts) is reached with
+motor (`MONGODB_DRIVER=motor`, the default) or PyMongo's own `AsyncMongoClient` (`pymongo`), motor's
+successor; the code runs on both, and the few calls that differ go through the helpers below.
+The in-memory fake (mongomock-motor) is only for where no server can start.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
-
-from motor.motor_asyncio import AsyncIOMotorClient
 
 from subgraphs.kit.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# motor and mongomock-motor expose the same async collection API; typed loosely on purpose.
+# motor, PyMongo's async client and mongomock-motor expose the same async collection API; typed loosely.
 Database = Any
+DRIVERS = ("motor", "pymongo")
 
 
-def connect_mongo(settings: Settings) -> tuple[Any, Database]:
-    """Return (client, database) for this service."""
-    if settings.mongodb_url:
-        client: Any = AsyncIOMotorClient(settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000)
-        log.info("MongoDB at %s, database %r", _redact(settings.mongodb_url), settings.mongodb_database)
+def connect_url(url: str, database: str, driver: str = "motor") -> tuple[Any, Database]:
+    """Return (client, database) on a real server."""
+    options: dict[str, Any] = {"tz_aware": True, "serverSelectionTimeoutMS": 5000}
+    client: Any
+    if driver == "pymongo":
+        from pymongo import AsyncMongoClient
+
+        client = AsyncMongoClient(url, **options)
+    elif driver == "motor":
+        from motor.motor_asyncio import AsyncIOMotorClient
+
+        client = AsyncIOMotorClient(url, **options)
     else:
-        from mongomock_motor import AsyncMongoMockClient
+        raise ValueError(f"MONGODB_DRIVER must be one of {', '.join(DRIVERS)}, not {driver!r}")
+    return client, client[database]
 
-        client = AsyncMongoMockClient(tz_aware=True)
-        log.warning(
-            "MONGODB_URL is not set: %s runs on an in-memory MongoDB (mongomock-motor); data is lost on exit",
-            settings.service,
-        )
-    return client, client[settings.mongodb_database]
+
+def connect_memory(database: str) -> tuple[Any, Database]:
+    from mongomock_motor import AsyncMongoMockClient
+
+    client: Any = AsyncMongoMockClient(tz_aware=True)
+    return client, client[database]
+
+
+def connect_mongo(settings: Settings, url: str | None = None) -> tuple[Any, Database]:
+    """Return (client, database) for this service: at `url` (else MONGODB_URL), else in memory."""
+    url = url or settings.mongodb_url
+    if url:
+        log.info("MongoDB at %s, database %r (driver %s)", redact(url), settings.mongodb_database,
+                 settings.mongodb_driver)
+        return connect_url(url, settings.mongodb_database, settings.mongodb_driver)
+    log.warning("%s runs on the in-memory MongoDB fake (mongomock-motor): no MONGODB_URL and no "
+                "wire-protocol server could be started; data is lost on exit", settings.service)
+    return connect_memory(settings.mongodb_database)
+
+
+async def close_client(client: Any) -> None:
+    """motor's and mongomock's close() is plain, PyMongo's async client's is awaitable."""
+    result = client.close()
+    if inspect.isawaitable(result):
+        await result
+
+
+async def aggregate(collection: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run a pipeline on either driver (PyMongo's async `aggregate()` must be awaited for its cursor)."""
+    cursor = collection.aggregate(pipeline)
+    if inspect.isawaitable(cursor):
+        cursor = await cursor
+    return [document async for document in cursor]
 
 
 async def ping(database: Database) -> bool:
@@ -39,7 +80,7 @@ async def ping(database: Database) -> bool:
         return False
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     if "@" not in url:
         return url
     scheme, rest = url.split("://", 1)

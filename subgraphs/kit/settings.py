@@ -42,6 +42,8 @@ class Settings:
     port: int
     mongodb_url: str | None
     mongodb_database: str
+    mongodb_driver: str
+    mongodb_embedded: bool
     redis_url: str | None
     jwt_secret: str
     log_level: str
@@ -56,8 +58,9 @@ class Settings:
     def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:
         """Read `<SERVICE>_HOST`, `<SERVICE>_PORT`, `MONGODB_URL`, `REDIS_URL`, `JWT_SECRET`, ...
 
-        With no `MONGODB_URL` the service runs on an in-memory database, which lives in its own
-        process: so its queue worker must run in that process too (`RUN_WORKER_IN_PROCESS`).
+        With no `MONGODB_URL` the service starts a private wire-protocol server (unless
+        `MONGODB_EMBEDDED=0`), or else runs on the in-memory fake; either lives with its process, so
+        its queue worker must run in that process too (`RUN_WORKER_IN_PROCESS`).
         """
         env = os.environ if env is None else env
         prefix = _env_prefix(service)
@@ -68,6 +71,8 @@ class Settings:
             port=int(env.get(f"{prefix}_PORT", str(DEFAULT_PORTS.get(service, 8000)))),
             mongodb_url=mongodb_url,
             mongodb_database=env.get(f"{prefix}_MONGODB_DATABASE", service),
+            mongodb_driver=env.get("MONGODB_DRIVER", "motor").strip().lower() or "motor",
+            mongodb_embedded=env_flag(env.get("MONGODB_EMBEDDED"), default=True),
             redis_url=env.get("REDIS_URL") or None,
             jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),

@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from subgraphs.kit.logs import configure_logging
-from subgraphs.kit.mongo import connect_mongo
+from subgraphs.kit.mongo import close_client, connect_mongo
 from subgraphs.kit.serve import run_service
 from subgraphs.kit.settings import Settings
 from subgraphs.products.app import SERVICE, create_app
@@ -22,7 +22,7 @@ async def _seed(settings: Settings) -> int:
         await store.ensure_indexes()
         return await seed(store)
     finally:
-        client.close()
+        await close_client(client)
 
 
 def main(argv: list[str] | None = None) -> int:

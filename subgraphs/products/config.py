@@ -12,12 +12,13 @@ from subgraphs.kit.settings import env_flag
 @dataclass(frozen=True)
 class ProductsConfig:
     """`PRODUCTS_CACHE` (default on) switches the Redis catalog cache; `PRODUCTS_CACHE_TTL` is its
-    backstop in seconds; `PRODUCTS_SEED_DEMO` (default on) seeds the demo catalog into an empty
-    in-memory database at start-up."""
+    backstop in seconds; `PRODUCTS_SEED_DEMO` seeds the demo catalog into an empty database at
+    start-up (default: only into a database private to this process; `make dev` turns it on for
+    its shared server)."""
 
     cache_enabled: bool = True
     cache_ttl_seconds: int = 300
-    seed_demo: bool = True
+    seed_demo: bool | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProductsConfig:
@@ -25,5 +26,6 @@ class ProductsConfig:
         return cls(
             cache_enabled=env_flag(env.get("PRODUCTS_CACHE"), default=True),
             cache_ttl_seconds=max(1, int(env.get("PRODUCTS_CACHE_TTL", "300"))),
-            seed_demo=env_flag(env.get("PRODUCTS_SEED_DEMO"), default=True),
+            seed_demo=None if not env.get("PRODUCTS_SEED_DEMO", "").strip()
+            else env_flag(env.get("PRODUCTS_SEED_DEMO"), default=False),
         )

@@ -36,8 +36,9 @@ class ProductsService:
         await store.ensure_indexes()
         await self._inventory.ensure_indexes()
         await self._carts.carts.create_index("updated_at")
-        if self.runtime.settings.embedded_mongo and self.config.seed_demo and not await store.count({}):
-            log.info("in-memory database is empty: seeding the demo catalog")
+        seed_demo = self.runtime.settings.embedded_mongo if self.config.seed_demo is None else self.config.seed_demo
+        if seed_demo and not await store.count({}):
+            log.info("the catalog is empty: seeding the demo catalog")
             await seed(store)
 
     @property

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from subgraphs.kit.mongo import Database
+from subgraphs.kit.mongo import Database, aggregate
 
 PRODUCTS = "products"
 # `holds` is internal bookkeeping: never loaded for reads, never cached.
@@ -79,12 +79,12 @@ class CatalogStore:
         return doc
 
     async def categories(self) -> list[dict[str, Any]]:
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"status": "ACTIVE"}},
             {"$group": {"_id": "$category_slug", "name": {"$first": "$category"}, "count": {"$sum": 1}}},
             {"$sort": {"_id": 1}},
         ]
-        return [doc async for doc in self.products.aggregate(pipeline)]
+        return await aggregate(self.products, pipeline)
 
     async def skus_taken(self, skus: Sequence[str], except_product: str | None = None) -> set[str]:
         """SKUs among `skus` used by another product (the unique index backs this up on real MongoDB)."""

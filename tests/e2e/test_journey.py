@@ -119,3 +119,14 @@ async def test_notifications_are_recorded_and_the_email_is_delivered(
     assert paid_mail["To"] == "shopper@example.com"
     parts = {part.get_content_type() for part in paid_mail.walk()}
     assert {"text/plain", "text/html"} <= parts
+
+
+async def test_the_workers_run_as_their_own_processes_on_one_shared_database(stack: Stack) -> None:
+    from subgraphs.kit import embedded_mongo
+
+    if not embedded_mongo.available():
+        pytest.skip(str(embedded_mongo.unavailable_reason()))
+    names = {name for name, _ in stack.processes}
+    assert {"orders-worker", "payments-worker", "notifications-worker"} <= names
+    assert stack.shared_database and stack.mongo is not None and stack.mongo.running
+    assert all(stack.process(name).poll() is None for name in names)

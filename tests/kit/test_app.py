@@ -10,6 +10,7 @@ from subgraphs.kit.context import RequestContext
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.schema import federation_schema
 from subgraphs.kit.settings import Settings
+from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi
 from tests.support.tokens import bearer
 
@@ -34,14 +35,14 @@ class Query:
         raise RuntimeError("secret internals")
 
 
-def make_app(redis_url: str) -> tuple[ServiceRuntime, object]:
-    settings = Settings.from_env("kittest", env={"REDIS_URL": redis_url})
+def make_app(redis_url: str, mongo: TestMongo) -> tuple[ServiceRuntime, object]:
+    settings = Settings.from_env("kittest", env={"REDIS_URL": redis_url, **mongo.env("kittest")})
     runtime = ServiceRuntime(settings)
     return runtime, create_service_app(runtime, federation_schema(query=Query))
 
 
-async def test_service_app_serves_graphql_health_and_ready(redis_url: str) -> None:
-    _, app = make_app(redis_url)
+async def test_service_app_serves_graphql_health_and_ready(redis_url: str, mongo: TestMongo) -> None:
+    _, app = make_app(redis_url, mongo)
     async with serve_asgi(app) as base, httpx.AsyncClient(base_url=base) as client:
         assert (await client.get("/health")).json()["status"] == "ok"
         ready = await client.get("/ready")

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.kit.events import Event, EventBus, EventConsumer, OutboxRelay, outbox_entry
 from subgraphs.kit.events.consumer import ConsumerConfig
 from subgraphs.kit.events.types import OrderCreated, PaymentFailed
 from subgraphs.kit.redis_client import connect_redis
+from tests.support.mongo import TestMongo
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-def database() -> Any:
-    return AsyncMongoMockClient()["events_test"]
+def database(mongo: TestMongo) -> Any:
+    return mongo.database("events")
 
 
 def order_created(order_id: str = "o1") -> Event:

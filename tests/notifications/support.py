@@ -26,6 +26,7 @@ from subgraphs.notifications.app import create_app
 from subgraphs.notifications.config import NotificationConfig
 from subgraphs.notifications.service import NotificationService
 from subgraphs.notifications.store import NotificationStore
+from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi, wait_for
 from tests.support.tokens import bearer
 
@@ -86,8 +87,8 @@ class Running:
         return await wait_for(settled, timeout=limit, message=f"{count} settled notification(s) of {event.type}")
 
 
-def settings_env(redis_url: str) -> dict[str, str]:
-    return {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING"}
+def settings_env(redis_url: str, mongo: TestMongo) -> dict[str, str]:
+    return {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING", **mongo.env("notifications")}
 
 
 def config_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -102,8 +103,8 @@ def config_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def running(redis_url: str, tmp_path: Path, **config: str) -> AsyncIterator[Running]:
-    app = create_app(Settings.from_env("notifications", env=settings_env(redis_url)),
+async def running(redis_url: str, mongo: TestMongo, tmp_path: Path, **config: str) -> AsyncIterator[Running]:
+    app = create_app(Settings.from_env("notifications", env=settings_env(redis_url, mongo)),
                      NotificationConfig.from_env(config_env(tmp_path, **config)))
     redis = connect_redis(redis_url)
     try:

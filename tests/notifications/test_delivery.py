@@ -13,6 +13,7 @@ from subgraphs.notifications.config import DEV_WEBHOOK_SECRET
 from subgraphs.notifications.model import EVENT_TYPES, job_id, notification_id
 from tests.notifications.conftest import SmtpServer, WebhookReceiver, signature_is_valid
 from tests.notifications.support import EVENT_FACTORIES, Running, order_created, order_paid, payment_failed, running
+from tests.support.mongo import TestMongo
 from tests.support.servers import wait_for
 
 SECRET = "user-secret-0123456789abcdef"
@@ -29,10 +30,10 @@ async def subscribe_everything(svc: Running, user_id: str, event_type: str, webh
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 async def test_each_event_goes_out_on_every_channel_with_its_template(
-    redis_url: str, tmp_path: Path, webhook: WebhookReceiver, event_type: str
+    redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver, event_type: str
 ) -> None:
     webhook.secret = SECRET
-    async with running(redis_url, tmp_path) as svc:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await subscribe_everything(svc, "u1", event_type, webhook.url)
         event = await svc.publish(EVENT_FACTORIES[event_type]())
         documents = await svc.wait_settled(event, 4)
@@ -64,8 +65,8 @@ async def test_each_event_goes_out_on_every_channel_with_its_template(
         assert "payment_token" not in payload["data"]
 
 
-async def test_email_over_real_smtp(redis_url: str, tmp_path: Path, smtp_server: SmtpServer) -> None:
-    async with running(redis_url, tmp_path, SMTP_URL=smtp_server.url) as svc:
+async def test_email_over_real_smtp(redis_url: str, mongo: TestMongo, tmp_path: Path, smtp_server: SmtpServer) -> None:
+    async with running(redis_url, mongo, tmp_path, SMTP_URL=smtp_server.url) as svc:
         event = await svc.publish(order_created(email="buyer@example.com"))
         (document,) = await svc.wait_settled(event, 1)
         assert document["status"] == "SENT"
@@ -85,10 +86,10 @@ async def test_email_over_real_smtp(redis_url: str, tmp_path: Path, smtp_server:
 
 
 async def test_smtp_temporary_failure_is_retried_until_it_succeeds(
-    redis_url: str, tmp_path: Path, smtp_server: SmtpServer
+    redis_url: str, mongo: TestMongo, tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     smtp_server.mailbox.replies.append("451 4.3.0 Temporary local problem, try again")
-    async with running(redis_url, tmp_path, SMTP_URL=smtp_server.url) as svc:
+    async with running(redis_url, mongo, tmp_path, SMTP_URL=smtp_server.url) as svc:
         event = await svc.publish(order_created())
         (document,) = await svc.wait_settled(event, 1)
 
@@ -99,9 +100,11 @@ async def test_smtp_temporary_failure_is_retried_until_it_succeeds(
     assert len(smtp_server.mailbox.messages) == 1
 
 
-async def test_smtp_permanent_failure_is_not_retried(redis_url: str, tmp_path: Path, smtp_server: SmtpServer) -> None:
+async def test_smtp_permanent_failure_is_not_retried(
+    redis_url: str, mongo: TestMongo, tmp_path: Path, smtp_server: SmtpServer,
+) -> None:
     smtp_server.mailbox.replies.append("554 5.7.1 Message rejected")
-    async with running(redis_url, tmp_path, SMTP_URL=smtp_server.url) as svc:
+    async with running(redis_url, mongo, tmp_path, SMTP_URL=smtp_server.url) as svc:
         event = await svc.publish(order_created())
         (document,) = await svc.wait_settled(event, 1)
 
@@ -110,10 +113,12 @@ async def test_smtp_permanent_failure_is_not_retried(redis_url: str, tmp_path: P
     assert smtp_server.mailbox.data_commands == 1
 
 
-async def test_unreachable_smtp_server_fails_after_the_last_attempt(redis_url: str, tmp_path: Path) -> None:
+async def test_unreachable_smtp_server_fails_after_the_last_attempt(
+    redis_url: str, mongo: TestMongo, tmp_path: Path,
+) -> None:
     from subgraphs.kit.embedded_redis import free_port
 
-    async with running(redis_url, tmp_path, SMTP_URL=f"smtp://127.0.0.1:{free_port()}",
+    async with running(redis_url, mongo, tmp_path, SMTP_URL=f"smtp://127.0.0.1:{free_port()}",
                        NOTIFICATIONS_MAX_ATTEMPTS="3") as svc:
         event = await svc.publish(order_created())
         (document,) = await svc.wait_settled(event, 1)
@@ -124,9 +129,9 @@ async def test_unreachable_smtp_server_fails_after_the_last_attempt(redis_url: s
 
 
 async def test_the_same_event_twice_gives_one_notification_and_one_message(
-    redis_url: str, tmp_path: Path, smtp_server: SmtpServer
+    redis_url: str, mongo: TestMongo, tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
-    async with running(redis_url, tmp_path, SMTP_URL=smtp_server.url) as svc:
+    async with running(redis_url, mongo, tmp_path, SMTP_URL=smtp_server.url) as svc:
         event = order_created()
         assert await svc.bus.publish(event) is not None
         # Delivered again under a new stream entry (a replay), ...
@@ -149,10 +154,10 @@ async def _job_done(svc: Running, job: str) -> bool:
 
 
 async def test_webhook_is_signed_with_the_user_secret(
-    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+    redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
     webhook.secret = SECRET  # the receiver answers 401 to a bad signature
-    async with running(redis_url, tmp_path) as svc:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url, webhookSecret=SECRET)
         event = await svc.publish(order_paid())
         documents = await svc.wait_settled(event, 1)
@@ -166,10 +171,10 @@ async def test_webhook_is_signed_with_the_user_secret(
 
 
 async def test_webhook_without_a_user_secret_uses_the_configured_one(
-    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+    redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
     webhook.secret = "configured-secret-123456"
-    async with running(redis_url, tmp_path, NOTIFICATIONS_WEBHOOK_SECRET="configured-secret-123456") as svc:
+    async with running(redis_url, mongo, tmp_path, NOTIFICATIONS_WEBHOOK_SECRET="configured-secret-123456") as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url)
         event = await svc.publish(order_paid())
         assert (await svc.wait_settled(event, 1))[0]["status"] == "SENT"
@@ -178,11 +183,11 @@ async def test_webhook_without_a_user_secret_uses_the_configured_one(
 
 
 async def test_webhook_server_error_is_retried_then_sent(
-    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+    redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
     webhook.secret = SECRET
     webhook.statuses.append(500)
-    async with running(redis_url, tmp_path) as svc:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url, webhookSecret=SECRET)
         event = await svc.publish(order_paid())
         (document,) = await svc.wait_settled(event, 1)
@@ -196,10 +201,10 @@ async def test_webhook_server_error_is_retried_then_sent(
 
 
 async def test_webhook_client_error_fails_without_retry(
-    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+    redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
     webhook.statuses.append(400)
-    async with running(redis_url, tmp_path) as svc:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url)
         event = await svc.publish(order_paid())
         (document,) = await svc.wait_settled(event, 1)
@@ -210,8 +215,8 @@ async def test_webhook_client_error_fails_without_retry(
     assert len(webhook.requests) == 1
 
 
-async def test_a_channel_switched_off_sends_nothing(redis_url: str, tmp_path: Path) -> None:
-    async with running(redis_url, tmp_path) as svc:
+async def test_a_channel_switched_off_sends_nothing(redis_url: str, mongo: TestMongo, tmp_path: Path) -> None:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await svc.set_preferences("u1", events=[{"eventType": "ORDER_PAID", "channels": []}])
         created = await svc.publish(order_created())
         await svc.wait_settled(created, 1)
@@ -221,8 +226,10 @@ async def test_a_channel_switched_off_sends_nothing(redis_url: str, tmp_path: Pa
     assert [p.name for p in (tmp_path / "mail").glob("*.eml")] == [f"{notification_id(created.id, 'EMAIL', 'u1')}.eml"]
 
 
-async def test_sms_is_off_by_default_and_push_needs_a_device_token(redis_url: str, tmp_path: Path) -> None:
-    async with running(redis_url, tmp_path) as svc:
+async def test_sms_is_off_by_default_and_push_needs_a_device_token(
+    redis_url: str, mongo: TestMongo, tmp_path: Path,
+) -> None:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await svc.set_preferences("u1", phone="+4915112345678")
         first = await svc.publish(order_created())
         assert [d["channel"] for d in await svc.wait_settled(first, 1)] == ["EMAIL"]
@@ -232,8 +239,10 @@ async def test_sms_is_off_by_default_and_push_needs_a_device_token(redis_url: st
         assert sorted(d["channel"] for d in await svc.wait_settled(paid, 2)) == ["PUSH", "SMS"]
 
 
-async def test_payment_events_name_the_order_number_seen_earlier(redis_url: str, tmp_path: Path) -> None:
-    async with running(redis_url, tmp_path) as svc:
+async def test_payment_events_name_the_order_number_seen_earlier(
+    redis_url: str, mongo: TestMongo, tmp_path: Path,
+) -> None:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await svc.wait_settled(await svc.publish(order_created()), 1)
         failed = await svc.publish(payment_failed())
         (document,) = await svc.wait_settled(failed, 1)
@@ -241,8 +250,10 @@ async def test_payment_events_name_the_order_number_seen_earlier(redis_url: str,
     assert document["recipient"] == "buyer@example.com"  # remembered from order.created
 
 
-async def test_notification_sent_is_published_through_the_outbox(redis_url: str, tmp_path: Path) -> None:
-    async with running(redis_url, tmp_path) as svc:
+async def test_notification_sent_is_published_through_the_outbox(
+    redis_url: str, mongo: TestMongo, tmp_path: Path,
+) -> None:
+    async with running(redis_url, mongo, tmp_path) as svc:
         event = await svc.publish(order_created())
         (document,) = await svc.wait_settled(event, 1)
 
@@ -262,12 +273,12 @@ async def test_notification_sent_is_published_through_the_outbox(redis_url: str,
     assert sent.source == "notifications"
 
 
-async def test_a_lost_delivery_job_is_enqueued_again(redis_url: str, tmp_path: Path) -> None:
+async def test_a_lost_delivery_job_is_enqueued_again(redis_url: str, mongo: TestMongo, tmp_path: Path) -> None:
     from datetime import timedelta
 
     from subgraphs.notifications.delivery import requeue_stale
 
-    async with running(redis_url, tmp_path) as svc:
+    async with running(redis_url, mongo, tmp_path) as svc:
         event = await svc.publish(order_created())
         (document,) = await svc.wait_settled(event, 1)
         # A notification whose job vanished (e.g. Redis lost it): QUEUED, no job anywhere.
@@ -285,9 +296,9 @@ async def test_a_lost_delivery_job_is_enqueued_again(redis_url: str, tmp_path: P
 
 
 async def test_webhooks_to_private_networks_can_be_refused(
-    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+    redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
-    async with running(redis_url, tmp_path, NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE="0") as svc:
+    async with running(redis_url, mongo, tmp_path, NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE="0") as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url.replace("127.0.0.1", "localhost"))
         event = await svc.publish(order_paid())
         (document,) = await svc.wait_settled(event, 1)
@@ -297,10 +308,10 @@ async def test_webhooks_to_private_networks_can_be_refused(
 
 
 async def test_a_receiver_refusing_the_signature_fails_the_notification(
-    redis_url: str, tmp_path: Path, webhook: WebhookReceiver
+    redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
     webhook.secret = "the-receiver-expects-another-secret"
-    async with running(redis_url, tmp_path) as svc:
+    async with running(redis_url, mongo, tmp_path) as svc:
         await svc.set_preferences("u1", webhookUrl=webhook.url, webhookSecret=SECRET)
         event = await svc.publish(order_paid())
         (document,) = await svc.wait_settled(event, 1)

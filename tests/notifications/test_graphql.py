@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.notifications.support import Running, order_created, order_paid, running
+from tests.support.mongo import TestMongo
 from tests.support.tokens import bearer
 
 PREFERENCES = """
@@ -44,8 +45,8 @@ def codes(result: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-async def svc(redis_url: str, tmp_path: Path):
-    async with running(redis_url, tmp_path) as service:
+async def svc(redis_url: str, mongo: TestMongo, tmp_path: Path):
+    async with running(redis_url, mongo, tmp_path) as service:
         yield service
 
 

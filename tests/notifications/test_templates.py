@@ -14,6 +14,7 @@ from subgraphs.notifications.config import TEMPLATES_DIR, NotificationConfig
 from subgraphs.notifications.content import format_money, sample_contexts
 from subgraphs.notifications.model import EVENT_TYPES, Channel
 from tests.notifications.support import config_env, settings_env
+from tests.support.mongo import TestMongo
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +104,12 @@ def test_a_broken_template_is_named_by_the_check(tmp_path: Path, name: str, cont
         catalog.render("order.paid", Channel.EMAIL, sample_contexts("order.paid")[0])
 
 
-async def test_a_broken_template_stops_the_service_at_start_up(redis_url: str, tmp_path: Path) -> None:
+async def test_a_broken_template_stops_the_service_at_start_up(
+    redis_url: str, mongo: TestMongo, tmp_path: Path,
+) -> None:
     directory = broken_copy(tmp_path, "order.cancelled/email.subject.txt", "Cancelled: {{ order.number | nope }}")
     app = create_app(
-        Settings.from_env("notifications", env=settings_env(redis_url)),
+        Settings.from_env("notifications", env=settings_env(redis_url, mongo)),
         NotificationConfig.from_env(config_env(tmp_path, NOTIFICATIONS_TEMPLATES_DIR=str(directory))),
     )
     with pytest.raises(TemplateCheckError, match=r"order\.cancelled/email\.subject\.txt.*nope"):

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from mongomock_motor import AsyncMongoMockClient
 from starlette.applications import Starlette
 
 from subgraphs.kit.settings import Settings
@@ -19,6 +18,7 @@ from subgraphs.orders.config import OrdersConfig
 from subgraphs.orders.services import OrdersServices
 from tests.orders.fake_products import FakeProductsApp, ProductsState
 from tests.orders.real_products import RealProducts
+from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi
 from tests.support.tokens import bearer
 
@@ -66,24 +66,20 @@ OrdersFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def shared_mongo(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """One in-memory MongoDB for every orders instance of the test (as a real MongoDB would be)."""
-    client: Any = AsyncMongoMockClient(tz_aware=True)
-
-    def connect(settings: Settings) -> tuple[Any, Any]:
-        return client, client[settings.mongodb_database]
-
-    monkeypatch.setattr("subgraphs.kit.runtime.mongo.connect_mongo", connect)
-    return client["orders"]
+def shared_mongo(mongo: TestMongo) -> Any:
+    """The orders database every orders instance of the test shares (with the real products' own)."""
+    if not mongo.real:
+        pytest.skip("several service instances share a database only on a real MongoDB server")
+    return mongo.database("orders")
 
 
 @pytest.fixture
-def orders_factory(redis_url: str, products_url: str, shared_mongo: Any) -> OrdersFactory:
+def orders_factory(redis_url: str, products_url: str, shared_mongo: Any, mongo: TestMongo) -> OrdersFactory:
     @asynccontextmanager
     async def start(*, hold_ttl: float = 900, products: str | None = None, block_ms: int = 300,
                     run_worker: bool = True) -> AsyncIterator[OrdersInstance]:
         settings = Settings.from_env("orders", env={
-            "REDIS_URL": redis_url, "RUN_WORKER_IN_PROCESS": "1" if run_worker else "0"})
+            "REDIS_URL": redis_url, **mongo.env("orders"), "RUN_WORKER_IN_PROCESS": "1" if run_worker else "0"})
         config = OrdersConfig(products_url=products or products_url, hold_ttl=timedelta(seconds=hold_ttl),
                               subscription_block_ms=block_ms)
         app = create_app(settings, config)
@@ -100,11 +96,11 @@ async def orders(orders_factory: OrdersFactory) -> AsyncIterator[OrdersInstance]
 
 
 @pytest.fixture
-async def real_products(redis_url: str, shared_mongo: Any) -> AsyncIterator[RealProducts]:
-    """The real products service (its own database on the shared in-memory server), without demo data."""
+async def real_products(redis_url: str, shared_mongo: Any, mongo: TestMongo) -> AsyncIterator[RealProducts]:
+    """The real products service (its own database on the shared server), without demo data."""
     products_app = pytest.importorskip("subgraphs.products.app")
     products_config = pytest.importorskip("subgraphs.products.config")
-    settings = Settings.from_env("products", env={"REDIS_URL": redis_url})
+    settings = Settings.from_env("products", env={"REDIS_URL": redis_url, **mongo.env("products")})
     app = products_app.create_app(settings, products_config.ProductsConfig(seed_demo=False))
     async with serve_asgi(app) as base, httpx.AsyncClient(timeout=30) as client:
         yield RealProducts(base, client)

@@ -1,4 +1,4 @@
-"""Payments test helpers: a core on the session Redis + an in-memory Mongo, an in-process worker."""
+"""Payments test helpers: a core on the session Redis and this test's database, an in-process worker."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 import pytest
 import redis.asyncio as aioredis
-from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.kit.events import Event
 from subgraphs.kit.events.types import OrderCreated
@@ -21,6 +20,7 @@ from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.domain import payment_id_for
 from subgraphs.payments.jobs import CTX_KEY, functions
 from subgraphs.payments.service import PaymentService
+from tests.support.mongo import TestMongo
 from tests.support.servers import wait_for
 
 FAST = PaymentsConfig(
@@ -80,8 +80,9 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-async def core(redis: aioredis.Redis, redis_url: str, config: PaymentsConfig) -> AsyncIterator[PaymentsCore]:
-    database: Any = AsyncMongoMockClient(tz_aware=True)[f"payments_{uuid.uuid4().hex[:8]}"]
+async def core(redis: aioredis.Redis, redis_url: str, config: PaymentsConfig, mongo: TestMongo
+               ) -> AsyncIterator[PaymentsCore]:
+    database: Any = mongo.database("payments")
     opened = await PaymentsCore.open(redis, database, redis_url, config)
     yield opened
     await opened.close()

@@ -16,6 +16,7 @@ from subgraphs.kit.settings import Settings
 from subgraphs.payments.app import create_app
 from subgraphs.payments.schema import build_schema
 from tests.payments.conftest import FAST, INSUFFICIENT_FUNDS_CARD, order_created, order_id_of, payment_id_of
+from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi, wait_for
 from tests.support.tokens import bearer
 
@@ -53,8 +54,8 @@ def code_of(body: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-async def api(redis_url: str) -> AsyncIterator[Api]:
-    app = create_app(Settings.from_env("payments", env={"REDIS_URL": redis_url}), FAST)
+async def api(redis_url: str, mongo: TestMongo) -> AsyncIterator[Api]:
+    app = create_app(Settings.from_env("payments", env={"REDIS_URL": redis_url, **mongo.env("payments")}), FAST)
     async with serve_asgi(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
         yield Api(client)
 

@@ -7,13 +7,11 @@ the ones whose job vanished.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 import redis.exceptions
-from mongomock_motor import AsyncMongoMockClient
 
 from subgraphs.kit.embedded_redis import EmbeddedRedis, free_port
 from subgraphs.kit.redis_client import connect_redis
@@ -21,6 +19,7 @@ from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService
 from tests.payments.conftest import FAST, TRANSIENT_CARD, order_created, payment_id_of, running_worker, wait_status
+from tests.support.mongo import TestMongo
 
 
 @pytest.fixture
@@ -32,13 +31,13 @@ def private_redis() -> Iterator[list[EmbeddedRedis]]:
 
 
 async def test_the_worker_survives_a_redis_restart_and_no_payment_is_lost(
-    private_redis: list[EmbeddedRedis],
+    private_redis: list[EmbeddedRedis], mongo: TestMongo,
 ) -> None:
     port, url = private_redis[0].port, private_redis[0].url
     client = connect_redis(url)
     # Enough tries for the flaky card to fail again after the restart (its failure count lived in Redis).
     config = replace(FAST, max_provider_tries=6)
-    core = await PaymentsCore.open(client, AsyncMongoMockClient(tz_aware=True)[uuid.uuid4().hex], url, config)
+    core = await PaymentsCore.open(client, mongo.database("payments"), url, config)
     service = PaymentService(core)
     try:
         async with running_worker(core, url):

@@ -8,12 +8,13 @@ import pytest
 
 from subgraphs.products.config import ProductsConfig
 from tests.products.support import Harness, start_harness
+from tests.support.mongo import TestMongo
 
 
 @pytest.fixture
-async def harness(redis_url: str) -> AsyncIterator[Harness]:
+async def harness(redis_url: str, mongo: TestMongo) -> AsyncIterator[Harness]:
     """The demo catalog, with the Redis cache on."""
-    h = await start_harness(redis_url, ProductsConfig(cache_enabled=True, seed_demo=True))
+    h = await start_harness(redis_url, mongo, ProductsConfig(cache_enabled=True, seed_demo=True))
     try:
         yield h
     finally:
@@ -21,9 +22,9 @@ async def harness(redis_url: str) -> AsyncIterator[Harness]:
 
 
 @pytest.fixture
-async def empty(redis_url: str) -> AsyncIterator[Harness]:
+async def empty(redis_url: str, mongo: TestMongo) -> AsyncIterator[Harness]:
     """No products at all, cache on."""
-    h = await start_harness(redis_url, ProductsConfig(cache_enabled=True, seed_demo=False))
+    h = await start_harness(redis_url, mongo, ProductsConfig(cache_enabled=True, seed_demo=False))
     try:
         yield h
     finally:

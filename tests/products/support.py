@@ -14,6 +14,7 @@ from subgraphs.products.config import ProductsConfig
 from subgraphs.products.schema import build_schema
 from subgraphs.products.schema.context import ProductsContext
 from subgraphs.products.service import ProductsService
+from tests.support.mongo import TestMongo
 
 SCHEMA = build_schema()
 QUERY_METHODS = {"find", "find_one", "count_documents", "aggregate", "distinct"}
@@ -82,9 +83,9 @@ class Harness:
         return str((result.errors[0].extensions or {}).get("code"))
 
 
-async def start_harness(redis_url: str, config: ProductsConfig) -> Harness:
-    """A started products service on a fresh in-memory database and the given Redis (stop its runtime)."""
-    runtime = ServiceRuntime(Settings.from_env("products", env={"REDIS_URL": redis_url}))
+async def start_harness(redis_url: str, mongo: TestMongo, config: ProductsConfig) -> Harness:
+    """A started products service on this test's database and the given Redis (stop its runtime)."""
+    runtime = ServiceRuntime(Settings.from_env("products", env={"REDIS_URL": redis_url, **mongo.env("products")}))
     await runtime.start()
     service = ProductsService(runtime, config)
     await service.start()

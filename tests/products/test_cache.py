@@ -12,6 +12,7 @@ from subgraphs.kit.embedded_redis import EmbeddedRedis
 from subgraphs.products.config import ProductsConfig
 from subgraphs.products.demo import demo_documents
 from tests.products.support import Harness, count_queries, start_harness
+from tests.support.mongo import TestMongo
 from tests.support.tokens import bearer
 
 ADMIN = bearer("admin-1", "catalog:write")
@@ -22,8 +23,8 @@ ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Produc
 
 
 @pytest.fixture
-async def uncached(redis_url: str) -> AsyncIterator[Harness]:
-    h = await start_harness(redis_url, ProductsConfig(cache_enabled=False, seed_demo=True))
+async def uncached(redis_url: str, mongo: TestMongo) -> AsyncIterator[Harness]:
+    h = await start_harness(redis_url, mongo, ProductsConfig(cache_enabled=False, seed_demo=True))
     try:
         yield h
     finally:
@@ -135,9 +136,9 @@ async def test_malformed_entity_ids_are_errors_not_crashes(harness: Harness) -> 
     assert result.errors and result.errors[0].extensions["code"] == "BAD_USER_INPUT"
 
 
-async def test_reads_survive_redis_going_away() -> None:
+async def test_reads_survive_redis_going_away(mongo: TestMongo) -> None:
     redis_server = EmbeddedRedis().start()
-    harness = await start_harness(redis_server.url, ProductsConfig(cache_enabled=True, seed_demo=True))
+    harness = await start_harness(redis_server.url, mongo, ProductsConfig(cache_enabled=True, seed_demo=True))
     try:
         counter = count_queries(harness.service)
         doc = demo_documents()[0]

@@ -14,6 +14,7 @@ from subgraphs.products.app import create_app
 from subgraphs.products.config import ProductsConfig
 from subgraphs.products.demo import demo_documents
 from tests.products.support import count_queries
+from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi
 from tests.support.tokens import bearer
 
@@ -22,8 +23,8 @@ ORDERS = bearer("service:orders", "inventory:write")
 
 
 @pytest.fixture
-async def app(redis_url: str) -> Starlette:
-    return create_app(Settings.from_env("products", env={"REDIS_URL": redis_url}),
+async def app(redis_url: str, mongo: TestMongo) -> Starlette:
+    return create_app(Settings.from_env("products", env={"REDIS_URL": redis_url, **mongo.env("products")}),
                       ProductsConfig(cache_enabled=True, seed_demo=True))
 
 
