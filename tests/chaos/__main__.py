@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.chaos.harness import RunResult, Timing, run_chaos
+from tests.chaos.plan import FAULT_KINDS
 from tests.chaos.report import details, table
 
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=0, help="run seeds 1..N instead")
     parser.add_argument("--orders", type=int, default=1000, help="orders per seed (default 1000)")
     parser.add_argument("--customers", type=int, default=8, help="concurrent customers (default 8)")
+    parser.add_argument("--skip", action="append", default=[], choices=FAULT_KINDS,
+                        help="leave a kind of fault out of the plan (repeatable), to tell which one a violation needs")
     parser.add_argument("--log-dir", type=Path, help="keep the processes' logs here (one folder per seed)")
     parser.add_argument("--verbose", action="store_true", help="log the harness's own progress")
     args = parser.parse_args(argv)
@@ -31,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RunResult] = []
     for seed in seeds:
         log_dir = args.log_dir / f"seed-{seed}" if args.log_dir else None
-        result = asyncio.run(run_chaos(seed, args.orders, args.customers, timing=Timing(), log_dir=log_dir))
+        result = asyncio.run(run_chaos(seed, args.orders, args.customers, skip=frozenset(args.skip),
+                                         timing=Timing(), log_dir=log_dir))
         results.append(result)
         print(details(result), flush=True)
     print()

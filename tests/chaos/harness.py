@@ -114,9 +114,11 @@ class RunResult:
         return counts
 
 
-def repro_command(seed: int, orders: int, customers: int) -> str:
-    return shlex.join([".venv/bin/python", "-m", "tests.chaos", "--seed", str(seed), "--orders", str(orders),
-                       "--customers", str(customers)])
+def repro_command(plan: Plan) -> str:
+    """The one command that runs this plan again."""
+    skip = [arg for kind in sorted(plan.skip) for arg in ("--skip", kind)]
+    return shlex.join([".venv/bin/python", "-m", "tests.chaos", "--seed", str(plan.seed), "--orders", str(plan.orders),
+                       "--customers", str(plan.customers), *skip])
 
 
 def chaos_env(plan: Plan, timing: Timing, smtp: SmtpSink, mail_dir: Path) -> dict[str, str]:
@@ -130,11 +132,12 @@ def chaos_env(plan: Plan, timing: Timing, smtp: SmtpSink, mail_dir: Path) -> dic
     }
 
 
-async def run_chaos(seed: int, orders: int, customers: int = 8, *, timing: Timing | None = None,
-                    log_dir: Path | None = None, say: Callable[[str], None] = print) -> RunResult:
+async def run_chaos(seed: int, orders: int, customers: int = 8, *, skip: frozenset[str] = frozenset(),
+                    timing: Timing | None = None, log_dir: Path | None = None, say: Callable[[str], None] = print
+                    ) -> RunResult:
     timing = timing or Timing()
     emit = say
-    plan = make_plan(seed, orders, customers)
+    plan = make_plan(seed, orders, customers, skip)
     emit(plan.describe())
     started = time.monotonic()
     work_dir = Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
@@ -162,7 +165,7 @@ async def run_chaos(seed: int, orders: int, customers: int = 8, *, timing: Timin
         emit(f"seed {seed}: workload done after {time.monotonic() - started:.0f}s; waiting for the system to rest "
              f"(at most {timing.liveness_bound:.0f}s)")
         settle_started = time.monotonic()
-        state, settled = await quiesce(mongo_url, redis_url, timing.liveness_bound)
+        state, settled = await quiesce(mongo_url, redis_url, timing.liveness_bound, say=emit)
         settle_seconds = time.monotonic() - settle_started
         violations = check_all(state, initial)
         violations += [Violation("I4", "process-stays-up", f"process {e.process}", "running", f"exited ({e.code})",
@@ -204,13 +207,22 @@ async def _create_catalog(api: GraphQL, plan: Plan, mongo_url: str) -> dict[str,
     return initial
 
 
-async def quiesce(mongo_url: str, redis_url: str, bound: float, interval: float = 1.0) -> tuple[SystemState, bool]:
-    """Poll the stores until nothing is left to do (no liveness violation), or `bound` seconds passed."""
-    deadline = time.monotonic() + bound
+async def quiesce(mongo_url: str, redis_url: str, bound: float, *, interval: float = 1.0,
+                  say: Callable[[str], None] = print, report_every: float = 15.0) -> tuple[SystemState, bool]:
+    """Poll the stores until nothing is left to do (no liveness violation), or `bound` seconds passed;
+    says what is still in flight every `report_every` seconds."""
+    started = time.monotonic()
+    next_report = started + report_every
     while True:
         state = await read_state(mongo_url, redis_url)
-        if not check_liveness(state):
+        remaining = check_liveness(state)
+        if not remaining:
             return state, True
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > started + bound:
             return state, False
+        if now >= next_report:
+            rules = Counter(v.rule for v in remaining)
+            say(f"  still in flight after {now - started:.0f}s: {dict(rules.most_common())}")
+            next_report = now + report_every
         await asyncio.sleep(interval)

@@ -55,7 +55,7 @@ def details(result: RunResult) -> str:
             lines.append(f"    ... and {len(found) - MAX_LISTED_PER_RULE} more")
     if not result.ok:
         lines.append(f"  logs: {result.log_dir}")
-        lines.append(f"  reproduce: {repro_command(result.plan.seed, result.plan.orders, result.plan.customers)}")
+        lines.append(f"  reproduce: {repro_command(result.plan)}")
     return "\n".join(lines)
 
 
