@@ -18,6 +18,7 @@ import logging
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
@@ -53,6 +54,10 @@ class FaultLog:
     injected: Counter[str] = field(default_factory=Counter)
     unexpected_exits: list[Exit] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # faults that could not be injected, and why
+    timeline: list[str] = field(default_factory=list)  # "<UTC time> <what happened>", for the logs
+
+    def note(self, what: str) -> None:
+        self.timeline.append(f"{datetime.now(UTC).isoformat(timespec='milliseconds')} {what}")
 
 
 class FaultInjector:
@@ -110,9 +115,11 @@ class FaultInjector:
                 async with self._stack_lock:
                     await asyncio.to_thread(self.stack.kill, name)
                 self.log.injected[f"kill {name}"] += 1
+                self.log.note(f"SIGKILL {name}")
                 await asyncio.sleep(down_seconds)
                 async with self._stack_lock:
                     await asyncio.to_thread(self.stack.restart, name)
+                self.log.note(f"{name} started again")
             finally:
                 self._down.discard(name)
 
@@ -124,8 +131,10 @@ class FaultInjector:
         async with self._locks["redis"]:
             await asyncio.to_thread(redis.stop)
             self.log.injected["redis restart"] += 1
+            self.log.note("Redis stopped")
             await asyncio.sleep(down_seconds)
             await asyncio.to_thread(redis.start)
+            self.log.note("Redis started again (empty)")
 
     async def _duplicate_events(self, fault: Fault) -> None:
         rng = random.Random(f"{self.plan.seed}\x1fduplicate\x1f{fault.at_order}")
@@ -138,6 +147,7 @@ class FaultInjector:
             for _entry_id, fields in picked:
                 await client.xadd(EVENTS_STREAM, {"type": fields.get("type", ""), "event": fields.get("event", "")})
                 self.log.injected["duplicate event"] += 1
+            self.log.note(f"re-added {len(picked)} events: {[e for e, _ in picked]}")
         except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:  # Redis is restarting right now
             self.log.errors.append(f"duplicate_events at order {fault.at_order}: Redis unreachable ({exc})")
         finally:
@@ -160,5 +170,6 @@ class FaultInjector:
                 continue  # being killed or restarted by the plan right now
             log.warning("%s exited by itself (code %s): starting it again", name, code)
             self.log.unexpected_exits.append(Exit(name, code))
+            self.log.note(f"{name} exited by itself (code {code}); starting it again")
             async with self._locks[name], self._stack_lock:
                 await asyncio.to_thread(self.stack.restart, name)

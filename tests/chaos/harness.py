@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import shlex
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from tests.chaos.proxy import FaultProxy
 from tests.chaos.smtp import SmtpSink
 from tests.chaos.workload import Workload, WorkloadReport
 from tests.support.invariants import SystemState, Violation, check_all, check_liveness
-from tests.support.system_state import read_state, read_stock
+from tests.support.system_state import SERVICES, Databases, read_state, read_stock
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +123,18 @@ def repro_command(plan: Plan) -> str:
                        "--customers", str(plan.customers), *skip])
 
 
-def chaos_env(plan: Plan, timing: Timing, smtp: SmtpSink, mail_dir: Path) -> dict[str, str]:
+def run_databases(seed: int) -> Databases:
+    """Databases of this run alone, so that a shared MONGODB_URL server never mixes two runs' data."""
+    prefix = f"chaos{seed}_{uuid.uuid4().hex[:8]}"
+    return Databases(products=f"{prefix}_products", orders=f"{prefix}_orders", payments=f"{prefix}_payments",
+                     notifications=f"{prefix}_notifications", provider_ledger=f"{prefix}_provider_ledger")
+
+
+def chaos_env(plan: Plan, timing: Timing, smtp: SmtpSink, mail_dir: Path, databases: Databases) -> dict[str, str]:
     return {
         **timing.env(),
+        **{f"{service.upper()}_MONGODB_DATABASE": databases.of(service) for service in SERVICES},
+        "PAYMENTS_PROVIDER_LEDGER_DATABASE": databases.provider_ledger,
         "PAYMENTS_PROVIDER_FAULTS": orjson.dumps(plan.provider.__dict__).decode(),
         "SMTP_URL": smtp.url,
         "NOTIFICATIONS_MAILDIR": str(mail_dir),
@@ -143,7 +154,8 @@ async def run_chaos(seed: int, orders: int, customers: int = 8, *, skip: frozens
     work_dir = Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
     log_dir = log_dir or work_dir / "logs"
     smtp = SmtpSink().start()
-    stack = Stack.on_free_ports(env=chaos_env(plan, timing, smtp, work_dir / "mail"), log_dir=log_dir)
+    databases = run_databases(seed)
+    stack = Stack.on_free_ports(env=chaos_env(plan, timing, smtp, work_dir / "mail", databases), log_dir=log_dir)
     proxy = FaultProxy(stack.url("products"), seed, plan.proxy, free_port())
     stack.process_env = {name: {"PRODUCTS_URL": proxy.url} for name in ("orders", "orders-worker")}
     await proxy.start()
@@ -151,11 +163,12 @@ async def run_chaos(seed: int, orders: int, customers: int = 8, *, skip: frozens
     try:
         await asyncio.to_thread(stack.start)
         if not stack.shared_database or stack.redis is None:
-            raise RuntimeError("the chaos suite needs the stack's own MongoDB wire-protocol server and Redis "
-                               "(run `make setup`; do not set MONGODB_URL or REDIS_URL)")
-        mongo_url, redis_url = str(stack.mongo.url), stack.redis.url
+            raise RuntimeError("the chaos suite needs one MongoDB for every process (the embedded wire-protocol "
+                               "server: `make setup`; or MONGODB_URL) and the stack's own Redis (no REDIS_URL)")
+        mongo_url = stack.mongo.url if stack.mongo is not None else os.environ["MONGODB_URL"]
+        redis_url = stack.redis.url
         api = GraphQL({name: f"{stack.url(name)}/graphql" for name in ("products", "orders", "payments")})
-        initial = await _create_catalog(api, plan, mongo_url)
+        initial = await _create_catalog(api, plan, mongo_url, databases)
         injector = FaultInjector(stack, plan, redis_url)
         injector.start()
         workload = Workload(plan, api, wait_seconds=timing.hold_seconds + 15, on_order_start=injector.on_order_start)
@@ -165,8 +178,10 @@ async def run_chaos(seed: int, orders: int, customers: int = 8, *, skip: frozens
         emit(f"seed {seed}: workload done after {time.monotonic() - started:.0f}s; waiting for the system to rest "
              f"(at most {timing.liveness_bound:.0f}s)")
         settle_started = time.monotonic()
-        state, settled = await quiesce(mongo_url, redis_url, timing.liveness_bound, say=emit)
+        state, settled = await quiesce(mongo_url, redis_url, databases, timing.liveness_bound, say=emit)
         settle_seconds = time.monotonic() - settle_started
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / "faults.log").write_text("\n".join([plan.describe(), *injector.log.timeline, ""]))
         violations = check_all(state, initial)
         violations += [Violation("I4", "process-stays-up", f"process {e.process}", "running", f"exited ({e.code})",
                                  "exited on its own during the run; the supervisor restarted it")
@@ -183,7 +198,7 @@ async def run_chaos(seed: int, orders: int, customers: int = 8, *, skip: frozens
         smtp.stop()
 
 
-async def _create_catalog(api: GraphQL, plan: Plan, mongo_url: str) -> dict[str, int]:
+async def _create_catalog(api: GraphQL, plan: Plan, mongo_url: str, databases: Databases) -> dict[str, int]:
     admin = admin_token()
     for product in plan.products:
         variables = {"input": {"name": product.name, "category": "Chaos", "variants": [
@@ -200,21 +215,21 @@ async def _create_catalog(api: GraphQL, plan: Plan, mongo_url: str) -> dict[str,
             break
         else:
             raise RuntimeError(f"products never accepted {product.name}")
-    stock = await read_stock(mongo_url)
+    stock = await read_stock(mongo_url, databases.products)
     initial = {sku: stock.get(sku, -1) for sku in plan.initial_stock}
     if initial != plan.initial_stock:
         raise RuntimeError(f"the catalog's stock {initial} is not the plan's {plan.initial_stock}")
     return initial
 
 
-async def quiesce(mongo_url: str, redis_url: str, bound: float, *, interval: float = 1.0,
+async def quiesce(mongo_url: str, redis_url: str, databases: Databases, bound: float, *, interval: float = 1.0,
                   say: Callable[[str], None] = print, report_every: float = 15.0) -> tuple[SystemState, bool]:
     """Poll the stores until nothing is left to do (no liveness violation), or `bound` seconds passed;
     says what is still in flight every `report_every` seconds."""
     started = time.monotonic()
     next_report = started + report_every
     while True:
-        state = await read_state(mongo_url, redis_url)
+        state = await read_state(mongo_url, redis_url, databases)
         remaining = check_liveness(state)
         if not remaining:
             return state, True

@@ -165,3 +165,11 @@ def test_every_published_event_is_handled_or_dead_lettered_by_each_group() -> No
     assert check_liveness(state) == []
     state.groups["payments"] = dataclasses.replace(state.groups["payments"], dead_letters={"e3": ""}, pending=1)
     assert rules(check_liveness(state)) == {"dead-letter-has-reason", "group-acknowledged-everything"}
+
+
+def test_a_poison_outbox_entry_counts_as_dead_lettered_only_with_its_reason() -> None:
+    state = consistent()
+    state.outbox.append(OutboxEvent("e5", "order.created", "orders", False, dead_letter_reason="ValueError: bad"))
+    assert check_liveness(state) == []
+    state.outbox[-1] = OutboxEvent("e5", "order.created", "orders", False, dead_letter_reason="")
+    assert rules(check_liveness(state)) == {"dead-letter-has-reason"}

@@ -122,6 +122,7 @@ class OutboxEvent:
     type: str
     source: str
     published: bool
+    dead_letter_reason: str | None = None  # set when the relay dead-lettered it as a poison entry
 
 
 @dataclass(frozen=True)
@@ -193,15 +194,15 @@ def check_stock(state: SystemState, initial: Mapping[str, int], restocks: Mappin
                 found.append(Violation("I1", "hold-matches-order-line", f"sku {sku} order {order_id}",
                                        order.lines.get(sku), units))
     for order in sorted(state.orders.values(), key=lambda o: o.id):
-        reservation = state.reservations.get(order.id)
-        reservation_state = reservation.state if reservation else None
+        booked = state.reservations.get(order.id)
+        reservation_state = booked.state if booked else None
         if order.status in STOCK_SOLD_STATUSES:
             if reservation_state != "committed":
                 found.append(Violation("I1", "sold-order-stock-committed", f"order {order.id}", "committed",
                                        reservation_state, f"order is {order.status}"))
-            elif reservation is not None and dict(reservation.lines) != dict(order.lines):
+            elif booked is not None and dict(booked.lines) != dict(order.lines):
                 found.append(Violation("I1", "committed-lines-match-order", f"order {order.id}",
-                                       dict(order.lines), dict(reservation.lines)))
+                                       dict(order.lines), dict(booked.lines)))
         elif order.status == "CANCELLED" and reservation_state == "committed":
             found.append(Violation("I1", "cancelled-order-stock-not-committed", f"order {order.id}",
                                    "released", reservation_state))
@@ -233,9 +234,9 @@ def provider_totals(state: SystemState) -> dict[str, ProviderTotals]:
             count[charge.payment_id] += 1
     refunded: Counter[str] = Counter()
     for refund in state.refunds:
-        charge = by_key.get(refund.charge_key)
-        if charge is not None:
-            refunded[charge.payment_id] += refund.amount
+        refunded_charge = by_key.get(refund.charge_key)
+        if refunded_charge is not None:
+            refunded[refunded_charge.payment_id] += refund.amount
     ids = set(charged) | set(refunded)
     return {pid: ProviderTotals(charged[pid], refunded[pid], count[pid]) for pid in ids}
 
@@ -352,11 +353,11 @@ def check_liveness(state: SystemState) -> list[Violation]:
     for order_id in sorted(state.open_checkouts):
         found.append(Violation("I4", "checkout-attempt-ends", f"checkout {order_id}", "ended", "open"))
     for reservation in sorted(state.reservations.values(), key=lambda r: r.order_id):
-        if reservation.state in ("pending", "reserved") and (
-                (order := state.orders.get(reservation.order_id)) is None or order.status != "AWAITING_PAYMENT"):
+        owner = state.orders.get(reservation.order_id)
+        if reservation.state in ("pending", "reserved") and (owner is None or owner.status != "AWAITING_PAYMENT"):
             found.append(Violation("I4", "reservation-ends", f"reservation {reservation.order_id}",
                                    "released or committed", reservation.state,
-                                   "no order" if order is None else f"order is {order.status}"))
+                                   "no order" if owner is None else f"order is {owner.status}"))
     for payment in sorted(state.payments.values(), key=lambda p: p.id):
         if payment.status in OPEN_PAYMENT_STATUSES:
             found.append(Violation("I4", "payment-rests", f"payment {payment.id} (order {payment.order_id})",
@@ -390,6 +391,11 @@ def _check_events(outbox: Iterable[OutboxEvent], groups: Iterable[ConsumerGroup]
                 found.append(Violation("I4", "dead-letter-has-reason", f"group {group.name} event {event_id}",
                                        "a reason", reason))
     for event in sorted(outbox, key=lambda e: e.id):
+        if event.dead_letter_reason is not None:
+            if not event.dead_letter_reason:
+                found.append(Violation("I4", "dead-letter-has-reason", f"outbox event {event.id} ({event.type})",
+                                       "a reason", "", f"in the {event.source} outbox"))
+            continue
         if not event.published:
             found.append(Violation("I4", "outbox-entry-published", f"event {event.id} ({event.type})",
                                    "published", "unpublished", f"in the {event.source} outbox"))

@@ -51,20 +51,26 @@ OUTBOXES: dict[str, str] = {"orders": "orders", "payments": "payments", "notific
 SIMULATED_PROVIDERS = ("card", "wallet")
 
 
+SERVICES = ("products", "orders", "payments", "notifications")
+
+
 @dataclass(frozen=True)
 class Databases:
-    """The database name of each service (`<SERVICE>_MONGODB_DATABASE`, default the service's name)."""
+    """The database name of each service (`<SERVICE>_MONGODB_DATABASE`, default the service's name) and
+    of the simulated provider's books (`PAYMENTS_PROVIDER_LEDGER_DATABASE`)."""
 
     products: str = "products"
     orders: str = "orders"
     payments: str = "payments"
     notifications: str = "notifications"
+    provider_ledger: str = "provider_ledger"
 
     def of(self, service: str) -> str:
         return str(getattr(self, service))
 
 
 async def read_state(mongodb_url: str, redis_url: str, databases: Databases | None = None) -> SystemState:
+    """Everything the checks need, from every service's database, the provider's ledger and Redis."""
     databases = databases or Databases()
     client: Any = AsyncIOMotorClient(mongodb_url, tz_aware=True, serverSelectionTimeoutMS=10_000)
     redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
@@ -74,7 +80,7 @@ async def read_state(mongodb_url: str, redis_url: str, databases: Databases | No
         await _read_orders(client[databases.orders], state)
         await _read_payments(client[databases.payments], state)
         await _read_notifications(client[databases.notifications], state)
-        await _read_ledger(redis, state)
+        await _read_ledger(client[databases.provider_ledger], redis, state)
         for service, collection in OUTBOXES.items():
             state.outbox.extend(await _read_outbox(client[databases.of(service)][collection], service))
         for group, (service, handles) in CONSUMER_GROUPS.items():
@@ -149,10 +155,27 @@ async def _read_notifications(db: Any, state: SystemState) -> None:
         ))
 
 
-async def _read_ledger(redis: aioredis.Redis, state: SystemState) -> None:
-    """The simulated providers' records (`subgraphs/payments/providers/ledger.py`): charges under
-    `simprovider:<name>:charge:<paymentId>:<attempt>`, refunds under `...:refund:<refundId>` with the
-    charge's key as the first field of their fingerprint."""
+async def _read_ledger(database: Any, redis: aioredis.Redis, state: SystemState) -> None:
+    """The simulated providers' books: in their own MongoDB database where payments keeps them there
+    (`subgraphs.payments.providers.ledger_view`), else in Redis (`simprovider:*`, the older layout)."""
+    try:
+        from subgraphs.payments.providers import ledger_view  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        await _read_redis_ledger(redis, state)
+        return
+    for order in (await ledger_view.read_ledger(database)).values():
+        for charge in order.charges:
+            state.charges.append(LedgerCharge(
+                key=charge.idempotency_key, payment_id=charge.idempotency_key.rsplit(":", 1)[0],
+                succeeded=charge.status == "succeeded", amount=charge.amount, refunded=charge.refunded,
+            ))
+            state.refunds.extend(LedgerRefund(key=r.idempotency_key, charge_key=charge.idempotency_key,
+                                              amount=r.amount) for r in charge.refunds)
+
+
+async def _read_redis_ledger(redis: aioredis.Redis, state: SystemState) -> None:
+    """Charges under `simprovider:<name>:charge:<paymentId>:<attempt>`, refunds under
+    `...:refund:<refundId>` with the charge's key as the first field of their fingerprint."""
     for provider in SIMULATED_PROVIDERS:
         prefix = f"simprovider:{provider}"
         async for key in redis.scan_iter(match=f"{prefix}:charge:*", count=500):
@@ -179,8 +202,11 @@ async def _read_outbox(collection: Any, source: str) -> list[OutboxEvent]:
     async for document in collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}):
         for entry in document.get("outbox", []):
             event = entry.get("event") or {}
+            dead_letter = entry.get("dead_letter")  # a poison entry the relay gave up on, with its reason
             events.append(OutboxEvent(id=str(event.get("id")), type=str(event.get("type")), source=source,
-                                      published=bool(entry.get("published"))))
+                                      published=bool(entry.get("published")),
+                                      dead_letter_reason=str(dead_letter.get("error") or "")
+                                      if isinstance(dead_letter, dict) else None))
     return events
 
 
