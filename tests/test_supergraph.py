@@ -6,6 +6,13 @@ import importlib
 from pathlib import Path
 
 import yaml
+from graphql import (
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    build_schema,
+    get_named_type,
+)
 
 from gateway.composition import SubgraphSource, compose
 
@@ -38,3 +45,29 @@ def test_the_shop_composes() -> None:
     assert 'enum join__Graph' in supergraph
     for name in SERVICES:
         assert f'@join__graph(name: "{name}"' in supergraph
+
+
+MONEY_NAMES = ("amount", "price", "total", "refund", "due", "captured", "refunded", "refundable")
+NOT_MONEY = ("totalCount", "totalQuantity")
+
+
+def test_every_amount_is_the_one_minor_units_scalar() -> None:
+    """Money amounts beyond GraphQL Int (case 9 of the money issue): one scalar, shared by the subgraphs."""
+    supergraph = shop_supergraph()
+    assert ("scalar MinorUnits\n  @join__type(graph: ORDERS)\n  @join__type(graph: PAYMENTS)\n"
+            "  @join__type(graph: PRODUCTS)\n") in supergraph
+    schema = build_schema(supergraph)
+    typed: dict[str, str] = {}
+    for type_ in schema.type_map.values():
+        if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+            for name, field in type_.fields.items():
+                typed[f"{type_.name}.{name}"] = str(get_named_type(field.type))
+                for arg_name, arg in getattr(field, "args", {}).items():
+                    typed[f"{type_.name}.{name}({arg_name})"] = str(get_named_type(arg.type))
+    money = {path: t for path, t in typed.items()
+             if any(n in path.rsplit(".", 1)[1].lower() for n in MONEY_NAMES) and not path.endswith(NOT_MONEY)}
+    assert money["Money.amount"] == "MinorUnits" and money["Mutation.refundPayment(amount)"] == "MinorUnits"
+    assert [path for path, t in money.items() if t in ("Int", "Float")] == []
+    assert {path for path, t in money.items() if t == "MinorUnits"} == {
+        "Money.amount", "MoneyInput.amount", "Mutation.refundPayment(amount)", "ProductFilter.minPrice",
+        "ProductFilter.maxPrice"}

@@ -10,9 +10,11 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from subgraphs.kit.errors import AppError, should_mask_error
+from subgraphs.kit.money import SCALARS
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,14 @@ DEPTH_LIMIT_RULE = create_validator(MAX_QUERY_DEPTH, None, None)
 
 
 class ServiceSchema(strawberry.federation.Schema):
-    """Logs only server-side failures: a client's mistake (an `AppError`, a validation error) is
-    answered, not logged as an error with a traceback."""
+    """Logs only server-side failures: a client's mistake (an `AppError`, a validation error, a variable
+    value its type refuses) is answered, not logged as an error with a traceback."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
             original = error.original_error
-            if original is None or isinstance(original, AppError):
+            # Without a path, the request itself was refused (parsing, validation, variable values).
+            if original is None or isinstance(original, AppError) or error.path is None:
                 log.debug("client error: %s", error.message)
             else:
                 log.error("error while resolving %s", error.path, exc_info=original)
@@ -46,13 +49,14 @@ def federation_schema(
     types: Iterable[type] = (),
     extensions: Iterable[Any] = (),
 ) -> ServiceSchema:
-    """A Federation 2 schema whose unexpected errors are masked (and logged), depth-limited, with
-    parsing and validation cached."""
+    """A Federation 2 schema with the kit's scalars (`MinorUnits`), whose unexpected errors are masked
+    (and logged), depth-limited, with parsing and validation cached."""
     return ServiceSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         types=list(types),
+        config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
             lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
             lambda: AddValidationRules([DEPTH_LIMIT_RULE]),

@@ -1,10 +1,13 @@
 """The checkout saga up to AWAITING_PAYMENT: idempotency, stock reservation, pricing, the order insert.
 
 1. The order id is derived from (user, idempotency key) before anything else, and a checkout attempt
-   with the request's fingerprint is recorded: a retry finds it and reuses the same reservation; the
-   same key with another request is refused.
-2. products reserves every line or none for that order id and answers the prices and names.
+   with the request's fingerprint is recorded: a retry takes it over (its attempt number goes up) and
+   reuses the same reservation; the same key with another request is refused.
+2. products reserves every line or none for that order id and attempt, and answers the prices and
+   names. Only a held reservation goes on; one released meanwhile is asked again as a higher attempt.
 3. The order is inserted as AWAITING_PAYMENT with its order.created event in its outbox (one write).
+   Then the attempt is checked: if a stale-checkout sweep claimed or ended it since step 2, the units
+   may have been released under the order, so they are held again (or the order is cancelled).
 4. Then: the relay is woken, the status is streamed, the hold expiry is scheduled, the cart cleared.
 A crash after 2 leaves a checkout attempt whose stock the worker releases once it is stale.
 """
@@ -23,6 +26,7 @@ from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import AppError, BadUserInput, ServiceUnavailable
 from subgraphs.kit.events import outbox_entry
 from subgraphs.kit.events.types import OrderCreated, OrderLineData
+from subgraphs.kit.money import MAX_UNITS_PER_ORDER, check_amount
 from subgraphs.orders.domain import (
     OrderStatus,
     PaymentProvider,
@@ -32,14 +36,17 @@ from subgraphs.orders.domain import (
     order_id_for,
     request_fingerprint,
 )
-from subgraphs.orders.lifecycle import SOURCE, event_id_for
-from subgraphs.orders.products_client import NoSuchVariant, OutOfStock, ProductsClient, Reservation
+from subgraphs.orders.lifecycle import SOURCE, OrderLifecycle, event_id_for
+from subgraphs.orders.products_client import NoSuchVariant, NotHeld, OutOfStock, ProductsClient, Reservation
 from subgraphs.orders.status_stream import StatusChange, StatusStream
-from subgraphs.orders.store import Document, OrderStore
+from subgraphs.orders.stock_hold import StockHolder
+from subgraphs.orders.store import CheckoutAttempt, Document, OrderStore
 
 log = logging.getLogger(__name__)
 
 ScheduleExpiry = Callable[[str, datetime], Awaitable[None]]
+
+STOCK_LOST_REASON = "the stock reserved for the order was released before it was placed, and none is left"
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,13 @@ class Checkout:
         notify_relay: Callable[[], None],
         schedule_expiry: ScheduleExpiry,
         hold_ttl: timedelta,
+        holder: StockHolder,
+        lifecycle: OrderLifecycle,
     ) -> None:
         self.store = store
         self.products = products
+        self.holder = holder
+        self.lifecycle = lifecycle
         self.stream = stream
         self.notify_relay = notify_relay
         self.schedule_expiry = schedule_expiry
@@ -102,29 +113,35 @@ class Checkout:
         if existing is not None:
             return existing
         attempt = await self.store.begin_checkout(order_id, viewer.user_id, fingerprint)
-        if attempt is not None and attempt.get("fingerprint") != fingerprint:
+        if attempt.fingerprint != fingerprint:
             return KeyReused(request.idempotency_key)
-
         try:
             lines = merge_lines(request.lines if request.lines is not None
                                 else await self.products.cart_lines(viewer.token))
         except AppError:
-            await self.store.end_checkout(order_id)  # nothing was reserved yet
+            await self._end_unreserved(attempt)
             raise
         if not lines:
-            await self.store.end_checkout(order_id)
+            await self._end_unreserved(attempt)
             return EmptyOrder()
+        units = sum(ln.quantity for ln in lines)
+        if units > MAX_UNITS_PER_ORDER:  # only a cart can hold more than the input rules allow
+            await self._end_unreserved(attempt)
+            raise BadUserInput(f"an order holds at most {MAX_UNITS_PER_ORDER} units, not {units}",
+                               argument="input", maximum=MAX_UNITS_PER_ORDER)
 
         try:
-            outcome = await self.products.reserve(order_id, lines)
+            outcome, number = await self.holder.hold(order_id, viewer.user_id, fingerprint, lines, attempt.number)
         except BadUserInput:
-            await self.store.end_checkout(order_id)  # products refused the lines: it reserved nothing
+            await self._end_unreserved(attempt)  # products refused the lines: it reserved nothing
             raise
         # On ServiceUnavailable the reservation's fate is unknown: the attempt stays for a retry of this
         # request, and the stale-checkout sweep releases whatever was held if no retry comes.
         if isinstance(outcome, OutOfStock | NoSuchVariant):
-            await self.store.end_checkout(order_id)
+            await self.store.end_checkout(order_id, number)  # nothing is held for the order now
             return outcome
+        if isinstance(outcome, NotHeld):
+            return await self._not_held(order_id, fingerprint, request.idempotency_key, outcome)
         if not outcome.lines:
             raise ServiceUnavailable("the products service answered an empty reservation", service="products")
         if not request.from_cart and _reserved(outcome) != {(ln.sku, ln.quantity) for ln in lines}:
@@ -134,20 +151,63 @@ class Checkout:
                 request.idempotency_key)
         currencies = {ln.currency for ln in outcome.lines}
         if len(currencies) != 1:
-            await self._abandon(order_id)
+            await self._abandon(order_id, number)
             raise BadUserInput("the order mixes prices in several currencies", currencies=sorted(currencies))
+        try:
+            check_totals(outcome)
+        except BadUserInput:
+            await self._abandon(order_id, number)
+            raise
 
         sequence = await self.store.next_order_sequence()
         document = self._new_order(order_id, viewer, request, fingerprint, outcome, sequence)
         if not await self.store.insert_order(document):
-            await self.store.end_checkout(order_id)
+            await self.store.end_checkout(order_id, number)
             return await self._replay(order_id, fingerprint, request.idempotency_key) or KeyReused(
                 request.idempotency_key)
-        await self.store.end_checkout(order_id)
         log.info("order %s (%s) placed by %s", document["number"], order_id, viewer.user_id)
+        intact = await self.store.checkout_intact(order_id, number)  # read after the insert: see _hold_again
+        if intact:
+            await self.store.end_checkout(order_id, number)
         await self._after_placed(document, viewer, request)
+        if not intact:
+            await self._hold_again(document)
         stored = await self.store.get(order_id)
         return Placed(order=stored or document, replayed=False)
+
+    async def _end_unreserved(self, attempt: CheckoutAttempt) -> None:
+        """End an attempt this call reserved nothing for, if it is the request's first: a retry's attempt
+        may stand for units an earlier call reserved (its answer lost), which only the sweep releases."""
+        if attempt.number == 1:
+            await self.store.end_checkout(attempt.order_id, 1)
+
+    async def _not_held(self, order_id: str, fingerprint: str, key: str, outcome: NotHeld
+                        ) -> Placed | KeyReused:
+        """products holds nothing for the order and will not for this request: the order exists (it was
+        cancelled or paid), or another request holds the key."""
+        replayed = await self._replay(order_id, fingerprint, key)
+        if replayed is not None:
+            return replayed
+        if outcome.resumable:
+            return KeyReused(key)
+        log.error("products answered a %s reservation for order %s, which does not exist", outcome.state, order_id)
+        raise ServiceUnavailable("this checkout cannot be resumed; please try again with a new idempotency key",
+                                 service="products")
+
+    async def _hold_again(self, order: Document) -> None:
+        """The attempt was claimed, ended or taken over between the reservation and the insert, so a sweep
+        may have released the units under the new order: hold them again, or cancel the order if they
+        are gone. (The sweep claims before it looks for the order, and we look at the attempt after the
+        insert: either the sweep saw the order and released nothing, or we see its claim here.)"""
+        order_id = order["_id"]
+        log.warning("checkout attempt of order %s was swept while placing it: holding its stock again", order_id)
+        try:
+            outcome = await self.holder.hold_again(order)
+        except AppError as exc:  # the commit on payment holds them again (or cancels); expiry releases
+            log.warning("could not hold the stock of order %s again yet: %s", order_id, exc.message)
+            return
+        if not isinstance(outcome, Reservation):
+            await self.lifecycle.transition(order_id, OrderStatus.CANCELLED, STOCK_LOST_REASON)
 
     async def _replay(self, order_id: str, fingerprint: str, key: str) -> Placed | KeyReused | None:
         order = await self.store.get(order_id)
@@ -157,13 +217,14 @@ class Checkout:
             return KeyReused(key)
         return Placed(order=order, replayed=True)
 
-    async def _abandon(self, order_id: str) -> None:
+    async def _abandon(self, order_id: str, number: int) -> None:
         try:
-            await self.products.release(order_id)
+            released = await self.products.release(order_id, attempt=number)
         except AppError as exc:  # the stale-checkout sweep releases it later
             log.warning("could not release the stock of abandoned checkout %s: %s", order_id, exc.message)
             return
-        await self.store.end_checkout(order_id)
+        if released:
+            await self.store.end_checkout(order_id, number)
 
     def _new_order(self, order_id: str, viewer: Viewer, request: CheckoutRequest, fingerprint: str,
                    reservation: Reservation, sequence: int) -> Document:
@@ -221,6 +282,14 @@ class Checkout:
                 await self.products.clear_cart(viewer.token)
             except AppError as exc:
                 log.warning("order %s placed but its cart was not cleared: %s", order["_id"], exc.message)
+
+
+def check_totals(reservation: Reservation) -> None:
+    """BAD_USER_INPUT when a line total or the order total would not fit `MinorUnits`. products bounds its
+    prices so that this cannot happen; checked anyway, so that no order is stored that cannot be answered."""
+    for line in reservation.lines:
+        check_amount(line.unit_price * line.quantity, f"the line total of {line.sku}", sku=line.sku)
+    check_amount(sum(line.unit_price * line.quantity for line in reservation.lines), "the order total")
 
 
 def _reserved(reservation: Reservation) -> set[tuple[str, int]]:

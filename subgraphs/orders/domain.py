@@ -29,12 +29,19 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.REFUNDED: frozenset(),
 }
 
+# Taken only by orders itself, never asked for: a paid order whose units products can no longer commit
+# (nor hold again) is cancelled, so no order rests PAID without its stock; payments refunds the capture
+# of a cancelled order automatically.
+SYSTEM_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PAID: frozenset({OrderStatus.CANCELLED}),
+}
+
 # An order in a final state never changes again; live subscriptions complete there.
 FINAL_STATUSES: frozenset[OrderStatus] = frozenset(s for s, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
 
 
-def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
-    return target in ALLOWED_TRANSITIONS[current]
+def can_transition(current: OrderStatus, target: OrderStatus, *, system: bool = False) -> bool:
+    return target in ALLOWED_TRANSITIONS[current] or (system and target in SYSTEM_TRANSITIONS.get(current, ()))
 
 
 class StockAction(enum.Enum):

@@ -2,7 +2,8 @@
 
 The update checks the status and version it was decided on, sets the new status, appends the
 timeline entry and the outbox event, records an owed stock call and bumps the version. Then the
-relay is woken, the change is streamed for live subscribers and the stock call is made.
+relay is woken, the change is streamed for live subscribers and the stock call is made. A commit that
+cannot happen (products holds no units for the order and has none to hold again) cancels the paid order.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.kit.events import Event, outbox_entry
 from subgraphs.kit.events.types import OrderCancelled, OrderFulfilled, OrderPaid, OrderRefunded
-from subgraphs.orders.compensation import StockCompensator
+from subgraphs.orders.compensation import RETRY_GRACE, StockCompensator, StockResult
 from subgraphs.orders.domain import (
     ORDER_ID_NAMESPACE,
     STOCK_ACTION_ON_ENTER,
     OrderStatus,
+    StockAction,
     can_transition,
 )
 from subgraphs.orders.status_stream import StatusChange, StatusStream
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "orders"
 MAX_CONFLICT_RETRIES = 8
+STOCK_UNAVAILABLE_REASON = ("stock could not be committed: products holds none for the order and none is left; "
+                            "the payment is refunded")
 
 
 @dataclass(frozen=True)
@@ -102,8 +107,10 @@ class OrderLifecycle:
         *,
         details: dict[str, Any] | None = None,
         only_if_hold_expired: bool = False,
+        system: bool = False,
     ) -> TransitionOutcome | None:
-        """Move the order to `target`; None when there is no such order."""
+        """Move the order to `target`; None when there is no such order. `system` also allows the
+        transitions only orders itself takes (domain.SYSTEM_TRANSITIONS)."""
         details = details or {}
         for _ in range(MAX_CONFLICT_RETRIES):
             order = await self.store.get(order_id)
@@ -114,7 +121,7 @@ class OrderLifecycle:
                 current is not OrderStatus.AWAITING_PAYMENT or as_utc(order["hold_expires_at"]) > utcnow()
             ):
                 return NotDue(order)
-            if not can_transition(current, target):
+            if not can_transition(current, target, system=system):
                 return IllegalTransition(current=current, target=target, order=order)
             version = int(order["version"]) + 1
             now = utcnow()
@@ -137,6 +144,29 @@ class OrderLifecycle:
             self.notify_relay()
             await self.stream.append(StatusChange.from_timeline(order_id, entry))
             if action is not None:
-                await self.compensator.run(order_id, action)
+                await self.settle_stock(order_id, action)
             return Transitioned(updated)
         raise RuntimeError(f"order {order_id} kept changing while moving it to {target.value}")
+
+    async def settle_stock(self, order_id: str, action: StockAction) -> StockResult:
+        """Make the owed stock call; a commit that cannot happen cancels the paid order."""
+        result = await self.compensator.run(order_id, action)
+        if result is StockResult.UNAVAILABLE:
+            outcome = await self.transition(order_id, OrderStatus.CANCELLED, STOCK_UNAVAILABLE_REASON, system=True)
+            if not isinstance(outcome, Transitioned):
+                log.error("order %s has no stock to commit and cannot be cancelled (%s)", order_id, outcome)
+                await self.compensator.store.record_stock_failure(order_id, action, "no stock to commit")
+        return result
+
+    async def retry_stock_actions(self, grace: timedelta = RETRY_GRACE) -> int:
+        """Retry every owed stock call older than the grace period; returns how many succeeded."""
+        done = 0
+        cutoff = utcnow() - grace
+        for document in await self.store.pending_stock_actions():
+            stock = document.get("stock") or {}
+            requested_at = stock.get("requested_at")
+            if requested_at is not None and as_utc(requested_at) > cutoff:
+                continue
+            if await self.settle_stock(document["_id"], StockAction(stock["pending"])) is StockResult.DONE:
+                done += 1
+        return done

@@ -19,6 +19,7 @@ from subgraphs.orders.lifecycle import OrderLifecycle
 from subgraphs.orders.products_client import ProductsClient
 from subgraphs.orders.queue import schedule_expiry
 from subgraphs.orders.status_stream import StatusStream
+from subgraphs.orders.stock_hold import StockHolder
 from subgraphs.orders.store import OrderStore
 from subgraphs.orders.sweeps import Sweeps
 
@@ -41,12 +42,13 @@ class OrdersServices:
         self.bus = EventBus(runtime.redis)
         self.relay = OutboxRelay([self.store.orders], self.bus)
         self.stream = StatusStream(runtime.redis)
-        self.compensator = StockCompensator(self.store, self.products)
+        self.holder = StockHolder(self.store, self.products)
+        self.compensator = StockCompensator(self.store, self.products, self.holder)
         self.lifecycle = OrderLifecycle(self.store, self.stream, self.compensator, self.relay.notify)
         assert runtime.redis_url is not None  # set by runtime.start()
         self.queue: ArqRedis = await queue_pool(runtime.redis_url)
         self.checkout = Checkout(self.store, self.products, self.stream, self.relay.notify, self._schedule_expiry,
-                                 config.hold_ttl)
+                                 config.hold_ttl, self.holder, self.lifecycle)
         self.sweeps = Sweeps(self.store, self.lifecycle, self.products, config.stale_checkout_after)
         self.consumer = EventConsumer(
             runtime.redis, runtime.db, PaymentEventHandlers(self.store, self.lifecycle).handlers(),

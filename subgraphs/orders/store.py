@@ -1,12 +1,17 @@
 """MongoDB access for orders: documents, the order-number counter, checkout attempts, listings.
 
 Every write is a single-document atomic operation so the same code runs on MongoDB and mongomock.
+
+A checkout attempt (`checkouts`, `_id` = order id) lives until the order exists. It counts the calls of
+its request (`attempt`, sent to products with each reserve), `touched_at` is the last call, and the
+stale-checkout sweep `claim`s it before releasing its stock; a retry takes it over (the number goes up,
+the claim ends), so products refuses a sweep's release for an attempt older than the retry's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -19,6 +24,20 @@ from subgraphs.orders.domain import OrderStatus, StockAction
 Document = dict[str, Any]
 
 ORDER_NUMBER_COUNTER = "order_number"
+# A sweep that claimed an attempt and died: after this, another sweep may claim it.
+CLAIM_LEASE = timedelta(seconds=60)
+MAX_ATTEMPT_RACES = 5
+
+
+@dataclass(frozen=True)
+class CheckoutAttempt:
+    order_id: str
+    fingerprint: str
+    number: int
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> CheckoutAttempt:
+        return cls(doc["_id"], doc.get("fingerprint", ""), int(doc.get("attempt") or 1))
 
 
 @dataclass(frozen=True)
@@ -41,7 +60,7 @@ class OrderStore:
         await self.orders.create_index([("status", ASCENDING), ("hold_expires_at", ASCENDING)], name="holds")
         await self.orders.create_index([("stock.pending", ASCENDING)], name="stock_pending", sparse=True)
         await self.orders.create_index([("lines.product_id", ASCENDING), ("seq", DESCENDING)], name="products")
-        await self.checkouts.create_index([("created_at", ASCENDING)], name="checkout_age")
+        await self.checkouts.create_index([("touched_at", ASCENDING)], name="checkout_touched")
 
     # --- orders -------------------------------------------------------------------------------
 
@@ -140,20 +159,91 @@ class OrderStore:
 
     # --- checkout attempts (the idempotency record until the order exists) ---------------------
 
-    async def begin_checkout(self, order_id: str, user_id: str, fingerprint: str) -> Document | None:
-        """Record a checkout attempt; returns the existing attempt when there is one already."""
-        try:
-            await self.checkouts.insert_one(
-                {"_id": order_id, "user_id": user_id, "fingerprint": fingerprint, "created_at": utcnow()}
-            )
-        except DuplicateKeyError:
-            existing: Document | None = await self.checkouts.find_one({"_id": order_id})
-            return existing
-        return None
+    async def begin_checkout(self, order_id: str, user_id: str, fingerprint: str) -> CheckoutAttempt:
+        """Record this call as the newest attempt of its request: a new attempt, or the existing one taken
+        over (its number goes up, a sweep's claim on it ends). An attempt of another request under the
+        same key is returned unchanged (the caller refuses the key)."""
+        for _ in range(MAX_ATTEMPT_RACES):
+            now = utcnow()
+            try:
+                await self.checkouts.insert_one({"_id": order_id, "user_id": user_id, "fingerprint": fingerprint,
+                                                 "attempt": 1, "created_at": now, "touched_at": now})
+                return CheckoutAttempt(order_id, fingerprint, 1)
+            except DuplicateKeyError:
+                pass
+            taken = await self._take_over(order_id, fingerprint)
+            if taken is not None:
+                return CheckoutAttempt.from_doc(taken)
+            other: Document | None = await self.checkouts.find_one({"_id": order_id})
+            if other is not None:
+                return CheckoutAttempt.from_doc(other)
+        raise RuntimeError(f"checkout attempt {order_id} kept changing")
 
-    async def end_checkout(self, order_id: str) -> None:
-        await self.checkouts.delete_one({"_id": order_id})
+    async def raise_attempt(self, order_id: str, user_id: str, fingerprint: str, floor: int) -> int | None:
+        """Take the attempt over with a number above `floor` (the highest attempt products has seen for
+        the order); None when another request's attempt holds the key now."""
+        for _ in range(MAX_ATTEMPT_RACES):
+            await self.checkouts.update_one({"_id": order_id, "fingerprint": fingerprint},
+                                            {"$max": {"attempt": floor}})
+            taken = await self._take_over(order_id, fingerprint)
+            if taken is not None:
+                return int(taken["attempt"])
+            now = utcnow()
+            try:  # it ended meanwhile (a sweep finished with it): a new one, above the floor
+                await self.checkouts.insert_one({"_id": order_id, "user_id": user_id, "fingerprint": fingerprint,
+                                                 "attempt": floor + 1, "created_at": now, "touched_at": now})
+                return floor + 1
+            except DuplicateKeyError:
+                other: Document | None = await self.checkouts.find_one({"_id": order_id})
+                if other is not None and other.get("fingerprint") != fingerprint:
+                    return None
+        raise RuntimeError(f"checkout attempt {order_id} kept changing")
+
+    async def _take_over(self, order_id: str, fingerprint: str) -> Document | None:
+        result: Document | None = await self.checkouts.find_one_and_update(
+            {"_id": order_id, "fingerprint": fingerprint},
+            {"$inc": {"attempt": 1}, "$set": {"touched_at": utcnow()}, "$unset": {"claim": "", "claimed_at": ""}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return result
+
+    async def checkout_intact(self, order_id: str, number: int) -> bool:
+        """No other call took the attempt over and no sweep claimed or ended it since attempt `number`."""
+        found = await self.checkouts.find_one({"_id": order_id, "attempt": number, "claim": {"$exists": False}},
+                                              {"_id": 1})
+        return found is not None
+
+    async def end_checkout(self, order_id: str, number: int | None = None) -> None:
+        """Remove the attempt; with `number`, only if no later call took it over."""
+        query: Document = {"_id": order_id}
+        if number is not None:
+            query["attempt"] = number
+        await self.checkouts.delete_one(query)
 
     async def stale_checkouts(self, older_than: datetime, limit: int = 100) -> list[str]:
-        cursor = self.checkouts.find({"created_at": {"$lt": older_than}}, {"_id": 1}).limit(limit)
+        cursor = self.checkouts.find(_untouched_since(older_than), {"_id": 1}).limit(limit)
         return [doc["_id"] async for doc in cursor]
+
+    async def claim_checkout(self, order_id: str, older_than: datetime, claim: str) -> CheckoutAttempt | None:
+        """Claim a stale attempt for a sweep; None when a call touched it since or another sweep holds it."""
+        now = utcnow()
+        doc: Document | None = await self.checkouts.find_one_and_update(
+            {"_id": order_id, "$and": [
+                _untouched_since(older_than),
+                {"$or": [{"claim": {"$exists": False}}, {"claimed_at": {"$lt": now - CLAIM_LEASE}}]},
+            ]},
+            {"$set": {"claim": claim, "claimed_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return CheckoutAttempt.from_doc(doc) if doc is not None else None
+
+    async def end_claimed_checkout(self, order_id: str, claim: str) -> bool:
+        """Remove an attempt the sweep is done with, unless a retry took it over meanwhile."""
+        result = await self.checkouts.delete_one({"_id": order_id, "claim": claim})
+        return bool(result.deleted_count)
+
+
+def _untouched_since(moment: datetime) -> Document:
+    # Attempts recorded before `touched_at` existed count from their creation.
+    return {"$or": [{"touched_at": {"$lt": moment}},
+                    {"touched_at": {"$exists": False}, "created_at": {"$lt": moment}}]}

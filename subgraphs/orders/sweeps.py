@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from subgraphs.kit.clock import utcnow
@@ -41,16 +42,29 @@ class Sweeps:
         return expired
 
     async def release_stale_checkouts(self) -> int:
-        """Release the stock of checkout attempts that never became an order."""
+        """Release the stock of checkout attempts that never became an order; returns how many.
+
+        Each attempt is claimed first, then the order is looked for, then products is asked to release
+        for the claimed attempt number. A retry that comes meanwhile takes the attempt over with a higher
+        number, so products keeps the units for it; a checkout that inserted its order meanwhile sees
+        the claim and holds its units again (see checkout.py)."""
         released = 0
-        for order_id in await self.store.stale_checkouts(utcnow() - self.stale_checkout_after):
+        claim = uuid.uuid4().hex
+        cutoff = utcnow() - self.stale_checkout_after
+        for order_id in await self.store.stale_checkouts(cutoff):
+            attempt = await self.store.claim_checkout(order_id, cutoff, claim)
+            if attempt is None:
+                continue  # a retry touched it, or another sweep has it
             if await self.store.get(order_id) is None:
                 try:
-                    await self.products.release(order_id)
+                    done = await self.products.release(order_id, attempt=attempt.number)
                 except AppError as exc:
                     log.warning("could not release stale checkout %s yet: %s", order_id, exc.message)
-                    continue
-                released += 1
-                log.info("released the stock of abandoned checkout %s", order_id)
-            await self.store.end_checkout(order_id)
+                    continue  # the claim lapses; a later sweep tries again
+                if done:
+                    released += 1
+                    log.info("released the stock of abandoned checkout %s (attempt %d)", order_id, attempt.number)
+                else:
+                    log.info("stale checkout %s: a later attempt holds its stock", order_id)
+            await self.store.end_claimed_checkout(order_id, claim)
         return released

@@ -36,7 +36,7 @@ async def expire_order(ctx: Ctx, order_id: str) -> bool:
 
 
 async def retry_stock_actions(ctx: Ctx) -> int:
-    return await _services(ctx).compensator.retry_pending()
+    return await _services(ctx).lifecycle.retry_stock_actions()
 
 
 async def expire_due_holds(ctx: Ctx) -> int:

@@ -16,6 +16,7 @@ from subgraphs.kit.auth import Viewer
 from subgraphs.kit.errors import BadUserInput, Forbidden, NotFound
 from subgraphs.kit.events import Event
 from subgraphs.kit.events.types import OrderCancelled, OrderCreated, OrderPaid
+from subgraphs.kit.money import check_amount, in_range
 from subgraphs.payments import events
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.documents import new_payment
@@ -106,8 +107,8 @@ class PaymentService:
     def _invalid_order(self, order: OrderCreated) -> str | None:
         if order.payment_provider not in self.core.providers:
             return f"unknown payment provider {order.payment_provider!r}"
-        if not isinstance(order.total_amount, int) or order.total_amount <= 0:
-            return "the order total must be a positive amount in minor units"
+        if not isinstance(order.total_amount, int) or order.total_amount <= 0 or not in_range(order.total_amount):
+            return "the order total must be a positive amount in minor units within the MinorUnits range"
         if not CURRENCY.match(order.currency.upper()):
             return f"invalid currency {order.currency!r}"
         if not order.payment_token:
@@ -184,6 +185,8 @@ class PaymentService:
     ) -> RefundOutcome | RefundRefused:
         if amount is not None and amount <= 0:
             raise BadUserInput("the refund amount must be a positive number of minor units", field="amount")
+        if amount is not None:
+            check_amount(amount, "a refund", field="amount")
         if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
             raise BadUserInput(f"idempotencyKey must be 1-{MAX_IDEMPOTENCY_KEY} characters", field="idempotencyKey")
         payment = await self.core.store.get(payment_id)

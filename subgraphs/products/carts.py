@@ -19,7 +19,7 @@ from subgraphs.products.catalog import Catalog, Plain
 
 CARTS = "carts"
 MAX_LINE_QUANTITY = 1000
-MAX_LINES = 100
+MAX_LINES = 100  # with MAX_LINE_QUANTITY: the kit's MAX_UNITS_PER_ORDER, so a subtotal fits MinorUnits
 MAX_ATTEMPTS = 20
 
 

@@ -2,9 +2,10 @@
 
 Variant stock lives inside the product document (`variants.N.stock.{on_hand,reserved,available}`) so
 every stock change is a single-document atomic update. `holds` maps an order id to the units held for
-it: a hold is placed only if absent and removed only if present, which makes reserve, release and commit
-of one line idempotent per order. Updates address a variant by its array index and re-check its SKU in
-the filter (positional `$` with `$elemMatch` on nested fields is not supported by mongomock).
+it (the key is the order id, with `~<n>` added for the n-th fresh hold of a released reservation; see
+`inventory.hold_key`): a hold is placed only if absent and removed only if present, which makes reserve,
+release and commit of one line idempotent per order. Updates address a variant by its array index and
+re-check its SKU in the filter (positional `$` with `$elemMatch` on nested fields is not supported by mongomock).
 Whole-document rewrites are guarded by a `rev` counter that every write increments.
 """
 
@@ -145,7 +146,8 @@ class CatalogStore:
         return bool(result.matched_count)
 
     async def hold(self, sku: str, quantity: int, order_id: str) -> HoldResult:
-        """Hold `quantity` units of `sku` for `order_id`: never below zero available, at most once."""
+        """Hold `quantity` units of `sku` under the hold key `order_id`: never below zero available, at
+        most once per key."""
         for _ in range(MAX_ATTEMPTS):
             doc = await self.raw_by_sku(sku)
             if doc is None:
@@ -170,8 +172,8 @@ class CatalogStore:
         raise RuntimeError(f"could not hold {sku} for {order_id}: too much contention")
 
     async def drop_hold(self, sku: str, order_id: str, *, commit: bool) -> str | None:
-        """Remove the hold of `order_id` on `sku`: back to available (release) or out of stock on hand
-        (commit). Returns the product id when a hold was removed now, None when there was none."""
+        """Remove the hold under the key `order_id` on `sku`: back to available (release) or out of stock
+        on hand (commit). Returns the product id when a hold was removed now, None when there was none."""
         for _ in range(MAX_ATTEMPTS):
             doc = await self.raw_by_sku(sku)
             if doc is None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from subgraphs.kit.money import MAX_UNIT_PRICE
 from subgraphs.products.currencies import ISO_4217
 from subgraphs.products.ids import slugify
 
@@ -17,7 +18,6 @@ MAX_URL = 2048
 MAX_VARIANTS = 100
 MAX_OPTIONS = 10
 MAX_OPTION_TEXT = 50
-MAX_PRICE = 2_000_000_000  # minor units; GraphQL Int is 32-bit
 MAX_ON_HAND = 1_000_000_000
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -105,8 +105,8 @@ def _check_variants(c: _Collector, variants: list[VariantSpec], path: str) -> li
         elif sku.upper() in seen:
             c.add(f"{at}.sku", f"SKU {sku!r} appears twice in this product")
         seen.add(sku.upper())
-        if not 0 < variant.price_amount <= MAX_PRICE:
-            c.add(f"{at}.price.amount", f"must be a positive amount in minor units, at most {MAX_PRICE}")
+        if not 0 < variant.price_amount <= MAX_UNIT_PRICE:  # so a whole cart of it stays a MinorUnits amount
+            c.add(f"{at}.price.amount", f"must be a positive amount in minor units, at most {MAX_UNIT_PRICE}")
         currency = variant.currency.strip().upper()
         if currency not in ISO_4217:
             c.add(f"{at}.price.currency", f"{variant.currency!r} is not an ISO 4217 currency code")

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import email
+import uuid
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from scripts.journey import Journey, JourneyResult, run_journey
+from scripts.journey import CARD_OK, Journey, JourneyResult, run_journey
 from scripts.stack import Stack
+from subgraphs.kit.auth import issue_token
 from subgraphs.kit.embedded_redis import free_port
+from subgraphs.kit.settings import DEV_JWT_SECRET
 from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -130,3 +134,47 @@ async def test_the_workers_run_as_their_own_processes_on_one_shared_database(sta
     assert {"orders-worker", "payments-worker", "notifications-worker"} <= names
     assert stack.shared_database and stack.mongo is not None and stack.mongo.running
     assert all(stack.process(name).poll() is None for name in names)
+
+
+IDR_ORDER = """
+query IdrOrder($id: ID!) {
+  order(id: $id) {
+    status total { amount currency } amountDue { amount currency }
+    lines { quantity unitPrice { amount } lineTotal { amount } }
+    payments { status amount { amount currency } captured { amount } }
+  }
+}"""
+CREATE_IDR = """
+mutation Create($input: CreateProductInput!) {
+  createProduct(input: $input) { __typename ... on ValidationError { message } }
+}"""
+
+
+async def test_an_order_beyond_32_bits_is_priced_paid_and_answered_through_the_gateway(stack: Stack) -> None:
+    """2 x 15,000,000.00 IDR = 3,000,000,000 minor units (case 9 of the money issue): through the
+    gateway, orders, products, the event bus and payments, every amount stays exact."""
+    sku = f"IDR-{uuid.uuid4().hex[:8]}"
+    admin = {"Authorization": f"Bearer {issue_token('catalog-admin', ('catalog:write',), DEV_JWT_SECRET)}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(stack.gateway_url, headers=admin, json={"query": CREATE_IDR, "variables": {
+            "input": {"name": f"Scooter {sku}", "category": "Vehicles", "variants": [
+                {"sku": sku, "price": {"amount": 1_500_000_000, "currency": "IDR"}, "onHand": 5}]}}})
+    assert response.json()["data"]["createProduct"] == {"__typename": "ProductSuccess"}, response.text
+    journey = Journey(stack.gateway_url, say=lambda line: None, timeout=60)
+    try:
+        order = await journey.place_order(CARD_OK, lines=[{"sku": sku, "quantity": 2}])
+        assert order["total"] == {"amount": 3_000_000_000, "currency": "IDR"}
+
+        async def paid() -> dict[str, Any] | None:
+            found = (await journey.query(IDR_ORDER, {"id": order["id"]}))["order"]
+            return found if found["status"] == "PAID" else None
+
+        answered = await journey.eventually(paid, "the IDR order to be paid")
+    finally:
+        await journey.aclose()
+    assert answered["total"] == {"amount": 3_000_000_000, "currency": "IDR"}
+    assert answered["lines"] == [{"quantity": 2, "unitPrice": {"amount": 1_500_000_000},
+                                  "lineTotal": {"amount": 3_000_000_000}}]
+    assert answered["payments"] == [{"status": "SUCCEEDED", "amount": {"amount": 3_000_000_000, "currency": "IDR"},
+                                     "captured": {"amount": 3_000_000_000}}]
+    assert answered["amountDue"] == {"amount": 0, "currency": "IDR"}

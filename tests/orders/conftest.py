@@ -77,12 +77,13 @@ def shared_mongo(mongo: TestMongo) -> Any:
 def orders_factory(redis_url: str, products_url: str, shared_mongo: Any, mongo: TestMongo) -> OrdersFactory:
     @asynccontextmanager
     async def start(*, hold_ttl: float = 900, products: str | None = None, block_ms: int = 300,
-                    run_worker: bool = True) -> AsyncIterator[OrdersInstance]:
+                    run_worker: bool = True, products_transport: httpx.AsyncBaseTransport | None = None
+                    ) -> AsyncIterator[OrdersInstance]:
         settings = Settings.from_env("orders", env={
             "REDIS_URL": redis_url, **mongo.env("orders"), "RUN_WORKER_IN_PROCESS": "1" if run_worker else "0"})
         config = OrdersConfig(products_url=products or products_url, hold_ttl=timedelta(seconds=hold_ttl),
                               subscription_block_ms=block_ms)
-        app = create_app(settings, config)
+        app = create_app(settings, config, products_transport=products_transport)
         async with serve_asgi(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
             yield OrdersInstance(app=app, base=base, client=client)
 

@@ -1,11 +1,15 @@
 """A minimal products service speaking the inventory/cart contract orders relies on.
 
 For fault tests (products failing or down) and to count calls; the saga tests use the real products
-app when it exists. Reservations are all-or-nothing and idempotent per order id, like the contract.
+app when it exists. Reservations follow the real contract: all-or-nothing and idempotent per order id; a
+held reservation answers any attempt and keeps the highest; a release for an older attempt than the one
+holding it changes nothing; a released reservation is held afresh only for a higher attempt than it was
+released at, and never after a final release (no attempt: the order was cancelled).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -13,8 +17,10 @@ import strawberry
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.config import StrawberryConfig
 
 from subgraphs.kit.auth import Authenticator, Viewer
+from subgraphs.kit.money import SCALARS, Money
 from subgraphs.kit.settings import DEV_JWT_SECRET
 
 
@@ -43,6 +49,14 @@ class FakeVariant:
 class FakeReservation:
     lines: list[tuple[str, int]]
     state: str = "reserved"
+    attempt: int = 0
+    released_attempt: int = 0
+    final: bool = False
+
+    @property
+    def floor(self) -> int:
+        """A released reservation is held afresh only for an attempt above this."""
+        return max(self.attempt, self.released_attempt)
 
 
 @dataclass
@@ -68,11 +82,13 @@ class ProductsState:
         variant = self.variants[sku]
         return variant.stock - variant.reserved
 
-
-@strawberry.type
-class Money:
-    amount: int
-    currency: str
+    def lose_hold(self, order_id: str, *, final: bool = False) -> None:
+        """Release an order's units behind orders' back (as if by an operator or a bug)."""
+        reservation = self.reservations[order_id]
+        for sku, quantity in reservation.lines:
+            self.variants[sku].reserved -= quantity
+        reservation.state, reservation.final = "released", final
+        reservation.released_attempt = reservation.attempt
 
 
 @strawberry.type
@@ -85,10 +101,27 @@ class ReservedLine:
     unit_price: Money
 
 
+@strawberry.enum
+class ReservationState(enum.Enum):
+    PENDING = "pending"
+    RESERVED = "reserved"
+    RELEASED = "released"
+    COMMITTED = "committed"
+
+
 @strawberry.type
 class StockReservation:
     order_id: strawberry.ID
+    state: ReservationState
     lines: list[ReservedLine]
+    attempt: int
+
+
+@strawberry.type
+class StockReservationReleased:
+    order_id: strawberry.ID
+    attempt: int
+    final: bool
 
 
 @strawberry.type
@@ -107,12 +140,14 @@ class UnknownVariant:
 class StockReleaseResult:
     order_id: strawberry.ID
     released: bool
+    state: ReservationState | None = None
 
 
 @strawberry.type
 class StockCommitResult:
     order_id: strawberry.ID
     committed: bool
+    state: ReservationState | None = None
 
 
 @strawberry.input
@@ -161,10 +196,12 @@ def _reservation(state: ProductsState, order_id: str) -> StockReservation:
         lines.append(ReservedLine(sku=sku, quantity=quantity, variant_id=strawberry.ID(variant.id),
                                   product_id=strawberry.ID(variant.product_id), product_name=variant.product_name,
                                   unit_price=Money(amount=variant.price, currency=variant.currency)))
-    return StockReservation(order_id=strawberry.ID(order_id), lines=lines)
+    reservation = state.reservations[order_id]
+    return StockReservation(order_id=strawberry.ID(order_id), state=ReservationState(reservation.state),
+                            lines=lines, attempt=reservation.attempt)
 
 
-ReservationResult = Annotated[StockReservation | InsufficientStock | UnknownVariant,
+ReservationResult = Annotated[StockReservation | InsufficientStock | UnknownVariant | StockReservationReleased,
                               strawberry.union("StockReservationResult")]
 
 
@@ -185,36 +222,58 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    def reserve_stock(self, info: strawberry.Info, order_id: strawberry.ID, lines: list[StockLineInput]
-                      ) -> ReservationResult:
+    def reserve_stock(self, info: strawberry.Info, order_id: strawberry.ID, lines: list[StockLineInput],
+                      attempt: int = 0) -> ReservationResult:
         _viewer(info, "inventory:write")
         state: ProductsState = info.context["state"]
         state.count("reserveStock")
-        if str(order_id) in state.reservations and state.reservations[str(order_id)].state == "reserved":
-            return _reservation(state, str(order_id))
+        oid = str(order_id)
+        existing = state.reservations.get(oid)
+        if existing is not None and existing.state in ("reserved", "committed"):
+            existing.attempt = max(existing.attempt, attempt)
+            return _reservation(state, oid)
+        if existing is not None and (existing.final or attempt <= existing.floor):
+            return StockReservationReleased(order_id=order_id, attempt=existing.floor, final=existing.final)
         for line in lines:
             if line.sku not in state.variants:
                 return UnknownVariant(sku=line.sku)
             if state.available(line.sku) < line.quantity:
+                if existing is not None:
+                    existing.released_attempt = attempt
                 return InsufficientStock(sku=line.sku, requested=line.quantity, available=state.available(line.sku))
         for line in lines:
             state.variants[line.sku].reserved += line.quantity
-        state.reservations[str(order_id)] = FakeReservation(lines=[(ln.sku, ln.quantity) for ln in lines])
-        return _reservation(state, str(order_id))
+        state.reservations[oid] = FakeReservation(
+            lines=[(ln.sku, ln.quantity) for ln in lines], attempt=attempt,
+            released_attempt=existing.released_attempt if existing else 0)
+        return _reservation(state, oid)
 
     @strawberry.mutation
-    def release_stock(self, info: strawberry.Info, order_id: strawberry.ID) -> StockReleaseResult:
+    def release_stock(self, info: strawberry.Info, order_id: strawberry.ID, attempt: int | None = None
+                      ) -> StockReleaseResult:
         _viewer(info, "inventory:write")
         state: ProductsState = info.context["state"]
         state.count("releaseStock")
-        state.release_calls[str(order_id)] = state.release_calls.get(str(order_id), 0) + 1
-        reservation = state.reservations.get(str(order_id))
-        if reservation is None or reservation.state != "reserved":
-            return StockReleaseResult(order_id=order_id, released=False)
-        for sku, quantity in reservation.lines:
-            state.variants[sku].reserved -= quantity
-        reservation.state = "released"
-        return StockReleaseResult(order_id=order_id, released=True)
+        oid = str(order_id)
+        state.release_calls[oid] = state.release_calls.get(oid, 0) + 1
+        reservation = state.reservations.get(oid)
+        if reservation is None:
+            if attempt is not None:  # a tombstone: a late reserve of this attempt holds nothing
+                state.reservations[oid] = FakeReservation(lines=[], state="released", attempt=attempt,
+                                                          released_attempt=attempt)
+            return StockReleaseResult(order_id=order_id, released=attempt is not None,
+                                      state=ReservationState.RELEASED if attempt is not None else None)
+        if reservation.state == "reserved" and (attempt is None or reservation.attempt <= attempt):
+            for sku, quantity in reservation.lines:
+                state.variants[sku].reserved -= quantity
+            reservation.state = "released"
+        if reservation.state == "released":
+            if attempt is None:
+                reservation.final = True
+            else:
+                reservation.released_attempt = max(reservation.released_attempt, attempt)
+        return StockReleaseResult(order_id=order_id, released=reservation.state == "released",
+                                  state=ReservationState(reservation.state))
 
     @strawberry.mutation
     def commit_stock(self, info: strawberry.Info, order_id: strawberry.ID) -> StockCommitResult:
@@ -222,13 +281,14 @@ class Mutation:
         state: ProductsState = info.context["state"]
         state.count("commitStock")
         reservation = state.reservations.get(str(order_id))
-        if reservation is None or reservation.state != "reserved":
-            return StockCommitResult(order_id=order_id, committed=False)
-        for sku, quantity in reservation.lines:
-            state.variants[sku].reserved -= quantity
-            state.variants[sku].stock -= quantity
-        reservation.state = "committed"
-        return StockCommitResult(order_id=order_id, committed=True)
+        if reservation is not None and reservation.state == "reserved":
+            for sku, quantity in reservation.lines:
+                state.variants[sku].reserved -= quantity
+                state.variants[sku].stock -= quantity
+            reservation.state = "committed"
+        return StockCommitResult(order_id=order_id, committed=reservation is not None
+                                 and reservation.state == "committed",
+                                 state=ReservationState(reservation.state) if reservation else None)
 
     @strawberry.mutation
     def clear_cart(self, info: strawberry.Info) -> Cart:
@@ -241,7 +301,8 @@ class Mutation:
 
 class _FakeProductsGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, state: ProductsState) -> None:
-        super().__init__(strawberry.Schema(query=Query, mutation=Mutation))
+        super().__init__(strawberry.federation.Schema(query=Query, mutation=Mutation,
+                                                     config=StrawberryConfig(scalar_map=SCALARS)))
         self.state = state
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import httpx
 from tests.support.tokens import bearer
 
 CATALOG_ADMIN = bearer("catalog-admin", "catalog:write")
+INVENTORY = bearer("service:ops", "inventory:write")
 
 CREATE_PRODUCT = """
 mutation Create($input: CreateProductInput!) {
@@ -23,6 +24,7 @@ STOCK = "query Stock($skus: [String!]!) { variants(skus: $skus) { sku stock { on
 ADD_TO_CART = ("mutation Add($sku: String!, $quantity: Int!) "
                "{ addToCart(sku: $sku, quantity: $quantity) { __typename } }")
 CART = "{ me { cart { lines { sku quantity } } } }"
+RELEASE = "mutation Release($orderId: ID!) { releaseStock(orderId: $orderId) { released } }"
 
 
 class RealProducts:
@@ -61,3 +63,8 @@ class RealProducts:
     async def cart(self, headers: dict[str, str]) -> list[tuple[str, int]]:
         data = await self._gql(CART, headers=headers)
         return [(line["sku"], line["quantity"]) for line in data["me"]["cart"]["lines"]]
+
+    async def release(self, order_id: str) -> bool:
+        """Release an order's stock behind orders' back (as an operator could)."""
+        data = await self._gql(RELEASE, {"orderId": order_id}, INVENTORY)
+        return bool(data["releaseStock"]["released"])

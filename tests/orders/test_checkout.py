@@ -14,11 +14,14 @@ from subgraphs.kit.events import EVENTS_STREAM
 from subgraphs.kit.events.envelope import Event
 from subgraphs.kit.events.types import OrderCreated
 from subgraphs.orders.domain import RequestedLine, order_id_for
+from subgraphs.orders.products_client import NotHeld
 from tests.orders.conftest import ALICE, BOB, OrdersInstance
 from tests.orders.fake_products import ProductsState
 from tests.orders.queries import PLACE_ORDER, cart_input, error_codes, order_input
 from tests.support.servers import wait_for
 from tests.support.tokens import bearer
+
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 async def place(orders: OrdersInstance, input: dict[str, Any], key: str, headers: dict[str, str] = ALICE
@@ -182,15 +185,45 @@ async def test_a_stale_checkout_that_never_became_an_order_releases_its_stock(
     """A process that died after reserving: the sweep releases the hold once the attempt is stale."""
     services = orders.services
     order_id = order_id_for("alice", "crashed")
-    await services.store.begin_checkout(order_id, "alice", "fp")
-    outcome = await services.products.reserve(order_id, [RequestedLine("CAP-L", 2)])
+    attempt = await services.store.begin_checkout(order_id, "alice", "fp")
+    outcome = await services.products.reserve(order_id, [RequestedLine("CAP-L", 2)], attempt.number)
     assert products_state.variants["CAP-L"].reserved == 2 and outcome
     assert await services.sweeps.release_stale_checkouts() == 0  # not stale yet
     long_ago = datetime(2000, 1, 1, tzinfo=UTC)
-    await services.store.checkouts.update_one({"_id": order_id}, {"$set": {"created_at": long_ago}})
+    await services.store.checkouts.update_one({"_id": order_id}, {"$set": {"touched_at": long_ago}})
     assert await services.sweeps.release_stale_checkouts() == 1
     assert products_state.variants["CAP-L"].reserved == 0
     assert await services.store.checkouts.count_documents({}) == 0
+    # The swept attempt's reserve, arriving late, holds nothing; a retry of the request does.
+    late = await services.products.reserve(order_id, [RequestedLine("CAP-L", 2)], attempt.number)
+    assert isinstance(late, NotHeld) and late.resumable and products_state.variants["CAP-L"].reserved == 0
+
+
+async def test_a_retry_after_the_sweep_reserves_afresh(orders: OrdersInstance, products_state: ProductsState) -> None:
+    order_id = order_id_for("alice", "swept")
+    attempt = await orders.services.store.begin_checkout(order_id, "alice", "fp")
+    await orders.services.products.reserve(order_id, [RequestedLine("CAP-L", 2)], attempt.number)
+    await orders.services.store.checkouts.update_one({"_id": order_id}, {"$set": {"touched_at": LONG_AGO}})
+    assert await orders.services.sweeps.release_stale_checkouts() == 1
+    result = await place(orders, order_input(("CAP-L", 2)), "swept")
+    assert result["__typename"] == "OrderPlaced" and result["replayed"] is False
+    assert products_state.reservations[order_id].state == "reserved" and products_state.available("CAP-L") == 1
+    assert products_state.reservations[order_id].attempt == 2  # above the swept attempt
+
+
+async def test_a_reservation_products_will_not_hold_for_an_unknown_order_is_not_an_order(
+    orders: OrdersInstance, products_state: ProductsState
+) -> None:
+    """products answers a reservation released for good (only a cancelled order's are): no order is stored."""
+    order_id = order_id_for("alice", "final")
+    attempt = await orders.services.store.begin_checkout(order_id, "alice", "fp")
+    await orders.services.products.reserve(order_id, [RequestedLine("CAP-L", 1)], attempt.number)
+    await orders.services.products.release(order_id)
+    await orders.services.store.end_checkout(order_id)
+    body = await orders.gql(PLACE_ORDER, {"input": order_input(("CAP-L", 1)), "key": "final"}, ALICE)
+    assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+    assert await orders.services.store.orders.count_documents({}) == 0
+    assert products_state.available("CAP-L") == 3
 
 
 BAD_INPUTS = [

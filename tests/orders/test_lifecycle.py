@@ -221,12 +221,12 @@ async def test_release_owed_while_products_is_down_is_retried(orders: OrdersInst
     document = await stored(orders, order["id"])
     assert document["stock"]["pending"] == "release" and document["stock"]["attempts"] == 1
     assert products_state.available("CAP-L") == 1
-    assert await orders.services.compensator.retry_pending(grace=timedelta(0)) == 0  # still down
+    assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 0  # still down
     products_state.failing = False
-    assert await orders.services.compensator.retry_pending(grace=timedelta(0)) == 1
+    assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 1
     assert products_state.available("CAP-L") == 3
     assert (await stored(orders, order["id"]))["stock"]["state"] == "released"
-    assert await orders.services.compensator.retry_pending(grace=timedelta(0)) == 0
+    assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 0
     assert products_state.release_calls[order["id"]] == 1
 
 

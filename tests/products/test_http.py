@@ -57,8 +57,10 @@ async def test_sdl_health_and_ready(client: httpx.AsyncClient) -> None:
     assert 'type User @key(fields: "id")' in sdl
     assert "type Money @shareable" in sdl
     assert "me: User @shareable" in sdl
-    assert "reserveStock(orderId: ID!, lines: [StockLineInput!]!): StockReservationResult! @inaccessible" in sdl
-    assert "releaseStock(orderId: ID!): StockReleaseResult! @inaccessible" in sdl
+    assert "attempt: Int! = 0\n  ): StockReservationResult! @inaccessible" in sdl  # reserveStock
+    assert "attempt: Int = null\n  ): StockReleaseResult! @inaccessible" in sdl  # releaseStock
+    assert "union StockReservationResult @inaccessible = StockReservation | InsufficientStock | UnknownVariant | " \
+           "StockReservationReleased" in sdl
     assert "commitStock(orderId: ID!): StockCommitResult! @inaccessible" in sdl
 
 

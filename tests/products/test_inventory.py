@@ -21,6 +21,18 @@ mutation($orderId: ID!, $lines: [StockLineInput!]!) {
 }
 """
 RELEASE = "mutation($orderId: ID!) { releaseStock(orderId: $orderId) { orderId released } }"
+RESERVE_AT = """
+mutation($orderId: ID!, $lines: [StockLineInput!]!, $attempt: Int!) {
+  reserveStock(orderId: $orderId, lines: $lines, attempt: $attempt) {
+    __typename
+    ... on StockReservation { state attempt lines { sku quantity } }
+    ... on StockReservationReleased { orderId attempt final }
+    ... on InsufficientStock { sku requested available }
+  }
+}
+"""
+RELEASE_AT = """mutation($orderId: ID!, $attempt: Int) {
+  releaseStock(orderId: $orderId, attempt: $attempt) { released state } }"""
 COMMIT = "mutation($orderId: ID!) { commitStock(orderId: $orderId) { orderId committed } }"
 STOCK = "query($sku: String!) { variant(sku: $sku) { stock { onHand reserved available } } }"
 
@@ -79,10 +91,123 @@ async def test_repeated_reserve_returns_the_same_reservation(empty: Harness) -> 
     different = await reserve(empty, "order-9", [("A-1", 4)])  # same order id: the existing one is answered
     assert first == again == different
     assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
-    await empty.data(RELEASE, {"orderId": "order-9"}, ORDERS)
+
+
+async def test_a_released_reservation_is_never_answered_as_held(empty: Harness) -> None:
+    """Regression: a reserve after a release answered the RELEASED reservation as a StockReservation."""
+    await make_product(empty, {"A-1": 5})
+    await reserve(empty, "order-9", [("A-1", 2)])
+    await empty.data(RELEASE, {"orderId": "order-9"}, ORDERS)  # the order was cancelled: final
     after_release = await reserve(empty, "order-9", [("A-1", 2)])
-    assert after_release["state"] == "RELEASED"
+    assert after_release["__typename"] == "StockReservationReleased", after_release
     assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+    assert (await empty.data(COMMIT, {"orderId": "order-9"}, ORDERS))["commitStock"]["committed"] is False
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+
+
+async def reserve_at(h: Harness, order_id: str, lines: list[tuple[str, int]], attempt: int) -> dict:
+    variables = {"orderId": order_id, "lines": [{"sku": s, "quantity": q} for s, q in lines], "attempt": attempt}
+    return (await h.data(RESERVE_AT, variables, ORDERS))["reserveStock"]
+
+
+async def release_at(h: Harness, order_id: str, attempt: int | None) -> dict:
+    return (await h.data(RELEASE_AT, {"orderId": order_id, "attempt": attempt}, ORDERS))["releaseStock"]
+
+
+async def test_a_higher_attempt_holds_a_released_reservation_afresh(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 5})
+    assert (await reserve_at(empty, "order-a", [("A-1", 2)], 1))["state"] == "RESERVED"
+    assert await release_at(empty, "order-a", 1) == {"released": True, "state": "RELEASED"}
+    # The swept attempt, late: not held, and nothing held for it.
+    late = await reserve_at(empty, "order-a", [("A-1", 2)], 1)
+    assert late == {"__typename": "StockReservationReleased", "orderId": "order-a", "attempt": 1, "final": False}
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+    # A retry the sweep did not know of: a fresh hold, as often as it repeats.
+    for _ in range(2):
+        again = await reserve_at(empty, "order-a", [("A-1", 2)], 2)
+        assert again == {"__typename": "StockReservation", "state": "RESERVED", "attempt": 2,
+                         "lines": [{"sku": "A-1", "quantity": 2}]}
+        assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
+    assert (await empty.data(COMMIT, {"orderId": "order-a"}, ORDERS))["commitStock"]["committed"] is True
+    assert await stock(empty, "A-1") == {"onHand": 3, "reserved": 0, "available": 3}
+    assert (await reserve_at(empty, "order-a", [("A-1", 2)], 9))["state"] == "COMMITTED"  # not held: left stock
+    assert await stock(empty, "A-1") == {"onHand": 3, "reserved": 0, "available": 3}
+
+
+async def test_a_release_for_an_older_attempt_leaves_a_newer_one_held(empty: Harness) -> None:
+    """The sweep decided on attempt 1; a live retry (attempt 2) asked for the reservation since."""
+    await make_product(empty, {"A-1": 5})
+    await reserve_at(empty, "order-b", [("A-1", 2)], 1)
+    assert (await reserve_at(empty, "order-b", [("A-1", 2)], 2))["attempt"] == 2
+    assert await release_at(empty, "order-b", 1) == {"released": False, "state": "RESERVED"}
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
+    assert (await reserve_at(empty, "order-b", [("A-1", 2)], 1))["attempt"] == 2  # an older one never lowers it
+    assert await release_at(empty, "order-b", 2) == {"released": True, "state": "RELEASED"}
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+
+
+async def test_a_final_release_is_never_held_again(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 5})
+    await reserve_at(empty, "order-c", [("A-1", 1)], 3)
+    assert await release_at(empty, "order-c", None) == {"released": True, "state": "RELEASED"}
+    refused = await reserve_at(empty, "order-c", [("A-1", 1)], 100)
+    assert refused == {"__typename": "StockReservationReleased", "orderId": "order-c", "attempt": 3, "final": True}
+    # A released (not final) one becomes final when the order is cancelled.
+    await reserve_at(empty, "order-d", [("A-1", 1)], 1)
+    await release_at(empty, "order-d", 1)
+    await release_at(empty, "order-d", None)
+    assert (await reserve_at(empty, "order-d", [("A-1", 1)], 2))["final"] is True
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+
+
+async def test_a_reserve_that_arrives_after_its_attempt_was_released_holds_nothing(empty: Harness) -> None:
+    """The sweep released attempt 1 of an order products never saw (its reserve call was still on the way)."""
+    await make_product(empty, {"A-1": 5})
+    assert await release_at(empty, "order-e", 1) == {"released": True, "state": "RELEASED"}
+    assert (await reserve_at(empty, "order-e", [("A-1", 2)], 1))["__typename"] == "StockReservationReleased"
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+    assert (await reserve_at(empty, "order-e", [("A-1", 2)], 2))["state"] == "RESERVED"
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
+
+
+async def test_a_fresh_hold_that_finds_no_stock_stays_released(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 2})
+    await reserve_at(empty, "order-f", [("A-1", 2)], 1)
+    await release_at(empty, "order-f", 1)
+    await reserve_at(empty, "order-other", [("A-1", 2)], 1)
+    short = await reserve_at(empty, "order-f", [("A-1", 2)], 2)
+    assert short == {"__typename": "InsufficientStock", "sku": "A-1", "requested": 2, "available": 0}
+    assert (await reserve_at(empty, "order-f", [("A-1", 2)], 2))["attempt"] == 2  # released for attempt 2 now
+    await release_at(empty, "order-other", None)
+    assert (await reserve_at(empty, "order-f", [("A-1", 2)], 3))["state"] == "RESERVED"
+    assert await stock(empty, "A-1") == {"onHand": 2, "reserved": 2, "available": 0}
+
+
+async def test_a_late_finisher_of_a_release_never_drops_a_fresh_hold(empty: Harness) -> None:
+    """Each fresh hold has its own hold key: finishing the release of the earlier one leaves it alone."""
+    await make_product(empty, {"A-1": 5})
+    await reserve_at(empty, "order-g", [("A-1", 2)], 1)
+    await release_at(empty, "order-g", 1)
+    await reserve_at(empty, "order-g", [("A-1", 2)], 2)
+    inventory = empty.service.inventory
+    assert await inventory.store.drop_hold("A-1", "order-g", commit=False) is None  # the first one's key
+    for _ in range(2):
+        assert await release_at(empty, "order-g", 1) == {"released": False, "state": "RESERVED"}
+    assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 2, "available": 3}
+    raw = await inventory.store.raw_by_sku("A-1")
+    assert raw is not None and raw["variants"][0]["holds"] == {"order-g~1": 2}
+
+
+async def test_concurrent_retries_and_a_release_of_a_released_reservation(empty: Harness) -> None:
+    await make_product(empty, {"A-1": 10, "B-1": 10})
+    await reserve_at(empty, "order-h", [("A-1", 1), ("B-1", 1)], 1)
+    await release_at(empty, "order-h", 1)
+    results = await asyncio.gather(*(reserve_at(empty, "order-h", [("A-1", 3), ("B-1", 2)], 2) for _ in range(5)),
+                                   release_at(empty, "order-h", 2))
+    await release_at(empty, "order-h", None)
+    assert {r.get("__typename") for r in results[:5]} <= {"StockReservation", "StockReservationReleased"}
+    assert await stock(empty, "A-1") == {"onHand": 10, "reserved": 0, "available": 10}
+    assert await stock(empty, "B-1") == {"onHand": 10, "reserved": 0, "available": 10}
 
 
 async def test_all_lines_or_none(empty: Harness) -> None:

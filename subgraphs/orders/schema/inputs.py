@@ -10,7 +10,7 @@ from subgraphs.orders.domain import RequestedLine
 from subgraphs.orders.schema.enums import PaymentProvider
 
 MAX_LINES = 100
-MAX_QUANTITY = 999
+MAX_QUANTITY = 999  # MAX_LINES x MAX_QUANTITY stays within the kit's MAX_UNITS_PER_ORDER
 MAX_SKU_LENGTH = 64
 MAX_KEY_LENGTH = 255
 MAX_TOKEN_LENGTH = 256

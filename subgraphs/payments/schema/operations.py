@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from subgraphs.kit.errors import BadUserInput
+from subgraphs.kit.money import MinorUnits
 from subgraphs.payments.context import PaymentsContext
 from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.schema.entities import Payment, User
@@ -71,7 +72,8 @@ class Mutation:
         self,
         info: Info,
         payment_id: strawberry.ID,
-        amount: Annotated[int | None, strawberry.argument(description="Minor units; null refunds the rest.")] = None,
+        amount: Annotated[MinorUnits | None, strawberry.argument(description="Minor units; null refunds the rest.")
+                          ] = None,
         reason: str | None = None,
         idempotency_key: Annotated[
             str | None, strawberry.argument(description="Repeating a call with the same key returns the same refund.")

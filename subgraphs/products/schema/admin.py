@@ -6,13 +6,14 @@ from typing import Annotated
 
 import strawberry
 
+from subgraphs.kit.money import MAX_UNIT_PRICE, MinorUnits
 from subgraphs.products.schema.types import Product, ProductStatus, Variant
 from subgraphs.products.validation import ProductPatch, ProductSpec, ValidationFailed, VariantSpec
 
 
 @strawberry.input
 class MoneyInput:
-    amount: int = strawberry.field(description="Minor units (cents), > 0.")
+    amount: MinorUnits = strawberry.field(description=f"Minor units (cents), 1..{MAX_UNIT_PRICE}.")
     currency: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from subgraphs.kit.errors import BadUserInput
@@ -33,6 +35,7 @@ from subgraphs.products.schema.inventory import (
     StockReleaseResult,
     StockReservationResult,
     reservation_result,
+    state_of,
 )
 from subgraphs.products.schema.types import (
     Category,
@@ -176,29 +179,40 @@ class Mutation:
     # ---- inventory (inventory:write, for the orders service) ---------------------------------------
 
     @strawberry.federation.mutation(inaccessible=True, description=(
-        "Hold stock for an order: all lines or none. Idempotent per orderId: a repeat returns the existing "
-        "reservation and changes nothing."))
-    async def reserve_stock(self, info: Info, order_id: strawberry.ID,
-                            lines: list[StockLineInput]) -> StockReservationResult:
+        "Hold stock for an order: all lines or none. Idempotent per orderId: while held, a repeat (any attempt) "
+        "returns the existing reservation and changes nothing but its attempt. Once released, it answers "
+        "StockReservationReleased, and holds afresh only for an attempt above every one it has seen."))
+    async def reserve_stock(
+        self, info: Info, order_id: strawberry.ID, lines: list[StockLineInput],
+        attempt: Annotated[int, strawberry.argument(description=(
+            "The caller's attempt number for this order (orders counts its checkout attempts); 0 or more."))] = 0,
+    ) -> StockReservationResult:
         info.context.require_scope(INVENTORY_WRITE)
         outcome = await info.context.products.inventory.reserve(
-            str(order_id), [(_check_sku(line.sku), line.quantity) for line in lines])
+            str(order_id), [(_check_sku(line.sku), line.quantity) for line in lines], attempt)
         return reservation_result(outcome)
 
-    @strawberry.federation.mutation(inaccessible=True, description="Give an order's held units back (idempotent).")
-    async def release_stock(self, info: Info, order_id: strawberry.ID) -> StockReleaseResult:
+    @strawberry.federation.mutation(inaccessible=True, description=(
+        "Give an order's held units back (idempotent). With an attempt, only if no higher attempt asked for them "
+        "since (a higher one may hold them afresh later); without, for good: the order was cancelled."))
+    async def release_stock(
+        self, info: Info, order_id: strawberry.ID,
+        attempt: Annotated[int | None, strawberry.argument(description=(
+            "The checkout attempt being given up (the stale-checkout sweep); null: the order is cancelled."))] = None,
+    ) -> StockReleaseResult:
         info.context.require_scope(INVENTORY_WRITE)
-        reservation = await info.context.products.inventory.release(str(order_id))
+        reservation = await info.context.products.inventory.release(str(order_id), attempt)
         return StockReleaseResult(order_id=order_id, released=reservation is not None
-                                  and reservation.state is DomainState.RELEASED)
+                                  and reservation.state is DomainState.RELEASED, state=state_of(reservation))
 
     @strawberry.federation.mutation(inaccessible=True, description=(
-        "The order is paid: its held units leave stock on hand (idempotent)."))
+        "The order is paid: its held units leave stock on hand (idempotent). committed: false when nothing is "
+        "held for it (released, or no reservation): then no stock was taken."))
     async def commit_stock(self, info: Info, order_id: strawberry.ID) -> StockCommitResult:
         info.context.require_scope(INVENTORY_WRITE)
         reservation = await info.context.products.inventory.commit(str(order_id))
         return StockCommitResult(order_id=order_id, committed=reservation is not None
-                                 and reservation.state is DomainState.COMMITTED)
+                                 and reservation.state is DomainState.COMMITTED, state=state_of(reservation))
 
 
 def build_schema() -> strawberry.federation.Schema:

@@ -9,7 +9,7 @@ from typing import Any, cast
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from subgraphs.kit.money import Money
+from subgraphs.kit.money import MinorUnits, Money
 from subgraphs.kit.pagination import Edge, PageInfo
 from subgraphs.products.catalog import Plain
 from subgraphs.products.ids import require_product_id
@@ -166,9 +166,9 @@ class ProductFilter:
     search: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the name or description (at most 100 characters).")
     category: str | None = strawberry.field(default=None, description="A category name or slug.")
-    min_price: int | None = strawberry.field(
+    min_price: MinorUnits | None = strawberry.field(
         default=None, description="Some variant costs at least this (minor units).")
-    max_price: int | None = strawberry.field(
+    max_price: MinorUnits | None = strawberry.field(
         default=None, description="Some variant costs at most this (minor units).")
     in_stock: bool | None = strawberry.field(
         default=None, description="true: some variant has units available; false: none has.")
