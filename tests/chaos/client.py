@@ -58,7 +58,7 @@ mutation ChaosRetry($orderId: ID!, $method: PaymentMethodInput) {
   }
 }"""
 REFUND_PAYMENT = """
-mutation ChaosRefund($id: ID!, $amount: Int, $key: String) {
+mutation ChaosRefund($id: ID!, $amount: MinorUnits, $key: String) {
   refundPayment(paymentId: $id, amount: $amount, reason: "chaos refund", idempotencyKey: $key) {
     __typename
     ... on PaymentRefundSucceeded { refund { id status } }
