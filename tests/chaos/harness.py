@@ -151,11 +151,11 @@ async def run_chaos(seed: int, orders: int, customers: int = 8, *, skip: frozens
     plan = make_plan(seed, orders, customers, skip)
     emit(plan.describe())
     started = time.monotonic()
-    work_dir = Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
-    log_dir = log_dir or work_dir / "logs"
+    # Every process's log, the fault timeline (faults.log) and the development maildir.
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
     smtp = SmtpSink().start()
     databases = run_databases(seed)
-    stack = Stack.on_free_ports(env=chaos_env(plan, timing, smtp, work_dir / "mail", databases), log_dir=log_dir)
+    stack = Stack.on_free_ports(env=chaos_env(plan, timing, smtp, log_dir / "mail", databases), log_dir=log_dir)
     proxy = FaultProxy(stack.url("products"), seed, plan.proxy, free_port())
     stack.process_env = {name: {"PRODUCTS_URL": proxy.url} for name in ("orders", "orders-worker")}
     await proxy.start()
