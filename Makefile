@@ -27,6 +27,11 @@ dev: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The long chaos run (docs/guarantees.md): three seeds of 1,000 orders each under their fault plans;
+# `make test` runs a bounded version. A failing seed prints the command that runs it again.
+chaos: setup
+	$(BIN)/python -m tests.chaos --seed 1 --seed 2 --seed 3 --orders 1000 --log-dir var/chaos
+
 # The integration suites once more on PyMongo's AsyncMongoClient (motor's successor) instead of motor.
 INTEGRATION := tests/kit tests/products tests/orders tests/payments tests/notifications tests/e2e
 test-pymongo: setup

@@ -52,6 +52,9 @@ class Stack:
     env: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     mongo_path: Path | None = None
+    # Extra environment of single processes, by name: e.g. the chaos suite points orders' PRODUCTS_URL
+    # at its fault proxy with {"orders": {...}, "orders-worker": {...}}.
+    process_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
     mongo: EmbeddedMongo | None = None
@@ -114,7 +117,7 @@ class Stack:
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop())
             self._logs.append(output)
         process = subprocess.Popen(
-            [sys.executable, *args], env=self._environ, cwd=ROOT, stdout=output,
+            [sys.executable, *args], env={**self._environ, **self.process_env.get(name, {})}, cwd=ROOT, stdout=output,
             stderr=subprocess.STDOUT if output else None,
         )
         self._commands[name] = args
