@@ -2,8 +2,9 @@
 
 One private redis-server (unless REDIS_URL is set) and one MongoDB wire-protocol server (unless
 MONGODB_URL is set; on disk at `mongo_path`, else in memory) are shared by every process, so each
-service's arq worker runs as its own process (`arq subgraphs.<name>.worker.WorkerSettings`), as in
-production. Where no wire-protocol server can start, each service falls back to its own in-memory
+service's arq worker runs as its own supervised process
+(`python -m subgraphs.kit.worker_process subgraphs.<name>.worker.WorkerSettings`), as in production.
+Where no wire-protocol server can start, each service falls back to its own in-memory
 database and runs its worker inside itself.
 
 `make dev` runs it on the default ports; the end-to-end and chaos tests run it on free ports. Which
@@ -165,7 +166,8 @@ class Stack:
                 self.wait_ready(name, timeout)
             if self.shared_database:
                 for name in filter(has_worker, services):
-                    self._spawn(f"{name}-worker", ["-m", "arq", f"subgraphs.{name}.worker.WorkerSettings"])
+                    self._spawn(f"{name}-worker", ["-m", "subgraphs.kit.worker_process",
+                                                     f"subgraphs.{name}.worker.WorkerSettings"])
             serve = ["-m", "gateway", "serve", "--config", str(self._supergraph_config())]
             self._spawn("gateway", [*serve, "--port", str(self.ports["gateway"])])
             self.wait_ready("gateway", timeout)

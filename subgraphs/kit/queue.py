@@ -119,6 +119,7 @@ class InProcessWorker:
         max_tries: int = 5,
         poll_delay: float = 0.1,
         shutdown_grace_seconds: float = 10.0,
+        options: dict[str, Any] | None = None,
     ) -> None:
         self.queue_name = queue_name
         self.shutdown_grace_seconds = shutdown_grace_seconds
@@ -133,6 +134,7 @@ class InProcessWorker:
             "handle_signals": False,
             "keep_result": 3600,
             "health_check_interval": HEALTH_CHECK_INTERVAL_SECONDS,
+            **(options or {}),
         }
         self.health = LoopHealth(f"worker:{queue_name}")
         self._stopping = asyncio.Event()

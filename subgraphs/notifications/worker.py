@@ -79,7 +79,7 @@ def _max_attempts_from_env() -> int:
 
 
 class WorkerSettings:
-    """`arq subgraphs.notifications.worker.WorkerSettings`"""
+    """`python -m subgraphs.kit.worker_process subgraphs.notifications.worker.WorkerSettings`"""
 
     functions: ClassVar[list[Any]] = functions(_max_attempts_from_env())
     cron_jobs: ClassVar[list[Any]] = CRON_JOBS
@@ -89,4 +89,7 @@ class WorkerSettings:
     on_shutdown = staticmethod(_shutdown)
     keep_result: ClassVar[int] = 3600
     max_jobs: ClassVar[int] = 20
+    # A delivery is one SMTP or webhook call (10 s timeouts); a job of a killed worker is taken up again
+    # once this has passed (arq's in-progress mark), not after arq's default of 5 minutes.
+    job_timeout: ClassVar[int] = int(os.environ.get("NOTIFICATIONS_JOB_TIMEOUT", "60"))
     health_check_interval: ClassVar[int] = HEALTH_CHECK_INTERVAL_SECONDS  # `arq --check` fails once it stalls

@@ -85,3 +85,33 @@ async def test_a_new_dead_letter_trims_those_older_than_the_retention(redis: aio
     assert "old" not in errors and "recent" in errors
     assert any("malformed event" in error for error in errors)
     assert dead_letter_minid(1_000_000.0) == f"{(1_000_000 - DEAD_LETTER_RETENTION_SECONDS) * 1000}-0"
+
+
+async def test_after_redis_lost_its_data_the_retained_entries_are_published_again(
+    redis: aioredis.Redis, mongo: TestMongo
+) -> None:
+    handled: list[str] = []
+
+    async def handle(event: Event) -> None:
+        handled.append(event.data["order_id"])
+
+    orders = mongo.database("orders")["orders"]
+    relay = OutboxRelay([orders], EventBus(redis))
+    worker = EventConsumer(redis, mongo.database("payments"), {"order.created": handle},
+                           ConsumerConfig(group="wipe-test", batch_size=1))
+    now = datetime.now(UTC)
+    await orders.insert_many([{"_id": "handled", "outbox": [entry("handled", now, published=False)]},
+                              {"_id": "in-flight", "outbox": [entry("in-flight", now, published=False)]}])
+    await worker.ensure_group()
+    assert await relay.relay_once() == 2
+    assert await worker.poll_once(block_ms=10) == 1  # one handled, the other still in the stream
+    assert handled == ["handled"]
+
+    await redis.flushall()  # Redis comes back empty: the stream, the group, the publish markers are gone
+    await worker.ensure_group()
+    assert await relay.relay_once() == 0  # nothing new; the retained entries go out again
+    for _ in range(3):
+        await worker.poll_once(block_ms=10)
+    assert handled == ["handled", "in-flight"]  # the lost one handled, the handled one not again
+    # Only the relay that found the epoch missing republishes; a later round or another relay does not.
+    assert await OutboxRelay([orders], EventBus(redis))._redis_lost_its_data() is False

@@ -11,6 +11,12 @@ poison entry: it is copied to the dead-letter stream `events:dead:outbox` with t
 document id, its index and the reason, marked `dead_letter: {error, at, stream_id}` in the document
 (so it is not tried again), and the relay goes on with the next entries and documents.
 
+Redis may come back empty (a restart without persistence, a failover that lost writes): entries it
+had been handed are gone, for every group. Each relay keeps an epoch key per collection set in Redis;
+when the key is missing, Redis lost its data, and the first relay to see that publishes the published
+entries its documents still keep (`PUBLISHED_RETENTION_SECONDS`) again. Consumers deduplicate by event
+id (`processed_events`, in MongoDB), so what they had handled is skipped and what was lost is handled.
+
 After a round that published something the relay runs the stream's retention (`retention.py`).
 Once an hour it empties the outbox of documents whose entries are all published and older than
 `PUBLISHED_RETENTION_SECONDS` (a document with an unpublished or poison entry keeps its outbox).
@@ -68,6 +74,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_prune = 0.0
+        self._epoch_key = f"{bus.stream}:epoch:" + ",".join(str(getattr(c, "name", c)) for c in collections)
 
     def notify(self) -> None:
         """Publish soon: call after a write that added an outbox entry."""
@@ -109,6 +116,8 @@ class OutboxRelay:
         A poison entry is dead-lettered and skipped; a Redis or Mongo error ends the round (the next
         round starts over, and publishing again is idempotent)."""
         published = 0
+        if await self._redis_lost_its_data():
+            await self.republish_retained()
         for collection in self.collections:
             cursor = collection.find({"outbox": {"$elemMatch": UNPUBLISHED}}, {"outbox": 1})
             async for document in cursor:
@@ -118,6 +127,28 @@ class OutboxRelay:
         if published:
             await self.retention.maybe_run()
         return published
+
+    async def _redis_lost_its_data(self) -> bool:
+        """True for the one relay that finds the epoch key missing (set it, and it is missing only after
+        Redis lost its data, or on the very first start, when there is nothing to republish)."""
+        return bool(await self.bus.redis.set(self._epoch_key, datetime.now(UTC).isoformat(), nx=True))
+
+    async def republish_retained(self) -> int:
+        """Publish again every published entry still kept in the documents (after Redis lost the stream)."""
+        republished = 0
+        for collection in self.collections:
+            async for document in collection.find({"outbox.published": True}, {"outbox": 1}):
+                for entry in document.get("outbox") or []:
+                    if not isinstance(entry, dict) or entry.get("published") is not True:
+                        continue
+                    with contextlib.suppress(*_POISON):
+                        if await self.bus.publish(Event.from_dict(entry["event"])) is not None:
+                            republished += 1
+                self.health.beat()
+        if republished:
+            log.warning("Redis lost its data: published %d retained outbox entries again (consumers skip what "
+                        "they had handled)", republished)
+        return republished
 
     async def prune_published(self, now: datetime | None = None) -> int:
         """Empty the outbox of documents whose entries are all published and older than the retention;
