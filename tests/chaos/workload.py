@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from subgraphs.payments.domain import payment_id_for
-from subgraphs.payments.providers.scenarios import CARD_SCENARIOS
 from tests.chaos.client import (
     CANCEL_ORDER,
     FULFILL_ORDER,
@@ -35,10 +34,8 @@ from tests.chaos.plan import OrderScript, Plan
 
 log = logging.getLogger(__name__)
 
-# Roles of the plan -> (provider, token) of the simulated providers (docs/payments.md, test methods).
-# Payments moves from card numbers to `pm_` test methods (and orders then refuses card numbers); the
-# harness speaks whichever the providers know.
-PM_METHODS: dict[str, tuple[str, str]] = {
+# Roles of the plan -> (provider, token) of the simulated providers' test methods (docs/payments.md).
+PAYMENT_METHODS: dict[str, tuple[str, str]] = {
     "ok": ("CARD", "pm_card_visa"),
     "declined": ("CARD", "pm_card_chargeDeclined"),
     "soft_decline": ("CARD", "pm_card_chargeDeclinedInsufficientFunds"),
@@ -48,17 +45,6 @@ PM_METHODS: dict[str, tuple[str, str]] = {
     "no_answer": ("CARD", "pm_card_timeout"),
     "wallet_ok": ("WALLET", "wallet_ok"),
 }
-CARD_NUMBER_METHODS: dict[str, tuple[str, str]] = {
-    "ok": ("CARD", "4242424242424242"),
-    "declined": ("CARD", "4000000000000002"),
-    "soft_decline": ("CARD", "4000000000009995"),
-    "lost_answer": ("CARD", "4000000000000341"),
-    "slow": ("CARD", "4000000000003220"),
-    "flaky": ("CARD", "4000000000000119"),
-    "no_answer": ("CARD", "4000000000000259"),
-    "wallet_ok": ("WALLET", "wallet_ok"),
-}
-PAYMENT_METHODS = PM_METHODS if "pm_card_visa" in CARD_SCENARIOS else CARD_NUMBER_METHODS
 RETRY_METHOD = PAYMENT_METHODS["ok"]
 
 MAX_TRIES = 8  # per call, with the same idempotency key

@@ -24,6 +24,7 @@ from subgraphs.kit.events.types import (
     PaymentRefunded,
 )
 from subgraphs.notifications.model import EVENT_TYPES as NOTIFYING_EVENT_TYPES
+from subgraphs.payments.providers import ledger_view
 from tests.support.invariants import (
     ConsumerGroup,
     LedgerCharge,
@@ -48,7 +49,6 @@ CONSUMER_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
 }
 # The collections whose documents carry an outbox, per service database.
 OUTBOXES: dict[str, str] = {"orders": "orders", "payments": "payments", "notifications": "notifications"}
-SIMULATED_PROVIDERS = ("card", "wallet")
 
 
 SERVICES = ("products", "orders", "payments", "notifications")
@@ -80,7 +80,7 @@ async def read_state(mongodb_url: str, redis_url: str, databases: Databases | No
         await _read_orders(client[databases.orders], state)
         await _read_payments(client[databases.payments], state)
         await _read_notifications(client[databases.notifications], state)
-        await _read_ledger(client[databases.provider_ledger], redis, state)
+        await _read_ledger(client[databases.provider_ledger], state)
         for service, collection in OUTBOXES.items():
             state.outbox.extend(await _read_outbox(client[databases.of(service)][collection], service))
         for group, (service, handles) in CONSUMER_GROUPS.items():
@@ -155,14 +155,8 @@ async def _read_notifications(db: Any, state: SystemState) -> None:
         ))
 
 
-async def _read_ledger(database: Any, redis: aioredis.Redis, state: SystemState) -> None:
-    """The simulated providers' books: in their own MongoDB database where payments keeps them there
-    (`subgraphs.payments.providers.ledger_view`), else in Redis (`simprovider:*`, the older layout)."""
-    try:
-        from subgraphs.payments.providers import ledger_view  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        await _read_redis_ledger(redis, state)
-        return
+async def _read_ledger(database: Any, state: SystemState) -> None:
+    """The simulated providers' books, in their own MongoDB database (docs/payments.md)."""
     for order in (await ledger_view.read_ledger(database)).values():
         for charge in order.charges:
             state.charges.append(LedgerCharge(
@@ -171,30 +165,6 @@ async def _read_ledger(database: Any, redis: aioredis.Redis, state: SystemState)
             ))
             state.refunds.extend(LedgerRefund(key=r.idempotency_key, charge_key=charge.idempotency_key,
                                               amount=r.amount) for r in charge.refunds)
-
-
-async def _read_redis_ledger(redis: aioredis.Redis, state: SystemState) -> None:
-    """Charges under `simprovider:<name>:charge:<paymentId>:<attempt>`, refunds under
-    `...:refund:<refundId>` with the charge's key as the first field of their fingerprint."""
-    for provider in SIMULATED_PROVIDERS:
-        prefix = f"simprovider:{provider}"
-        async for key in redis.scan_iter(match=f"{prefix}:charge:*", count=500):
-            record = await redis.hgetall(key)  # type: ignore[misc]
-            if not record:
-                continue
-            charge_key = key[len(f"{prefix}:charge:"):]
-            state.charges.append(LedgerCharge(
-                key=charge_key, payment_id=charge_key.rsplit(":", 1)[0], succeeded=record.get("status") == "succeeded",
-                amount=int(record.get("amount", 0)), refunded=int(record.get("refunded", 0)),
-            ))
-        async for key in redis.scan_iter(match=f"{prefix}:refund:*", count=500):
-            record = await redis.hgetall(key)  # type: ignore[misc]
-            if not record:
-                continue
-            state.refunds.append(LedgerRefund(
-                key=key[len(f"{prefix}:refund:"):], charge_key=record.get("fingerprint", "").split("\x1f", 1)[0],
-                amount=int(record.get("amount", 0)),
-            ))
 
 
 async def _read_outbox(collection: Any, source: str) -> list[OutboxEvent]:
