@@ -1,4 +1,4 @@
-"""The standalone worker (`arq subgraphs.orders.worker.WorkerSettings`): its start-up wiring and jobs."""
+"""The standalone worker (`subgraphs.orders.worker.WorkerSettings`): its start-up wiring and jobs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from subgraphs.orders import worker
 from subgraphs.orders.queue import EXPIRE_ORDER_JOB, ORDERS_QUEUE
+from tests.support.mongo import TestMongo
 
 
 async def test_worker_settings_describe_the_orders_queue() -> None:
@@ -18,9 +19,11 @@ async def test_worker_settings_describe_the_orders_queue() -> None:
         "cron:retry_stock_actions", "cron:expire_due_holds", "cron:release_stale_checkouts"}
 
 
-async def test_worker_starts_runs_its_jobs_and_stops(redis_url: str, shared_mongo: Any,
+async def test_worker_starts_runs_its_jobs_and_stops(redis_url: str, shared_mongo: Any, mongo: TestMongo,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
+    for name, value in mongo.env("orders").items():  # the test's database, as a deployed worker's MONGODB_URL
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("PRODUCTS_URL", "http://127.0.0.1:9/graphql")
     ctx: dict[str, Any] = {}
     await worker.startup(ctx)
