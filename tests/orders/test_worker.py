@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import pytest
 
 from subgraphs.orders import worker
 from subgraphs.orders.queue import EXPIRE_ORDER_JOB, ORDERS_QUEUE
 from tests.support.mongo import TestMongo
+
+T = TypeVar("T")
 
 
 async def test_worker_settings_describe_the_orders_queue() -> None:
@@ -26,11 +30,20 @@ async def test_worker_starts_runs_its_jobs_and_stops(redis_url: str, shared_mong
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PRODUCTS_URL", "http://127.0.0.1:9/graphql")
     ctx: dict[str, Any] = {}
-    await worker.startup(ctx)
+    # Each step has its own deadline, so a hang names the step (seen twice in full runs on a busy machine).
+    await within("startup", worker.startup(ctx))
     try:
-        assert await worker.retry_stock_actions(ctx) == 0
-        assert await worker.expire_due_holds(ctx) == 0
-        assert await worker.release_stale_checkouts(ctx) == 0
-        assert await worker.expire_order(ctx, "00000000-0000-5000-8000-000000000000") is False
+        assert await within("retry_stock_actions", worker.retry_stock_actions(ctx)) == 0
+        assert await within("expire_due_holds", worker.expire_due_holds(ctx)) == 0
+        assert await within("release_stale_checkouts", worker.release_stale_checkouts(ctx)) == 0
+        assert await within("expire_order", worker.expire_order(ctx, "00000000-0000-5000-8000-000000000000")) is False
     finally:
-        await worker.shutdown(ctx)
+        await within("shutdown", worker.shutdown(ctx))
+
+
+async def within(step: str, awaitable: Awaitable[T], seconds: float = 60) -> T:
+    try:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    except TimeoutError as exc:  # the chained traceback shows where it was waiting
+        raise AssertionError(f"the worker's {step} did not finish within {seconds:.0f}s") from exc
