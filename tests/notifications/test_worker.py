@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from subgraphs.notifications.config import TEMPLATES_DIR, NotificationConfig, Sm
 from subgraphs.notifications.delivery import DELIVER_JOB
 from subgraphs.notifications.model import QUEUE_NAME
 from subgraphs.notifications.worker import WorkerSettings
+from tests.support.subprocess_run import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,17 +49,8 @@ async def test_worker_startup_builds_its_own_delivery_components(redis_url: str,
     # tests on a busy machine, a worker's start-up in the test's loop once waited forever).
     env = {key: value for key, value in os.environ.items() if key != "MONGODB_URL"}
     env.update({"REDIS_URL": redis_url, "NOTIFICATIONS_MAILDIR": str(tmp_path / "mail"), "LOG_LEVEL": "WARNING"})
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", RUN_THE_WORKER, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()[-3000:]
-    assert out.decode().strip().splitlines()[-1] == "MISSING"
+    out = await run_python(RUN_THE_WORKER, env)
+    assert out.strip().splitlines()[-1] == "MISSING"
 
 
 def test_check_templates_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -8,16 +8,15 @@ three loaded full runs; never in a process of its own, nor in the chaos suite's 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from subgraphs.orders import worker
 from subgraphs.orders.queue import EXPIRE_ORDER_JOB, ORDERS_QUEUE
 from tests.support.mongo import TestMongo
+from tests.support.subprocess_run import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,14 +50,5 @@ async def test_worker_settings_describe_the_orders_queue() -> None:
 async def test_worker_starts_runs_its_jobs_and_stops(redis_url: str, shared_mongo: Any, mongo: TestMongo) -> None:
     env = {**os.environ, "REDIS_URL": redis_url, "PRODUCTS_URL": "http://127.0.0.1:9/graphql",
            **mongo.env("orders"), "LOG_LEVEL": "WARNING"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", RUN_THE_WORKER, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()[-3000:]
-    assert json.loads(out.decode().strip().splitlines()[-1]) == [0, 0, 0, False]
+    out = await run_python(RUN_THE_WORKER, env)
+    assert json.loads(out.strip().splitlines()[-1]) == [0, 0, 0, False]
