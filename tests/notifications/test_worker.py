@@ -15,8 +15,6 @@ from subgraphs.notifications.model import QUEUE_NAME
 from subgraphs.notifications.worker import WorkerSettings
 from tests.support.subprocess_run import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_worker_settings_name_the_queue_and_the_jobs() -> None:
     assert WorkerSettings.queue_name == QUEUE_NAME == "notifications"

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from subgraphs.orders import worker
 from subgraphs.orders.queue import EXPIRE_ORDER_JOB, ORDERS_QUEUE
 from tests.support.mongo import TestMongo
 from tests.support.subprocess_run import run_python
-
-ROOT = Path(__file__).resolve().parents[2]
 
 RUN_THE_WORKER = """
 import asyncio, json
