@@ -29,7 +29,7 @@ import yaml
 
 from subgraphs.kit import embedded_mongo
 from subgraphs.kit.embedded_mongo import EmbeddedMongo
-from subgraphs.kit.embedded_redis import EmbeddedRedis, free_port
+from subgraphs.kit.embedded_redis import EmbeddedRedis, free_ports
 from subgraphs.kit.settings import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ class Stack:
 
     @classmethod
     def on_free_ports(cls, **kwargs: Any) -> Stack:
-        return cls(ports={name: free_port() for name in DEFAULT_PORTS}, **kwargs)
+        return cls(ports=dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS)), strict=True)), **kwargs)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"

@@ -7,6 +7,7 @@ stopped when its owner stops it or the process exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import socket
 import subprocess
@@ -26,9 +27,19 @@ def redis_server_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports. The sockets stay bound until all are chosen: ports picked
+    one at a time can repeat (the kernel may hand a just-closed port out again)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 class EmbeddedRedis:
