@@ -26,10 +26,8 @@ from tests.support.servers import wait_for
 
 FAST = PaymentsConfig(
     max_provider_tries=3,
-    job_timeout_seconds=5.0,
-    # Long enough that a provider call on a busy 2-core machine answers in time (a 0.4 s bound turned
-    # the third try of a transient card into a TIMEOUT in a loaded run); the timeout cards wait it out.
-    provider_timeout_seconds=1.5,
+    job_timeout_seconds=3.0,
+    provider_timeout_seconds=0.4,
     backoff_base_seconds=0.05,
     backoff_cap_seconds=0.2,
     breaker_failure_threshold=3,
