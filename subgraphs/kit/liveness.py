@@ -42,12 +42,15 @@ class LoopHealth:
         self.state = LoopState.STARTING
 
     def beat(self) -> None:
-        """One round done (a poll, a handled entry): the loop is alive."""
-        self.state = LoopState.RUNNING
+        """One round done (a poll, a handled entry): the loop is alive. A loop told to stop may finish
+        a round on its way out; it stays STOPPING (or STOPPED) all the same."""
+        if not self._ending:
+            self.state = LoopState.RUNNING
         self.last_beat = self._clock()
 
     def failed(self, exc: BaseException) -> None:
-        self.state = LoopState.RESTARTING
+        if not self._ending:
+            self.state = LoopState.RESTARTING
         self.failures += 1
         self.last_error = f"{exc.__class__.__name__}: {exc}"
 
@@ -56,6 +59,10 @@ class LoopHealth:
 
     def stopped(self) -> None:
         self.state = LoopState.STOPPED
+
+    @property
+    def _ending(self) -> bool:
+        return self.state in (LoopState.STOPPING, LoopState.STOPPED)
 
     def check(self) -> tuple[bool, str]:
         """(healthy, why not) for `/ready`."""
