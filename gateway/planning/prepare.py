@@ -23,28 +23,16 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from ..config import OperationLimits
+from ..limits.analysis import OperationAnalyzer
+from ..limits.checks import VariableCost, check_measured, tokens_exceeded
+from ..limits.costs import CostModel
 from ..supergraph.model import Supergraph
+from .errors import RequestError, error_dict
 from .nodes import QueryPlan
 from .operation import CSel, normalize_selections
 from .planner import INTROSPECTION_ROOT_FIELDS, Planner, PlanningError
 from .shape import ShapeCompiler, ShapeSel
-
-
-class RequestError(Exception):
-    """A request-level failure: no execution happens, the response has `errors` and no `data`."""
-
-    def __init__(self, errors: list[dict[str, Any]], status: int = 400) -> None:
-        super().__init__(errors[0]["message"] if errors else "request error")
-        self.errors = errors
-        self.status = status
-
-
-def error_dict(message: str, code: str, locations: Any = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"message": message}
-    if locations:
-        out["locations"] = locations
-    out["extensions"] = {"code": code}
-    return out
 
 
 def _graphql_error(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -65,6 +53,8 @@ class PreparedOperation:
     selections: tuple[CSel, ...]
     introspection: DocumentNode | None
     supergraph: Supergraph
+    # set when the estimated cost depends on variable slicing arguments: checked per request
+    variable_cost: VariableCost | None = None
     plans: dict[frozenset[str], QueryPlan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,25 +121,68 @@ def _introspection_document(
     return DocumentNode(definitions=(op, *fragments))
 
 
-MAX_TOKENS = 50_000
+_NO_LIMITS = OperationLimits(
+    http_max_request_bytes=0, max_tokens=50_000, max_depth=0, max_aliases=0, max_root_fields=0, max_fields=0, max_cost=0
+)
+_NO_COSTS = CostModel()
 
 
 def prepare_operation(
-    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
+    query: str,
+    operation_name: str | None,
+    schema: GraphQLSchema,
+    supergraph: Supergraph,
+    limits: OperationLimits | None = None,
+    costs: CostModel | None = None,
+    labels: frozenset[str] | None = None,
 ) -> PreparedOperation:
+    """Without `limits` only a generous token ceiling applies (tools, tests); with `labels` the plan
+    for those override labels is made here too, so a worker thread does all the heavy work."""
     try:
-        return _prepare(query, operation_name, schema, supergraph)
+        prepared = _prepare(query, operation_name, schema, supergraph, limits or _NO_LIMITS, costs or _NO_COSTS)
+        if labels is not None:
+            prepared.plan_for(labels)
+        return prepared
     except RecursionError:
         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
 
 
-def _prepare(
-    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
-) -> PreparedOperation:
+def _parse(query: str, limits: OperationLimits) -> DocumentNode:
+    max_tokens = limits.max_tokens if limits.max_tokens > 0 else None
     try:
-        document = parse(query, no_location=False, max_tokens=MAX_TOKENS)
+        return parse(query, no_location=False, max_tokens=max_tokens)
     except GraphQLError as exc:
+        if max_tokens is not None and "Parsing aborted" in exc.message:
+            raise tokens_exceeded(max_tokens) from None
         raise RequestError([_graphql_error(exc, "GRAPHQL_PARSE_FAILED")]) from exc
+
+
+def _operation_or_none(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    try:
+        return select_operation(document, operation_name)
+    except RequestError:
+        return None  # reported after validation, as before limits existed
+
+
+def _prepare(
+    query: str,
+    operation_name: str | None,
+    schema: GraphQLSchema,
+    supergraph: Supergraph,
+    limits: OperationLimits,
+    costs: CostModel,
+) -> PreparedOperation:
+    document = _parse(query, limits)
+    fragment_nodes = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    fragments = {f.name.value: f for f in fragment_nodes}
+    candidate = _operation_or_none(document, operation_name)
+    sliced = False
+    if candidate is not None:
+        # before validation: its overlapping-fields rule is what a fragment bomb makes slow
+        defaults = _variable_defaults(candidate)
+        measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
+        check_measured(measured, limits)
+        sliced = measured.variable_sliced
     errors = validate(schema, document)
     if errors:
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
@@ -158,16 +191,15 @@ def _prepare(
     root_type = supergraph.root_type(kind)
     if root_type is None:
         raise RequestError([error_dict(f"The schema has no {kind} type.", "GRAPHQL_VALIDATION_FAILED")])
-    fragment_nodes = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
-    fragments = {f.name.value: f for f in fragment_nodes}
     selections = normalize_selections(operation.selection_set, fragments)
     variable_definitions = {v.variable.name.value: v for v in operation.variable_definitions or ()}
-    defaults = {
-        name: value_from_ast_untyped(v.default_value)
-        for name, v in variable_definitions.items()
-        if v.default_value is not None
-    }
+    defaults = _variable_defaults(operation)
     shape = ShapeCompiler(schema).compile_root(root_type, selections)
+    variable_cost = None
+    if sliced and limits.max_cost > 0:
+        variable_cost = VariableCost(
+            schema, costs, limits, operation, fragments, defaults, tuple(variable_definitions), {}
+        )
     return PreparedOperation(
         kind=kind,
         name=operation.name.value if operation.name else None,
@@ -180,7 +212,16 @@ def _prepare(
         selections=selections,
         introspection=_introspection_document(operation, fragment_nodes),
         supergraph=supergraph,
+        variable_cost=variable_cost,
     )
+
+
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    return {
+        v.variable.name.value: value_from_ast_untyped(v.default_value)
+        for v in operation.variable_definitions or ()
+        if v.default_value is not None
+    }
 
 
 class PlanCache:
