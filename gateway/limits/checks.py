@@ -22,10 +22,19 @@ COST_ESTIMATED_TOO_EXPENSIVE = "COST_ESTIMATED_TOO_EXPENSIVE"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 
+# Measurements are exact Python ints (a fragment bomb measures 2**199 fields); JSON and its
+# readers hold integers up to 2**53 exactly, so larger ones are reported as that bound.
+MAX_REPORTED = 2**53 - 1
+
+
+def _shown(value: int) -> str:
+    return str(value) if value <= MAX_REPORTED else f"more than {MAX_REPORTED}"
+
+
 def limit_error(message: str, code: str, limit: int, measured: int | None = None, status: int = 400) -> RequestError:
     extensions: dict[str, Any] = {"code": code, "limit": limit}
     if measured is not None:
-        extensions["measured"] = measured
+        extensions["measured"] = min(measured, MAX_REPORTED)
     return RequestError([{"message": message, "extensions": extensions}], status)
 
 
@@ -38,21 +47,21 @@ def tokens_exceeded(limit: int) -> RequestError:
 def check_measured(measured: Measured, limits: OperationLimits) -> None:
     """Raise the first limit `measured` exceeds; cheap structural limits before cost."""
     checks = (
-        (limits.max_root_fields, measured.root_fields, MAX_ROOT_FIELDS_EXCEEDED, "root fields"),
         (limits.max_aliases, measured.aliases, MAX_ALIASES_EXCEEDED, "aliases"),
+        (limits.max_root_fields, measured.root_fields, MAX_ROOT_FIELDS_EXCEEDED, "root fields"),
         (limits.max_depth, measured.depth, MAX_DEPTH_EXCEEDED, "levels of depth"),
         (limits.max_fields, measured.fields, MAX_FIELDS_EXCEEDED, "fields with fragments expanded"),
     )
     for limit, value, code, what in checks:
         if limit > 0 and value > limit:
-            raise limit_error(f"The operation has {value} {what}; the limit is {limit}.", code, limit, value)
+            raise limit_error(f"The operation has {_shown(value)} {what}; the limit is {limit}.", code, limit, value)
     check_cost(measured.cost, limits)
 
 
 def check_cost(cost: int, limits: OperationLimits) -> None:
     if limits.max_cost > 0 and cost > limits.max_cost:
         raise limit_error(
-            f"The operation's estimated cost is {cost}; the limit is {limits.max_cost}.",
+            f"The operation's estimated cost is {_shown(cost)}; the limit is {limits.max_cost}.",
             COST_ESTIMATED_TOO_EXPENSIVE,
             limits.max_cost,
             cost,
