@@ -95,8 +95,10 @@ class Gateway:
             return prepare_operation(
                 query, operation_name, self.schema, self.supergraph, self.limits, self.costs, labels
             )
-        except RequestError as exc:  # refusals are cached like plans: a repeat costs a lookup
-            return exc
+        except RequestError as exc:
+            # Refusals are cached like plans, so a repeat costs a lookup; cached without the traceback,
+            # whose frames (the parser's among them) would keep the whole document alive.
+            return RequestError(exc.errors, exc.status)
 
     def active_labels(self) -> frozenset[str]:
         """Progressive-override labels in force for one request (percent labels drawn at random)."""

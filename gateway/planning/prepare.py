@@ -147,10 +147,12 @@ def prepare_operation(
         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
 
 
-def _parse(query: str, limits: OperationLimits) -> DocumentNode:
+def _parse(query: str, limits: OperationLimits, *, locations: bool = False) -> DocumentNode:
+    """Without locations by default: a node's location links every token of the document, which
+    a cached operation would keep alive (and the garbage collector walk) for nothing."""
     max_tokens = limits.max_tokens if limits.max_tokens > 0 else None
     try:
-        return parse(query, no_location=False, max_tokens=max_tokens)
+        return parse(query, no_location=not locations, max_tokens=max_tokens)
     except GraphQLError as exc:
         if max_tokens is not None and "Parsing aborted" in exc.message:
             raise tokens_exceeded(max_tokens) from None
@@ -183,8 +185,8 @@ def _prepare(
         measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
         check_measured(measured, limits)
         sliced = measured.variable_sliced
-    errors = validate(schema, document)
-    if errors:
+    if validate(schema, document):  # again with locations, for the client's error report
+        errors = validate(schema, _parse(query, limits, locations=True))
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
     operation = select_operation(document, operation_name)
     kind = operation.operation.value
@@ -203,7 +205,8 @@ def _prepare(
     return PreparedOperation(
         kind=kind,
         name=operation.name.value if operation.name else None,
-        document=document,
+        # only what the operation uses: the other operations of the document would be dead weight
+        document=DocumentNode(definitions=(operation, *fragment_nodes)),
         operation=operation,
         variable_definitions=variable_definitions,
         defaults=defaults,
