@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from gateway.composition import SubgraphSource, compose
-from tests.gateway.core.harness import RunningServer, free_port
+from tests.gateway.core.harness import RunningServer, free_port, gateway_app, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -435,3 +435,30 @@ async def test_fresh_heavy_documents_do_not_stall_a_cached_query(gateway: Gatewa
         r = await http.post("/graphql", json={"query": document, "operationName": name})
     assert r.status_code == 200 and r.json() == {"data": {"products": {"edges": [{"node": {"id": "0"}}]}}}
     assert result["max"] < 1.0, result
+
+
+# --- @cost / @listSize from the subgraphs reach the estimate ------------------------------------
+COSTED_SHOP_SDL = """
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost", "@listSize"])
+type Query {
+  products(first: Int! = 10): ProductConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"])
+  ping: String!
+}
+type ProductConnection { edges: [ProductEdge!]! }
+type ProductEdge { node: Product! }
+type Product @key(fields: "id") { id: ID! name: String! variants: [Variant!]! @listSize(assumedSize: 2) }
+type Variant @cost(weight: 50) { sku: String! }
+"""
+
+
+def test_cost_directives_are_composed_and_used(subgraph: RunningServer) -> None:
+    supergraph = compose([SubgraphSource("shop", subgraph.url + "/graphql", COSTED_SHOP_SDL)])
+    assert "@listSize(assumedSize: 2)" in supergraph and "@cost(weight: 50)" in supergraph
+    app = gateway_app(supergraph, {"shop": subgraph.url + "/graphql"})
+    with serve(app) as gw, httpx.Client(base_url=gw.url, timeout=15) as http:
+        query = "query($n: Int!) { products(first: $n) { edges { node { variants { sku } } } } }"
+        # 1 + 100 edges x (edge 1 + node 1 + 2 variants x 50)
+        r = post(http, query, variables={"n": 100})
+        assert refused(r, 400, "COST_ESTIMATED_TOO_EXPENSIVE")["measured"] == 10_201
+        r = post(http, query, variables={"n": 5})
+        assert r.status_code == 200 and len(r.json()["data"]["products"]["edges"]) == 5
