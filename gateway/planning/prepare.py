@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -141,7 +142,9 @@ def prepare_operation(
     try:
         prepared = _prepare(query, operation_name, schema, supergraph, limits or _NO_LIMITS, costs or _NO_COSTS)
         if labels is not None:
-            prepared.plan_for(labels)
+            # a planning failure is not the document's cached answer: it is retried (and reported) per request
+            with contextlib.suppress(RequestError):
+                prepared.plan_for(labels)
         return prepared
     except RecursionError:
         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None

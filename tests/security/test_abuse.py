@@ -131,10 +131,12 @@ class Gateway:
     process: subprocess.Popen[bytes]
 
 
-def start_gateway(supergraph: Path, subgraph_url: str, log: Path, cwd: Path = ROOT) -> Gateway:
+def start_gateway(
+    supergraph: Path, subgraph_url: str, log: Path, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> Gateway:
     """`python -m gateway serve` from `cwd` (a checkout) on a free port; waits until it answers."""
     port = free_port()
-    env = {**os.environ, "SUBGRAPH_URLS": f"shop={subgraph_url}", "PYTHONPATH": str(cwd)}
+    env = {**os.environ, "SUBGRAPH_URLS": f"shop={subgraph_url}", "PYTHONPATH": str(cwd), **(env or {})}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph), "--port", str(port)],
@@ -435,6 +437,30 @@ async def test_fresh_heavy_documents_do_not_stall_a_cached_query(gateway: Gatewa
         r = await http.post("/graphql", json={"query": document, "operationName": name})
     assert r.status_code == 200 and r.json() == {"data": {"products": {"edges": [{"node": {"id": "0"}}]}}}
     assert result["max"] < 1.0, result
+
+
+async def test_fresh_documents_beyond_the_queue_are_refused_with_503(subgraph: RunningServer, tmp_path: Path) -> None:
+    url = subgraph.url + "/graphql"
+    env = {"GATEWAY_PREPARE_WORKERS": "1", "GATEWAY_PREPARE_QUEUE": "0"}
+    running = start_gateway(shop_supergraph(tmp_path, url), url, tmp_path / "gw.log", env=env)
+    try:
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
+            documents = [heavy_document(f"queue{n}") for n in range(4)]
+            responses = await asyncio.gather(
+                *(http.post("/graphql", json={"query": d, "operationName": name}) for d, name in documents)
+            )
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses[0] == 200, statuses  # one worker, no queue: the first is prepared
+            busy = [r for r in responses if r.status_code == 503]
+            assert busy, statuses
+            assert busy[0].json()["errors"][0]["extensions"]["code"] == "PREPARE_QUEUE_FULL"
+            # the refusal is not cached: the same document is prepared once a worker is free
+            again = await http.post("/graphql", json={"query": documents[0][0], "operationName": documents[0][1]})
+            assert again.status_code == 200
+            cached = await http.post("/graphql", json={"query": "{ ping }"})
+            assert cached.status_code == 200
+    finally:
+        stop_gateway(running)
 
 
 # --- @cost / @listSize from the subgraphs reach the estimate ------------------------------------
