@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from .errors import RequestError, error_dict
 from .limits.checks import PAYLOAD_TOO_LARGE
-from .planning.errors import RequestError, error_dict
 
 # (query, variables, operationName, extensions); operationName "" is read as None
 RequestParams = tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]
@@ -76,8 +76,14 @@ def body_too_large(limit: int) -> HttpError:
     )
 
 
-async def read_body(receive: Callable[[], Awaitable[MutableMapping[str, Any]]], limit: int) -> bytes:
-    """An ASGI request body, refused (413) as soon as it passes `limit` bytes (0: no limit)."""
+async def read_body(
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]], limit: int, headers: Mapping[str, str]
+) -> bytes:
+    """An ASGI request body, refused (413) by its declared Content-Length or as soon as it passes
+    `limit` bytes (0: no limit)."""
+    declared = headers.get("content-length")
+    if limit and declared is not None and declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -93,11 +99,6 @@ async def read_body(receive: Callable[[], Awaitable[MutableMapping[str, Any]]], 
         if not message.get("more_body", False):
             break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def declared_length(headers: Mapping[str, str]) -> int | None:
-    raw = headers.get("content-length")
-    return int(raw) if raw is not None and raw.isdigit() else None
 
 
 def request_params(payload: dict[str, Any]) -> RequestParams:

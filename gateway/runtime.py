@@ -5,6 +5,7 @@ HTTP (gateway.server) and the subscription transports (gateway.subscriptions) ca
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from collections.abc import Mapping
@@ -22,6 +23,10 @@ from .limits.offload import PrepareOffload
 from .planning.nodes import QueryPlan
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
+
+# Documents longer than this are cached under their digest (bytes: never equal to a document's
+# text), so 1,024 cached entries cannot pin 1,024 two-megabyte documents in memory.
+_DIGEST_KEYS_ABOVE = 4096
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 _BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
@@ -65,7 +70,7 @@ class Gateway:
         """Parsed, validated, planned operation; cached by (document, operationName). Raises RequestError.
 
         Synchronous: for tools and tests. Request handlers use :meth:`prepare_async`."""
-        key = (query, operation_name)
+        key = _cache_key(query, operation_name)
         cached = self.cache.get(key)
         if cached is None:
             cached = self._prepare_fresh(query, operation_name, None)
@@ -77,7 +82,7 @@ class Gateway:
     async def prepare_async(self, query: str, operation_name: str | None) -> PreparedOperation:
         """As :meth:`prepare`; a cache hit answers at once, a fresh document is prepared (and planned)
         in a worker thread (gateway.limits.offload) so the event loop keeps serving others."""
-        key = (query, operation_name)
+        key = _cache_key(query, operation_name)
         cached = self.cache.get(key)
         if cached is None:
             labels = self.active_labels()
@@ -185,3 +190,9 @@ class Gateway:
         if include_plan:
             response["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
         return response
+
+
+def _cache_key(query: str, operation_name: str | None) -> tuple[str | bytes, str | None]:
+    if len(query) <= _DIGEST_KEYS_ABOVE:
+        return query, operation_name
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest(), operation_name

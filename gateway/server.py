@@ -16,13 +16,11 @@ from urllib.parse import parse_qsl
 import orjson
 
 from .config import Settings
-from .planning.errors import RequestError, error_dict
+from .errors import RequestError, error_dict
 from .request import (
     HttpError,
-    body_too_large,
     check_content_type,
     check_operation_kind,
-    declared_length,
     payload_from_body,
     payload_from_query,
     read_body,
@@ -115,11 +113,8 @@ class GatewayApp:
                 406, [error_dict(f"Accept must allow application/json or {GRAPHQL_RESPONSE_JSON}", "BAD_REQUEST")]
             )
         check_content_type(headers.get("content-type", ""))
-        limit = self.gateway.limits.http_max_request_bytes
-        length = declared_length(headers)
-        if limit and length is not None and length > limit:
-            raise body_too_large(limit)
-        payload = payload_from_body(await read_body(receive, limit))
+        body = await read_body(receive, self.gateway.limits.http_max_request_bytes, headers)
+        payload = payload_from_body(body)
         await self._graphql(payload, headers, media, send, is_get=False)
 
     async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:

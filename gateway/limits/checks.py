@@ -9,7 +9,7 @@ from typing import Any
 from graphql import FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode
 
 from ..config import OperationLimits
-from ..planning.errors import RequestError
+from ..errors import RequestError
 from .analysis import Measured, OperationAnalyzer
 from .costs import CostModel
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
-from ..planning.errors import RequestError
+from ..errors import RequestError
 
 T = TypeVar("T")
 

@@ -25,11 +25,11 @@ from graphql import (
 )
 
 from ..config import OperationLimits
+from ..errors import RequestError, error_dict
 from ..limits.analysis import OperationAnalyzer
 from ..limits.checks import VariableCost, check_measured, tokens_exceeded
 from ..limits.costs import CostModel
 from ..supergraph.model import Supergraph
-from .errors import RequestError, error_dict
 from .nodes import QueryPlan
 from .operation import CSel, normalize_selections
 from .planner import INTROSPECTION_ROOT_FIELDS, Planner, PlanningError
@@ -231,19 +231,20 @@ def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
 
 
 class PlanCache:
-    """LRU of prepared operations (or of their request errors) keyed by (document, operationName)."""
+    """LRU of prepared operations (or of their request errors) keyed by (document, operationName);
+    a long document is keyed by its digest (gateway.runtime)."""
 
     def __init__(self, size: int) -> None:
         self.size = max(0, size)
-        self._items: OrderedDict[tuple[str, str | None], PreparedOperation | RequestError] = OrderedDict()
+        self._items: OrderedDict[tuple[str | bytes, str | None], PreparedOperation | RequestError] = OrderedDict()
 
-    def get(self, key: tuple[str, str | None]) -> PreparedOperation | RequestError | None:
+    def get(self, key: tuple[str | bytes, str | None]) -> PreparedOperation | RequestError | None:
         item = self._items.get(key)
         if item is not None:
             self._items.move_to_end(key)
         return item
 
-    def put(self, key: tuple[str, str | None], value: PreparedOperation | RequestError) -> None:
+    def put(self, key: tuple[str | bytes, str | None], value: PreparedOperation | RequestError) -> None:
         if self.size == 0:
             return
         self._items[key] = value

@@ -3,7 +3,7 @@ queries and mutations through the normal request path."""
 
 from __future__ import annotations
 
-from ..planning.errors import RequestError
+from ..errors import RequestError
 from ..request import check_operation_kind
 from ..runtime import Gateway
 from .engine import SubscriptionEngine

@@ -18,14 +18,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ..planning.errors import RequestError, error_dict
+from ..errors import RequestError, error_dict
 from ..request import (
     HttpError,
     InvalidRequest,
     accepts,
-    body_too_large,
     check_content_type,
-    declared_length,
     payload_from_body,
     payload_from_query,
     read_body,
@@ -57,10 +55,8 @@ async def read_request(request: Request, max_bytes: int = 0) -> GraphQLRequest:
             {"allow": "GET, POST"},
         )
     check_content_type(request.headers.get("content-type", ""))
-    length = declared_length(request.headers)
-    if max_bytes and length is not None and length > max_bytes:
-        raise body_too_large(max_bytes)
-    return GraphQLRequest.from_payload(payload_from_body(await read_body(request.receive, max_bytes)))
+    body = await read_body(request.receive, max_bytes, request.headers)
+    return GraphQLRequest.from_payload(payload_from_body(body))
 
 
 def _refusal(exc: RequestError) -> Response:

@@ -1,4 +1,4 @@
-"""The request-level error every stage raises (parse, limits, validation, planning, variables)."""
+"""The request-level error every stage raises (HTTP checks, parse, limits, validation, planning, variables)."""
 
 from __future__ import annotations
 
