@@ -63,6 +63,47 @@ def env_pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class OperationLimits:
+    """Limits every transport applies before any subgraph fetch (gateway.limits); 0 disables one.
+
+    Defaults follow Apollo Router where it has one (body 2 MB, 15,000 parser tokens) and are set so the
+    repo's clients, the GraphiQL examples and the standard introspection queries pass.
+    """
+
+    http_max_request_bytes: int = 2_000_000
+    max_tokens: int = 15_000
+    # the standard introspection query is 15 levels deep; clients' newer ones go a little deeper
+    max_depth: int = 20
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    # Field selections with every fragment spread expanded (what validation and planning walk).
+    max_fields: int = 1_000
+    max_cost: int = 10_000
+    # Assumed length of a list field without @listSize or a slicing argument.
+    default_list_size: int = 10
+    # Fresh (uncached) documents are prepared in worker threads, off the event loop; beyond
+    # workers + queue waiting preparations a fresh document is refused with 503.
+    prepare_workers: int = 1
+    prepare_queue: int = 32
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OperationLimits:
+        d = cls()
+        return cls(
+            http_max_request_bytes=env_int(env, "GATEWAY_MAX_REQUEST_BYTES", d.http_max_request_bytes),
+            max_tokens=env_int(env, "GATEWAY_MAX_TOKENS", d.max_tokens),
+            max_depth=env_int(env, "GATEWAY_MAX_DEPTH", d.max_depth),
+            max_aliases=env_int(env, "GATEWAY_MAX_ALIASES", d.max_aliases),
+            max_root_fields=env_int(env, "GATEWAY_MAX_ROOT_FIELDS", d.max_root_fields),
+            max_fields=env_int(env, "GATEWAY_MAX_FIELDS", d.max_fields),
+            max_cost=env_int(env, "GATEWAY_MAX_COST", d.max_cost),
+            default_list_size=env_int(env, "GATEWAY_DEFAULT_LIST_SIZE", d.default_list_size),
+            prepare_workers=max(1, env_int(env, "GATEWAY_PREPARE_WORKERS", d.prepare_workers)),
+            prepare_queue=max(0, env_int(env, "GATEWAY_PREPARE_QUEUE", d.prepare_queue)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the gateway process needs; build with :meth:`from_env` or directly in tests."""
 
@@ -84,6 +125,7 @@ class Settings:
     # Subgraph URL overrides by subgraph name (useful to point a supergraph at test servers).
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     max_connections_per_subgraph: int = 256
+    limits: OperationLimits = field(default_factory=OperationLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +147,7 @@ class Settings:
             override_labels=frozenset(env_list(env, "OVERRIDE_LABELS")),
             subgraph_urls=env_pairs(env, "SUBGRAPH_URLS"),
             max_connections_per_subgraph=env_int(env, "MAX_CONNECTIONS_PER_SUBGRAPH", 256),
+            limits=OperationLimits.from_env(env),
         )
 
     def with_changes(self, **changes: object) -> Settings:

@@ -2,18 +2,22 @@
 
 One reading and one set of checks for the HTTP front end (server.py) and the real-time transports
 (WebSocket, SSE): a malformed request raises :class:`InvalidRequest`, a 400 `BAD_REQUEST`
-:class:`RequestError`. Built for the HTTP hot path: plain dicts and tuples, no request objects.
-Also the Accept-header test that the SSE transport and the explorer share.
+:class:`RequestError`. The HTTP-level rules (body size, Content-Type of a POST, no mutation over
+GET) live here too, so plain HTTP and SSE apply the same ones; the operation limits are applied
+where every transport prepares its operation (gateway.runtime / gateway.limits). Built for the
+HTTP hot path: plain dicts and tuples, no request objects. Also the Accept-header test that the
+SSE transport and the explorer share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import orjson
 
-from .planning.prepare import RequestError, error_dict
+from .errors import RequestError, error_dict
+from .limits.checks import PAYLOAD_TOO_LARGE
 
 # (query, variables, operationName, extensions); operationName "" is read as None
 RequestParams = tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]
@@ -24,6 +28,77 @@ class InvalidRequest(RequestError):
 
     def __init__(self, message: str) -> None:
         super().__init__([error_dict(message, "BAD_REQUEST")])
+
+
+class HttpError(RequestError):
+    """A request error with its own status and response headers (405 with Allow, 406, 413, 415)."""
+
+    def __init__(self, status: int, errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
+        super().__init__(errors, status)
+        self.headers = headers or {}
+
+
+def check_content_type(content_type: str) -> None:
+    """A POST must carry JSON: a `text/plain` or form body is what a cross-site "simple request"
+    (no CORS preflight) can send, so refusing it keeps other sites from running operations."""
+    if content_type and "json" not in content_type.lower():
+        raise HttpError(415, [error_dict("Content-Type must be application/json", "BAD_REQUEST")])
+
+
+def check_operation_kind(kind: str, *, via_get: bool, streaming: bool) -> None:
+    """Mutations only over POST (a GET must be safe: links, prefetches, cross-site images);
+    subscriptions only on a streaming transport (SSE, WebSocket)."""
+    if kind == "mutation" and via_get:
+        raise HttpError(
+            405, [error_dict("Mutations cannot be sent with GET; use POST.", "BAD_REQUEST")], {"allow": "POST"}
+        )
+    if kind == "subscription" and not streaming:
+        raise HttpError(
+            400,
+            [
+                error_dict(
+                    "Subscriptions are not supported over plain HTTP requests; use a subscription transport.",
+                    "SUBSCRIPTION_NOT_SUPPORTED",
+                )
+            ],
+        )
+
+
+def body_too_large(limit: int) -> HttpError:
+    return HttpError(
+        413,
+        [
+            {
+                "message": f"The request body is larger than {limit} bytes.",
+                "extensions": {"code": PAYLOAD_TOO_LARGE, "limit": limit},
+            }
+        ],
+    )
+
+
+async def read_body(
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]], limit: int, headers: Mapping[str, str]
+) -> bytes:
+    """An ASGI request body, refused (413) by its declared Content-Length or as soon as it passes
+    `limit` bytes (0: no limit)."""
+    declared = headers.get("content-length")
+    if limit and declared is not None and declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if limit and size > limit:
+                raise body_too_large(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def request_params(payload: dict[str, Any]) -> RequestParams:

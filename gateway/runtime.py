@@ -5,6 +5,7 @@ HTTP (gateway.server) and the subscription transports (gateway.subscriptions) ca
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from collections.abc import Mapping
@@ -17,9 +18,15 @@ from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
 from .execution.shaping import shape_response
+from .limits.costs import CostModel
+from .limits.offload import PrepareOffload
 from .planning.nodes import QueryPlan
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
+
+# Documents longer than this are cached under their digest (bytes: never equal to a document's
+# text), so 1,024 cached entries cannot pin 1,024 two-megabyte documents in memory.
+_DIGEST_KEYS_ABOVE = 4096
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 _BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
@@ -36,6 +43,11 @@ class Gateway:
         urls.update(self.settings.subgraph_urls)
         self.client = SubgraphClient(urls, self.settings)
         self.cache = PlanCache(self.settings.plan_cache_size)
+        self.limits = self.settings.limits
+        self.costs = CostModel.from_sdl(supergraph_sdl)
+        self.offload: PrepareOffload[PreparedOperation | RequestError] = PrepareOffload(
+            self.limits.prepare_workers, self.limits.prepare_queue
+        )
         self._forward = tuple(dict.fromkeys(("authorization", *self.settings.forward_headers)))
         self._fixed_labels = frozenset(
             label for label in self.supergraph.override_labels if label in self.settings.override_labels
@@ -50,22 +62,48 @@ class Gateway:
         await self.client.start()
 
     async def close(self) -> None:
+        self.offload.close()
         await self.client.close()
 
     # --- preparation -------------------------------------------------------------------
     def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
-        """Parsed, validated, planned operation; cached by (document, operationName). Raises RequestError."""
-        key = (query, operation_name)
+        """Parsed, validated, planned operation; cached by (document, operationName). Raises RequestError.
+
+        Synchronous: for tools and tests. Request handlers use :meth:`prepare_async`."""
+        key = _cache_key(query, operation_name)
         cached = self.cache.get(key)
         if cached is None:
-            try:
-                cached = prepare_operation(query, operation_name, self.schema, self.supergraph)
-            except RequestError as exc:
-                cached = exc
+            cached = self._prepare_fresh(query, operation_name, None)
             self.cache.put(key, cached)
         if isinstance(cached, RequestError):
             raise cached
         return cached
+
+    async def prepare_async(self, query: str, operation_name: str | None) -> PreparedOperation:
+        """As :meth:`prepare`; a cache hit answers at once, a fresh document is prepared (and planned)
+        in a worker thread (gateway.limits.offload) so the event loop keeps serving others."""
+        key = _cache_key(query, operation_name)
+        cached = self.cache.get(key)
+        if cached is None:
+            labels = self.active_labels()
+            # a full queue raises its 503 here, uncached: it says nothing about the document
+            cached = await self.offload.run(key, lambda: self._prepare_fresh(query, operation_name, labels))
+            self.cache.put(key, cached)
+        if isinstance(cached, RequestError):
+            raise cached
+        return cached
+
+    def _prepare_fresh(
+        self, query: str, operation_name: str | None, labels: frozenset[str] | None
+    ) -> PreparedOperation | RequestError:
+        try:
+            return prepare_operation(
+                query, operation_name, self.schema, self.supergraph, self.limits, self.costs, labels
+            )
+        except RequestError as exc:
+            # Refusals are cached like plans, so a repeat costs a lookup; cached without the traceback,
+            # whose frames (the parser's among them) would keep the whole document alive.
+            return RequestError(exc.errors, exc.status)
 
     def active_labels(self) -> frozenset[str]:
         """Progressive-override labels in force for one request (percent labels drawn at random)."""
@@ -90,6 +128,8 @@ class Gateway:
             raise RequestError([error_dict(e.message, "BAD_USER_INPUT") for e in coerced])
         for name, value in prepared.defaults.items():
             raw.setdefault(name, value)
+        if prepared.variable_cost is not None:  # the cost of `first: $n` is known only now
+            prepared.variable_cost.check(raw)
         return raw
 
     def subgraph_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -114,7 +154,7 @@ class Gateway:
     ) -> dict[str, Any]:
         """Full GraphQL response for one request; request errors become `{"errors": [...]}`."""
         try:
-            prepared = self.prepare(query, operation_name)
+            prepared = await self.prepare_async(query, operation_name)
             values = self.coerce_variables(prepared, variables)
             return await self.execute_prepared(prepared, values, headers, include_plan=include_plan)
         except RequestError as exc:
@@ -150,3 +190,9 @@ class Gateway:
         if include_plan:
             response["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
         return response
+
+
+def _cache_key(query: str, operation_name: str | None) -> tuple[str | bytes, str | None]:
+    if len(query) <= _DIGEST_KEYS_ABOVE:
+        return query, operation_name
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest(), operation_name

@@ -16,8 +16,16 @@ from urllib.parse import parse_qsl
 import orjson
 
 from .config import Settings
-from .planning.prepare import RequestError, error_dict
-from .request import payload_from_body, payload_from_query, request_params
+from .errors import RequestError, error_dict
+from .request import (
+    HttpError,
+    check_content_type,
+    check_operation_kind,
+    payload_from_body,
+    payload_from_query,
+    read_body,
+    request_params,
+)
 from .runtime import Gateway
 from .subscriptions import RealtimeMiddleware, SubscriptionSettings, with_realtime
 
@@ -30,15 +38,6 @@ log = logging.getLogger("gateway.server")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
-MAX_BODY_BYTES = 8 * 1024 * 1024
-
-
-class HttpError(RequestError):
-    """A request error with its own status and response headers (405 with Allow, 406, 413, 415)."""
-
-    def __init__(self, status: int, errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
-        super().__init__(errors, status)
-        self.headers = headers or {}
 
 
 class GatewayApp:
@@ -113,10 +112,9 @@ class GatewayApp:
             raise HttpError(
                 406, [error_dict(f"Accept must allow application/json or {GRAPHQL_RESPONSE_JSON}", "BAD_REQUEST")]
             )
-        content_type = headers.get("content-type", "")
-        if content_type and "json" not in content_type.lower():
-            raise HttpError(415, [error_dict("Content-Type must be application/json", "BAD_REQUEST")])
-        payload = payload_from_body(await _read_body(receive))
+        check_content_type(headers.get("content-type", ""))
+        body = await read_body(receive, self.gateway.limits.http_max_request_bytes, headers)
+        payload = payload_from_body(body)
         await self._graphql(payload, headers, media, send, is_get=False)
 
     async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
@@ -131,23 +129,8 @@ class GatewayApp:
     ) -> None:
         query, variables, operation_name, _ = request_params(payload)
         gateway = self.gateway
-        prepared = gateway.prepare(query, operation_name)  # RequestError: answered by _http
-        if prepared.kind == "mutation" and is_get:
-            raise HttpError(
-                405,
-                [error_dict("Mutations cannot be sent with GET; use POST.", "BAD_REQUEST")],
-                {"allow": "POST"},
-            )
-        if prepared.kind == "subscription":
-            raise HttpError(
-                400,
-                [
-                    error_dict(
-                        "Subscriptions are not supported over plain HTTP requests; use a subscription transport.",
-                        "SUBSCRIPTION_NOT_SUPPORTED",
-                    )
-                ],
-            )
+        prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http
+        check_operation_kind(prepared.kind, via_get=is_get, streaming=False)
         values = gateway.coerce_variables(prepared, variables)
         want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
         # RequestError here too, e.g. when the operation cannot be planned
@@ -169,24 +152,6 @@ def _negotiate(accept: str | None) -> str | None:
     if APPLICATION_JSON in lowered or "*/*" in lowered or "application/*" in lowered:
         return APPLICATION_JSON
     return None
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise HttpError(413, [error_dict("The request body is too large.", "BAD_REQUEST")])
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def _send_json(

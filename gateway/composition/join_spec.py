@@ -32,6 +32,15 @@ CORE_DIRECTIVES = {
 }
 TAG_DIRECTIVE = f"directive @tag(name: String!) repeatable on {_ELEMENT_LOCATIONS} | SCHEMA"
 INACCESSIBLE_DIRECTIVE = f"directive @inaccessible on {_ELEMENT_LOCATIONS}"
+COST_URL = "https://specs.apollo.dev/cost/v0.1"
+COST_DIRECTIVE = (
+    "directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION"
+    " | OBJECT | SCALAR"
+)
+LIST_SIZE_DIRECTIVE = (
+    "directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!],"
+    " requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION"
+)
 
 # name -> definition of the spec types (joined into the alphabetical type listing).
 CORE_TYPES = {

@@ -43,6 +43,10 @@ def merge_decorations(decos: Sequence[Decorations]) -> Decorations:
             merged.deprecated = deco.deprecated
         if merged.specified_by is None:
             merged.specified_by = deco.specified_by
+        if deco.cost is not None:  # subgraphs disagreeing: the higher weight, the safer estimate
+            merged.cost = deco.cost if merged.cost is None else max(merged.cost, deco.cost)
+        if merged.list_size is None:
+            merged.list_size = deco.list_size
     return merged
 
 

@@ -35,6 +35,9 @@ class Decorations:
     inaccessible: bool = False
     deprecated: str | None = None  # the reason; "" is not used, None means not deprecated
     specified_by: str | None = None
+    # demand control (https://specs.apollo.dev/cost/v0.1): @cost's weight, @listSize's printed arguments
+    cost: int | None = None
+    list_size: str | None = None
 
 
 @dataclass

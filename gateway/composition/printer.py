@@ -8,10 +8,13 @@ from graphql.language.print_string import print_string
 from .join_spec import (
     CORE_DIRECTIVES,
     CORE_TYPES,
+    COST_DIRECTIVE,
+    COST_URL,
     INACCESSIBLE_DIRECTIVE,
     INACCESSIBLE_URL,
     JOIN_URL,
     LINK_URL,
+    LIST_SIZE_DIRECTIVE,
     TAG_DIRECTIVE,
     TAG_URL,
 )
@@ -31,8 +34,12 @@ _KEYWORDS = {
 def print_supergraph(supergraph: Supergraph) -> str:
     uses_tag = supergraph.uses("tags")
     uses_inaccessible = supergraph.uses("inaccessible")
-    blocks = [_schema(supergraph, uses_tag, uses_inaccessible)]
+    uses_cost = supergraph.uses("cost") or supergraph.uses("list_size")
+    blocks = [_schema(supergraph, uses_tag, uses_inaccessible, uses_cost)]
     directives = dict(CORE_DIRECTIVES)
+    if uses_cost:
+        directives["cost"] = COST_DIRECTIVE
+        directives["listSize"] = LIST_SIZE_DIRECTIVE
     if uses_tag:
         directives["tag"] = TAG_DIRECTIVE
     if uses_inaccessible:
@@ -48,12 +55,14 @@ def print_supergraph(supergraph: Supergraph) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _schema(supergraph: Supergraph, uses_tag: bool, uses_inaccessible: bool) -> str:
+def _schema(supergraph: Supergraph, uses_tag: bool, uses_inaccessible: bool, uses_cost: bool = False) -> str:
     links = [f'@link(url: "{LINK_URL}")', f'@link(url: "{JOIN_URL}", for: EXECUTION)']
     if uses_tag:
         links.append(f'@link(url: "{TAG_URL}")')
     if uses_inaccessible:
         links.append(f'@link(url: "{INACCESSIBLE_URL}", for: SECURITY)')
+    if uses_cost:
+        links.append(f'@link(url: "{COST_URL}", import: ["@cost", "@listSize"])')
     ops = "".join(f"  {op}: {name}\n" for op, name in supergraph.roots.items())
     return "schema\n" + "".join(f"  {link}\n" for link in links) + "{\n" + ops + "}"
 
@@ -118,6 +127,10 @@ def _decorations(deco: Decorations, joins: list[str]) -> list[str]:
         out.append("@inaccessible")
     out.extend(joins)
     out.extend(f"@tag(name: {print_string(tag)})" for tag in deco.tags)
+    if deco.cost is not None:
+        out.append(f"@cost(weight: {deco.cost})")
+    if deco.list_size is not None:
+        out.append(f"@listSize{deco.list_size}")
     if deco.deprecated is not None:
         reason = deco.deprecated
         out.append("@deprecated" if reason == "No longer supported" else f"@deprecated(reason: {print_string(reason)})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graphql import GraphQLError, parse
+from graphql import GraphQLError, IntValueNode, parse, print_ast
 from graphql.language import (
     BooleanValueNode,
     DirectiveDefinitionNode,
@@ -255,6 +255,12 @@ class _Builder:
             deco.inaccessible = True
         elif canonical == "deprecated":
             deco.deprecated = _str_arg(directive, "reason") or "No longer supported"
+        elif canonical == "cost":
+            weight = next((a.value for a in directive.arguments or () if a.name.value == "weight"), None)
+            if isinstance(weight, IntValueNode):
+                deco.cost = int(weight.value)
+        elif canonical == "listSize" and directive.arguments:
+            deco.list_size = "(" + ", ".join(print_ast(a) for a in directive.arguments) + ")"
 
     def _enum_value(self, tdef: TypeDef, node: EnumValueDefinitionNode) -> None:
         value = tdef.values.setdefault(node.name.value, EnumValue(node.name.value))

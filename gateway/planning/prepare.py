@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -23,28 +24,16 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from ..config import OperationLimits
+from ..errors import RequestError, error_dict
+from ..limits.analysis import OperationAnalyzer
+from ..limits.checks import VariableCost, check_measured, tokens_exceeded
+from ..limits.costs import CostModel
 from ..supergraph.model import Supergraph
 from .nodes import QueryPlan
 from .operation import CSel, normalize_selections
 from .planner import INTROSPECTION_ROOT_FIELDS, Planner, PlanningError
 from .shape import ShapeCompiler, ShapeSel
-
-
-class RequestError(Exception):
-    """A request-level failure: no execution happens, the response has `errors` and no `data`."""
-
-    def __init__(self, errors: list[dict[str, Any]], status: int = 400) -> None:
-        super().__init__(errors[0]["message"] if errors else "request error")
-        self.errors = errors
-        self.status = status
-
-
-def error_dict(message: str, code: str, locations: Any = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"message": message}
-    if locations:
-        out["locations"] = locations
-    out["extensions"] = {"code": code}
-    return out
 
 
 def _graphql_error(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -65,6 +54,8 @@ class PreparedOperation:
     selections: tuple[CSel, ...]
     introspection: DocumentNode | None
     supergraph: Supergraph
+    # set when the estimated cost depends on variable slicing arguments: checked per request
+    variable_cost: VariableCost | None = None
     plans: dict[frozenset[str], QueryPlan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,47 +122,94 @@ def _introspection_document(
     return DocumentNode(definitions=(op, *fragments))
 
 
-MAX_TOKENS = 50_000
+_NO_LIMITS = OperationLimits(
+    http_max_request_bytes=0, max_tokens=50_000, max_depth=0, max_aliases=0, max_root_fields=0, max_fields=0, max_cost=0
+)
+_NO_COSTS = CostModel()
 
 
 def prepare_operation(
-    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
+    query: str,
+    operation_name: str | None,
+    schema: GraphQLSchema,
+    supergraph: Supergraph,
+    limits: OperationLimits | None = None,
+    costs: CostModel | None = None,
+    labels: frozenset[str] | None = None,
 ) -> PreparedOperation:
+    """Without `limits` only a generous token ceiling applies (tools, tests); with `labels` the plan
+    for those override labels is made here too, so a worker thread does all the heavy work."""
     try:
-        return _prepare(query, operation_name, schema, supergraph)
+        prepared = _prepare(query, operation_name, schema, supergraph, limits or _NO_LIMITS, costs or _NO_COSTS)
+        if labels is not None:
+            # a planning failure is not the document's cached answer: it is retried (and reported) per request
+            with contextlib.suppress(RequestError):
+                prepared.plan_for(labels)
+        return prepared
     except RecursionError:
         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
 
 
-def _prepare(
-    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
-) -> PreparedOperation:
+def _parse(query: str, limits: OperationLimits, *, locations: bool = False) -> DocumentNode:
+    """Without locations by default: a node's location links every token of the document, which
+    a cached operation would keep alive (and the garbage collector walk) for nothing."""
+    max_tokens = limits.max_tokens if limits.max_tokens > 0 else None
     try:
-        document = parse(query, no_location=False, max_tokens=MAX_TOKENS)
+        return parse(query, no_location=not locations, max_tokens=max_tokens)
     except GraphQLError as exc:
+        if max_tokens is not None and "Parsing aborted" in exc.message:
+            raise tokens_exceeded(max_tokens) from None
         raise RequestError([_graphql_error(exc, "GRAPHQL_PARSE_FAILED")]) from exc
-    errors = validate(schema, document)
-    if errors:
+
+
+def _operation_or_none(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    try:
+        return select_operation(document, operation_name)
+    except RequestError:
+        return None  # reported after validation, as before limits existed
+
+
+def _prepare(
+    query: str,
+    operation_name: str | None,
+    schema: GraphQLSchema,
+    supergraph: Supergraph,
+    limits: OperationLimits,
+    costs: CostModel,
+) -> PreparedOperation:
+    document = _parse(query, limits)
+    fragment_nodes = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    fragments = {f.name.value: f for f in fragment_nodes}
+    candidate = _operation_or_none(document, operation_name)
+    sliced = False
+    if candidate is not None:
+        # before validation: its overlapping-fields rule is what a fragment bomb makes slow
+        defaults = _variable_defaults(candidate)
+        measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
+        check_measured(measured, limits)
+        sliced = measured.variable_sliced
+    if validate(schema, document):  # again with locations, for the client's error report
+        errors = validate(schema, _parse(query, limits, locations=True))
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
     operation = select_operation(document, operation_name)
     kind = operation.operation.value
     root_type = supergraph.root_type(kind)
     if root_type is None:
         raise RequestError([error_dict(f"The schema has no {kind} type.", "GRAPHQL_VALIDATION_FAILED")])
-    fragment_nodes = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
-    fragments = {f.name.value: f for f in fragment_nodes}
     selections = normalize_selections(operation.selection_set, fragments)
     variable_definitions = {v.variable.name.value: v for v in operation.variable_definitions or ()}
-    defaults = {
-        name: value_from_ast_untyped(v.default_value)
-        for name, v in variable_definitions.items()
-        if v.default_value is not None
-    }
+    defaults = _variable_defaults(operation)
     shape = ShapeCompiler(schema).compile_root(root_type, selections)
+    variable_cost = None
+    if sliced and limits.max_cost > 0:
+        variable_cost = VariableCost(
+            schema, costs, limits, operation, fragments, defaults, tuple(variable_definitions), {}
+        )
     return PreparedOperation(
         kind=kind,
         name=operation.name.value if operation.name else None,
-        document=document,
+        # only what the operation uses: the other operations of the document would be dead weight
+        document=DocumentNode(definitions=(operation, *fragment_nodes)),
         operation=operation,
         variable_definitions=variable_definitions,
         defaults=defaults,
@@ -180,23 +218,33 @@ def _prepare(
         selections=selections,
         introspection=_introspection_document(operation, fragment_nodes),
         supergraph=supergraph,
+        variable_cost=variable_cost,
     )
 
 
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    return {
+        v.variable.name.value: value_from_ast_untyped(v.default_value)
+        for v in operation.variable_definitions or ()
+        if v.default_value is not None
+    }
+
+
 class PlanCache:
-    """LRU of prepared operations (or of their request errors) keyed by (document, operationName)."""
+    """LRU of prepared operations (or of their request errors) keyed by (document, operationName);
+    a long document is keyed by its digest (gateway.runtime)."""
 
     def __init__(self, size: int) -> None:
         self.size = max(0, size)
-        self._items: OrderedDict[tuple[str, str | None], PreparedOperation | RequestError] = OrderedDict()
+        self._items: OrderedDict[tuple[str | bytes, str | None], PreparedOperation | RequestError] = OrderedDict()
 
-    def get(self, key: tuple[str, str | None]) -> PreparedOperation | RequestError | None:
+    def get(self, key: tuple[str | bytes, str | None]) -> PreparedOperation | RequestError | None:
         item = self._items.get(key)
         if item is not None:
             self._items.move_to_end(key)
         return item
 
-    def put(self, key: tuple[str, str | None], value: PreparedOperation | RequestError) -> None:
+    def put(self, key: tuple[str | bytes, str | None], value: PreparedOperation | RequestError) -> None:
         if self.size == 0:
             return
         self._items[key] = value

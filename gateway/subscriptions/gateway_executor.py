@@ -3,7 +3,8 @@ queries and mutations through the normal request path."""
 
 from __future__ import annotations
 
-from ..planning.prepare import RequestError
+from ..errors import RequestError
+from ..request import check_operation_kind
 from ..runtime import Gateway
 from .engine import SubscriptionEngine
 from .executor import EventStream, ExecutionResult, OperationError
@@ -17,7 +18,8 @@ class GatewayExecutor:
 
     async def run(self, request: GraphQLRequest, context: ClientContext) -> ExecutionResult | EventStream:
         try:
-            prepared = self.gateway.prepare(request.query, request.operation_name)
+            prepared = await self.gateway.prepare_async(request.query, request.operation_name)
+            check_operation_kind(prepared.kind, via_get=request.via_get, streaming=True)
             variables = self.gateway.coerce_variables(prepared, request.variables)
             if prepared.kind == "subscription":
                 return self.engine.subscribe(prepared, variables, context)

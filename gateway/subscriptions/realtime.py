@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Router, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from ..config import Settings
+from ..config import OperationLimits, Settings
 from ..graphiql import GraphiQL, wants_html
 from ..runtime import Gateway
 from .engine import SubscriptionEngine
@@ -38,9 +38,12 @@ class Realtime:
         executor: OperationExecutor,
         settings: SubscriptionSettings | None = None,
         hub: SubscriptionHub | None = None,
+        limits: OperationLimits | None = None,
     ) -> None:
         self.executor = executor
         self.settings = settings or SubscriptionSettings()
+        # the request size limit of plain HTTP, applied to SSE bodies and WebSocket messages too
+        self.limits = limits or OperationLimits()
         self.hub = hub
         self.limiter = ConnectionLimiter(self.settings.max_connections)
 
@@ -54,13 +57,15 @@ class Realtime:
 
         hub = SubscriptionHub(source, max_pending=settings.max_pending_events)
         executor = GatewayExecutor(gateway, SubscriptionEngine(gateway, hub))
-        return cls(executor, settings, hub)
+        return cls(executor, settings, hub, gateway.limits)
 
     async def websocket(self, websocket: WebSocket) -> None:
-        await serve_websocket(websocket, self.executor, self.settings, self.limiter)
+        await serve_websocket(websocket, self.executor, self.settings, self.limiter, self.limits.http_max_request_bytes)
 
     async def sse(self, request: Request) -> Response:
-        return await sse_response(request, self.executor, self.settings, self.limiter)
+        return await sse_response(
+            request, self.executor, self.settings, self.limiter, self.limits.http_max_request_bytes
+        )
 
     def routes(self, path: str = "/graphql") -> list[BaseRoute]:
         """The WebSocket route; SSE shares the HTTP route, see :meth:`sse`."""

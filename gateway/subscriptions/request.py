@@ -17,14 +17,16 @@ class GraphQLRequest:
     variables: Mapping[str, Any] | None = None
     operation_name: str | None = None
     extensions: Mapping[str, Any] | None = None
+    # sent as an HTTP GET (SSE): a mutation in it is refused, as over plain HTTP
+    via_get: bool = False
 
     @classmethod
-    def from_payload(cls, payload: Any) -> GraphQLRequest:
+    def from_payload(cls, payload: Any, *, via_get: bool = False) -> GraphQLRequest:
         """Read `{query, variables, operationName, extensions}` with the checks of every transport
         (:func:`gateway.request.request_params`); raises :class:`InvalidRequest`."""
         if not isinstance(payload, dict):
             raise InvalidRequest("The payload must be a JSON object.")
-        return cls(*request_params(payload))
+        return cls(*request_params(payload), via_get=via_get)
 
 
 def authorization_from_params(params: Any) -> str | None:

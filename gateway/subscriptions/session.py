@@ -33,8 +33,16 @@ def _reason(text: str) -> str:
 class WebSocketSession(ABC):
     subprotocol: ClassVar[str]
 
-    def __init__(self, websocket: WebSocket, executor: OperationExecutor, settings: SubscriptionSettings) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        executor: OperationExecutor,
+        settings: SubscriptionSettings,
+        max_message_bytes: int = 0,
+    ) -> None:
         self.websocket = websocket
+        # the HTTP request size limit, for one message (a subscribe carries a whole request)
+        self.max_message_bytes = max_message_bytes
         self.executor = executor
         self.settings = settings
         self.context: ClientContext | None = None
@@ -74,6 +82,10 @@ class WebSocketSession(ABC):
                 raw = frame.get("text")
                 if raw is None and frame.get("bytes") is not None:
                     raw = frame["bytes"]
+                if self.max_message_bytes and raw is not None and len(raw) > self.max_message_bytes:
+                    # 1009 "Message Too Big" (RFC 6455); a text frame is measured in characters
+                    await self.close(1009, f"Message larger than {self.max_message_bytes} bytes")
+                    break
                 try:
                     message = orjson.loads(raw) if raw is not None else None
                 except orjson.JSONDecodeError:

@@ -16,9 +16,18 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
-from ..request import InvalidRequest, accepts, payload_from_body, payload_from_query
+from ..errors import RequestError, error_dict
+from ..request import (
+    HttpError,
+    InvalidRequest,
+    accepts,
+    check_content_type,
+    payload_from_body,
+    payload_from_query,
+    read_body,
+)
 from .executor import OperationError, OperationExecutor, as_stream
 from .limits import ConnectionLimiter
 from .request import ClientContext, GraphQLRequest
@@ -33,13 +42,27 @@ def wants_event_stream(request: Request) -> bool:
     return accepts(request.headers.get("accept", ""), EVENT_STREAM)
 
 
-async def read_request(request: Request) -> GraphQLRequest:
-    """The request of a GET (query parameters) or a POST (JSON body), read as the HTTP front end does."""
+async def read_request(request: Request, max_bytes: int = 0) -> GraphQLRequest:
+    """The request of a GET (query parameters) or a POST (JSON body), read and checked as the HTTP
+    front end does (gateway.request): the same Content-Type rule, the same body limit, and a GET
+    marked so that a mutation in it is refused."""
     if request.method == "GET":
-        payload = payload_from_query(request.query_params)
-    else:
-        payload = payload_from_body(await request.body())
-    return GraphQLRequest.from_payload(payload)
+        return GraphQLRequest.from_payload(payload_from_query(request.query_params), via_get=True)
+    if request.method != "POST":
+        raise HttpError(
+            405,
+            [error_dict(f"Method {request.method} is not allowed; use GET or POST.", "BAD_REQUEST")],
+            {"allow": "GET, POST"},
+        )
+    check_content_type(request.headers.get("content-type", ""))
+    body = await read_body(request.receive, max_bytes, request.headers)
+    return GraphQLRequest.from_payload(payload_from_body(body))
+
+
+def _refusal(exc: RequestError) -> Response:
+    """A request refused before any stream opens (method, media type, size): a plain HTTP error."""
+    headers = exc.headers if isinstance(exc, HttpError) else None
+    return Response(orjson.dumps({"errors": exc.errors}), exc.status, headers=headers, media_type="application/json")
 
 
 def _event(name: str, data: Any = None) -> bytes:
@@ -100,12 +123,15 @@ async def sse_response(
     executor: OperationExecutor,
     settings: SubscriptionSettings,
     limiter: ConnectionLimiter,
-) -> StreamingResponse:
+    max_bytes: int = 0,
+) -> Response:
     # The body is read before streaming starts: the response then listens for the disconnect.
     try:
-        graphql_request: GraphQLRequest | InvalidRequest = await read_request(request)
+        graphql_request: GraphQLRequest | InvalidRequest = await read_request(request, max_bytes)
     except InvalidRequest as exc:
         graphql_request = exc
+    except HttpError as exc:
+        return _refusal(exc)
 
     async def events() -> AsyncIterator[bytes]:
         if isinstance(graphql_request, InvalidRequest):

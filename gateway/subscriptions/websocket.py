@@ -30,6 +30,7 @@ async def serve_websocket(
     executor: OperationExecutor,
     settings: SubscriptionSettings,
     limiter: ConnectionLimiter,
+    max_message_bytes: int = 0,
 ) -> None:
     cls = session_class(list(websocket.scope.get("subprotocols") or ()))
     if cls is None:
@@ -42,6 +43,6 @@ async def serve_websocket(
         await websocket.close(1013, limiter.refusal()[:123])
         return
     try:
-        await cls(websocket, executor, settings).serve()
+        await cls(websocket, executor, settings, max_message_bytes).serve()
     finally:
         limiter.release()
