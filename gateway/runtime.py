@@ -17,8 +17,10 @@ from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
 from .execution.shaping import shape_response
+from .persisted import PersistedQueries
 from .planning.nodes import QueryPlan
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
+from .ratelimit import limiter_for
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
@@ -36,6 +38,9 @@ class Gateway:
         urls.update(self.settings.subgraph_urls)
         self.client = SubgraphClient(urls, self.settings)
         self.cache = PlanCache(self.settings.plan_cache_size)
+        # edge guards (docs/edge.md): None / pass-through unless configured, so they cost nothing off
+        self.rate_limiter = limiter_for(self.settings)
+        self.persisted = PersistedQueries.from_settings(self.settings)
         self._forward = tuple(dict.fromkeys(("authorization", *self.settings.forward_headers)))
         self._fixed_labels = frozenset(
             label for label in self.supergraph.override_labels if label in self.settings.override_labels
@@ -51,6 +56,9 @@ class Gateway:
 
     async def close(self) -> None:
         await self.client.close()
+        if self.rate_limiter is not None:
+            await self.rate_limiter.aclose()
+        await self.persisted.aclose()
 
     # --- preparation -------------------------------------------------------------------
     def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
