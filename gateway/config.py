@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from .ratelimit.clients import parse_networks
 from .ratelimit.rules import DEFAULT_GENERAL, DEFAULT_RULES, RateRule, parse_general, parse_rules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +157,7 @@ class Settings:
             rate_limit_general=parse_general(env.get("RATE_LIMIT_GENERAL") or "600/60"),
             rate_limit_rules=parse_rules(env.get("RATE_LIMIT_RULES", "")),
             rate_limit_key_prefix=env.get("RATE_LIMIT_KEY_PREFIX") or "gw:rl:",
-            trusted_proxies=env_list(env, "TRUSTED_PROXIES"),
+            trusted_proxies=_trusted_proxies(env_list(env, "TRUSTED_PROXIES")),
             forwarded_header=_forwarded_header(env.get("FORWARDED_HEADER") or "x-forwarded-for"),
             cors_allow_origins=env_list(env, "CORS_ALLOW_ORIGINS"),
             cors_allow_origin_regex=env.get("CORS_ALLOW_ORIGIN_REGEX") or None,
@@ -188,3 +189,8 @@ def _forwarded_header(value: str) -> str:
     if name not in ("x-forwarded-for", "forwarded"):
         raise ValueError(f"FORWARDED_HEADER must be x-forwarded-for or forwarded, got {value!r}")
     return name
+
+
+def _trusted_proxies(cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    parse_networks(cidrs)  # ValueError naming TRUSTED_PROXIES and the bad entry
+    return cidrs
