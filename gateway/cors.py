@@ -60,7 +60,7 @@ class Cors:
         )
 
     def allows(self, origin: str) -> bool:
-        return self.any_origin or origin in self.origins or (self.regex is not None and bool(self.regex.match(origin)))
+        return self.any_origin or origin in self.origins or (self.regex is not None and bool(self.regex.fullmatch(origin)))
 
     def _allow_origin(self, origin: str) -> list[tuple[bytes, bytes]]:
         # `*` only for a wildcard configuration without credentials; otherwise the origin itself
