@@ -60,7 +60,9 @@ class Cors:
         )
 
     def allows(self, origin: str) -> bool:
-        return self.any_origin or origin in self.origins or (self.regex is not None and bool(self.regex.fullmatch(origin)))
+        if self.any_origin or origin in self.origins:
+            return True
+        return self.regex is not None and self.regex.fullmatch(origin) is not None
 
     def _allow_origin(self, origin: str) -> list[tuple[bytes, bytes]]:
         # `*` only for a wildcard configuration without credentials; otherwise the origin itself

@@ -8,12 +8,14 @@ request takes the request or none does, so a refused request costs no budget.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from .resp import RespConnection, RespError
 
 # KEYS: the buckets; ARGV: interval_us, period_us per bucket. Returns {refused index (0: allowed), wait_us}.
 # Microsecond integers keep Lua's doubles exact; the server clock is the one clock all instances share.
@@ -58,22 +60,31 @@ class Verdict:
 ALLOWED = Verdict(None)
 
 
+_SCRIPT_SHA = hashlib.sha1(GCRA_SCRIPT.encode()).hexdigest()
+
+
 class RedisBuckets:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.script = client.register_script(GCRA_SCRIPT)
+    """Buckets in Redis: one EVALSHA per request (EVAL once when the server lacks the script)."""
+
+    def __init__(self, connection: RespConnection) -> None:
+        self.connection = connection
 
     async def take(self, buckets: Sequence[Bucket]) -> Verdict:
-        args: list[int] = []
+        args: list[object] = [len(buckets), *(b.key for b in buckets)]
         for bucket in buckets:
             args += (max(1, round(bucket.interval * 1e6)), max(1, round(bucket.period * 1e6)))
-        index, wait = await self.script(keys=[b.key for b in buckets], args=args)
+        try:
+            index, wait = await self.connection.execute("EVALSHA", _SCRIPT_SHA, *args)
+        except RespError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            index, wait = await self.connection.execute("EVAL", GCRA_SCRIPT, *args)
         if int(index) == 0:
             return ALLOWED
         return Verdict(int(index) - 1, int(wait) / 1e6)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.connection.aclose()
 
 
 class LocalBuckets:

@@ -16,6 +16,7 @@ from ..planning.operation import CField, CFrag, CSel
 from ..planning.prepare import PreparedOperation, RequestError, error_dict
 from .backends import Bucket, LocalBuckets, RedisBuckets, retry_after_header
 from .clients import ClientIdentifier
+from .resp import RespConnection
 from .rules import RateRule
 
 log = logging.getLogger("gateway.ratelimit")
@@ -66,10 +67,7 @@ class RateLimiter:
         self.redis: RedisBuckets | None = None
         self._last_warning = -_WARN_EVERY_SECONDS
         if redis_url:
-            import redis.asyncio as aioredis
-
-            client = aioredis.Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
-            self.redis = RedisBuckets(client)
+            self.redis = RedisBuckets(RespConnection(redis_url, timeout=1.0))
         else:
             log.warning("rate limiting without Redis: budgets are per gateway process (set GATEWAY_REDIS_URL)")
 

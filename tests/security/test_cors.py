@@ -123,9 +123,10 @@ def test_sse_streams_and_rate_limit_refusals_carry_cors_headers(shop: Store) -> 
             timeout=10,
         )
         assert stream.headers["content-type"].startswith("text/event-stream")
+        assert "Kettle" in stream.text, stream.text
         assert stream.headers["access-control-allow-origin"] == origin
         refused = post(gw.url, headers={"origin": origin})
-        assert refused.status_code == 429
+        assert refused.status_code == 429, refused.text
         # the storefront may read Retry-After: it is exposed
         assert refused.headers["access-control-allow-origin"] == origin
         assert "retry-after" in refused.headers["access-control-expose-headers"]
