@@ -248,3 +248,29 @@ def test_a_subscription_counts_once_at_subscribe_time(realtime_supergraph: str, 
             assert refused["payload"][0]["extensions"]["limit"] == "ticker"
     finally:
         server.stop()
+
+
+def test_the_limiter_reconnects_when_redis_drops_its_connection(shop: Store, redis_server_url: str) -> None:
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    async def kill_other_clients() -> int:
+        client = aioredis.Redis.from_url(redis_server_url)
+        try:
+            return int(await client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+        finally:
+            await client.aclose()
+
+    with gateways(shop, 1, **limited(redis_server_url, "3/60")) as (gw,):
+        assert post(gw.url).status_code == 200
+        assert asyncio.run(kill_other_clients()) >= 1
+        allowed = 0
+        for _ in range(6):
+            response = post(gw.url)
+            if response.status_code == 429:
+                break
+            assert response.status_code == 200
+            allowed += 1
+        # the budget kept counting in Redis across the reconnect: exactly the two units left
+        assert allowed == 2
