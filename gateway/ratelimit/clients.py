@@ -10,8 +10,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 
-from ..auth import decode_dev_token
-
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -27,6 +25,8 @@ def client_subject(headers: Mapping[str, str], secret: str) -> str | None:
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
+    from ..auth import decode_dev_token  # PyJWT loads in ~0.1 s: only once a token is seen
+
     try:
         claims = decode_dev_token(token.strip(), secret)
     except Exception:  # any invalid, expired or malformed token: not a verified user
