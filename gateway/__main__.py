@@ -67,6 +67,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop="uvloop",
         http="httptools",
         lifespan="on",
+        # client addresses come from the TCP peer; the gateway itself trusts TRUSTED_PROXIES only
+        proxy_headers=False,
     )
     return 0
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from .ratelimit.clients import parse_networks
+from .ratelimit.rules import DEFAULT_GENERAL, DEFAULT_RULES, RateRule, parse_general, parse_rules
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # The same development default as the services (subgraphs.kit.settings): tokens from
@@ -51,6 +54,19 @@ def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """true/false (also 1/0, yes/no, on/off); `default` when unset or blank."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
 def env_pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
@@ -126,6 +142,33 @@ class Settings:
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     max_connections_per_subgraph: int = 256
     limits: OperationLimits = field(default_factory=OperationLimits)
+    # development | production (APP_ENV); production closes CORS and turns rate limiting on by default.
+    app_env: str = "development"
+    # --- edge: rate limits, CORS, persisted queries (docs/edge.md) ---
+    # Shared state of all gateway instances (rate-limit buckets, APQ cache); None: in-process only.
+    redis_url: str | None = None
+    rate_limit_enabled: bool = False
+    rate_limit_general: RateRule = DEFAULT_GENERAL
+    rate_limit_rules: tuple[RateRule, ...] = DEFAULT_RULES
+    rate_limit_key_prefix: str = "gw:rl:"
+    # Peers whose forwarding header is believed (CIDRs); and which header that is.
+    trusted_proxies: tuple[str, ...] = ()
+    forwarded_header: str = "x-forwarded-for"
+    cors_allow_origins: tuple[str, ...] = ()
+    # None: the development default (localhost on any port) outside production, nothing in production.
+    cors_allow_origin_regex: str | None = None
+    cors_allow_credentials: bool = False
+    cors_max_age: int = 600
+    apq_enabled: bool = True
+    apq_ttl_seconds: int = 86400
+    apq_cache_size: int = 1024
+    apq_key_prefix: str = "gw:apq:"
+    # Safelist mode: only the operations of this Apollo persisted-query manifest run.
+    persisted_queries_manifest: str | None = None
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +177,9 @@ class Settings:
             name: _parse(f"SUBGRAPH_TIMEOUTS ({name})", value, float, "a number")
             for name, value in env_pairs(env, "SUBGRAPH_TIMEOUTS").items()
         }
+        app_env = (env.get("APP_ENV") or "development").strip().lower()
+        if app_env not in ("development", "production"):
+            raise ValueError(f"APP_ENV must be development or production, got {env.get('APP_ENV')!r}")
         return cls(
             host=env.get("GATEWAY_HOST", "127.0.0.1"),
             port=env_int(env, "GATEWAY_PORT", 4000),
@@ -148,6 +194,23 @@ class Settings:
             subgraph_urls=env_pairs(env, "SUBGRAPH_URLS"),
             max_connections_per_subgraph=env_int(env, "MAX_CONNECTIONS_PER_SUBGRAPH", 256),
             limits=OperationLimits.from_env(env),
+            app_env=app_env,
+            redis_url=env.get("GATEWAY_REDIS_URL") or env.get("REDIS_URL") or None,
+            rate_limit_enabled=env_bool(env, "RATE_LIMIT_ENABLED", app_env == "production"),
+            rate_limit_general=parse_general(env.get("RATE_LIMIT_GENERAL") or "600/60"),
+            rate_limit_rules=parse_rules(env.get("RATE_LIMIT_RULES", "")),
+            rate_limit_key_prefix=env.get("RATE_LIMIT_KEY_PREFIX") or "gw:rl:",
+            trusted_proxies=_trusted_proxies(env_list(env, "TRUSTED_PROXIES")),
+            forwarded_header=_forwarded_header(env.get("FORWARDED_HEADER") or "x-forwarded-for"),
+            cors_allow_origins=env_list(env, "CORS_ALLOW_ORIGINS"),
+            cors_allow_origin_regex=env.get("CORS_ALLOW_ORIGIN_REGEX") or None,
+            cors_allow_credentials=env_bool(env, "CORS_ALLOW_CREDENTIALS", False),
+            cors_max_age=env_int(env, "CORS_MAX_AGE", 600),
+            apq_enabled=env_bool(env, "APQ_ENABLED", True),
+            apq_ttl_seconds=env_int(env, "APQ_TTL_SECONDS", 86400),
+            apq_cache_size=env_int(env, "APQ_CACHE_SIZE", 1024),
+            apq_key_prefix=env.get("APQ_KEY_PREFIX") or "gw:apq:",
+            persisted_queries_manifest=env.get("PERSISTED_QUERIES_MANIFEST") or None,
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -162,3 +225,15 @@ class Settings:
         if not self.supergraph_path:
             raise ValueError("no supergraph configured: set GATEWAY_SUPERGRAPH or pass --supergraph")
         return Path(self.supergraph_path).read_text(encoding="utf-8")
+
+
+def _forwarded_header(value: str) -> str:
+    name = value.strip().lower()
+    if name not in ("x-forwarded-for", "forwarded"):
+        raise ValueError(f"FORWARDED_HEADER must be x-forwarded-for or forwarded, got {value!r}")
+    return name
+
+
+def _trusted_proxies(cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    parse_networks(cidrs)  # ValueError naming TRUSTED_PROXIES and the bad entry
+    return cidrs

@@ -104,7 +104,9 @@ async def read_body(
 def request_params(payload: dict[str, Any]) -> RequestParams:
     """The checked parameters of a request payload (a decoded JSON object or query parameters)."""
     query = payload.get("query")
-    if not query or type(query) is not str:
+    if (query is None or query == "") and _names_persisted_query(payload.get("extensions")):
+        query = ""  # a persisted query (APQ hash or safelist id): gateway.persisted supplies the text
+    elif not query or type(query) is not str:
         missing = query is None or query == ""
         raise InvalidRequest("Must provide query string." if missing else "The query must be a string.")
     variables = payload.get("variables")
@@ -117,6 +119,10 @@ def request_params(payload: dict[str, Any]) -> RequestParams:
     if extensions is not None and type(extensions) is not dict:
         raise InvalidRequest("The extensions must be a JSON object.")
     return query, variables, operation_name or None, extensions
+
+
+def _names_persisted_query(extensions: Any) -> bool:
+    return type(extensions) is dict and extensions.get("persistedQuery") is not None
 
 
 def payload_from_body(body: bytes) -> dict[str, Any]:

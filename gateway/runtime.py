@@ -20,8 +20,10 @@ from .execution.http import SubgraphClient
 from .execution.shaping import shape_response
 from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
+from .persisted import PersistedQueries
 from .planning.nodes import QueryPlan
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
+from .ratelimit import limiter_for
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
 
 # Documents longer than this are cached under their digest (bytes: never equal to a document's
@@ -48,6 +50,9 @@ class Gateway:
         self.offload: PrepareOffload[PreparedOperation | RequestError] = PrepareOffload(
             self.limits.prepare_workers, self.limits.prepare_queue
         )
+        # edge guards (docs/edge.md): None / pass-through unless configured, so they cost nothing off
+        self.rate_limiter = limiter_for(self.settings)
+        self.persisted = PersistedQueries.from_settings(self.settings)
         self._forward = tuple(dict.fromkeys(("authorization", *self.settings.forward_headers)))
         self._fixed_labels = frozenset(
             label for label in self.supergraph.override_labels if label in self.settings.override_labels
@@ -64,6 +69,9 @@ class Gateway:
     async def close(self) -> None:
         self.offload.close()
         await self.client.close()
+        if self.rate_limiter is not None:
+            await self.rate_limiter.aclose()
+        await self.persisted.aclose()
 
     # --- preparation -------------------------------------------------------------------
     def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:

@@ -100,7 +100,7 @@ class GatewayApp:
                 await _send_json(send, 404, {"errors": [error_dict("Not found", "NOT_FOUND")]})
         except RequestError as exc:  # HttpError, a bad payload, or the operation failed before execution
             media = _negotiate(_headers(scope).get("accept")) or APPLICATION_JSON
-            extra = exc.headers if isinstance(exc, HttpError) else None
+            extra = getattr(exc, "headers", None)  # HttpError, RateLimited, PersistedQueryError
             await _send_json(send, exc.status, {"errors": exc.errors}, media, extra)
         except Exception:  # the last line of defence: never leak a traceback
             log.exception("unhandled error serving %s %s", method, path)
@@ -115,22 +115,32 @@ class GatewayApp:
         check_content_type(headers.get("content-type", ""))
         body = await read_body(receive, self.gateway.limits.http_max_request_bytes, headers)
         payload = payload_from_body(body)
-        await self._graphql(payload, headers, media, send, is_get=False)
+        await self._graphql(payload, headers, media, send, is_get=False, peer=_peer(scope))
 
     async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         media = _negotiate(headers.get("accept") or None)
         if media is None:
             raise HttpError(406, [error_dict("Accept must allow application/json", "BAD_REQUEST")])
-        await self._graphql(payload_from_query(params), headers, media, send, is_get=True)
+        await self._graphql(payload_from_query(params), headers, media, send, is_get=True, peer=_peer(scope))
 
     async def _graphql(
-        self, payload: dict[str, Any], headers: dict[str, str], media: str, send: Send, is_get: bool
+        self,
+        payload: dict[str, Any],
+        headers: dict[str, str],
+        media: str,
+        send: Send,
+        is_get: bool,
+        peer: str | None = None,
     ) -> None:
-        query, variables, operation_name, _ = request_params(payload)
+        query, variables, operation_name, extensions = request_params(payload)
         gateway = self.gateway
+        if extensions is not None or gateway.persisted.safelist:  # persisted queries (APQ, safelist)
+            query = await gateway.persisted.resolve(query, extensions)
         prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http
         check_operation_kind(prepared.kind, via_get=is_get, streaming=False)
+        if gateway.rate_limiter is not None:  # after parsing, before any subgraph fetch
+            await gateway.rate_limiter.check(prepared, headers, peer)
         values = gateway.coerce_variables(prepared, variables)
         want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
         # RequestError here too, e.g. when the operation cannot be planned
@@ -140,6 +150,11 @@ class GatewayApp:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _peer(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def _negotiate(accept: str | None) -> str | None:

@@ -54,7 +54,8 @@ class LegacyWsSession(WebSocketSession):
         if payload is not None and not isinstance(payload, Mapping):
             await self._connection_error("connection_init payload must be an object")
             return
-        self.context = ClientContext.build(self.websocket.headers, payload)
+        peer = self.websocket.client.host if self.websocket.client else None
+        self.context = ClientContext.build(self.websocket.headers, payload, peer)
         await self.send({"type": "connection_ack"})
         if self.settings.keepalive_interval > 0:
             await self.send({"type": "ka"})

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from ..config import OperationLimits, Settings
+from ..cors import Cors
 from ..graphiql import GraphiQL, wants_html
 from ..runtime import Gateway
 from .engine import SubscriptionEngine
@@ -84,9 +85,16 @@ class Realtime:
 
 class RealtimeMiddleware:
     def __init__(
-        self, app: ASGIApp, realtime: Realtime, *, path: str = "/graphql", graphiql: GraphiQL | None = None
+        self,
+        app: ASGIApp,
+        realtime: Realtime,
+        *,
+        path: str = "/graphql",
+        graphiql: GraphiQL | None = None,
+        cors: Cors | None = None,
     ) -> None:
         self.app = app
+        self.cors = cors
         self.realtime = realtime
         self.path = path
         self.graphiql = graphiql
@@ -98,6 +106,11 @@ class RealtimeMiddleware:
         if kind == "lifespan":
             await self.app(scope, self._closing_on_shutdown(receive), send)
             return
+        if kind == "http" and self.cors is not None:
+            cors_send = await self.cors.apply(scope, send)
+            if cors_send is None:  # a preflight, answered
+                return
+            send = cors_send
         path = scope.get("path", "")
         if path == self.path + "/":
             path = self.path
@@ -156,4 +169,5 @@ def with_realtime(
 ) -> RealtimeMiddleware:
     """`app` (the core HTTP app) behind the WebSocket/SSE transports and the GraphiQL explorer."""
     realtime = Realtime.for_gateway(gateway, subscription_settings or SubscriptionSettings.from_env())
-    return RealtimeMiddleware(app, realtime, path=path, graphiql=GraphiQL(settings.graphiql_assets_dir, endpoint=path))
+    graphiql = GraphiQL(settings.graphiql_assets_dir, endpoint=path)
+    return RealtimeMiddleware(app, realtime, path=path, graphiql=graphiql, cors=Cors.from_settings(settings))

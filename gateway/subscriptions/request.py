@@ -52,17 +52,19 @@ class ClientContext:
 
     headers: Mapping[str, str] = field(default_factory=dict)
     connection_params: Mapping[str, Any] | None = None
+    # the TCP peer's address (for per-IP rate limits)
+    peer: str | None = None
 
     @property
     def authorization(self) -> str | None:
         return self.headers.get("authorization")
 
     @classmethod
-    def build(cls, headers: Mapping[str, str], connection_params: Any = None) -> ClientContext:
+    def build(cls, headers: Mapping[str, str], connection_params: Any = None, peer: str | None = None) -> ClientContext:
         """Headers of the HTTP request or WebSocket handshake; an init-payload token wins over them."""
         merged = {name.lower(): value for name, value in headers.items()}
         token = authorization_from_params(connection_params)
         if token:
             merged["authorization"] = token
         params = dict(connection_params) if isinstance(connection_params, Mapping) else None
-        return cls(headers=merged, connection_params=params)
+        return cls(headers=merged, connection_params=params, peer=peer)

@@ -143,7 +143,7 @@ async def sse_response(
             yield _event("complete")
             return
         try:
-            context = ClientContext.build(request.headers)
+            context = ClientContext.build(request.headers, peer=request.client.host if request.client else None)
             async for chunk in _results(executor, graphql_request, context, settings.sse_keepalive_interval):
                 yield chunk
             yield _event("complete")

@@ -67,7 +67,8 @@ class TransportWsSession(WebSocketSession):
         if not _optional_object(message):
             await self.close(4400, "Invalid message received: connection_init payload must be an object")
             return
-        self.context = ClientContext.build(self.websocket.headers, message.get("payload"))
+        peer = self.websocket.client.host if self.websocket.client else None
+        self.context = ClientContext.build(self.websocket.headers, message.get("payload"), peer)
         await self.send({"type": "connection_ack"})
 
     async def _subscribe(self, message: Mapping[str, Any]) -> None:
