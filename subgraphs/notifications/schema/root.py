@@ -6,7 +6,11 @@ import strawberry
 
 from subgraphs.kit.schema import federation_schema
 from subgraphs.notifications.schema.context import Info
-from subgraphs.notifications.schema.inputs import UpdateNotificationPreferencesInput, changes_from_input
+from subgraphs.notifications.schema.inputs import (
+    UpdateNotificationPreferencesInput,
+    changes_from_input,
+    check_webhook_destination,
+)
 from subgraphs.notifications.schema.types import Notification, NotificationPreferences, Order, User
 
 
@@ -29,6 +33,10 @@ class Mutation:
     ) -> NotificationPreferences:
         viewer = info.context.require_viewer()
         changes = changes_from_input(input)
+        if (webhook_url := changes.set_fields.get("webhook_url")) is not None:
+            await check_webhook_destination(
+                webhook_url, allow_private=info.context.config.webhook_allow_private_networks
+            )
         preferences = await info.context.store.update_preferences(
             viewer.user_id, changes.set_fields, changes.clear_fields, changes.channels, changes.reset_channels
         )
