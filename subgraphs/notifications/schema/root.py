@@ -1,4 +1,5 @@
-"""Root fields: `me` (shareable across subgraphs), `notification(id)`, `updateNotificationPreferences`."""
+"""Root fields: `notification(id)`, `updateNotificationPreferences`. `me` is products' alone (see
+docs/architecture.md, "Nullability across subgraphs"); the user's fields here are reached as a User entity."""
 
 from __future__ import annotations
 
@@ -16,10 +17,6 @@ from subgraphs.notifications.schema.types import Notification, NotificationPrefe
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(shareable=True, description="The signed-in user (UNAUTHENTICATED without a token).")
-    def me(self, info: Info) -> User | None:
-        return User(id=strawberry.ID(info.context.require_viewer().user_id))
-
     @strawberry.field(description="One notification, for its user or notifications:admin (else NOT_FOUND).")
     async def notification(self, info: Info, id: strawberry.ID) -> Notification | None:
         return await Notification.resolve_reference(info, id)

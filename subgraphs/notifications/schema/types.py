@@ -203,7 +203,7 @@ class Order:
 
     @strawberry.field(description="The notifications sent about this order: the viewer's own, or all for "
                                   "notifications:admin. Oldest first.")
-    async def notifications(self, info: Info) -> list[Notification]:
+    async def notifications(self, info: Info) -> list[Notification] | None:
         loader: DataLoader[str, list[Notification]] = info.context.loader(
             "notifications_by_order", lambda: _orders_loader(info)
         )
@@ -219,7 +219,9 @@ class User:
         return cls(id=id)
 
     @strawberry.field(description="The user's notifications, newest first (the user or notifications:admin).")
-    async def notifications(self, info: Info, first: int = 20, after: str | None = None) -> NotificationConnection:
+    async def notifications(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> NotificationConnection | None:
         info.context.require_owner_or_admin(str(self.id))
         check_page_size(first, maximum=MAX_PAGE_SIZE, extension_key="field")
         page = await info.context.store.page_for_user(str(self.id), first, after)
@@ -231,6 +233,6 @@ class User:
         )
 
     @strawberry.field(description="Contact details and channel choices (the user or notifications:admin).")
-    async def notification_preferences(self, info: Info) -> NotificationPreferences:
+    async def notification_preferences(self, info: Info) -> NotificationPreferences | None:
         info.context.require_owner_or_admin(str(self.id))
         return NotificationPreferences.from_preferences(await info.context.store.get_preferences(str(self.id)))

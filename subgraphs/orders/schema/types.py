@@ -45,7 +45,7 @@ class OrderLine:
     product_id: strawberry.Private[str]
 
     @strawberry.federation.field(provides=["name"], description="The product; its name is the ordered one.")
-    def product(self) -> Product:
+    def product(self) -> Product | None:
         return Product(id=strawberry.ID(self.product_id), name=self.product_name)
 
     @classmethod
@@ -171,7 +171,7 @@ class User:
         first: Annotated[int, strawberry.argument(description="1..100")] = 20,
         after: str | None = None,
         status: OrderStatus | None = None,
-    ) -> OrderConnection:
+    ) -> OrderConnection | None:
         from subgraphs.orders.schema.listing import list_orders
 
         viewer = info.context.require_viewer()

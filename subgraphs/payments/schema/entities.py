@@ -73,8 +73,8 @@ class Payment:
             raise Forbidden("this payment belongs to another customer")
         return cls.from_document(document)
 
-    @strawberry.field
-    def order(self) -> Order:
+    @strawberry.field(description="The order (its fields come from orders; null if orders cannot answer).")
+    def order(self) -> Order | None:
         return Order(id=strawberry.ID(self.doc["order_id"]))
 
     @strawberry.field
@@ -148,8 +148,8 @@ class Order:
         money = Money.from_doc(total) if total else None
         return cls(id=id, total=money)  # type: ignore[arg-type]
 
-    @strawberry.field
-    async def payments(self, info: Info) -> list[Payment]:
+    @strawberry.field(description="The order's payments (FORBIDDEN when they belong to another customer).")
+    async def payments(self, info: Info) -> list[Payment] | None:
         return [Payment.from_document(d) for d in await _visible_order_payments(info, str(self.id))]
 
     @strawberry.federation.field(requires=["total { amount currency }"],
@@ -171,7 +171,7 @@ class User:
         return cls(id=id)
 
     @strawberry.field(description="The customer's payments, newest first (the customer or payments admins only).")
-    async def payments(self, info: Info, first: int = 20) -> list[Payment]:
+    async def payments(self, info: Info, first: int = 20) -> list[Payment] | None:
         viewer = info.context.require_viewer()
         privileged = viewer.is_service or any(viewer.has_scope(scope) for scope in READ_SCOPES)
         if viewer.user_id != str(self.id) and not privileged:

@@ -93,7 +93,7 @@ class User:
     id: strawberry.ID
 
     @strawberry.field(description="Readable by the user themselves, or with the catalog:write scope.")
-    async def cart(self, info: Info) -> Cart:
+    async def cart(self, info: Info) -> Cart | None:
         viewer = info.context.require_viewer()
         if viewer.user_id != self.id and not viewer.has_scope(CATALOG_WRITE):
             raise Forbidden("a cart is visible only to its owner")
