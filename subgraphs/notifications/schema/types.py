@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from subgraphs.kit.errors import NotFound
 from subgraphs.kit.pagination import Connection, Edge, check_page_size, page_info
+from subgraphs.kit.representations import entity_id
 from subgraphs.notifications.model import Channel, Outcome, Status
 from subgraphs.notifications.preferences import Preferences
 from subgraphs.notifications.schema.context import Info
@@ -56,7 +57,8 @@ class Notification:
         return cls(id=strawberry.ID(document["_id"]), document=document)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Notification:
+    async def resolve_reference(cls, info: Info, id: object = None, **_: object) -> Notification:
+        id = entity_id(id, "Notification")
         document = await info.context.store.get(str(id))
         if document is None:
             raise NotFound(f"notification {id} does not exist")
@@ -198,8 +200,8 @@ class Order:
     id: strawberry.ID
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Order:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> Order:
+        return cls(id=entity_id(id, "Order"))
 
     @strawberry.field(description="The notifications sent about this order: the viewer's own, or all for "
                                   "notifications:admin. Oldest first.")
@@ -215,8 +217,8 @@ class User:
     id: strawberry.ID
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> User:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> User:
+        return cls(id=entity_id(id, "User"))
 
     @strawberry.field(description="The user's notifications, newest first (the user or notifications:admin).")
     async def notifications(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from subgraphs.kit.errors import Forbidden
 from subgraphs.kit.money import Money
+from subgraphs.kit.representations import entity_id
 from subgraphs.products.carts import (
     CartCurrencyMismatch,
     CartInsufficient,
@@ -100,8 +101,8 @@ class User:
         return Cart.from_view(await info.context.products.carts.view(str(self.id)))
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID, **_: Any) -> User:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> User:
+        return cls(id=entity_id(id, "User"))
 
 
 def viewer_id(info: Info) -> str:
