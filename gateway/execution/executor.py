@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -170,18 +170,22 @@ class PlanExecution:
         return out
 
     async def _send(
-        self, fetch: FetchNode, variables: dict[str, Any], entity_path: list[str | int] | None = None
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        entity_path: Callable[[], list[str | int] | None] | None = None,
     ) -> dict[str, Any] | None:
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
         try:
             return await self.client.post(fetch.service, body, self.headers)
         except SubgraphFetchError as exc:
             error = exc.to_graphql_error()
-            keys = entity_field_keys(fetch.operation) if entity_path is not None else []
-            if entity_path is None or not keys:
+            path = entity_path() if entity_path is not None else None
+            keys = entity_field_keys(fetch.operation) if path is not None else []
+            if path is None or not keys:
                 self.errors.append(error)
             else:  # a failed entity fetch: one error per field it left null, at the first entity's path
-                self.errors.extend({**error, "path": [*entity_path, key]} for key in keys)
+                self.errors.extend({**error, "path": [*path, key]} for key in keys)
             return None
 
     async def _root_fetch(self, fetch: FetchNode) -> None:
@@ -229,9 +233,13 @@ class PlanExecution:
             return
         variables = self._variables_for(fetch)
         variables["representations"] = representations
-        entity_paths: list[list[str | int]] = []
-        _collect_paths(self.data, flatten.keys, 0, [], entity_paths)
-        response = await self._send(fetch, variables, entity_paths[targets[0][0]] if entity_paths else None)
+
+        def first_entity_path() -> list[str | int] | None:
+            found: list[list[str | int]] = []
+            _collect_paths(self.data, flatten.keys, 0, [], found)
+            return found[targets[0][0]] if targets[0][0] < len(found) else None
+
+        response = await self._send(fetch, variables, first_entity_path)
         if response is None:
             return
         data = response.get("data")
