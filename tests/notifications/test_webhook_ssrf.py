@@ -198,6 +198,18 @@ async def test_dns_rebinding_cannot_reach_loopback(webhook: WebhookReceiver, con
     assert headers["host"] == "rebind.example.test:8080"
 
 
+async def test_an_international_host_name_is_sent_in_its_ascii_form(
+    webhook: WebhookReceiver, connections: Connections
+) -> None:
+    resolver = Resolver([PUBLIC])
+    async with transport(resolver=resolver) as plain:
+        assert await plain.send(message("http://bücher.example.test:8080/hook")) == "HTTP 200"
+    assert resolver.calls == ["xn--bcher-kva.example.test"]
+    assert connections.targets == [(PUBLIC, 8080)]
+    [(headers, _)] = webhook.requests
+    assert headers["host"] == "xn--bcher-kva.example.test:8080"
+
+
 async def test_a_redirect_is_not_followed(webhook: WebhookReceiver) -> None:
     async def redirect(request: Request) -> Response:
         return Response(status_code=302, headers={"Location": webhook.url})

@@ -123,7 +123,11 @@ def parse(url: str) -> tuple[SplitResult, str, int]:
         raise DestinationRefused("the webhook URL must use http or https")
     if not parts.hostname:
         raise DestinationRefused("the webhook URL must name a host")
-    return parts, parts.hostname, port or SCHEMES[parts.scheme]
+    try:  # the ASCII (IDNA) form is what DNS, the Host header and SNI carry
+        hostname = parts.hostname if parts.hostname.isascii() else parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise DestinationRefused("the webhook URL's host is not a valid international domain name") from None
+    return parts, hostname, port or SCHEMES[parts.scheme]
 
 
 async def resolve(url: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> Destination:
