@@ -149,7 +149,9 @@ class Journey:
                 async for result in session.subscribe(request):
                     event = result["orderStatusChanged"]
                     events.append(event)
-                    payments = ", ".join(p["status"] for p in event["order"]["payments"]) or "none yet"
+                    # Nullable: null (with an error) while payments cannot answer.
+                    listed = event["order"]["payments"]
+                    payments = "unavailable" if listed is None else ", ".join(p["status"] for p in listed) or "none yet"
                     self.say(f"  live: {event['previousStatus'] or '-'} -> {event['status']}"
                              f"{' (' + event['reason'] + ')' if event['reason'] else ''}; payments: {payments}")
                     if event["status"] == target:
@@ -168,7 +170,8 @@ class Journey:
 
     async def notifications(self) -> list[dict[str, Any]]:
         data = await self.query(NOTIFICATIONS)
-        return [edge["node"] for edge in data["me"]["notifications"]["edges"]]
+        page = data["me"]["notifications"]  # nullable: null while notifications cannot answer
+        return [] if page is None else [edge["node"] for edge in page["edges"]]
 
     async def sent(self, order_id: str, event_type: str) -> dict[str, Any] | None:
         for note in await self.notifications():

@@ -81,6 +81,8 @@ class Stack:
 
     def _environment(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
+        # Development: webhooks may point at local listeners (production refuses private addresses).
+        env.setdefault("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", "true")
         if not env.get("REDIS_URL"):
             self.redis = EmbeddedRedis().start()
             env["REDIS_URL"] = self.redis.url

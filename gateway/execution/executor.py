@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
+from graphql import FieldNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode, parse
 
 from ..planning.nodes import (
     FetchNode,
@@ -168,12 +169,23 @@ class PlanExecution:
                     out[name] = prune_input(self.supergraph, type_name, fetch.service, out[name])
         return out
 
-    async def _send(self, fetch: FetchNode, variables: dict[str, Any]) -> dict[str, Any] | None:
+    async def _send(
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        entity_path: Callable[[], list[str | int] | None] | None = None,
+    ) -> dict[str, Any] | None:
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
         try:
             return await self.client.post(fetch.service, body, self.headers)
         except SubgraphFetchError as exc:
-            self.errors.append(exc.to_graphql_error())
+            error = exc.to_graphql_error()
+            path = entity_path() if entity_path is not None else None
+            keys = entity_field_keys(fetch.operation) if path is not None else []
+            if path is None or not keys:
+                self.errors.append(error)
+            else:  # a failed entity fetch: one error per field it left null, at the first entity's path
+                self.errors.extend({**error, "path": [*path, key]} for key in keys)
             return None
 
     async def _root_fetch(self, fetch: FetchNode) -> None:
@@ -221,7 +233,13 @@ class PlanExecution:
             return
         variables = self._variables_for(fetch)
         variables["representations"] = representations
-        response = await self._send(fetch, variables)
+
+        def first_entity_path() -> list[str | int] | None:
+            found: list[list[str | int]] = []
+            _collect_paths(self.data, flatten.keys, 0, [], found)
+            return found[targets[0][0]] if targets[0][0] < len(found) else None
+
+        response = await self._send(fetch, variables, first_entity_path)
         if response is None:
             return
         data = response.get("data")
@@ -259,6 +277,31 @@ class PlanExecution:
                     "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "service": fetch.service},
                 }
             )
+
+
+def entity_field_keys(operation: str) -> list[str]:
+    """The response keys an entity fetch selects on its entities (`_entities { ... on T { a b } }`)."""
+    try:
+        document = parse(operation, no_location=True)
+    except GraphQLError:  # our own planner's text; a failure only costs the error paths
+        return []
+    keys: list[str] = []
+
+    def walk(selection_set: SelectionSetNode | None) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, InlineFragmentNode):
+                walk(selection.selection_set)
+            elif isinstance(selection, FieldNode) and selection.name.value != "__typename":
+                key = (selection.alias or selection.name).value
+                if key not in keys:
+                    keys.append(key)
+
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode) and selection.name.value == "_entities":
+                    walk(selection.selection_set)
+    return keys
 
 
 def subgraph_errors(errors: Any, service: str) -> list[dict[str, Any]]:

@@ -10,11 +10,14 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
+from strawberry.types.info import Info
 
 from subgraphs.kit.errors import AppError, should_mask_error
 from subgraphs.kit.money import SCALARS
+from subgraphs.kit.representations import resolve_checked
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,13 @@ class ServiceSchema(strawberry.federation.Schema):
                 log.debug("client error: %s", error.message)
             else:
                 log.error("error while resolving %s", error.path, exc_info=original)
+
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """Malformed representations get REPRESENTATION_INVALID at their index (kit.representations).
+        Strawberry builds `_entities` from this method's annotations: keep them as its base's."""
+        entity = self._schema.get_type("_Entity")
+        names = {t.name for t in getattr(entity, "types", ())}
+        return resolve_checked(super().entities_resolver, info, representations, names)
 
 
 def federation_schema(

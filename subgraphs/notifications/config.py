@@ -66,7 +66,8 @@ class NotificationConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotificationConfig:
         """`SMTP_URL` (+ `SMTP_USER`, `SMTP_PASSWORD`, `SMTP_STARTTLS`), `NOTIFICATIONS_MAILDIR`,
         `NOTIFICATIONS_EMAIL_FROM`, `NOTIFICATIONS_WEBHOOK_SECRET`, `NOTIFICATIONS_WEBHOOK_TIMEOUT`,
-        `NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE` (default true for development; set 0 in production),
+        `NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE` (default false: webhook URLs resolving to loopback, private,
+        link-local, metadata ... addresses are refused; the dev stack and tests with local listeners set it),
         `NOTIFICATIONS_MAX_ATTEMPTS`, `NOTIFICATIONS_RETRY_BASE_SECONDS`, `NOTIFICATIONS_RETRY_MAX_SECONDS`,
         `NOTIFICATIONS_STALE_AFTER_SECONDS`, `NOTIFICATIONS_TEMPLATES_DIR`,
         `NOTIFICATIONS_SMS_TRANSPORT` / `NOTIFICATIONS_PUSH_TRANSPORT` (`module:factory`), `SHOP_NAME`.
@@ -92,7 +93,7 @@ class NotificationConfig:
             email_from=env.get("NOTIFICATIONS_EMAIL_FROM", "Supershop <no-reply@supershop.local>"),
             webhook_secret=env.get("NOTIFICATIONS_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
             webhook_timeout_seconds=float(env.get("NOTIFICATIONS_WEBHOOK_TIMEOUT", "10")),
-            webhook_allow_private_networks=env_flag(env.get("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE"), default=True),
+            webhook_allow_private_networks=env_flag(env.get("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE"), default=False),
             max_attempts=max_attempts,
             retry_base_seconds=float(env.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "5")),
             retry_max_seconds=float(env.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "900")),

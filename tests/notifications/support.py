@@ -97,6 +97,7 @@ def config_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "NOTIFICATIONS_RETRY_BASE_SECONDS": "0.05",
         "NOTIFICATIONS_RETRY_MAX_SECONDS": "0.2",
         "NOTIFICATIONS_WEBHOOK_TIMEOUT": "2",
+        "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE": "true",  # the test receivers listen on 127.0.0.1
         "SMTP_TIMEOUT": "5",
         **overrides,
     }

@@ -303,11 +303,14 @@ async def test_webhooks_to_private_networks_can_be_refused(
     redis_url: str, mongo: TestMongo, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
     async with running(redis_url, mongo, tmp_path, NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE="0") as svc:
-        await svc.set_preferences("u1", webhookUrl=webhook.url.replace("127.0.0.1", "localhost"))
+        # Saved before the rule (the mutation now refuses it, see test_webhook_ssrf): checked at delivery.
+        url = webhook.url.replace("127.0.0.1", "localhost")
+        await svc.store.update_preferences("u1", {"webhook_url": url}, [], {})
         event = await svc.publish(order_paid())
         (document,) = await svc.wait_settled(event, 1)
     assert document["status"] == "FAILED"
-    assert "non-public address" in document["attempts"][0]["error"]
+    assert "the webhook host localhost resolves to" in document["attempts"][0]["error"]
+    assert "a loopback address; refused" in document["attempts"][0]["error"]
     assert webhook.requests == []
 
 

@@ -38,10 +38,11 @@ CANCEL = (f"mutation Cancel($id: ID!, $reason: String) "
 FULFILL = f"mutation Fulfill($id: ID!) {{ fulfillOrder(id: $id) {{ {TRANSITION_RESULT} }} }}"
 
 MY_ORDERS = """
-query Mine($first: Int!, $after: String, $status: OrderStatus) {
-  me { id orders(first: $first, after: $after, status: $status) {
+query Mine($first: Int!, $after: String, $status: OrderStatus, $me: ID = "alice") {
+  me: _entities(representations: [{__typename: "User", id: $me}]) { ... on User {
+    id orders(first: $first, after: $after, status: $status) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id number status } } } }
+    edges { cursor node { id number status } } } } }
 }
 """
 ALL_ORDERS = """

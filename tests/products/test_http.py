@@ -56,7 +56,7 @@ async def test_sdl_health_and_ready(client: httpx.AsyncClient) -> None:
     assert 'type Product @key(fields: "id")' in sdl
     assert 'type User @key(fields: "id")' in sdl
     assert "type Money @shareable" in sdl
-    assert "me: User @shareable" in sdl
+    assert "  me: User\n" in sdl  # products alone serves `me` (not shareable)
     assert "attempt: Int! = 0\n  ): StockReservationResult! @inaccessible" in sdl  # reserveStock
     assert "attempt: Int = null\n  ): StockReleaseResult! @inaccessible" in sdl  # releaseStock
     assert "union StockReservationResult @inaccessible = StockReservation | InsufficientStock | UnknownVariant | " \

@@ -17,6 +17,7 @@ from subgraphs.kit.errors import Forbidden
 from subgraphs.kit.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
+    from subgraphs.notifications.config import NotificationConfig
     from subgraphs.notifications.service import NotificationService
     from subgraphs.notifications.store import NotificationStore
 
@@ -32,6 +33,12 @@ class NotificationContext(RequestContext):
         if self.service is None:
             raise RuntimeError("the notifications service is not attached to the request context")
         return self.service.store
+
+    @property
+    def config(self) -> NotificationConfig:
+        if self.service is None:
+            raise RuntimeError("the notifications service is not attached to the request context")
+        return self.service.config
 
     def is_admin(self) -> bool:
         viewer = self.require_viewer()

@@ -18,6 +18,7 @@ from subgraphs.notifications.preferences import (
     validate_webhook_url,
 )
 from subgraphs.notifications.schema.types import NotificationChannel, NotificationEventType
+from subgraphs.notifications.transports.destinations import DestinationRefused, resolve
 
 
 @strawberry.input(description="The channels for one event type (an empty list switches it off).")
@@ -81,3 +82,16 @@ def changes_from_input(data: UpdateNotificationPreferencesInput) -> PreferenceCh
         raise BadUserInput("nothing to update: give at least one field")
     return PreferenceChanges(set_fields=set_fields, clear_fields=clear_fields, channels=channels,
                              reset_channels=list(dict.fromkeys(defaults)))
+
+
+async def check_webhook_destination(url: str, *, allow_private: bool) -> None:
+    """Refuse, when saving, a webhook URL whose host resolves to a non-public address (BAD_USER_INPUT).
+    A host that does not resolve now is accepted: every delivery resolves and checks it again."""
+    if allow_private:
+        return
+    try:
+        await resolve(url, allow_private=False)
+    except DestinationRefused as exc:
+        raise BadUserInput(str(exc), field="webhookUrl") from None
+    except OSError:
+        return

@@ -1,4 +1,5 @@
-"""Root fields: `me` (shareable across subgraphs), `notification(id)`, `updateNotificationPreferences`."""
+"""Root fields: `notification(id)`, `updateNotificationPreferences`. `me` is products' alone (see
+docs/architecture.md, "Nullability across subgraphs"); the user's fields here are reached as a User entity."""
 
 from __future__ import annotations
 
@@ -6,16 +7,16 @@ import strawberry
 
 from subgraphs.kit.schema import federation_schema
 from subgraphs.notifications.schema.context import Info
-from subgraphs.notifications.schema.inputs import UpdateNotificationPreferencesInput, changes_from_input
+from subgraphs.notifications.schema.inputs import (
+    UpdateNotificationPreferencesInput,
+    changes_from_input,
+    check_webhook_destination,
+)
 from subgraphs.notifications.schema.types import Notification, NotificationPreferences, Order, User
 
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(shareable=True, description="The signed-in user (UNAUTHENTICATED without a token).")
-    def me(self, info: Info) -> User | None:
-        return User(id=strawberry.ID(info.context.require_viewer().user_id))
-
     @strawberry.field(description="One notification, for its user or notifications:admin (else NOT_FOUND).")
     async def notification(self, info: Info, id: strawberry.ID) -> Notification | None:
         return await Notification.resolve_reference(info, id)
@@ -29,6 +30,10 @@ class Mutation:
     ) -> NotificationPreferences:
         viewer = info.context.require_viewer()
         changes = changes_from_input(input)
+        if (webhook_url := changes.set_fields.get("webhook_url")) is not None:
+            await check_webhook_destination(
+                webhook_url, allow_private=info.context.config.webhook_allow_private_networks
+            )
         preferences = await info.context.store.update_preferences(
             viewer.user_id, changes.set_fields, changes.clear_fields, changes.channels, changes.reset_channels
         )

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from subgraphs.kit.errors import NotFound
 from subgraphs.kit.pagination import Connection, Edge, check_page_size, page_info
+from subgraphs.kit.representations import entity_id
 from subgraphs.notifications.model import Channel, Outcome, Status
 from subgraphs.notifications.preferences import Preferences
 from subgraphs.notifications.schema.context import Info
@@ -56,7 +57,8 @@ class Notification:
         return cls(id=strawberry.ID(document["_id"]), document=document)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Notification:
+    async def resolve_reference(cls, info: Info, id: object = None, **_: object) -> Notification:
+        id = entity_id(id, "Notification")
         document = await info.context.store.get(str(id))
         if document is None:
             raise NotFound(f"notification {id} does not exist")
@@ -198,12 +200,12 @@ class Order:
     id: strawberry.ID
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Order:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> Order:
+        return cls(id=entity_id(id, "Order"))
 
     @strawberry.field(description="The notifications sent about this order: the viewer's own, or all for "
                                   "notifications:admin. Oldest first.")
-    async def notifications(self, info: Info) -> list[Notification]:
+    async def notifications(self, info: Info) -> list[Notification] | None:
         loader: DataLoader[str, list[Notification]] = info.context.loader(
             "notifications_by_order", lambda: _orders_loader(info)
         )
@@ -215,11 +217,13 @@ class User:
     id: strawberry.ID
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> User:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> User:
+        return cls(id=entity_id(id, "User"))
 
     @strawberry.field(description="The user's notifications, newest first (the user or notifications:admin).")
-    async def notifications(self, info: Info, first: int = 20, after: str | None = None) -> NotificationConnection:
+    async def notifications(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> NotificationConnection | None:
         info.context.require_owner_or_admin(str(self.id))
         check_page_size(first, maximum=MAX_PAGE_SIZE, extension_key="field")
         page = await info.context.store.page_for_user(str(self.id), first, after)
@@ -231,6 +235,6 @@ class User:
         )
 
     @strawberry.field(description="Contact details and channel choices (the user or notifications:admin).")
-    async def notification_preferences(self, info: Info) -> NotificationPreferences:
+    async def notification_preferences(self, info: Info) -> NotificationPreferences | None:
         info.context.require_owner_or_admin(str(self.id))
         return NotificationPreferences.from_preferences(await info.context.store.get_preferences(str(self.id)))

@@ -2,23 +2,28 @@
 
 Header `X-Signature: t=<unix seconds>,v1=<hex digest>`. Receivers recompute the digest with their
 secret, compare in constant time and reject old timestamps (replay protection).
-5xx answers, timeouts and connection errors are retried; any other non-2xx answer is final.
+5xx answers, timeouts and connection errors are retried; any other non-2xx answer is final (a 3xx
+included: redirects are not followed). Destinations are checked against SSRF in `destinations`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import ipaddress
-import socket
+import ssl
 import time
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
 from subgraphs.notifications.transports.base import DeliveryError, OutgoingMessage
+from subgraphs.notifications.transports.destinations import (
+    Destination,
+    DestinationRefused,
+    Resolver,
+    resolve,
+    system_resolver,
+)
 
 SIGNATURE_HEADER = "X-Signature"
 USER_AGENT = "supershop-notifications/1"
@@ -64,34 +69,27 @@ def payload(message: OutgoingMessage) -> dict[str, object]:
     }
 
 
-async def private_address(url: str) -> str | None:
-    """The first loopback/private/link-local/reserved address the URL's host resolves to, if any."""
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return None  # unresolvable: the request itself fails and is retried
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return str(address)
-    return None
-
-
 class WebhookTransport:
-    """`allow_private_networks=False` (production) refuses URLs resolving to non-global addresses,
-    so a user cannot point webhooks at internal services (checked at send time)."""
+    """Posts to the user's URL at the address checked by `destinations.resolve` (see there for what
+    `allow_private_networks=False`, the default, refuses). The request goes to that IP with the
+    original Host header and, for https, SNI and certificate verification for the original hostname.
+    Connections are not kept alive: a pooled connection is keyed by IP and must not carry a request
+    for another hostname over a TLS session verified for the first. Redirects are not followed."""
 
-    def __init__(self, default_secret: str, timeout_seconds: float, allow_private_networks: bool = True) -> None:
+    def __init__(self, default_secret: str, timeout_seconds: float, allow_private_networks: bool = False, *,
+                 resolver: Resolver = system_resolver, verify: ssl.SSLContext | bool = True) -> None:
         self.default_secret = default_secret
         self.timeout_seconds = timeout_seconds
         self.allow_private_networks = allow_private_networks
+        self.resolver = resolver
+        self.verify = verify
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=self.timeout_seconds, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+                timeout=self.timeout_seconds, follow_redirects=False, trust_env=False, verify=self.verify,
+                limits=httpx.Limits(max_keepalive_connections=0), headers={"User-Agent": USER_AGENT},
             )
 
     async def close(self) -> None:
@@ -99,28 +97,55 @@ class WebhookTransport:
             await self._client.aclose()
             self._client = None
 
+    async def destination(self, url: str) -> Destination:
+        try:
+            return await resolve(url, allow_private=self.allow_private_networks, resolver=self.resolver)
+        except DestinationRefused as exc:
+            raise DeliveryError(str(exc), transient=False) from exc
+        except OSError as exc:
+            raise DeliveryError(f"webhook host does not resolve: {exc}", transient=True) from exc
+
     async def send(self, message: OutgoingMessage) -> str | None:
         if self._client is None:
             await self.start()
         assert self._client is not None
-        if not self.allow_private_networks and (address := await private_address(message.recipient)):
-            raise DeliveryError(f"webhook host resolves to the non-public address {address}", transient=False)
+        destination = await self.destination(message.recipient)
         body = orjson.dumps(payload(message))
         timestamp = int(time.time())
         headers = {
+            "Host": destination.host_header,
             "Content-Type": "application/json",
             SIGNATURE_HEADER: signature_header(message.signing_secret or self.default_secret, timestamp, body),
             "X-Notification-Id": message.notification_id,
             "X-Event-Type": message.event_type,
             "Idempotency-Key": message.notification_id,
         }
-        try:
-            response = await self._client.post(message.recipient, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise DeliveryError(f"webhook timed out: {exc.__class__.__name__}", transient=True) from exc
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook request failed: {exc.__class__.__name__}: {exc}", transient=True) from exc
+        response = await self._post(destination, body, headers)
         if response.is_success:
             return f"HTTP {response.status_code}"
         detail = f"webhook answered HTTP {response.status_code}"
+        if response.is_redirect:
+            detail += f" (a redirect to {response.headers.get('location', '?')!r}, not followed)"
         raise DeliveryError(detail, transient=response.status_code >= 500)
+
+    async def _post(self, destination: Destination, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to each checked address in turn until one accepts the connection."""
+        assert self._client is not None
+        url = httpx.URL(destination.url)
+        extensions = {"sni_hostname": destination.hostname} if destination.scheme == "https" else {}
+        failure: DeliveryError | None = None
+        for address in destination.addresses:
+            request = self._client.build_request(
+                "POST", url.copy_with(host=str(address)), content=body, headers=headers, extensions=extensions
+            )
+            try:
+                return await self._client.send(request)
+            except httpx.ConnectError as exc:
+                failure = DeliveryError(f"webhook connection to {address} failed: {exc}", transient=True)
+            except httpx.TimeoutException as exc:
+                raise DeliveryError(f"webhook timed out: {exc.__class__.__name__}", transient=True) from exc
+            except httpx.HTTPError as exc:
+                raise DeliveryError(f"webhook request failed: {exc.__class__.__name__}: {exc}",
+                                    transient=True) from exc
+        assert failure is not None
+        raise failure

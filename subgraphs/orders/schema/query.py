@@ -8,7 +8,7 @@ from subgraphs.kit.errors import BadUserInput, NotFound
 from subgraphs.orders.domain import OrderStatus, is_order_id
 from subgraphs.orders.schema.context import ADMIN_SCOPE, Info
 from subgraphs.orders.schema.listing import list_orders
-from subgraphs.orders.schema.types import Order, OrderConnection, User
+from subgraphs.orders.schema.types import Order, OrderConnection
 from subgraphs.orders.store import Document
 
 
@@ -29,10 +29,6 @@ class Query:
     @strawberry.field(description="An order: its customer's, or any with scope orders:admin.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return Order.from_document(await load_order(info, str(id)))
-
-    @strawberry.federation.field(shareable=True, description="The signed-in user.")
-    def me(self, info: Info) -> User | None:
-        return User(id=strawberry.ID(info.context.require_viewer().user_id))
 
     @strawberry.field(description="Every order, newest first (scope orders:admin).")
     async def orders(

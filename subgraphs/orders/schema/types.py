@@ -11,6 +11,7 @@ from subgraphs.kit.clock import as_utc
 from subgraphs.kit.errors import Forbidden
 from subgraphs.kit.money import Money
 from subgraphs.kit.pagination import Edge, PageInfo
+from subgraphs.kit.representations import entity_id
 from subgraphs.orders.schema.context import Info
 from subgraphs.orders.schema.enums import OrderStatus, PaymentProvider
 from subgraphs.orders.status_stream import StatusChange
@@ -23,8 +24,9 @@ class Product:
     name: str = strawberry.federation.field(external=True)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Product | None:
+    async def resolve_reference(cls, info: Info, id: object = None, **_: object) -> Product | None:
         """orders only knows a product by the name it had in an order line."""
+        id = entity_id(id, "Product")
         document = await info.context.orders.store.orders.find_one(
             {"lines.product_id": str(id)}, {"lines": 1}, sort=[("seq", -1)]
         )
@@ -45,7 +47,7 @@ class OrderLine:
     product_id: strawberry.Private[str]
 
     @strawberry.federation.field(provides=["name"], description="The product; its name is the ordered one.")
-    def product(self) -> Product:
+    def product(self) -> Product | None:
         return Product(id=strawberry.ID(self.product_id), name=self.product_name)
 
     @classmethod
@@ -80,7 +82,8 @@ class Order:
         return cls(id=strawberry.ID(document["_id"]), document=document)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Order | None:
+    async def resolve_reference(cls, info: Info, id: object = None, **_: object) -> Order | None:
+        id = entity_id(id, "Order")
         document = await info.context.order_loader().load(str(id))
         if document is None:
             return None
@@ -161,8 +164,8 @@ class User:
     id: strawberry.ID
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> User:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> User:
+        return cls(id=entity_id(id, "User"))
 
     @strawberry.field(description="The user's orders, newest first. Only the user or orders:admin.")
     async def orders(
@@ -171,7 +174,7 @@ class User:
         first: Annotated[int, strawberry.argument(description="1..100")] = 20,
         after: str | None = None,
         status: OrderStatus | None = None,
-    ) -> OrderConnection:
+    ) -> OrderConnection | None:
         from subgraphs.orders.schema.listing import list_orders
 
         viewer = info.context.require_viewer()

@@ -11,6 +11,8 @@ from strawberry.dataloader import DataLoader
 from subgraphs.kit.errors import Forbidden
 from subgraphs.kit.money import Money
 from subgraphs.kit.pagination import check_page_size
+from subgraphs.kit.representations import entity_id
+from subgraphs.kit.representations import money as checked_money
 from subgraphs.payments.context import PaymentsContext
 from subgraphs.payments.domain import CAPTURED_STATUSES, PaymentStatus, net_captured
 from subgraphs.payments.providers.scenarios import describe_method
@@ -64,7 +66,8 @@ class Payment:
         return cls(id=strawberry.ID(document["_id"]), doc=document)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Payment | None:
+    async def resolve_reference(cls, info: Info, id: object = None, **_: object) -> Payment | None:
+        id = entity_id(id, "Payment")
         viewer = info.context.require_viewer()
         document = await _payment_by_id(info).load(str(id))
         if document is None:
@@ -73,8 +76,8 @@ class Payment:
             raise Forbidden("this payment belongs to another customer")
         return cls.from_document(document)
 
-    @strawberry.field
-    def order(self) -> Order:
+    @strawberry.field(description="The order (its fields come from orders; null if orders cannot answer).")
+    def order(self) -> Order | None:
         return Order(id=strawberry.ID(self.doc["order_id"]))
 
     @strawberry.field
@@ -144,12 +147,13 @@ class Order:
     total: Money = strawberry.federation.field(external=True, default=None)
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID, total: dict[str, Any] | None = None) -> Order:
-        money = Money.from_doc(total) if total else None
-        return cls(id=id, total=money)  # type: ignore[arg-type]
+    def resolve_reference(cls, id: object = None, total: object = None, **_: object) -> Order:
+        """`total` is there when the gateway resolves a field that @requires it (amountDue)."""
+        money = None if total is None else Money.from_doc(checked_money(total, "Order", "total"))
+        return cls(id=entity_id(id, "Order"), total=money)  # type: ignore[arg-type]
 
-    @strawberry.field
-    async def payments(self, info: Info) -> list[Payment]:
+    @strawberry.field(description="The order's payments (FORBIDDEN when they belong to another customer).")
+    async def payments(self, info: Info) -> list[Payment] | None:
         return [Payment.from_document(d) for d in await _visible_order_payments(info, str(self.id))]
 
     @strawberry.federation.field(requires=["total { amount currency }"],
@@ -167,11 +171,11 @@ class User:
     id: strawberry.ID
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> User:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> User:
+        return cls(id=entity_id(id, "User"))
 
     @strawberry.field(description="The customer's payments, newest first (the customer or payments admins only).")
-    async def payments(self, info: Info, first: int = 20) -> list[Payment]:
+    async def payments(self, info: Info, first: int = 20) -> list[Payment] | None:
         viewer = info.context.require_viewer()
         privileged = viewer.is_service or any(viewer.has_scope(scope) for scope in READ_SCOPES)
         if viewer.user_id != str(self.id) and not privileged:

@@ -1,4 +1,4 @@
-"""Root fields: me, payment, provider health; retryPayment, refundPayment, reconcilePayments."""
+"""Root fields: payment, provider health; retryPayment, refundPayment, reconcilePayments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.money import MinorUnits
 from subgraphs.payments.context import PaymentsContext
 from subgraphs.payments.reconciliation import Reconciler
-from subgraphs.payments.schema.entities import Payment, User
+from subgraphs.payments.schema.entities import Payment
 from subgraphs.payments.schema.results import RefundPaymentResult, RetryPaymentResult, refund_result, retry_result
 from subgraphs.payments.schema.types import (
     PaymentMethodInput,
@@ -35,10 +35,6 @@ def _valid_id(value: strawberry.ID, field: str) -> str:
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(shareable=True, description="The signed-in customer.")
-    def me(self, info: Info) -> User | None:
-        return User(id=strawberry.ID(info.context.require_viewer().user_id))
-
     @strawberry.field(description="A payment by id (its customer, or payments/orders admins).")
     async def payment(self, info: Info, id: strawberry.ID) -> Payment | None:
         viewer = info.context.require_viewer()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from subgraphs.kit.errors import Forbidden
 from subgraphs.kit.money import Money
+from subgraphs.kit.representations import entity_id
 from subgraphs.products.carts import (
     CartCurrencyMismatch,
     CartInsufficient,
@@ -93,15 +94,15 @@ class User:
     id: strawberry.ID
 
     @strawberry.field(description="Readable by the user themselves, or with the catalog:write scope.")
-    async def cart(self, info: Info) -> Cart:
+    async def cart(self, info: Info) -> Cart | None:
         viewer = info.context.require_viewer()
         if viewer.user_id != self.id and not viewer.has_scope(CATALOG_WRITE):
             raise Forbidden("a cart is visible only to its owner")
         return Cart.from_view(await info.context.products.carts.view(str(self.id)))
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID, **_: Any) -> User:
-        return cls(id=id)
+    def resolve_reference(cls, id: object = None, **_: object) -> User:
+        return cls(id=entity_id(id, "User"))
 
 
 def viewer_id(info: Info) -> str:

@@ -112,7 +112,8 @@ class Query:
             filter=catalog_filter,
         )
 
-    @strawberry.federation.field(shareable=True, description="The signed-in user (UNAUTHENTICATED without a token).")
+    # Not shareable: `me` lives in this subgraph alone (docs/architecture.md, "Nullability across subgraphs").
+    @strawberry.federation.field(description="The signed-in user (UNAUTHENTICATED without a token).")
     def me(self, info: Info) -> User | None:
         return User(id=strawberry.ID(viewer_id(info)))
 

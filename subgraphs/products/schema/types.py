@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
 from subgraphs.kit.money import MinorUnits, Money
 from subgraphs.kit.pagination import Edge, PageInfo
+from subgraphs.kit.representations import entity_id
 from subgraphs.products.catalog import Plain
 from subgraphs.products.ids import require_product_id
 from subgraphs.products.listing import CatalogFilter
@@ -115,8 +116,8 @@ class Product:
         return next(v for v in self.variants if v.sku == sku)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID, **_: Any) -> Product | None:
-        return await product_loader(info).load(require_product_id(str(id)))
+    async def resolve_reference(cls, info: Info, id: object = None, **_: object) -> Product | None:
+        return await product_loader(info).load(require_product_id(str(entity_id(id, "Product"))))
 
 
 def product_loader(info: Info) -> DataLoader[str, Product | None]:
