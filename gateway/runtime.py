@@ -23,7 +23,7 @@ from .limits.offload import PrepareOffload
 from .persisted import PersistedQueries
 from .planning.nodes import QueryPlan
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
-from .ratelimit import limiter_for
+from .ratelimit.limiter import limiter_for
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
 
 # Documents longer than this are cached under their digest (bytes: never equal to a document's

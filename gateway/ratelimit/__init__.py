@@ -1,28 +1,12 @@
-"""Per-client rate limits of the gateway, shared across instances through Redis (docs/edge.md)."""
+"""Per-client rate limits of the gateway, shared across instances through Redis (docs/edge.md).
+
+The package exports only its leaf modules (rules, clients), which gateway.config reads; the limiter
+itself (`.limiter`) depends on the planner, which depends on the config.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .clients import ClientIdentifier, client_subject
-from .limiter import RateLimited, RateLimiter
 from .rules import RateRule
 
-if TYPE_CHECKING:  # config imports .rules: no runtime import back
-    from ..config import Settings
-
-__all__ = ["ClientIdentifier", "RateLimited", "RateLimiter", "RateRule", "client_subject", "limiter_for"]
-
-
-def limiter_for(settings: Settings) -> RateLimiter | None:
-    """The limiter `settings` ask for; None when rate limiting is off (then it costs nothing)."""
-    if not settings.rate_limit_enabled:
-        return None
-    identifier = ClientIdentifier(settings.jwt_secret, settings.trusted_proxies, settings.forwarded_header)
-    return RateLimiter(
-        settings.rate_limit_general,
-        settings.rate_limit_rules,
-        identifier,
-        settings.redis_url,
-        settings.rate_limit_key_prefix,
-    )
+__all__ = ["ClientIdentifier", "RateRule", "client_subject"]

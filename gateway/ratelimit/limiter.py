@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..planning.operation import CField, CFrag, CSel
 from ..planning.prepare import PreparedOperation, RequestError, error_dict
 from .backends import Bucket, LocalBuckets, RedisBuckets, retry_after_header
 from .clients import ClientIdentifier
-from .resp import RespConnection
 from .rules import RateRule
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 log = logging.getLogger("gateway.ratelimit")
 
@@ -67,7 +69,7 @@ class RateLimiter:
         self.redis: RedisBuckets | None = None
         self._last_warning = -_WARN_EVERY_SECONDS
         if redis_url:
-            self.redis = RedisBuckets(RespConnection(redis_url, timeout=1.0))
+            self.redis = RedisBuckets(redis_url, timeout=1.0)
         else:
             log.warning("rate limiting without Redis: budgets are per gateway process (set GATEWAY_REDIS_URL)")
 
@@ -104,3 +106,17 @@ class RateLimiter:
     async def aclose(self) -> None:
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def limiter_for(settings: Settings) -> RateLimiter | None:
+    """The limiter `settings` ask for; None when rate limiting is off (then it costs nothing)."""
+    if not settings.rate_limit_enabled:
+        return None
+    identifier = ClientIdentifier(settings.jwt_secret, settings.trusted_proxies, settings.forwarded_header)
+    return RateLimiter(
+        settings.rate_limit_general,
+        settings.rate_limit_rules,
+        identifier,
+        settings.redis_url,
+        settings.rate_limit_key_prefix,
+    )
