@@ -37,7 +37,7 @@ class VerifierConfig:
     jwks_url: str | None = None
     issuer: str | None = None
     audience: str | None = None
-    leeway_seconds: float = 30.0
+    leeway_seconds: float = 0.0
     jwks_min_refresh_seconds: float = 30.0
 
 
