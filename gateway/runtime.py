@@ -13,6 +13,7 @@ from typing import Any
 from graphql import GraphQLSchema, execute_sync
 from graphql.execution.values import get_variable_values
 
+from .auth import RequestIdentity
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
@@ -22,6 +23,7 @@ from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
+INTROSPECTION_DISABLED = "GraphQL introspection is not allowed (set GATEWAY_INTROSPECTION=true to allow it)."
 _BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
@@ -36,7 +38,9 @@ class Gateway:
         urls.update(self.settings.subgraph_urls)
         self.client = SubgraphClient(urls, self.settings)
         self.cache = PlanCache(self.settings.plan_cache_size)
-        self._forward = tuple(dict.fromkeys(("authorization", *self.settings.forward_headers)))
+        # who is asking: verified once per request, before planning (gateway.auth)
+        self.auth = RequestIdentity(self.settings.verifier_config())
+        self._forward = tuple(dict.fromkeys(("authorization", "x-request-id", *self.settings.forward_headers)))
         self._fixed_labels = frozenset(
             label for label in self.supergraph.override_labels if label in self.settings.override_labels
         )
@@ -59,12 +63,16 @@ class Gateway:
         cached = self.cache.get(key)
         if cached is None:
             try:
-                cached = prepare_operation(query, operation_name, self.schema, self.supergraph)
+                cached = prepare_operation(
+                    query, operation_name, self.schema, self.supergraph, hide_suggestions=self.settings.production
+                )
             except RequestError as exc:
                 cached = exc
             self.cache.put(key, cached)
         if isinstance(cached, RequestError):
             raise cached
+        if cached.introspection is not None and not self.settings.introspection:
+            raise RequestError([error_dict(INTROSPECTION_DISABLED, "GRAPHQL_VALIDATION_FAILED")])
         return cached
 
     def active_labels(self) -> frozenset[str]:
@@ -85,7 +93,13 @@ class Gateway:
         raw = dict(variables or {})
         if not prepared.variable_definitions:
             return raw
-        coerced = get_variable_values(self.schema, tuple(prepared.variable_definitions.values()), raw, max_errors=50)
+        coerced = get_variable_values(
+            self.schema,
+            tuple(prepared.variable_definitions.values()),
+            raw,
+            max_errors=50,
+            hide_suggestions=self.settings.production,
+        )
         if isinstance(coerced, list):
             raise RequestError([error_dict(e.message, "BAD_USER_INPUT") for e in coerced])
         for name, value in prepared.defaults.items():

@@ -9,6 +9,7 @@ serves WebSocket and SSE subscriptions on /graphql and the GraphiQL explorer to 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -79,9 +80,12 @@ class GatewayApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
+        request_id = _request_id(scope)
+        send = _sending_request_id(send, request_id)
         try:
             if path in ("/graphql", "/graphql/"):
                 headers = _headers(scope)
+                headers["x-request-id"] = request_id  # forwarded to the subgraphs, logged with errors
                 if method == "POST":
                     await self._post(scope, receive, send, headers)
                 elif method in ("GET", "HEAD"):
@@ -131,6 +135,7 @@ class GatewayApp:
     ) -> None:
         query, variables, operation_name, _ = request_params(payload)
         gateway = self.gateway
+        await gateway.auth.verify_request_token(headers)  # a bad token: 401 before any planning or fan-out
         prepared = gateway.prepare(query, operation_name)  # RequestError: answered by _http
         if prepared.kind == "mutation" and is_get:
             raise HttpError(
@@ -153,6 +158,28 @@ class GatewayApp:
         # RequestError here too, e.g. when the operation cannot be planned
         response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
         await _send_bytes(send, 200, orjson.dumps(response), media)
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID (trimmed to 128 printable characters) or a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")[:128]
+            if text.isprintable() and text.strip():
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+def _sending_request_id(send: Send, request_id: str) -> Send:
+    header = (b"x-request-id", request_id.encode("latin-1"))
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
+
+    return wrapped
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -217,6 +244,7 @@ def create_app(
     """ASGI app for `settings` (supergraph from settings.supergraph_sdl or supergraph_path): the HTTP
     gateway behind the subscription transports and the explorer. Its `.app` is the `GatewayApp`."""
     settings = settings or Settings.from_env()
+    settings.check_production()  # production on development defaults: refuse to start
     if gateway is None:
         gateway = Gateway(settings.load_supergraph_sdl(), settings)
     return with_realtime(GatewayApp(gateway, settings), gateway, settings, subscription_settings)

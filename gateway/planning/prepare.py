@@ -135,22 +135,28 @@ MAX_TOKENS = 50_000
 
 
 def prepare_operation(
-    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
+    query: str,
+    operation_name: str | None,
+    schema: GraphQLSchema,
+    supergraph: Supergraph,
+    *,
+    hide_suggestions: bool = False,
 ) -> PreparedOperation:
+    """`hide_suggestions` drops "Did you mean ...?" from validation errors (production)."""
     try:
-        return _prepare(query, operation_name, schema, supergraph)
+        return _prepare(query, operation_name, schema, supergraph, hide_suggestions)
     except RecursionError:
         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
 
 
 def _prepare(
-    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph
+    query: str, operation_name: str | None, schema: GraphQLSchema, supergraph: Supergraph, hide_suggestions: bool
 ) -> PreparedOperation:
     try:
         document = parse(query, no_location=False, max_tokens=MAX_TOKENS)
     except GraphQLError as exc:
         raise RequestError([_graphql_error(exc, "GRAPHQL_PARSE_FAILED")]) from exc
-    errors = validate(schema, document)
+    errors = validate(schema, document, hide_suggestions=hide_suggestions)
     if errors:
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
     operation = select_operation(document, operation_name)

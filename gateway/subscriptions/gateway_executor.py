@@ -17,6 +17,7 @@ class GatewayExecutor:
 
     async def run(self, request: GraphQLRequest, context: ClientContext) -> ExecutionResult | EventStream:
         try:
+            await self.gateway.auth.verify_request_token(context.headers)  # before planning, as over HTTP
             prepared = self.gateway.prepare(request.query, request.operation_name)
             variables = self.gateway.coerce_variables(prepared, request.variables)
             if prepared.kind == "subscription":
