@@ -160,7 +160,6 @@ async def test_a_bad_token_over_websocket_is_unauthenticated(redis_url: str, mon
             async with connect(ws_url, subprotocols=["graphql-transport-ws"], proxy=None) as socket:  # type: ignore[list-item]
                 init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
                 await socket.send(json.dumps(init))
-                await socket.send(json.dumps(init))
                 assert json.loads(await socket.recv())["type"] == "connection_ack"
                 await socket.send(json.dumps({"type": "subscribe", "id": "1", "payload": ME}))
                 message = json.loads(await socket.recv())
