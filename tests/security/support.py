@@ -109,6 +109,7 @@ class JwksServer:
 class Running:
     products_url: str
     gateway_url: str
+    supergraph: str
 
 
 @asynccontextmanager
@@ -127,5 +128,5 @@ async def products_and_gateway(
         supergraph = compose([SubgraphSource("products", products_url, answer.json()["data"]["_service"]["sdl"])])
         app = create_gateway(gateway.with_changes(supergraph_sdl=supergraph))
         async with serve_asgi(app) as gateway_base:
-            yield Running(products_url, f"{gateway_base}/graphql")
+            yield Running(products_url, f"{gateway_base}/graphql", supergraph)
 
