@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -110,7 +110,7 @@ async def production(redis_url: str, mongo: TestMongo) -> AsyncIterator[Running]
         yield running
 
 
-async def post(url: str, body: dict[str, object], headers: dict[str, str] | None = None) -> httpx.Response:
+async def post(url: str, body: Mapping[str, object], headers: dict[str, str] | None = None) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.post(url, json=body, headers=headers or {})
 
