@@ -31,7 +31,7 @@ DEPTH_LIMIT_RULE = create_validator(MAX_QUERY_DEPTH, None, None)
 
 
 @lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def _validate(
+def validate_cached(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], hide: bool
 ) -> list[GraphQLError]:
     return validate(schema, document, (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
@@ -47,7 +47,7 @@ class CachedValidation(SchemaExtension):
         settings = getattr(getattr(ctx.context, "runtime", None), "settings", None)
         hide = bool(getattr(settings, "production", False))
         assert ctx.graphql_document is not None
-        ctx.pre_execution_errors = _validate(ctx.schema._schema, ctx.graphql_document, tuple(ctx.validation_rules),
+        ctx.pre_execution_errors = validate_cached(ctx.schema._schema, ctx.graphql_document, tuple(ctx.validation_rules),
                                              hide)
         yield
 
