@@ -41,7 +41,7 @@ class RequestContext:
             header = self.request.headers.get("authorization")
             header = header or _authorization_from_params(self.connection_params)
             verifier = verifier_for(self.runtime.settings.verifier_config())
-            self._auth = Authenticator(header, verifier, internal_caller(self.request.scope))
+            self._auth = Authenticator(header, verifier, internal_caller(getattr(self.request, "scope", None)))
         return self._auth
 
     @property

@@ -47,8 +47,8 @@ class CachedValidation(SchemaExtension):
         settings = getattr(getattr(ctx.context, "runtime", None), "settings", None)
         hide = bool(getattr(settings, "production", False))
         assert ctx.graphql_document is not None
-        ctx.pre_execution_errors = validate_cached(ctx.schema._schema, ctx.graphql_document, tuple(ctx.validation_rules),
-                                             hide)
+        rules = tuple(ctx.validation_rules)
+        ctx.pre_execution_errors = validate_cached(ctx.schema._schema, ctx.graphql_document, rules, hide)
         yield
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+
 from subgraphs.kit.schema import MAX_QUERY_DEPTH, federation_schema, validate_cached
 
 
