@@ -39,7 +39,7 @@ test-pymongo: setup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy gateway subgraphs scripts
+	$(BIN)/mypy authn gateway subgraphs scripts
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo

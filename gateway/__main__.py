@@ -45,7 +45,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not env.get("GATEWAY_SUPERGRAPH"):
         print("serve needs --supergraph FILE or --config FILE (or GATEWAY_SUPERGRAPH)", file=sys.stderr)
         return 2
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a bad value, or production on development defaults
+        print(str(exc), file=sys.stderr)
+        return 1
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     # Fail fast on a bad supergraph before forking workers.
@@ -118,7 +122,12 @@ def cmd_token(args: argparse.Namespace) -> int:
     from .auth import make_dev_token
 
     settings = Settings.from_env()
-    print(make_dev_token(args.sub, args.scope or [], args.ttl, settings.jwt_secret))
+    if not settings.jwt_secret:
+        print("token needs JWT_SECRET (an HS256 key); asymmetric keys are minted by your identity provider",
+              file=sys.stderr)
+        return 2
+    print(make_dev_token(args.sub, args.scope or [], args.ttl, settings.jwt_secret,
+                         settings.jwt_issuer, settings.jwt_audience))
     return 0
 
 

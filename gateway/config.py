@@ -11,14 +11,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from authn.appenv import DEV_JWT_SECRET, InsecureConfiguration, jwt_problems, read_app_env, subgraph_secret_problems
+from authn.tokens import VerifierConfig
+
 from .ratelimit.clients import parse_networks
 from .ratelimit.rules import DEFAULT_GENERAL, DEFAULT_RULES, RateRule, parse_general, parse_rules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# The same development default as the services (subgraphs.kit.settings): tokens from
-# `python -m gateway token` must verify there. Set JWT_SECRET in production.
-DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
+# The same development default as the services (authn.appenv): tokens from `python -m gateway token`
+# must verify there. Production refuses it (docs/security.md).
+DEFAULT_JWT_SECRET = DEV_JWT_SECRET
 
 
 _T = TypeVar("_T")
@@ -48,25 +51,24 @@ def env_int(env: Mapping[str, str], name: str, default: int) -> int:
     return _env_value(env, name, default, int, "an integer")
 
 
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """true/false (1/0, yes/no, on/off); `default` when unset or blank; ValueError naming the variable otherwise."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
 def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """A comma-separated list, items stripped, empty items dropped."""
     value = env.get(name)
     if not value:
         return ()
     return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
-def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """true/false (also 1/0, yes/no, on/off); `default` when unset or blank."""
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
 def env_pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
@@ -134,7 +136,8 @@ class Settings:
     # Extra request headers (lower-case) forwarded to every subgraph; Authorization always is.
     forward_headers: tuple[str, ...] = ()
     plan_cache_size: int = 1024
-    jwt_secret: str = DEFAULT_JWT_SECRET
+    # HS256 key (development); None in production unless JWT_SECRET is set. See docs/security.md.
+    jwt_secret: str | None = DEFAULT_JWT_SECRET
     graphiql_assets_dir: str = str(REPO_ROOT / "var" / "graphiql")
     # Progressive-override labels switched on regardless of percentages.
     override_labels: frozenset[str] = frozenset()
@@ -165,10 +168,53 @@ class Settings:
     apq_key_prefix: str = "gw:apq:"
     # Safelist mode: only the operations of this Apollo persisted-query manifest run.
     persisted_queries_manifest: str | None = None
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_min_refresh_seconds: float = 30.0
+    # Signs every request to the subgraphs (authn.internal); required in production.
+    subgraph_shared_secret: str | None = None
+    # None: on in development, off in production (GATEWAY_INTROSPECTION, GATEWAY_GRAPHIQL).
+    introspection_enabled: bool | None = None
+    graphiql_enabled: bool | None = None
 
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def introspection(self) -> bool:
+        return not self.production if self.introspection_enabled is None else self.introspection_enabled
+
+    @property
+    def graphiql(self) -> bool:
+        return not self.production if self.graphiql_enabled is None else self.graphiql_enabled
+
+    def verifier_config(self) -> VerifierConfig:
+        return VerifierConfig(
+            secret=self.jwt_secret,
+            public_key=self.jwt_public_key,
+            jwks_url=self.jwt_jwks_url,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            jwks_min_refresh_seconds=self.jwks_min_refresh_seconds,
+        )
+
+    def check_production(self) -> None:
+        """In production, refuse development defaults (:class:`InsecureConfiguration` naming each)."""
+        if not self.production:
+            return
+        problems = jwt_problems(
+            secret=self.jwt_secret,
+            public_key=self.jwt_public_key,
+            jwks_url=self.jwt_jwks_url,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+        )
+        problems += subgraph_secret_problems(self.subgraph_shared_secret)
+        if problems:
+            raise InsecureConfiguration("the gateway", problems)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -177,10 +223,10 @@ class Settings:
             name: _parse(f"SUBGRAPH_TIMEOUTS ({name})", value, float, "a number")
             for name, value in env_pairs(env, "SUBGRAPH_TIMEOUTS").items()
         }
-        app_env = (env.get("APP_ENV") or "development").strip().lower()
-        if app_env not in ("development", "production"):
-            raise ValueError(f"APP_ENV must be development or production, got {env.get('APP_ENV')!r}")
-        return cls(
+        app_env = read_app_env(env)
+        introspection = env.get("GATEWAY_INTROSPECTION", "").strip()
+        graphiql = env.get("GATEWAY_GRAPHIQL", "").strip()
+        settings = cls(
             host=env.get("GATEWAY_HOST", "127.0.0.1"),
             port=env_int(env, "GATEWAY_PORT", 4000),
             supergraph_path=env.get("GATEWAY_SUPERGRAPH") or None,
@@ -188,7 +234,7 @@ class Settings:
             subgraph_timeouts=timeouts,
             forward_headers=tuple(h.lower() for h in env_list(env, "FORWARD_HEADERS")),
             plan_cache_size=env_int(env, "PLAN_CACHE_SIZE", 1024),
-            jwt_secret=env.get("JWT_SECRET", DEFAULT_JWT_SECRET),
+            jwt_secret=env.get("JWT_SECRET") or (None if app_env == "production" else DEFAULT_JWT_SECRET),
             graphiql_assets_dir=env.get("GRAPHIQL_ASSETS_DIR") or str(REPO_ROOT / "var" / "graphiql"),
             override_labels=frozenset(env_list(env, "OVERRIDE_LABELS")),
             subgraph_urls=env_pairs(env, "SUBGRAPH_URLS"),
@@ -211,7 +257,17 @@ class Settings:
             apq_cache_size=env_int(env, "APQ_CACHE_SIZE", 1024),
             apq_key_prefix=env.get("APQ_KEY_PREFIX") or "gw:apq:",
             persisted_queries_manifest=env.get("PERSISTED_QUERIES_MANIFEST") or None,
+            jwt_public_key=env.get("JWT_PUBLIC_KEY") or None,
+            jwt_jwks_url=env.get("JWT_JWKS_URL") or None,
+            jwt_issuer=env.get("JWT_ISSUER") or None,
+            jwt_audience=env.get("JWT_AUDIENCE") or None,
+            jwks_min_refresh_seconds=env_float(env, "JWT_JWKS_MIN_REFRESH_SECONDS", 30.0),
+            subgraph_shared_secret=env.get("SUBGRAPH_SHARED_SECRET") or None,
+            introspection_enabled=env_bool(env, "GATEWAY_INTROSPECTION", False) if introspection else None,
+            graphiql_enabled=env_bool(env, "GATEWAY_GRAPHIQL", False) if graphiql else None,
         )
+        settings.check_production()
+        return settings
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

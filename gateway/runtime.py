@@ -14,6 +14,7 @@ from typing import Any
 from graphql import GraphQLSchema, execute_sync
 from graphql.execution.values import get_variable_values
 
+from .auth import RequestIdentity
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
@@ -31,6 +32,7 @@ from .supergraph import Supergraph, build_api_schema, parse_supergraph
 _DIGEST_KEYS_ABOVE = 4096
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
+INTROSPECTION_DISABLED = "GraphQL introspection is not allowed (set GATEWAY_INTROSPECTION=true to allow it)."
 _BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
@@ -53,7 +55,9 @@ class Gateway:
         # edge guards (docs/edge.md): None / pass-through unless configured, so they cost nothing off
         self.rate_limiter = limiter_for(self.settings)
         self.persisted = PersistedQueries.from_settings(self.settings)
-        self._forward = tuple(dict.fromkeys(("authorization", *self.settings.forward_headers)))
+        # who is asking: verified once per request, before planning (gateway.auth)
+        self.auth = RequestIdentity(self.settings.verifier_config())
+        self._forward = tuple(dict.fromkeys(("authorization", "x-request-id", *self.settings.forward_headers)))
         self._fixed_labels = frozenset(
             label for label in self.supergraph.override_labels if label in self.settings.override_labels
         )
@@ -85,7 +89,7 @@ class Gateway:
             self.cache.put(key, cached)
         if isinstance(cached, RequestError):
             raise cached
-        return cached
+        return self._allowed(cached)
 
     async def prepare_async(self, query: str, operation_name: str | None) -> PreparedOperation:
         """As :meth:`prepare`; a cache hit answers at once, a fresh document is prepared (and planned)
@@ -99,14 +103,26 @@ class Gateway:
             self.cache.put(key, cached)
         if isinstance(cached, RequestError):
             raise cached
-        return cached
+        return self._allowed(cached)
+
+    def _allowed(self, prepared: PreparedOperation) -> PreparedOperation:
+        if prepared.introspection is not None and not self.settings.introspection:
+            raise RequestError([error_dict(INTROSPECTION_DISABLED, "GRAPHQL_VALIDATION_FAILED")])
+        return prepared
 
     def _prepare_fresh(
         self, query: str, operation_name: str | None, labels: frozenset[str] | None
     ) -> PreparedOperation | RequestError:
         try:
             return prepare_operation(
-                query, operation_name, self.schema, self.supergraph, self.limits, self.costs, labels
+                query,
+                operation_name,
+                self.schema,
+                self.supergraph,
+                self.limits,
+                self.costs,
+                labels,
+                hide_suggestions=self.settings.production,
             )
         except RequestError as exc:
             # Refusals are cached like plans, so a repeat costs a lookup; cached without the traceback,
@@ -131,7 +147,13 @@ class Gateway:
         raw = dict(variables or {})
         if not prepared.variable_definitions:
             return raw
-        coerced = get_variable_values(self.schema, tuple(prepared.variable_definitions.values()), raw, max_errors=50)
+        coerced = get_variable_values(
+            self.schema,
+            tuple(prepared.variable_definitions.values()),
+            raw,
+            max_errors=50,
+            hide_suggestions=self.settings.production,
+        )
         if isinstance(coerced, list):
             raise RequestError([error_dict(e.message, "BAD_USER_INPUT") for e in coerced])
         for name, value in prepared.defaults.items():

@@ -9,6 +9,7 @@ serves WebSocket and SSE subscriptions on /graphql and the GraphiQL explorer to 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -78,9 +79,12 @@ class GatewayApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
+        request_id = _request_id(scope)
+        send = _sending_request_id(send, request_id)
         try:
             if path in ("/graphql", "/graphql/"):
                 headers = _headers(scope)
+                headers["x-request-id"] = request_id  # forwarded to the subgraphs, logged with errors
                 if method == "POST":
                     await self._post(scope, receive, send, headers)
                 elif method in ("GET", "HEAD"):
@@ -135,17 +139,40 @@ class GatewayApp:
     ) -> None:
         query, variables, operation_name, extensions = request_params(payload)
         gateway = self.gateway
+        claims = await gateway.auth.verify_request_token(headers)  # a bad token: 401 before any planning
         if extensions is not None or gateway.persisted.safelist:  # persisted queries (APQ, safelist)
             query = await gateway.persisted.resolve(query, extensions)
         prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http
         check_operation_kind(prepared.kind, via_get=is_get, streaming=False)
         if gateway.rate_limiter is not None:  # after parsing, before any subgraph fetch
-            await gateway.rate_limiter.check(prepared, headers, peer)
+            await gateway.rate_limiter.check(prepared, claims.subject if claims else None, headers, peer)
         values = gateway.coerce_variables(prepared, variables)
         want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
         # RequestError here too, e.g. when the operation cannot be planned
         response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
         await _send_bytes(send, 200, orjson.dumps(response), media)
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID (trimmed to 128 printable characters) or a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")[:128]
+            if text.isprintable() and text.strip():
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+def _sending_request_id(send: Send, request_id: str) -> Send:
+    header = (b"x-request-id", request_id.encode("latin-1"))
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
+
+    return wrapped
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -197,6 +224,7 @@ def create_app(
     """ASGI app for `settings` (supergraph from settings.supergraph_sdl or supergraph_path): the HTTP
     gateway behind the subscription transports and the explorer. Its `.app` is the `GatewayApp`."""
     settings = settings or Settings.from_env()
+    settings.check_production()  # production on development defaults: refuse to start
     if gateway is None:
         gateway = Gateway(settings.load_supergraph_sdl(), settings)
     return with_realtime(GatewayApp(gateway, settings), gateway, settings, subscription_settings)

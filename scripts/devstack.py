@@ -5,6 +5,9 @@ MONGODB_URL is set) are shared by every service and worker, each service with it
 database lives in var/mongo/ and outlives a restart (`make reset` wipes it); the demo catalog is
 seeded into an empty one. A worker that exits is started again (as `restart: unless-stopped` does in
 compose); any other process that exits stops the stack.
+
+Its subgraphs stay open to direct callers (their GraphiQL works) unless SUBGRAPH_SHARED_SECRET is
+set; APP_ENV and the JWT_* settings are passed to every process (docs/security.md).
 """
 
 from __future__ import annotations
@@ -19,15 +22,16 @@ DATA = ROOT / "var" / "mongo" / "data.sqlite"
 
 
 def main() -> int:
-    stack = Stack(mongo_path=DATA)
+    stack = Stack(mongo_path=DATA, open_subgraphs=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         stack.start()
         print("\nThe stack is up (Ctrl-C stops it):", flush=True)
         print(f"  gateway + GraphiQL  {stack.gateway_url}")
+        access = " (gateway and services only: SUBGRAPH_SHARED_SECRET)" if stack.subgraph_secret else ""
         for name, _ in stack.processes:
             if name in stack.ports and name != "gateway":
-                print(f"  {name:<19} {stack.url(name)}/graphql")
+                print(f"  {name:<19} {stack.url(name)}/graphql{access}")
         workers = [name for name, _ in stack.processes if name.endswith("-worker")]
         print(f"  workers             {', '.join(workers) or 'inside each service (in-memory databases)'}")
         print(f"  redis               {stack.redis_url}")

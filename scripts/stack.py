@@ -9,11 +9,16 @@ database and runs its worker inside itself.
 
 `make dev` runs it on the default ports; the end-to-end and chaos tests run it on free ports. Which
 subgraphs exist comes from supergraph.yaml; with other ports, a copy of it pointing at them is composed.
+
+Every process gets the environment (APP_ENV, JWT_*, SUBGRAPH_SHARED_SECRET included). Unless
+`open_subgraphs` is set or the environment has one, the stack makes a SUBGRAPH_SHARED_SECRET for the
+run, so its subgraphs answer only the gateway and each other, as in production (docs/security.md).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -56,6 +61,8 @@ class Stack:
     # Extra environment of single processes, by name: e.g. the chaos suite points orders' PRODUCTS_URL
     # at its fault proxy with {"orders": {...}, "orders-worker": {...}}.
     process_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # True: no SUBGRAPH_SHARED_SECRET is made, so subgraphs answer direct callers (development only)
+    open_subgraphs: bool = False
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
     mongo: EmbeddedMongo | None = None
@@ -75,14 +82,23 @@ class Stack:
         return f"{self.url('gateway')}/graphql"
 
     @property
+    def subgraph_secret(self) -> str | None:
+        """The SUBGRAPH_SHARED_SECRET of the running stack (None: its subgraphs are open)."""
+        return self._environ.get("SUBGRAPH_SHARED_SECRET") or None
+
+    @property
     def shared_database(self) -> bool:
         """True when every process reaches the same MongoDB (so workers run as their own processes)."""
         return bool(self._environ.get("MONGODB_URL"))
 
     def _environment(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
-        # Development: webhooks may point at local listeners (production refuses private addresses).
-        env.setdefault("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", "true")
+        if not env.get("SUBGRAPH_SHARED_SECRET") and not self.open_subgraphs:
+            env["SUBGRAPH_SHARED_SECRET"] = secrets.token_urlsafe(32)
+        production = env.get("APP_ENV", "").strip().lower() == "production"
+        if not production:
+            # Development: webhooks may point at local listeners (production refuses private addresses).
+            env.setdefault("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", "true")
         if not env.get("REDIS_URL"):
             self.redis = EmbeddedRedis().start()
             env["REDIS_URL"] = self.redis.url
@@ -91,7 +107,8 @@ class Stack:
             if reason is None:
                 self.mongo = EmbeddedMongo(self.mongo_path).start()
                 env["MONGODB_URL"] = self.mongo.url
-                env.setdefault("PRODUCTS_SEED_DEMO", "1")
+                if not production:  # production refuses the demo catalog
+                    env.setdefault("PRODUCTS_SEED_DEMO", "1")
             else:
                 print(f"stack: {reason}; each service runs on its own in-memory database", file=sys.stderr)
         for name, port in self.ports.items():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+
+from authn.internal import GATEWAY_SENDER, InternalSigner
 
 from .compose import compose
 from .errors import CompositionError, CompositionIssue
@@ -84,10 +87,16 @@ def _load_subgraph(base: Path, name: str, entry: Any) -> SubgraphSource:
     return SubgraphSource(name=name, url=url, sdl=sdl)
 
 
+def _internal_headers() -> dict[str, str]:
+    """Subgraphs closed to strangers (SUBGRAPH_SHARED_SECRET) answer composition as the gateway."""
+    secret = os.environ.get("SUBGRAPH_SHARED_SECRET")
+    return InternalSigner(secret, GATEWAY_SENDER).headers() if secret else {}
+
+
 def fetch_subgraph_sdl(name: str, url: str, timeout: float = INTROSPECTION_TIMEOUT_SECONDS) -> str:
     """Fetch `{ _service { sdl } }` from a running subgraph."""
     try:
-        response = httpx.post(url, json={"query": _SDL_QUERY}, timeout=timeout)
+        response = httpx.post(url, json={"query": _SDL_QUERY}, timeout=timeout, headers=_internal_headers())
     except httpx.HTTPError as exc:
         raise _config_error(f'subgraph "{name}": cannot reach {url} to fetch its schema: {exc}', name) from exc
     if response.status_code != 200:

@@ -136,11 +136,16 @@ def prepare_operation(
     limits: OperationLimits | None = None,
     costs: CostModel | None = None,
     labels: frozenset[str] | None = None,
+    *,
+    hide_suggestions: bool = False,
 ) -> PreparedOperation:
     """Without `limits` only a generous token ceiling applies (tools, tests); with `labels` the plan
-    for those override labels is made here too, so a worker thread does all the heavy work."""
+    for those override labels is made here too, so a worker thread does all the heavy work.
+    `hide_suggestions` drops "Did you mean ...?" from validation errors (production)."""
     try:
-        prepared = _prepare(query, operation_name, schema, supergraph, limits or _NO_LIMITS, costs or _NO_COSTS)
+        prepared = _prepare(
+            query, operation_name, schema, supergraph, limits or _NO_LIMITS, costs or _NO_COSTS, hide_suggestions
+        )
         if labels is not None:
             # a planning failure is not the document's cached answer: it is retried (and reported) per request
             with contextlib.suppress(RequestError):
@@ -176,6 +181,7 @@ def _prepare(
     supergraph: Supergraph,
     limits: OperationLimits,
     costs: CostModel,
+    hide_suggestions: bool = False,
 ) -> PreparedOperation:
     document = _parse(query, limits)
     fragment_nodes = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
@@ -188,8 +194,8 @@ def _prepare(
         measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
         check_measured(measured, limits)
         sliced = measured.variable_sliced
-    if validate(schema, document):  # again with locations, for the client's error report
-        errors = validate(schema, _parse(query, limits, locations=True))
+    if validate(schema, document, hide_suggestions=hide_suggestions):  # again with locations, for the report
+        errors = validate(schema, _parse(query, limits, locations=True), hide_suggestions=hide_suggestions)
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
     operation = select_operation(document, operation_name)
     kind = operation.operation.value

@@ -6,7 +6,7 @@ itself (`.limiter`) depends on the planner, which depends on the config.
 
 from __future__ import annotations
 
-from .clients import ClientIdentifier, client_subject
+from .clients import ClientIdentifier
 from .rules import RateRule
 
-__all__ = ["ClientIdentifier", "RateRule", "client_subject"]
+__all__ = ["ClientIdentifier", "RateRule"]

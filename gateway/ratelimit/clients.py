@@ -8,39 +8,10 @@ first untrusted address is the client. Anything a client prepends is therefore n
 from __future__ import annotations
 
 import ipaddress
-import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# A verified token's subject is remembered this long (a decode costs ~0.1 ms). It only picks the
-# bucket: a token expiring meanwhile counts as its user for at most this long; subgraphs verify anew.
-SUBJECT_CACHE_SECONDS = 30.0
-SUBJECT_CACHE_SIZE = 10_000
-
-
-def client_subject(headers: Mapping[str, str], secret: str) -> str | None:
-    """The `sub` of a bearer token the gateway can verify (HS256 with `jwt_secret`); None otherwise.
-
-    The single seam for the gateway's token verification: swap the body for the real verifier.
-    """
-    value = headers.get("authorization")
-    if not value:
-        return None
-    scheme, _, token = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    from ..auth import decode_dev_token  # PyJWT loads in ~0.1 s: only once a token is seen
-
-    try:
-        claims = decode_dev_token(token.strip(), secret)
-    except Exception:  # any invalid, expired or malformed token: not a verified user
-        return None
-    subject = claims.get("sub")
-    return subject if isinstance(subject, str) and subject else None
-
 
 def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
     """CIDRs (or single addresses); ValueError naming the bad entry."""
@@ -79,30 +50,14 @@ def _hops(header: str, value: str) -> list[str]:
 
 
 class ClientIdentifier:
-    """Turns (headers, peer address) into a limiter key: `user:<sub>` or `ip:<address>`."""
+    """Turns (verified subject, headers, peer address) into a limiter key: `user:<sub>` or `ip:<address>`.
 
-    def __init__(self, secret: str, trusted_proxies: Iterable[str] = (), header: str = "x-forwarded-for") -> None:
-        self.secret = secret
+    The subject comes from the gateway's own token check (gateway.auth), made before this runs, so a
+    forged or expired token never picks a user's bucket: it was refused with 401 already."""
+
+    def __init__(self, trusted_proxies: Iterable[str] = (), header: str = "x-forwarded-for") -> None:
         self.trusted = parse_networks(trusted_proxies)
         self.header = header
-        self._subjects: OrderedDict[str, tuple[str, float]] = OrderedDict()
-
-    def subject(self, headers: Mapping[str, str]) -> str | None:
-        """:func:`client_subject`, remembered per Authorization value (only successful verifications)."""
-        value = headers.get("authorization")
-        if not value:
-            return None
-        now = time.monotonic()
-        hit = self._subjects.get(value)
-        if hit is not None and hit[1] > now:
-            return hit[0]
-        subject = client_subject(headers, self.secret)
-        if subject is not None:
-            self._subjects[value] = (subject, now + SUBJECT_CACHE_SECONDS)
-            self._subjects.move_to_end(value)
-            if len(self._subjects) > SUBJECT_CACHE_SIZE:
-                self._subjects.popitem(last=False)
-        return subject
 
     def _trusted(self, address: IPAddress) -> bool:
         return any(address in network for network in self.trusted)
@@ -125,8 +80,7 @@ class ClientIdentifier:
                 break
         return str(current)
 
-    def key(self, headers: Mapping[str, str], peer: str | None) -> str:
-        subject = self.subject(headers)
+    def key(self, subject: str | None, headers: Mapping[str, str], peer: str | None) -> str:
         if subject is not None:
             return "user:" + subject
         return "ip:" + self.client_ip(headers, peer)

@@ -83,9 +83,12 @@ class RateLimiter:
                         matched.append(rule)
         return matched
 
-    async def check(self, prepared: PreparedOperation, headers: Mapping[str, str], peer: str | None) -> None:
-        """Take one unit of every matching budget, or raise :class:`RateLimited` (taking none)."""
-        client = self.identifier.key(headers, peer)
+    async def check(
+        self, prepared: PreparedOperation, subject: str | None, headers: Mapping[str, str], peer: str | None
+    ) -> None:
+        """Take one unit of every matching budget for the verified `subject` (else the client's IP),
+        or raise :class:`RateLimited` (taking none)."""
+        client = self.identifier.key(subject, headers, peer)
         rules = self.rules_for(prepared)
         buckets = [Bucket(f"{self.prefix}{rule.name}:{client}", rule.interval, rule.period) for rule in rules]
         verdict = await self._take(buckets)
@@ -112,7 +115,7 @@ def limiter_for(settings: Settings) -> RateLimiter | None:
     """The limiter `settings` ask for; None when rate limiting is off (then it costs nothing)."""
     if not settings.rate_limit_enabled:
         return None
-    identifier = ClientIdentifier(settings.jwt_secret, settings.trusted_proxies, settings.forwarded_header)
+    identifier = ClientIdentifier(settings.trusted_proxies, settings.forwarded_header)
     return RateLimiter(
         settings.rate_limit_general,
         settings.rate_limit_rules,

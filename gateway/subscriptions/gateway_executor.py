@@ -19,13 +19,15 @@ class GatewayExecutor:
     async def run(self, request: GraphQLRequest, context: ClientContext) -> ExecutionResult | EventStream:
         gateway = self.gateway
         try:
+            claims = await gateway.auth.verify_request_token(context.headers)  # before planning, as over HTTP
             query = request.query
             if request.extensions is not None or gateway.persisted.safelist:
                 query = await gateway.persisted.resolve(query, request.extensions)
             prepared = await gateway.prepare_async(query, request.operation_name)
             check_operation_kind(prepared.kind, via_get=request.via_get, streaming=True)
             if gateway.rate_limiter is not None:  # subscriptions count once, at subscribe time
-                await gateway.rate_limiter.check(prepared, context.headers, context.peer)
+                subject = claims.subject if claims else None
+                await gateway.rate_limiter.check(prepared, subject, context.headers, context.peer)
             variables = self.gateway.coerce_variables(prepared, request.variables)
             if prepared.kind == "subscription":
                 return self.engine.subscribe(prepared, variables, context)

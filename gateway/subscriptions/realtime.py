@@ -54,7 +54,9 @@ class Realtime:
         settings = settings or SubscriptionSettings.from_env()
 
         def source(request: UpstreamRequest) -> AsyncGenerator[dict[str, Any], None]:
-            return subscribe_upstream(request, settings.upstream_connect_timeout)
+            return subscribe_upstream(
+                request, settings.upstream_connect_timeout, internal_headers=gateway.client.internal_headers
+            )
 
         hub = SubscriptionHub(source, max_pending=settings.max_pending_events)
         executor = GatewayExecutor(gateway, SubscriptionEngine(gateway, hub))
@@ -169,5 +171,5 @@ def with_realtime(
 ) -> RealtimeMiddleware:
     """`app` (the core HTTP app) behind the WebSocket/SSE transports and the GraphiQL explorer."""
     realtime = Realtime.for_gateway(gateway, subscription_settings or SubscriptionSettings.from_env())
-    graphiql = GraphiQL(settings.graphiql_assets_dir, endpoint=path)
+    graphiql = GraphiQL(settings.graphiql_assets_dir, endpoint=path) if settings.graphiql else None
     return RealtimeMiddleware(app, realtime, path=path, graphiql=graphiql, cors=Cors.from_settings(settings))

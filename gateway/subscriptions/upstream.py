@@ -3,7 +3,8 @@
 One WebSocket per upstream subscription: sharing between clients happens a level up (hub.py),
 keyed by the authorization too, so one socket never mixes users. The client's token goes both in
 the handshake's Authorization header and in the connection_init payload, since subgraphs read
-either.
+either. The gateway's signed internal header (authn.internal) is added at connect time, not kept
+in the request, so requests stay equal (shareable) across its once-a-second changes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -101,12 +102,17 @@ async def _receive(socket: ClientConnection, service: str) -> dict[str, Any]:
     return message
 
 
-async def _open(request: UpstreamRequest, connect_timeout: float) -> ClientConnection:
+async def _open(
+    request: UpstreamRequest, connect_timeout: float, internal_headers: Callable[[], dict[str, str]] | None = None
+) -> ClientConnection:
+    headers = request.handshake_headers()
+    if internal_headers is not None:
+        headers.update(internal_headers())
     try:
         socket = await connect(
             websocket_url(request.url),
             subprotocols=[SUBPROTOCOL],
-            additional_headers=request.handshake_headers(),
+            additional_headers=headers,
             open_timeout=connect_timeout,
             proxy=None,
             max_size=None,
@@ -135,12 +141,15 @@ async def _open(request: UpstreamRequest, connect_timeout: float) -> ClientConne
 
 
 async def subscribe_upstream(
-    request: UpstreamRequest, connect_timeout: float = 10.0
+    request: UpstreamRequest,
+    connect_timeout: float = 10.0,
+    *,
+    internal_headers: Callable[[], dict[str, str]] | None = None,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Yield the subgraph's execution results; raise :class:`OperationError` when it fails or
     closes the connection before completing. Closing the generator completes the subscription
-    upstream and closes the socket."""
-    socket = await _open(request, connect_timeout)
+    upstream and closes the socket. `internal_headers` gives the gateway's credential per connect."""
+    socket = await _open(request, connect_timeout, internal_headers)
     operation_id = str(next(_ids))
     completed = False
     try:

@@ -22,8 +22,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from subgraphs.kit.auth import prepare_authorization
 from subgraphs.kit.context import RequestContext
 from subgraphs.kit.events.stats import stream_stats
+from subgraphs.kit.internal_access import InternalOnlyMiddleware
 from subgraphs.kit.logs import request_id_var
 from subgraphs.kit.runtime import ServiceRuntime
 
@@ -37,13 +39,15 @@ class _GraphQLApp(GraphQL[RequestContext, None]):
     def __init__(self, schema: strawberry.Schema, runtime: ServiceRuntime, context_factory: ContextFactory):
         super().__init__(
             schema,
-            graphql_ide="graphiql",
+            graphql_ide=None if runtime.settings.production else "graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self._runtime = runtime
         self._context_factory = context_factory
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
+        # an unknown JWKS key is fetched here, not in a (synchronous) resolver
+        await prepare_authorization(request.headers.get("authorization"), self._runtime.settings.verifier_config())
         return self._context_factory(self._runtime, request, response)
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -151,5 +155,8 @@ def create_service_app(
         *extra_routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    settings = runtime.settings
+    app.add_middleware(InternalOnlyMiddleware, secret=settings.subgraph_shared_secret,
+                       max_skew_seconds=settings.subgraph_max_skew_seconds)
     app.add_middleware(RequestIdMiddleware)
     return app

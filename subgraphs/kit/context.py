@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from subgraphs.kit.auth import Authenticator, Viewer
+from subgraphs.kit.auth import Authenticator, Viewer, verifier_for
+from subgraphs.kit.internal_access import internal_caller
 from subgraphs.kit.runtime import ServiceRuntime
 
 
@@ -39,7 +40,8 @@ class RequestContext:
         if self._auth is None:
             header = self.request.headers.get("authorization")
             header = header or _authorization_from_params(self.connection_params)
-            self._auth = Authenticator(header, self.runtime.settings.jwt_secret)
+            verifier = verifier_for(self.runtime.settings.verifier_config())
+            self._auth = Authenticator(header, verifier, internal_caller(getattr(self.request, "scope", None)))
         return self._auth
 
     @property

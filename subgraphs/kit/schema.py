@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
+from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, SchemaExtension
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.info import Info
 
@@ -28,6 +31,28 @@ DOCUMENT_CACHE_SIZE = 256
 # Built once: the validation cache is keyed by the rules too, and QueryDepthLimiter makes a new rule
 # class per instance, which made every request miss the cache.
 DEPTH_LIMIT_RULE = create_validator(MAX_QUERY_DEPTH, None, None)
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def validate_cached(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], hide: bool
+) -> list[GraphQLError]:
+    return validate(schema, document, (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                    hide_suggestions=hide)
+
+
+class CachedValidation(SchemaExtension):
+    """Strawberry's validation step, cached by document, without "Did you mean ...?" suggestions in
+    production (graphql-core's `hide_suggestions`): they would map the schema for a stranger."""
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        settings = getattr(getattr(ctx.context, "runtime", None), "settings", None)
+        hide = bool(getattr(settings, "production", False))
+        assert ctx.graphql_document is not None
+        rules = tuple(ctx.validation_rules)
+        ctx.pre_execution_errors = validate_cached(ctx.schema._schema, ctx.graphql_document, rules, hide)
+        yield
 
 
 class ServiceSchema(strawberry.federation.Schema):
@@ -71,7 +96,7 @@ def federation_schema(
             lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
             lambda: AddValidationRules([DEPTH_LIMIT_RULE]),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+            CachedValidation,
             *extensions,
         ],
     )

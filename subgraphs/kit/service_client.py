@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from authn.internal import InternalSigner
 from subgraphs.kit.auth import SERVICE_SUBJECT_PREFIX, issue_token
 from subgraphs.kit.errors import ServiceUnavailable
 
@@ -26,7 +27,9 @@ class ServiceClient:
     """A small typed GraphQL client with a keep-alive pool and a service identity.
 
     `token` is sent as is (e.g. the end user's token when acting for them); without it the
-    client authenticates as `service:<caller>` with the given scopes.
+    client authenticates as `service:<caller>` with the given scopes: through the signed internal
+    header when `subgraph_secret` is set (production: services hold no signing key), else with an
+    HS256 service token. The internal header goes with every request, as receivers require it.
     """
 
     def __init__(
@@ -35,7 +38,8 @@ class ServiceClient:
         *,
         caller: str,
         scopes: tuple[str, ...],
-        jwt_secret: str,
+        jwt_secret: str | None,
+        subgraph_secret: str | None = None,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -43,15 +47,27 @@ class ServiceClient:
         self._caller = caller
         self._scopes = scopes
         self._secret = jwt_secret
+        self._signer = InternalSigner(subgraph_secret, caller, scopes) if subgraph_secret else None
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     def service_token(self) -> str:
+        if self._secret is None:
+            raise ServiceUnavailable("no credential to call another service: set SUBGRAPH_SHARED_SECRET")
         return issue_token(SERVICE_SUBJECT_PREFIX + self._caller, self._scopes, self._secret, ttl_seconds=300)
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        """The credentials of one request: the internal header, and a bearer token when needed."""
+        headers = self._signer.headers() if self._signer is not None else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif self._signer is None:
+            headers["Authorization"] = f"Bearer {self.service_token()}"
+        return headers
 
     async def execute(
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
     ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token or self.service_token()}"}
+        headers = self.headers(token)
         try:
             response = await self._client.post(
                 self.url, json={"query": query, "variables": variables or {}}, headers=headers

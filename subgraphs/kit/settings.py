@@ -6,6 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from authn.appenv import DEV_JWT_SECRET, InsecureConfiguration, read_app_env
+from authn.tokens import TokenVerifier, VerifierConfig
+from subgraphs.kit.production import service_problems
+
 DEFAULT_PORTS: dict[str, int] = {
     "gateway": 4000,
     "products": 4001,
@@ -14,7 +18,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "notifications": 4004,
 }
 
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
+__all__ = ["DEFAULT_PORTS", "DEV_JWT_SECRET", "Settings", "env_flag", "service_url"]
 
 
 def _env_prefix(service: str) -> str:
@@ -45,7 +49,8 @@ class Settings:
     mongodb_driver: str
     mongodb_embedded: bool
     redis_url: str | None
-    jwt_secret: str
+    # HS256 key; None in production unless JWT_SECRET is set (then only public keys verify tokens).
+    jwt_secret: str | None
     log_level: str
     log_json: bool
     run_worker_in_process: bool
@@ -54,6 +59,30 @@ class Settings:
     loop_stale_after_seconds: float = 20.0
     # On shutdown, how long in-flight queue jobs may run on before they are cancelled (and re-run later).
     worker_shutdown_grace_seconds: float = 10.0
+    app_env: str = "development"
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_min_refresh_seconds: float = 30.0
+    # Callers of /graphql must prove they are the gateway or a service (authn.internal); required in
+    # production, off in development unless set.
+    subgraph_shared_secret: str | None = None
+    subgraph_max_skew_seconds: float = 60.0
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    def verifier_config(self) -> VerifierConfig:
+        return VerifierConfig(
+            secret=self.jwt_secret,
+            public_key=self.jwt_public_key,
+            jwks_url=self.jwt_jwks_url,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            jwks_min_refresh_seconds=self.jwks_min_refresh_seconds,
+        )
 
     @property
     def embedded_mongo(self) -> bool:
@@ -66,11 +95,19 @@ class Settings:
         With no `MONGODB_URL` the service starts a private wire-protocol server (unless
         `MONGODB_EMBEDDED=0`), or else runs on the in-memory fake; either lives with its process, so
         its queue worker must run in that process too (`RUN_WORKER_IN_PROCESS`).
+
+        With `APP_ENV=production` every development default is refused (:class:`InsecureConfiguration`
+        naming the settings), so a service or worker process does not start on them.
         """
         env = os.environ if env is None else env
         prefix = _env_prefix(service)
         mongodb_url = env.get("MONGODB_URL") or None
-        return cls(
+        app_env = read_app_env(env)
+        if app_env == "production":
+            problems = service_problems(service, env)
+            if problems:
+                raise InsecureConfiguration(service, problems)
+        settings = cls(
             service=service,
             host=env.get(f"{prefix}_HOST", "127.0.0.1"),
             port=int(env.get(f"{prefix}_PORT", str(DEFAULT_PORTS.get(service, 8000)))),
@@ -79,10 +116,21 @@ class Settings:
             mongodb_driver=env.get("MONGODB_DRIVER", "motor").strip().lower() or "motor",
             mongodb_embedded=env_flag(env.get("MONGODB_EMBEDDED"), default=True),
             redis_url=env.get("REDIS_URL") or None,
-            jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
+            jwt_secret=env.get("JWT_SECRET") or (None if app_env == "production" else DEV_JWT_SECRET),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_json=env_flag(env.get("LOG_JSON"), default=False),
             run_worker_in_process=env_flag(env.get("RUN_WORKER_IN_PROCESS"), default=mongodb_url is None),
             loop_stale_after_seconds=float(env.get("LOOP_STALE_SECONDS", "20")),
             worker_shutdown_grace_seconds=float(env.get("WORKER_SHUTDOWN_GRACE_SECONDS", "10")),
+            app_env=app_env,
+            jwt_public_key=env.get("JWT_PUBLIC_KEY") or None,
+            jwt_jwks_url=env.get("JWT_JWKS_URL") or None,
+            jwt_issuer=env.get("JWT_ISSUER") or None,
+            jwt_audience=env.get("JWT_AUDIENCE") or None,
+            jwks_min_refresh_seconds=float(env.get("JWT_JWKS_MIN_REFRESH_SECONDS") or "30"),
+            subgraph_shared_secret=env.get("SUBGRAPH_SHARED_SECRET") or None,
+            subgraph_max_skew_seconds=float(env.get("SUBGRAPH_MAX_SKEW_SECONDS") or "60"),
         )
+        if settings.jwt_public_key:
+            TokenVerifier(settings.verifier_config())  # a bad PEM is refused at start, naming JWT_PUBLIC_KEY
+        return settings

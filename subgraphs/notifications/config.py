@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from subgraphs.kit.production import DEV_WEBHOOK_SECRET
 from subgraphs.kit.settings import env_flag
 
+__all__ = ["DEV_WEBHOOK_SECRET", "NotificationConfig", "SmtpConfig"]
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me-in-production"
 
 
 @dataclass(frozen=True)

@@ -94,10 +94,10 @@ ReservationOutcome = Reservation | OutOfStock | NoSuchVariant | NotHeld
 
 
 class ProductsClient:
-    def __init__(self, url: str, *, jwt_secret: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._client = ServiceClient(
-            url, caller="orders", scopes=(INVENTORY_SCOPE,), jwt_secret=jwt_secret, transport=transport
-        )
+    def __init__(self, url: str, *, jwt_secret: str | None, subgraph_secret: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = ServiceClient(url, caller="orders", scopes=(INVENTORY_SCOPE,), jwt_secret=jwt_secret,
+                                     subgraph_secret=subgraph_secret, transport=transport)
 
     async def aclose(self) -> None:
         await self._client.aclose()

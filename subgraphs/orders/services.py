@@ -38,6 +38,7 @@ class OrdersServices:
         self.store = OrderStore(runtime.db)
         await self.store.create_indexes()
         self.products = ProductsClient(config.products_url, jwt_secret=runtime.settings.jwt_secret,
+                                       subgraph_secret=runtime.settings.subgraph_shared_secret,
                                        transport=self._products_transport)
         self.bus = EventBus(runtime.redis)
         self.relay = OutboxRelay([self.store.orders], self.bus)

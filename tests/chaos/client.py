@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from authn.internal import InternalSigner
 from subgraphs.kit.auth import issue_token
 from subgraphs.kit.settings import DEV_JWT_SECRET
 
@@ -95,8 +96,10 @@ def admin_token(secret: str = DEV_JWT_SECRET) -> str:
 
 
 class GraphQL:
-    def __init__(self, urls: dict[str, str], request_timeout: float = 20.0) -> None:
+    def __init__(self, urls: dict[str, str], request_timeout: float = 20.0, subgraph_secret: str | None = None) -> None:
         self.urls = urls  # service name -> its /graphql
+        # the stack's subgraphs answer only signed callers (authn.internal); the workload calls them directly
+        self._signer = InternalSigner(subgraph_secret, "chaos") if subgraph_secret else None
         self.anomalies: Counter[str] = Counter()
         self.unavailable: Counter[str] = Counter()
         self._http = httpx.AsyncClient(timeout=request_timeout)
@@ -108,7 +111,8 @@ class GraphQL:
                    ) -> dict[str, Any]:
         try:
             response = await self._http.post(self.urls[service], json={"query": query, "variables": variables or {}},
-                                             headers={"Authorization": f"Bearer {token}"})
+                                             headers={"Authorization": f"Bearer {token}",
+                                                      **(self._signer.headers() if self._signer else {})})
         except httpx.HTTPError as exc:
             self.unavailable[f"{service}: {exc.__class__.__name__}"] += 1
             raise Unavailable(f"{service}: {exc.__class__.__name__}") from exc

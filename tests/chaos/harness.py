@@ -167,7 +167,8 @@ async def run_chaos(seed: int, orders: int, customers: int = 8, *, skip: frozens
                                "server: `make setup`; or MONGODB_URL) and the stack's own Redis (no REDIS_URL)")
         mongo_url = stack.mongo.url if stack.mongo is not None else os.environ["MONGODB_URL"]
         redis_url = stack.redis.url
-        api = GraphQL({name: f"{stack.url(name)}/graphql" for name in ("products", "orders", "payments")})
+        api = GraphQL({name: f"{stack.url(name)}/graphql" for name in ("products", "orders", "payments")},
+                      subgraph_secret=stack.subgraph_secret)
         initial = await _create_catalog(api, plan, mongo_url, databases)
         injector = FaultInjector(stack, plan, redis_url)
         injector.start()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions.validation_cache import _get_validate_cache
 
-from subgraphs.kit.schema import DOCUMENT_CACHE_SIZE, MAX_QUERY_DEPTH, federation_schema
+from subgraphs.kit.schema import MAX_QUERY_DEPTH, federation_schema, validate_cached
 
 
 @strawberry.type
@@ -38,7 +37,7 @@ async def test_queries_deeper_than_the_limit_are_refused() -> None:
 
 async def test_a_repeated_operation_is_validated_once() -> None:
     schema = federation_schema(query=Query)
-    cache = _get_validate_cache(DOCUMENT_CACHE_SIZE)
+    cache = validate_cached
     query = nested(4)
     await schema.execute(query)
     hits = cache.cache_info().hits

@@ -9,6 +9,8 @@ import httpx
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
+from tests.support.tokens import bearer
+
 from .fixtures import BROKER, subgraph_app
 from .support import (
     LEGACY_WS,
@@ -38,6 +40,9 @@ ENRICHED_O1 = {
     "lines": [{"sku": "sku-1", "product": {"name": "Red shirt"}}, {"sku": "sku-2", "product": {"name": "Blue socks"}}],
     "payments": [{"status": "CAPTURED"}],
 }
+
+# The gateway verifies tokens before subscribing, so they are real (one per subject, reused).
+TOKENS = {name: bearer(name)["Authorization"] for name in ('alice', 'gql', 'other', 'same')}
 
 
 def subscribe(op_id: str, query: str, variables: dict | None = None) -> dict:
@@ -94,18 +99,18 @@ async def test_queries_and_mutations_over_websocket_use_the_normal_path() -> Non
 
 async def test_token_is_forwarded_to_the_subgraph() -> None:
     async with federated_stack() as stack, await open_ws(stack.ws_url) as ws:
-        await init(ws, {"Authorization": "Bearer alice"})
+        await init(ws, {"Authorization": TOKENS["alice"]})
         await send(ws, subscribe("w", "subscription { whoami }"))
         message = await recv(ws)
-        assert message["payload"]["data"]["whoami"] == "header=Bearer alice;init=Bearer alice"
+        assert message["payload"]["data"]["whoami"] == f"header={TOKENS['alice']};init={TOKENS['alice']}"
 
 
 async def test_same_operation_and_rights_share_one_upstream() -> None:
     async with federated_stack() as stack:
         orders = stack.counters["orders"]
         async with await open_ws(stack.ws_url) as a, await open_ws(stack.ws_url) as b:
-            await init(a, {"Authorization": "Bearer same"})
-            await init(b, {"Authorization": "Bearer same"})
+            await init(a, {"Authorization": TOKENS["same"]})
+            await init(b, {"Authorization": TOKENS["same"]})
             await send(a, subscribe("1", STATUS, {"id": "o2"}))
             await eventually(lambda: BROKER.subscribers("order:o2") == 1, "first upstream")
             await send(b, subscribe("9", STATUS, {"id": "o2"}))
@@ -117,7 +122,7 @@ async def test_same_operation_and_rights_share_one_upstream() -> None:
             assert got_a["payload"]["data"]["orderStatusChanged"]["order"]["payments"][0]["status"] == "DECLINED"
             # Other rights: their own upstream.
             async with await open_ws(stack.ws_url) as c:
-                await init(c, {"Authorization": "Bearer other"})
+                await init(c, {"Authorization": TOKENS["other"]})
                 await send(c, subscribe("1", STATUS, {"id": "o2"}))
                 await eventually(lambda: BROKER.subscribers("order:o2") == 2, "a separate upstream")
                 assert orders.total == 2
@@ -156,7 +161,7 @@ async def test_subgraph_restart_ends_clients_with_an_error_and_leaks_nothing() -
         legacy = await open_ws(stack.ws_url, LEGACY_WS)
         try:
             for index, ws in enumerate(clients):
-                await init(ws, {"Authorization": f"Bearer user-{index}"})
+                await init(ws, {"Authorization": bearer(f"user-{index}")["Authorization"]})
                 await send(ws, subscribe("s", STATUS, {"id": "o1"}))
             await send(legacy, {"type": "connection_init", "payload": {}})
             await send(legacy, {"id": "l", "type": "start", "payload": {"query": STATUS, "variables": {"id": "o1"}}})
@@ -201,7 +206,7 @@ async def test_sse_subscription_through_the_gateway() -> None:
 
 async def test_gql_client_subscribes_through_the_gateway() -> None:
     async with federated_stack() as stack:
-        transport = WebsocketsTransport(url=stack.ws_url, init_payload={"Authorization": "Bearer gql"})
+        transport = WebsocketsTransport(url=stack.ws_url, init_payload={"Authorization": TOKENS["gql"]})
         async with Client(transport=transport) as session:
             received = [
                 result
@@ -209,7 +214,7 @@ async def test_gql_client_subscribes_through_the_gateway() -> None:
             ]
             assert received == [{"ticker": {"id": "g", "n": 1}}, {"ticker": {"id": "g", "n": 2}}]
             who = await anext(aiter(session.subscribe(gql("subscription { whoami }"))))
-            assert who == {"whoami": "header=Bearer gql;init=Bearer gql"}
+            assert who == {"whoami": f"header={TOKENS['gql']};init={TOKENS['gql']}"}
             result = await session.execute(gql("query { order(id: \"o1\") { payments { status } } }"))
             assert result == {"order": {"payments": [{"status": "CAPTURED"}]}}
 
