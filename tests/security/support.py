@@ -92,6 +92,23 @@ def gateways(shop: Store, count: int = 1, **settings: Any) -> Iterator[list[Runn
         yield servers
 
 
+# What production needs besides APP_ENV (gateway.config refuses development defaults there).
+PRODUCTION: dict[str, Any] = {
+    "app_env": "production",
+    "jwt_secret": "edge-tests-production-secret-0123456789abcdef",
+    "jwt_issuer": "https://issuer.example",
+    "jwt_audience": "shop",
+    "subgraph_shared_secret": "edge-tests-subgraph-secret-0123456789",
+}
+PRODUCTION_ENV = {
+    "APP_ENV": "production",
+    "JWT_SECRET": PRODUCTION["jwt_secret"],
+    "JWT_ISSUER": PRODUCTION["jwt_issuer"],
+    "JWT_AUDIENCE": PRODUCTION["jwt_audience"],
+    "SUBGRAPH_SHARED_SECRET": PRODUCTION["subgraph_shared_secret"],
+}
+
+
 def prefix() -> str:
     """A private Redis key prefix for one test."""
     return f"test:{uuid.uuid4().hex}:"

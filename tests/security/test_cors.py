@@ -11,7 +11,7 @@ from gateway.config import Settings
 from gateway.cors import Cors
 from gateway.ratelimit import RateRule
 
-from .support import QUERY, Store, gateways, post, store
+from .support import PRODUCTION, PRODUCTION_ENV, QUERY, Store, gateways, post, store
 
 STOREFRONT = "https://shop.example.com"
 
@@ -67,14 +67,14 @@ def test_a_disallowed_origin_gets_no_cors_headers_and_its_preflight_a_403(shop: 
 
 
 def test_production_is_closed_unless_configured(shop: Store) -> None:
-    with gateways(shop, app_env="production") as (gw,):
+    with gateways(shop, **PRODUCTION) as (gw,):
         assert "access-control-allow-origin" not in post(gw.url, headers={"origin": "http://localhost:5173"}).headers
         assert preflight(gw.url, "http://localhost:5173").status_code == 403
 
 
 def test_configured_origins_and_regex_with_credentials(shop: Store) -> None:
     settings = {
-        "app_env": "production",
+        **PRODUCTION,
         "cors_allow_origins": (STOREFRONT,),
         "cors_allow_origin_regex": r"^https://[a-z0-9-]+\.preview\.example\.com$",
         "cors_allow_credentials": True,
@@ -139,7 +139,7 @@ def test_cors_settings_from_the_environment() -> None:
             "CORS_ALLOW_ORIGIN_REGEX": r"^https://.*\.a\.example$",
             "CORS_ALLOW_CREDENTIALS": "true",
             "CORS_MAX_AGE": "30",
-            "APP_ENV": "production",
+            **PRODUCTION_ENV,
         }
     )
     cors = Cors.from_settings(settings)

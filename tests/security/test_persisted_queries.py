@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 from gateway.config import Settings
 from gateway.persisted import Manifest
 
-from .support import QUERY, Store, error_code, gateways, post, prefix, store
+from .support import PRODUCTION, QUERY, Store, error_code, gateways, post, prefix, store
 
 MUTATION = 'mutation { placeOrder(sku: "kettle") }'
 INTROSPECTION = "{ __schema { queryType { name } } }"
@@ -158,7 +158,7 @@ def write_manifest(path: Path, *bodies: str) -> Path:
 
 def test_safelist_runs_only_listed_operations(shop: Store, tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path / "manifest.json", QUERY, MUTATION)
-    with gateways(shop, app_env="production", persisted_queries_manifest=str(manifest)) as (gw,):
+    with gateways(shop, **PRODUCTION, persisted_queries_manifest=str(manifest)) as (gw,):
         # by the manifest's id
         by_id = send_hash(gw.url, "op-0")
         assert by_id.status_code == 200 and by_id.json()["data"]["products"][0]["name"] == "Kettle"

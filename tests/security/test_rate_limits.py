@@ -15,7 +15,7 @@ from gateway.ratelimit import RateRule
 from gateway.ratelimit.rules import DEFAULT_RULES, parse_rules
 from tests.support.servers import free_port
 
-from .support import QUERY, GatewayServer, Store, gateways, post, prefix, store, token
+from .support import PRODUCTION_ENV, QUERY, GatewayServer, Store, error_code, gateways, post, prefix, store, token
 
 PLACE_ORDER = 'mutation { placeOrder(sku: "kettle") }'
 ADD_TO_CART = 'mutation { addToCart(sku: "kettle") }'
@@ -72,10 +72,13 @@ def test_each_verified_user_has_a_budget_and_anonymous_clients_share_the_ip_one(
         assert post(a.url).status_code == 200  # no token: the IP's budget
         assert post(b.url).status_code == 200
         assert_rate_limited(post(a.url), "general")
-        # a token the gateway cannot verify is no identity: it counts against the (spent) IP budget
+        # a token the gateway cannot verify is no identity: refused before any budget or fetch
+        seen = len(shop.log)
         forged = {"authorization": f"Bearer {token('carol', secret='not-the-gateway-secret')}"}
-        assert_rate_limited(post(b.url, headers=forged), "general")
-        assert_rate_limited(post(b.url, headers={"authorization": "Bearer not-a-jwt"}), "general")
+        for headers in (forged, {"authorization": "Bearer not-a-jwt"}):
+            refused = post(b.url, headers=headers)
+            assert refused.status_code == 401 and error_code(refused) == "UNAUTHENTICATED"
+        assert len(shop.log) == seen
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(shop: Store, redis_server_url: str) -> None:
@@ -157,8 +160,8 @@ def test_an_unreachable_redis_falls_back_to_in_process_limits(shop: Store) -> No
 
 def test_the_switch_turns_rate_limiting_off(shop: Store) -> None:
     assert Settings.from_env({}).rate_limit_enabled is False
-    assert Settings.from_env({"APP_ENV": "production"}).rate_limit_enabled is True
-    assert Settings.from_env({"APP_ENV": "production", "RATE_LIMIT_ENABLED": "false"}).rate_limit_enabled is False
+    assert Settings.from_env(PRODUCTION_ENV).rate_limit_enabled is True
+    assert Settings.from_env({**PRODUCTION_ENV, "RATE_LIMIT_ENABLED": "false"}).rate_limit_enabled is False
     settings = limited(None, "1/60", rate_limit_enabled=False)
     with gateways(shop, 1, **settings) as (gw,):
         assert gw.app.app.gateway.rate_limiter is None
