@@ -55,6 +55,12 @@ def _attempt_record(
             "message": message, "latency_ms": latency_ms, "idempotency_key": key}
 
 
+def _charge_may_have_gone_out(payment: Document, attempt: int) -> bool:
+    """A try of `attempt` was recorded, or one started (and its worker may have died mid-charge)."""
+    return attempt in payment.get("sent_attempts", ()) or any(
+        a["number"] == attempt for a in payment.get("attempts", ()))
+
+
 class PaymentProcessor:
     def __init__(self, core: PaymentsCore, rng: random.Random | None = None) -> None:
         self.core = core
@@ -75,8 +81,10 @@ class PaymentProcessor:
         if payment["provider"] not in self.core.providers:
             return await self.outcomes.fail(payment, attempt, None, reason=f"unknown provider {payment['provider']!r}",
                                             error_code="unknown_provider", final=True)
+        # whether an earlier try of this attempt may have reached the provider, read before this one starts
+        earlier_charge = _charge_may_have_gone_out(payment, attempt)
         if payment.get("order_state", OrderState.OPEN.value) != OrderState.OPEN.value:
-            return await self._order_closed(payment, attempt)
+            return await self._order_closed(payment, attempt, may_have_charged=earlier_charge)
 
         breaker = self.core.breakers[payment["provider"]]
         permit = await breaker.acquire()
@@ -89,7 +97,7 @@ class PaymentProcessor:
         if payment is None:
             return "skipped: payment moved on"
         if payment.get("order_state", OrderState.OPEN.value) != OrderState.OPEN.value:
-            return await self._order_closed(payment, attempt)  # cancelled since the check above
+            return await self._order_closed(payment, attempt, may_have_charged=earlier_charge)  # cancelled meanwhile
         key = idempotency_key_for(payment_id, attempt)
         request = ChargeRequest(idempotency_key=key, amount=payment["amount"], currency=payment["currency"],
                                 token=payment["payment_token"], description=f"order {payment['order_number']}",
@@ -132,12 +140,12 @@ class PaymentProcessor:
             attempt, job_try, outcome, latency_ms, error_code=result.error_code, message=result.message, key=key)
         return await self.outcomes.record(payment, attempt, result, record=record)
 
-    async def _order_closed(self, payment: Document, attempt: int) -> str:
-        """No charge for a closed order; if an earlier try of this attempt reached the provider, its
-        outcome is settled first (a capture found is kept, then refunded as the order is cancelled)."""
+    async def _order_closed(self, payment: Document, attempt: int, *, may_have_charged: bool) -> str:
+        """No charge for a closed order; if an earlier try of this attempt may have reached the provider,
+        its outcome is settled first (a capture found is kept, then refunded as the order is cancelled)."""
         failure: dict[str, Any] = {"reason": f"the order is {payment['order_state']}", "error_code": "order_closed",
                                    "final": True}
-        if any(a["number"] == attempt for a in payment.get("attempts", [])):
+        if may_have_charged:
             return self._unknown_or(await self.settlement.settle(payment, attempt, failure_if_none=failure))
         return await self.outcomes.fail(payment, attempt, None, **failure)
 

@@ -111,10 +111,14 @@ class PaymentStore:
     # --- the charge state machine ------------------------------------------------------------
 
     async def start_processing(self, payment_id: str, attempt: int, now: datetime) -> Document | None:
-        """PENDING/PROCESSING -> PROCESSING for the current attempt; None when the job is stale."""
+        """PENDING/PROCESSING -> PROCESSING for the current attempt; None when the job is stale.
+
+        `sent_attempts` remembers that a charge under this attempt's key may have gone out from here
+        on, before any try is recorded: a worker killed mid-charge leaves only this trace."""
         return await self.collection.find_one_and_update(
             {"_id": payment_id, "attempt": attempt, "status": {"$in": list(OPEN_STATUSES)}},
-            {"$set": {"status": PaymentStatus.PROCESSING.value, "updated_at": now}},
+            {"$set": {"status": PaymentStatus.PROCESSING.value, "updated_at": now},
+             "$addToSet": {"sent_attempts": attempt}},
             return_document=ReturnDocument.AFTER,
         )
 

@@ -17,6 +17,7 @@ from subgraphs.payments import events as payment_events
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.domain import idempotency_key_for, payment_id_for
+from subgraphs.payments.processor import PaymentProcessor
 from subgraphs.payments.providers import ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService
@@ -218,3 +219,40 @@ async def test_reconciliation_adopts_a_cancellation_the_payment_missed(
     payment = await core.store.get(payment_id_for(order_id_of(event)))
     assert payment is not None and payment["status"] == "REFUNDED" and payment["order_state"] == "CANCELLED"
     assert_consistent(payment, await books(core, order_id_of(event)))
+
+
+async def test_a_try_killed_mid_charge_is_settled_before_the_cancelled_order_fails_it(
+    core: PaymentsCore, service: PaymentService, redis_url: str
+) -> None:
+    """Found by the chaos suite (seed 2): try 1 started and the provider charged, its worker was killed
+    before any try was recorded, the order was cancelled, and try 2 failed the payment `order_closed`
+    without asking the provider: charged 15,444 for a cancelled order, never refunded."""
+    event = order_created(amount=1544)
+    await service.on_order_created(event)
+    payment_id = payment_id_of(event)
+    assert await core.store.start_processing(payment_id, 1, datetime.now(UTC)) is not None  # try 1 begins
+    await core.providers.get("card").charge(ChargeRequest(  # its charge goes out; then the worker dies
+        idempotency_key=idempotency_key_for(payment_id, 1), amount=1544, currency="EUR", token="pm_card_visa",
+        order_id=order_id_of(event)))
+    await service.on_order_cancelled(cancelled(order_id_of(event)))
+
+    outcome = await PaymentProcessor(core).run(payment_id, 1, {}, job_try=2)  # arq runs the job again
+    assert "order_closed" not in outcome
+    async with running_worker(core, redis_url):
+        payment = await wait_status(core, payment_id, "REFUNDED")
+    ledger = await books(core, order_id_of(event))
+    assert ledger.captured == 1544 and ledger.net == 0 and len(ledger.refunds) == 1
+    assert_consistent(payment, ledger)
+
+
+async def test_a_try_that_never_started_fails_the_cancelled_order_without_asking_the_provider(
+    core: PaymentsCore, service: PaymentService
+) -> None:
+    event = order_created(amount=800)
+    await service.on_order_created(event)
+    await service.on_order_cancelled(cancelled(order_id_of(event)))
+    outcome = await PaymentProcessor(core).run(payment_id_of(event), 1, {}, job_try=1)
+    assert "order_closed" in outcome
+    payment = await core.store.get(payment_id_of(event))
+    assert payment is not None and payment["status"] == "FAILED" and payment["failure"]["error_code"] == "order_closed"
+    assert (await books(core, order_id_of(event))).captured == 0
