@@ -14,7 +14,9 @@ from typing import Any
 from graphql import GraphQLSchema, execute_sync
 from graphql.execution.values import get_variable_values
 
-from .auth import RequestIdentity
+from authn.tokens import Claims
+
+from .auth import RequestIdentity, Unauthenticated
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
@@ -76,6 +78,16 @@ class Gateway:
         if self.rate_limiter is not None:
             await self.rate_limiter.aclose()
         await self.persisted.aclose()
+
+    async def identify(self, headers: Mapping[str, str], peer: str | None) -> Claims | None:
+        """The request's verified token claims (None: anonymous), before any planning or fan-out. A
+        refused token is a 401, after taking its IP's general rate budget (429 once that is spent)."""
+        try:
+            return await self.auth.verify_request_token(headers)
+        except Unauthenticated:
+            if self.rate_limiter is not None:
+                await self.rate_limiter.check_refused_token(headers, peer)
+            raise
 
     # --- preparation -------------------------------------------------------------------
     def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:

@@ -139,7 +139,7 @@ class GatewayApp:
     ) -> None:
         query, variables, operation_name, extensions = request_params(payload)
         gateway = self.gateway
-        claims = await gateway.auth.verify_request_token(headers)  # a bad token: 401 before any planning
+        claims = await gateway.identify(headers, peer)  # a bad token: 401 before any planning
         if extensions is not None or gateway.persisted.safelist:  # persisted queries (APQ, safelist)
             query = await gateway.persisted.resolve(query, extensions)
         prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http

@@ -95,6 +95,15 @@ class RateLimiter:
         if verdict.refused is not None:
             raise RateLimited(rules[verdict.refused].name, retry_after_header(verdict.retry_after))
 
+    async def check_refused_token(self, headers: Mapping[str, str], peer: str | None) -> None:
+        """A request whose token was refused costs its IP one unit of the general budget, so a flood of
+        bad tokens is throttled like any other traffic; raises :class:`RateLimited` when it is spent."""
+        client = self.identifier.key(None, headers, peer)
+        bucket = Bucket(f"{self.prefix}{self.general.name}:{client}", self.general.interval, self.general.period)
+        verdict = await self._take([bucket])
+        if verdict.refused is not None:
+            raise RateLimited(self.general.name, retry_after_header(verdict.retry_after))
+
     async def _take(self, buckets: list[Bucket]) -> Any:
         if self.redis is not None:
             try:

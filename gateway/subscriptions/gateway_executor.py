@@ -19,7 +19,7 @@ class GatewayExecutor:
     async def run(self, request: GraphQLRequest, context: ClientContext) -> ExecutionResult | EventStream:
         gateway = self.gateway
         try:
-            claims = await gateway.auth.verify_request_token(context.headers)  # before planning, as over HTTP
+            claims = await gateway.identify(context.headers, context.peer)  # before planning, as over HTTP
             query = request.query
             if request.extensions is not None or gateway.persisted.safelist:
                 query = await gateway.persisted.resolve(query, request.extensions)

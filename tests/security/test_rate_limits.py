@@ -72,13 +72,23 @@ def test_each_verified_user_has_a_budget_and_anonymous_clients_share_the_ip_one(
         assert post(a.url).status_code == 200  # no token: the IP's budget
         assert post(b.url).status_code == 200
         assert_rate_limited(post(a.url), "general")
-        # a token the gateway cannot verify is no identity: refused before any budget or fetch
+        # a token the gateway cannot verify is no identity: its IP pays, and it is refused before any fetch
         seen = len(shop.log)
         forged = {"authorization": f"Bearer {token('carol', secret='not-the-gateway-secret')}"}
         for headers in (forged, {"authorization": "Bearer not-a-jwt"}):
-            refused = post(b.url, headers=headers)
-            assert refused.status_code == 401 and error_code(refused) == "UNAUTHENTICATED"
+            assert_rate_limited(post(b.url, headers=headers), "general")  # the IP budget is spent
         assert len(shop.log) == seen
+
+
+def test_a_flood_of_refused_tokens_spends_the_ip_budget(shop: Store, redis_server_url: str) -> None:
+    with gateways(shop, 1, **limited(redis_server_url, "3/60")) as (gw,):
+        forged = {"authorization": f"Bearer {token('mallory', secret='not-the-gateway-secret')}"}
+        for _ in range(3):
+            refused = post(gw.url, headers=forged)
+            assert refused.status_code == 401 and error_code(refused) == "UNAUTHENTICATED"
+        assert_rate_limited(post(gw.url, headers=forged), "general")
+        assert_rate_limited(post(gw.url), "general")  # the same IP, anonymous: the same spent budget
+        assert post(gw.url, headers={"authorization": f"Bearer {token('alice')}"}).status_code == 200
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(shop: Store, redis_server_url: str) -> None:
