@@ -73,6 +73,7 @@ class OutboxRelay:
         self.health = LoopHealth("relay:" + ",".join(str(getattr(c, "name", c)) for c in collections))
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._next_prune = 0.0
         self._epoch_key = f"{bus.stream}:epoch:" + ",".join(str(getattr(c, "name", c)) for c in collections)
 
@@ -87,7 +88,12 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        """Cancel the loop and wait for it. The flag is what makes this certain: on Python 3.11
+        `asyncio.wait_for` swallows a cancellation that lands as the awaited event fires (a `notify()`
+        just before `stop()`), and the loop would run on while stop() waits for it forever."""
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -95,7 +101,7 @@ class OutboxRelay:
         self.health.stopped()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.relay_once()
                 if time.monotonic() >= self._next_prune:
