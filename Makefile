@@ -14,12 +14,15 @@ $(STAMP): pyproject.toml
 
 # GraphiQL's assets come from the npm registry at setup time (never committed); without npm the
 # explorer page explains how to install them, and everything else works.
-# The script is idempotent: it does nothing when the pinned versions are installed.
+# The reference federation tools (@apollo/composition, @apollo/gateway, the Grafbase CLI) land in
+# var/reference the same way; the suites that compare with them skip, with the reason, without npm.
+# The scripts are idempotent: they do nothing when the pinned versions are installed.
 # The embedded MongoDB wire-protocol server (mongoeco) needs a Python >= 3.13: found on PATH or under
 # pyenv and set up in .venv-mongo; without one, services without MONGODB_URL use the in-memory fake.
 setup: $(STAMP)
 	$(BIN)/python -m scripts.setup_mongo --if-possible
 	$(BIN)/python -m scripts.install_graphiql --if-possible
+	$(BIN)/python -m scripts.install_reference --if-possible
 
 dev: setup
 	$(BIN)/python -m scripts.devstack

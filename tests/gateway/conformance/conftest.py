@@ -2,7 +2,7 @@
 
 Each scenario module declares ``gw = scenario_gateway("name", build_subgraphs, env=...)``.
 The ``composer`` parameter runs it with our composition (always) and with the reference
-composer @apollo/composition (only with REFERENCE_COMPOSER=1 and the node package present).
+composer @apollo/composition (when `make setup` could install it; see tests/support/reference_tools.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from gateway.graphiql import GraphiQL, build_explorer_html, graphiql_routes, load_examples, wants_html
 from gateway.graphiql.assets import SERVED
 from gateway.graphiql.examples import DEFAULT_EXAMPLES_DIR, parse_example
-from scripts.install_graphiql import PINNED, missing_packages, npm_command
+from scripts.install_graphiql import PINNED
+from scripts.npm_pinned import missing_packages, npm_command
 
 
 def fake_assets(root: Path) -> Path:
@@ -82,14 +83,14 @@ def test_graphiql_page_html_status(tmp_path: Path) -> None:
 
 
 def test_installer_knows_what_is_missing(tmp_path: Path) -> None:
-    assert missing_packages(tmp_path) == dict(PINNED)
+    assert missing_packages(tmp_path, PINNED) == dict(PINNED)
     for name, version in PINNED.items():
         manifest = tmp_path / "node_modules" / name / "package.json"
         manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(json.dumps({"version": version}))
-    assert missing_packages(tmp_path) == {}
+    assert missing_packages(tmp_path, PINNED) == {}
     (tmp_path / "node_modules" / "react" / "package.json").write_text('{"version": "17.0.0"}')
-    assert missing_packages(tmp_path) == {"react": PINNED["react"]}
+    assert missing_packages(tmp_path, PINNED) == {"react": PINNED["react"]}
     command = npm_command(tmp_path, PINNED)
     assert command[:4] == ["npm", "install", "--prefix", str(tmp_path)]
     assert "--no-audit" in command and "--no-fund" in command

@@ -6,7 +6,6 @@ import importlib
 import json
 import os
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.reference_tools import composer_unavailable, node_modules
 
 from .host import Scenario
 
@@ -30,14 +31,7 @@ class ReferenceComposerUnavailable(RuntimeError):
 
 def reference_composer_available() -> str | None:
     """None if the reference composer can run, else the reason it cannot."""
-    if os.environ.get("REFERENCE_COMPOSER") != "1":
-        return "REFERENCE_COMPOSER=1 not set"
-    if shutil.which("node") is None:
-        return "node not installed"
-    ref_dir = Path(os.environ.get("REFCOMPOSE_DIR", "/tmp/refcompose"))
-    if not (ref_dir / "node_modules" / "@apollo" / "composition").is_dir():
-        return f"@apollo/composition not installed under {ref_dir}"
-    return None
+    return composer_unavailable()
 
 
 def compose_ours(scenario: Scenario) -> str:
@@ -59,7 +53,11 @@ def compose_reference(scenario: Scenario) -> str:
         raise ReferenceComposerUnavailable(reason)
     payload = [{"name": n, "url": scenario.urls[n], "sdl": sg.sdl} for n, sg in scenario.subgraphs.items()]
     proc = subprocess.run(
-        ["node", str(REFCOMPOSE_JS)], input=json.dumps(payload), capture_output=True, text=True, timeout=60
+        ["node", str(REFCOMPOSE_JS), str(node_modules())],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"reference composition failed:\n{proc.stderr}")

@@ -1,9 +1,10 @@
-// Dev check only: compose subgraphs with the reference composer (@apollo/composition).
+// Compose subgraphs with the reference composer (@apollo/composition).
+// argv[2]: the node_modules folder it is installed in (scripts/install_reference.py).
 // stdin: JSON [{name, url, sdl}]; stdout: supergraph SDL; exit 1 with the errors on failure.
 const path = require("path");
-const dir = process.env.REFCOMPOSE_DIR || "/tmp/refcompose";
-const { composeServices } = require(path.join(dir, "node_modules/@apollo/composition"));
-const { parse } = require(path.join(dir, "node_modules/graphql"));
+const modules = process.argv[2];
+const { composeServices } = require(path.join(modules, "@apollo/composition"));
+const { parse } = require(path.join(modules, "graphql"));
 
 let input = "";
 process.stdin.on("data", (chunk) => { input += chunk; });
