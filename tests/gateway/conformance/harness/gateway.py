@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.reference import apollo_gateway_command
 from tests.support.reference_tools import composer_unavailable, node_modules
 
 from .host import Scenario
@@ -79,7 +80,10 @@ def free_port() -> int:
 
 
 def gateway_command(supergraph: Path, port: int) -> list[str]:
-    """The gateway under test; CONFORMANCE_GATEWAY_CMD may name another one (dev checks)."""
+    """The gateway under test; CONFORMANCE_GATEWAY=apollo runs the reference gateway instead, and
+    CONFORMANCE_GATEWAY_CMD any other one (dev checks of the expectations)."""
+    if os.environ.get("CONFORMANCE_GATEWAY") == "apollo":
+        return apollo_gateway_command(supergraph, port)
     template = os.environ.get("CONFORMANCE_GATEWAY_CMD")
     if template:
         return [part.format(supergraph=supergraph, port=port) for part in shlex.split(template)]
