@@ -286,7 +286,8 @@ class Planner:
         if not self._has_other_source(graph, type_name, sel.name):
             return True
         child_provided = self._child_provided(graph, type_name, fdef, provided)
-        return self.view.fieldset_local(graph, fdef.named_type, sel.selections, child_provided)
+        named = self.view.named_type_in(type_name, sel.name, graph) or fdef.named_type
+        return self.view.fieldset_local(graph, named, sel.selections, child_provided)
 
     def _child_provided(
         self, graph: str, type_name: str, fdef: FieldDef, provided: Sequence[CSel] | None
@@ -331,7 +332,18 @@ class Planner:
             internal,
             sub_rep,
         )
-        return self._plan_sels(child, fdef.named_type, sel.selections)
+        return self._plan_sels(child, self._local_named_type(child, type_name, fdef), sel.selections)
+
+    def _local_named_type(self, site: _Site, type_name: str, fdef: FieldDef) -> str:
+        """The field's named type in the site's subgraph (`@join__field(type:)`): selections are planned
+        against it, so that a `Book`-typed field is not sent `... on Song`. A narrower object type
+        still gets `__typename`, which the shaper needs at an abstract position."""
+        named = self.view.named_type_in(type_name, fdef.name, site.group.service) or fdef.named_type
+        if named != fdef.named_type and not self.view.is_abstract(named) and self.view.is_abstract(fdef.named_type):
+            node = site.target.add_field("__typename", internal=True)
+            if site.rep is not None:
+                site.rep.add(node.key, "__typename", False)
+        return named
 
     # --- entity hops -----------------------------------------------------------------------
     def _plan_jumps(self, site: _Site, type_name: str, fields: Sequence[CField]) -> set[int]:

@@ -91,6 +91,19 @@ class SchemaView:
             return None
         return info
 
+    def type_in(self, type_name: str, field_name: str, graph: str) -> str | None:
+        """The field's type as `graph` declares it (`@join__field(type:)`), e.g. `Book` where the
+        supergraph says `ViewerMedia`; None for an unknown field."""
+        fdef = self.field(type_name, field_name)
+        if fdef is None:
+            return None
+        info = fdef.graphs.get(graph)
+        return info.type if info is not None and info.type else fdef.type_str
+
+    def named_type_in(self, type_name: str, field_name: str, graph: str) -> str | None:
+        type_str = self.type_in(type_name, field_name, graph)
+        return type_str.strip("[]!") if type_str else None
+
     def _key_field_names(self, type_name: str, graph: str) -> frozenset[str]:
         typedef = self.sg.types.get(type_name)
         if typedef is None:
@@ -166,7 +179,7 @@ class SchemaView:
                 if sel.selections:
                     fdef = self.field(type_name, sel.name)
                     assert fdef is not None
-                    child = fdef.named_type
+                    child = self.named_type_in(type_name, sel.name, graph) or fdef.named_type
                     child_provided = self.child_provided(provided, type_name, sel.name)
                     targets = self.possible_in(graph, child) if self.is_abstract(child) else (child,)
                     for target in targets:
@@ -224,7 +237,8 @@ class SchemaView:
                     child_provided = self.child_provided(provided, type_name, sel.name)
                     if info is not None and info.provides:
                         child_provided += parse_field_set(info.provides)
-                    missing += self.missing_count(graph, fdef.named_type, sel.selections, child_provided, depth + 1)
+                    child = self.named_type_in(type_name, sel.name, graph) or fdef.named_type
+                    missing += self.missing_count(graph, child, sel.selections, child_provided, depth + 1)
             elif self.applies(sel.type_condition, type_name):
                 missing += self.missing_count(graph, type_name, sel.selections, provided, depth)
         return missing
