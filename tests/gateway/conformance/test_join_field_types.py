@@ -96,9 +96,7 @@ def library_documents(gw: GatewayClient) -> list[str]:
 
 class TestNarrowerSubgraphType:
     def test_union_fragments_on_a_book_typed_field(self, gw: GatewayClient) -> None:
-        result = gw.query(
-            "{ viewer { current { __typename ... on Book { title } ... on Song { title artist } } } }"
-        )
+        result = gw.query("{ viewer { current { __typename ... on Book { title } ... on Song { title artist } } } }")
         assert result == {"data": {"viewer": {"current": {"__typename": "Book", "title": "Dune"}}}}
         (document,) = library_documents(gw)
         assert "Song" not in document
