@@ -191,3 +191,14 @@ def field_set_names(selections: Sequence[CSel]) -> frozenset[str]:
         else:
             names |= field_set_names(sel.selections)
     return frozenset(names)
+
+
+def has_arguments(selections: Sequence[CSel]) -> bool:
+    """Whether a field set passes arguments to any of its fields (`price(currency: "USD")`)."""
+    for sel in selections:
+        if isinstance(sel, CField):
+            if sel.args or (sel.selections and has_arguments(sel.selections)):
+                return True
+        elif has_arguments(sel.selections):
+            return True
+    return False

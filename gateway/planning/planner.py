@@ -18,7 +18,7 @@ from graphql import VariableDefinitionNode, print_ast
 
 from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode
-from .operation import CField, CFrag, Clause, CSel, parse_field_set
+from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
 
@@ -361,6 +361,10 @@ class Planner:
                     # required fields the parent returns itself keep the hop in the shared group
                     local = self.view.fieldset_local(group.service, type_name, parse_field_set(info.requires), provided)
                     tag = "" if local else f"requires:{via}.{sel.name}"
+                    if local and has_arguments(parse_field_set(info.requires)):
+                        # a representation holds one value per field name: `price(currency: "USD")` and
+                        # `price(currency: "EUR")` need their own fetches (same field set: shared)
+                        tag = f"requires-args:{via}:{info.requires}"
                     with_requires.append((graph, via, sel, info.requires, tag))
                 else:
                     plain.setdefault((graph, via), []).append(sel)
