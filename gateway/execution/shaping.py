@@ -2,7 +2,8 @@
 
 Copies exactly the selected response keys in selection order, applies @skip/@include, resolves
 type conditions through `__typename`, and propagates nulls by the API schema's nullability:
-a null in a non-null position makes the nearest nullable parent null.
+a null in a non-null position makes the nearest nullable parent null. A value the API schema does
+not have (an @inaccessible enum value or object type) is null with an error (`value_completion`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from ..planning.operation import clauses_hold
 from ..planning.shape import COMPOSITE, LEAF, OPAQUE, TYPENAME, ShapeField, ShapeSel
+from .value_completion import invalid_typename, invalid_value
 
 
 class _Bubble:
@@ -74,16 +76,18 @@ def _shape_object(sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx) -> dict[str, An
                 return _BUBBLE
             out[key] = None
             continue
-        if kind in (LEAF, OPAQUE):
+        if kind in (LEAF, OPAQUE) and field.enum_values is None:
             out[key] = value
             continue
         path.append(key)
         shaped: Any
-        if field.list_nullable:
+        if kind != COMPOSITE:
+            shaped = _shape_enum(field, value, 0, ctx)
+        elif field.list_nullable:
             shaped = _shape_list(field, value, 0, ctx)
         elif type(value) is dict:
             assert field.sub is not None
-            shaped = _shape_object(field.sub, value, ctx)
+            shaped = _shape_composite(field, field.sub, value, ctx)
         else:
             shaped = None
         path.pop()
@@ -119,7 +123,7 @@ def _shape_list(field: ShapeField, value: Any, level: int, ctx: _Ctx) -> list[An
                 shaped = _shape_list(field, item, level + 1, ctx)
             elif composite:
                 assert sub is not None
-                shaped = _shape_object(sub, item, ctx) if type(item) is dict else None
+                shaped = _shape_composite(field, sub, item, ctx) if type(item) is dict else None
             else:
                 shaped = item
             path.pop()
@@ -129,3 +133,47 @@ def _shape_list(field: ShapeField, value: Any, level: int, ctx: _Ctx) -> list[An
                 shaped = None
         out.append(shaped)
     return out
+
+
+def _shape_composite(
+    field: ShapeField, sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx
+) -> dict[str, Any] | _Bubble | None:
+    """An object at an abstract position whose `__typename` the API schema lacks is null, with an error."""
+    if sel.valid_types is not None:
+        typename = obj.get("__typename")
+        if typename is not None and typename not in sel.valid_types:
+            ctx.errors.append(invalid_typename(ctx.path, field.type_name, field.parent_type))
+            return None
+    return _shape_object(sel, obj, ctx)
+
+
+def _shape_enum(field: ShapeField, value: Any, level: int, ctx: _Ctx) -> Any:
+    """An enum leaf (or list of them) the API schema must know: another value is null, with an error."""
+    if level < len(field.list_nullable):
+        if type(value) is not list:
+            return None
+        item_nullable = field.list_nullable[level]
+        path = ctx.path
+        out: list[Any] = []
+        for index, item in enumerate(value):
+            path.append(index)
+            if item is None:
+                if not item_nullable:
+                    ctx.null_error(field)
+                    path.pop()
+                    return _BUBBLE
+                shaped = None
+            else:
+                shaped = _shape_enum(field, item, level + 1, ctx)
+            path.pop()
+            if shaped is _BUBBLE or shaped is None:
+                if not item_nullable:
+                    return _BUBBLE
+                shaped = None
+            out.append(shaped)
+        return out
+    assert field.enum_values is not None
+    if type(value) is str and value in field.enum_values:
+        return value
+    ctx.errors.append(invalid_value(ctx.path, field.type_name, field.parent_type))
+    return None

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -39,6 +40,9 @@ class ShapeField:
     sub: ShapeSel | None
     clauses: tuple[Clause, ...] | None  # None: always included; else included when any clause holds
     parent_type: str
+    type_name: str = ""  # the field's named type (for error messages)
+    # enum leaves: the values the API schema has (a subgraph may return an @inaccessible one)
+    enum_values: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -46,6 +50,9 @@ class ShapeSel:
     fields: tuple[ShapeField, ...]  # object types, and the fallback for unknown runtime types
     by_type: dict[str, tuple[ShapeField, ...]] | None  # abstract types: runtime __typename -> fields
     typename: str | None  # static __typename for object types
+    # abstract types: every composite type of the API schema; another __typename (an @inaccessible
+    # type) is not shown to the client
+    valid_types: frozenset[str] | None = None
 
 
 _Occurrence = tuple[Sequence[CSel], Clause]
@@ -54,6 +61,11 @@ _Occurrence = tuple[Sequence[CSel], Clause]
 class ShapeCompiler:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
+        self._composites = frozenset(
+            name
+            for name, gql_type in schema.type_map.items()
+            if is_abstract_type(gql_type) or isinstance(gql_type, GraphQLObjectType)
+        )
 
     def applies(self, condition: str | None, runtime: str) -> bool:
         if condition is None or condition == runtime:
@@ -76,7 +88,7 @@ class ShapeCompiler:
                 obj.name: self._fields(obj.name, obj.name, occurrences)
                 for obj in self.schema.get_possible_types(gql_type)
             }
-            return ShapeSel(self._fields(type_name, type_name, occurrences), by_type, None)
+            return ShapeSel(self._fields(type_name, type_name, occurrences), by_type, None, self._composites)
         return ShapeSel(self._fields(type_name, type_name, occurrences), None, type_name)
 
     def _collect(
@@ -121,11 +133,18 @@ class ShapeCompiler:
             nullable, list_nullable = _nullability(field_def.type)
             named = get_named_type(field_def.type)
             if first.selections is None:
-                out.append(ShapeField(key, first.name, LEAF, nullable, list_nullable, None, clauses, runtime))
+                values = frozenset(named.values) if isinstance(named, GraphQLEnumType) else None
+                out.append(
+                    ShapeField(
+                        key, first.name, LEAF, nullable, list_nullable, None, clauses, runtime, named.name, values
+                    )
+                )
                 continue
             sub_occurrences: list[_Occurrence] = [(item.selections or (), clause) for item, clause in items]
             sub = self.compile(named.name, sub_occurrences)
-            out.append(ShapeField(key, first.name, COMPOSITE, nullable, list_nullable, sub, clauses, runtime))
+            out.append(
+                ShapeField(key, first.name, COMPOSITE, nullable, list_nullable, sub, clauses, runtime, named.name)
+            )
         return tuple(out)
 
 
