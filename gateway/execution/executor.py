@@ -22,6 +22,7 @@ from ..planning.operation import clauses_hold
 from ..supergraph.model import Supergraph
 from .http import SubgraphClient, SubgraphFetchError
 from .inputs import prune_input
+from .unalias import unalias
 
 
 def merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
@@ -196,6 +197,8 @@ class PlanExecution:
             return
         data = response.get("data")
         if type(data) is dict:
+            if fetch.unalias is not None:
+                unalias(data, fetch.unalias)
             merge_into(self.data, data)
         errors = response.get("errors")
         if errors:
@@ -247,6 +250,8 @@ class PlanExecution:
         if type(entities) is list:
             for index, entity in enumerate(entities[: len(representations)]):
                 if type(entity) is dict:
+                    if fetch.unalias is not None:
+                        unalias(entity, fetch.unalias)
                     for position in targets[index]:
                         merge_into(objects[position], entity)
         errors = response.get("errors")

@@ -36,6 +36,21 @@ class RepSel:
         return sub
 
 
+@dataclass(slots=True)
+class Unalias:
+    """Undo the planner's internal aliases at one level of a subgraph's response (`aliasing`):
+    `renames` are (key sent, response key); `children` are the levels below, by key sent."""
+
+    renames: list[tuple[str, str]] = field(default_factory=list)
+    children: dict[str, Unalias] = field(default_factory=dict)
+
+    def describe(self, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        out = [{"path": [*prefix, sent], "renameKeyTo": key} for sent, key in self.renames]
+        for sent, child in self.children.items():
+            out.extend(child.describe((*prefix, sent)))
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class EntityRep:
     """Representation recipe for one runtime `__typename` found at a Flatten path."""
@@ -59,6 +74,8 @@ class FetchNode:
     input_rewrites: dict[str, str] | None = None
     # @skip/@include: the fetch runs only when one clause holds (None: always runs)
     conditions: tuple[Clause, ...] | None = None
+    # aliases the planner gave fields that conflict in the subgraph, renamed back in its response
+    unalias: Unalias | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -74,6 +91,8 @@ class FetchNode:
             out["inputRewrites"] = dict(self.input_rewrites)
         if self.conditions is not None:
             out["conditions"] = self.condition_texts()
+        if self.unalias is not None:
+            out["outputRewrites"] = self.unalias.describe()
         return out
 
     def condition_texts(self) -> list[str]:

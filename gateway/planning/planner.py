@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from graphql import VariableDefinitionNode, print_ast
 
 from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
-from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode
+from .aliasing import alias_conflicts
+from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode, Unalias
 from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
@@ -83,6 +84,7 @@ class Planner:
         self.groups: list[_Group] = []
         self._entity_groups: dict[tuple[str, tuple[str, ...], int, str], _Group] = {}
         self._depth = 0
+        self._unaliases: dict[int, Unalias | None] = {}
 
     # --- entry point -----------------------------------------------------------------------
     def plan(
@@ -98,12 +100,19 @@ class Planner:
         reserved = reserved_keys(selections)
         roots: list[_Group] = []
         self._plan_root(operation_kind, root_type, selections, "", (), reserved, roots)
+        # before printing: fields that conflict in their subgraph are sent under internal aliases
+        self._unaliases = {
+            g.id: alias_conflicts(g.sel, None if g.is_entity else root_type, g.service, self.view) for g in self.groups
+        }
         stages: dict[int, list[_Group]] = {}
         for group in self.groups:
             stages.setdefault(group.stage, []).append(group)
         fetch_nodes = {
             g.id: self._fetch_node(g, operation_kind, variable_definitions, operation_name) for g in self.groups
         }
+        for g in self.groups:
+            fetch = fetch_nodes[g.id]
+            (fetch.node if isinstance(fetch, FlattenNode) else fetch).unalias = self._unaliases[g.id]
         stage_nodes = [self._schedule(stages[s], fetch_nodes) for s in sorted(stages)]
         node: PlanNode | None
         if not stage_nodes:
