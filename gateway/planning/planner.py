@@ -110,9 +110,6 @@ class Planner:
         fetch_nodes = {
             g.id: self._fetch_node(g, operation_kind, variable_definitions, operation_name) for g in self.groups
         }
-        for g in self.groups:
-            fetch = fetch_nodes[g.id]
-            (fetch.node if isinstance(fetch, FlattenNode) else fetch).unalias = self._unaliases[g.id]
         stage_nodes = [self._schedule(stages[s], fetch_nodes) for s in sorted(stages)]
         node: PlanNode | None
         if not stage_nodes:
@@ -572,6 +569,7 @@ class Planner:
                 entity_reps=reps,
                 input_rewrites=input_rewrites,
                 conditions=_conditions(group.sel),
+                unalias=self._unaliases.get(group.id),
             )
             return FlattenNode(group.path, fetch)
         header = operation_kind
@@ -588,6 +586,7 @@ class Planner:
             selection_text=group.sel.print_pretty(0),
             input_rewrites=input_rewrites,
             conditions=_conditions(group.sel),
+            unalias=self._unaliases.get(group.id),
         )
 
     def _input_rewrites(
