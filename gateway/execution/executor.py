@@ -22,7 +22,7 @@ from ..planning.operation import clauses_hold
 from ..supergraph.model import Supergraph
 from .http import SubgraphClient, SubgraphFetchError
 from .inputs import prune_input
-from .unalias import unalias
+from .unalias import unalias, unalias_path
 
 
 def merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
@@ -202,7 +202,12 @@ class PlanExecution:
             merge_into(self.data, data)
         errors = response.get("errors")
         if errors:
-            self.errors.extend(subgraph_errors(errors, fetch.service))
+            cleaned = subgraph_errors(errors, fetch.service)
+            if fetch.unalias is not None:
+                for error in cleaned:
+                    if "path" in error:
+                        error["path"] = unalias_path(error["path"], fetch.unalias)
+            self.errors.extend(cleaned)
 
     async def _flatten(self, flatten: FlattenNode) -> None:
         fetch = flatten.node
@@ -269,7 +274,8 @@ class PlanExecution:
                 ):
                     position = targets[path[1]][0]
                     if position < len(paths):
-                        error["path"] = paths[position] + path[2:]
+                        below = path[2:] if fetch.unalias is None else unalias_path(path[2:], fetch.unalias)
+                        error["path"] = paths[position] + below
                     else:
                         error.pop("path", None)
                 elif path is not None:

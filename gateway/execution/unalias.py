@@ -30,3 +30,17 @@ def unalias(value: Any, spec: Unalias) -> None:
             from .executor import merge_into
 
             merge_into(current, moved)
+
+
+def unalias_path(path: list[Any], spec: Unalias) -> list[Any]:
+    """A subgraph error's path (below the level `spec` describes) with the response keys back."""
+    out: list[Any] = []
+    level: Unalias | None = spec
+    for segment in path:
+        if isinstance(segment, int) or level is None:
+            out.append(segment)
+            continue
+        renamed = next((key for sent, key in level.renames if sent == segment), segment)
+        out.append(renamed)
+        level = level.children.get(segment)
+    return out

@@ -26,6 +26,7 @@ def accounts() -> Subgraph:
         + """
 type Query {
   people: [Person!]!
+  staff: [Person!]!
 }
 
 interface Person {
@@ -51,7 +52,22 @@ type Contact @shareable {
 }
 """
     )
-    return Subgraph("accounts", sdl, resolvers={"Query.people": lambda _p, _i: PEOPLE})
+
+    def admin_name(parent: dict[str, Any], _info: Any) -> str | None:
+        if parent["id"] == "a2":
+            raise ValueError("name withheld")
+        return parent.get("name")
+
+    staff = [PEOPLE[0], {"__typename": "Admin", "id": "a2", "name": "Eve", "contact": None}]
+    return Subgraph(
+        "accounts",
+        sdl,
+        resolvers={
+            "Query.people": lambda _p, _i: PEOPLE,
+            "Query.staff": lambda _p, _i: staff,
+            "Admin.name": admin_name,
+        },
+    )
 
 
 def profiles() -> Subgraph:
@@ -149,3 +165,10 @@ class TestConflictingSiblingFields:
         assert result == {"data": {"people": [{"id": "u1"}, {"id": "a1"}, {"id": "u2"}]}}
         (call,) = gw.log.calls("accounts")
         assert ":" not in call.query
+
+    def test_subgraph_error_paths_use_the_response_key(self, gw: GatewayClient) -> None:
+        # data as @apollo/gateway 2.14.4; its error path keeps its internal alias (`name__alias_0`)
+        result = gw.query("{ staff { id ... on User { name } ... on Admin { name } } }")
+        assert result["data"] == {"staff": [{"id": "u1", "name": "Ada"}, {"id": "a2", "name": None}]}
+        assert [error["path"] for error in result["errors"]] == [["staff", 1, "name"]]
+        assert result["errors"][0]["message"] == "name withheld"
