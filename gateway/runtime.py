@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from graphql import GraphQLSchema, execute_sync
@@ -20,6 +20,7 @@ from .auth import RequestIdentity, Unauthenticated
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
+from .execution.incremental import DeferredDelivery
 from .execution.shaping import shape_response
 from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
@@ -213,6 +214,47 @@ class Gateway:
         plan = self.plan(prepared)
         run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
         await run.run(plan)
+        self._introspect(prepared, variables, run)
+        data = shape_response(prepared.shape, run.data, variables, run.errors)
+        response: dict[str, Any] = {}
+        if run.errors:
+            response["errors"] = run.errors
+        response["data"] = data
+        if include_plan:
+            response["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
+        return response
+
+    async def execute_incremental(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        *,
+        include_plan: bool = False,
+    ) -> AsyncIterator[dict[str, Any]] | None:
+        """The payloads of an operation whose @defer fragments are in force (None: there are none, so
+        :meth:`execute_prepared` answers it): the primary part is fetched before this returns (its
+        RequestErrors raise here), the deferred parts as the payloads are consumed."""
+        deferred = prepared.active_defers(variables)
+        if not deferred:
+            return None
+        plan = prepared.plan_for(self.active_labels(), deferred)
+        shape = prepared.incremental_for(deferred)
+        run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
+        await run.run(plan)
+        self._introspect(prepared, variables, run)
+        data = shape_response(shape.primary, run.data, variables, run.errors)
+        delivery = DeferredDelivery(run, plan, shape, data)
+        first: dict[str, Any] = {}
+        if run.errors:
+            first["errors"] = list(run.errors)
+        first["data"] = data
+        first["hasNext"] = delivery.has_parts()
+        if include_plan:
+            first["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
+        return _incremental_payloads(first, delivery)
+
+    def _introspect(self, prepared: PreparedOperation, variables: Mapping[str, Any], run: PlanExecution) -> None:
         if prepared.introspection is not None:
             result = execute_sync(
                 self.schema,
@@ -224,14 +266,13 @@ class Gateway:
                 merge_into(run.data, result.data)
             for error in result.errors or ():
                 run.errors.append(dict(error.formatted))
-        data = shape_response(prepared.shape, run.data, variables, run.errors)
-        response: dict[str, Any] = {}
-        if run.errors:
-            response["errors"] = run.errors
-        response["data"] = data
-        if include_plan:
-            response["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
-        return response
+
+
+async def _incremental_payloads(first: dict[str, Any], delivery: DeferredDelivery) -> AsyncIterator[dict[str, Any]]:
+    yield first
+    if first["hasNext"]:
+        async for payload in delivery.payloads():
+            yield payload
 
 
 def _cache_key(query: str, operation_name: str | None) -> tuple[str | bytes, str | None]:

@@ -18,6 +18,7 @@ import orjson
 
 from .config import Settings
 from .errors import RequestError, error_dict
+from .multipart import accepts_multipart, send_multipart
 from .request import (
     HttpError,
     check_content_type,
@@ -149,6 +150,11 @@ class GatewayApp:
         values = gateway.coerce_variables(prepared, variables)
         want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
         # RequestError here too, e.g. when the operation cannot be planned
+        if prepared.defers and accepts_multipart(headers.get("accept")):
+            payloads = await gateway.execute_incremental(prepared, values, headers, include_plan=want_plan)
+            if payloads is not None:  # else no @defer is in force (`if: $v`): one response
+                await send_multipart(send, payloads, [])
+                return
         response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
         await _send_bytes(send, 200, orjson.dumps(response), media)
 
@@ -192,6 +198,8 @@ def _negotiate(accept: str | None) -> str | None:
     if GRAPHQL_RESPONSE_JSON in lowered:
         return GRAPHQL_RESPONSE_JSON
     if APPLICATION_JSON in lowered or "*/*" in lowered or "application/*" in lowered:
+        return APPLICATION_JSON
+    if accepts_multipart(lowered):  # a response without deferred parts is one JSON document
         return APPLICATION_JSON
     return None
 

@@ -53,6 +53,20 @@ def shape_response(
     return None if result is _BUBBLE else result  # type: ignore[return-value]
 
 
+def shape_at(
+    shape: ShapeSel,
+    obj: dict[str, Any],
+    variables: Mapping[str, Any],
+    errors: list[dict[str, Any]],
+    path: list[str | int],
+) -> dict[str, Any] | None:
+    """Shape one object found at `path` (a deferred fragment's data); None when a null bubbles up to it."""
+    ctx = _Ctx(variables, errors, report=not errors)
+    ctx.path = list(path)
+    result = _shape_object(shape, obj, ctx)
+    return None if result is _BUBBLE else result  # type: ignore[return-value]
+
+
 def _shape_object(sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx) -> dict[str, Any] | _Bubble:
     fields = sel.fields
     if sel.by_type is not None:

@@ -1,10 +1,21 @@
 """Query planning: client operation -> query plan (Fetch/Flatten/Sequence/Parallel) + response shape."""
 
-from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode
+from .nodes import (
+    DeferredNode,
+    EntityRep,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    RepSel,
+    SequenceNode,
+)
 from .planner import Planner, PlanningError
 from .prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
 
 __all__ = [
+    "DeferredNode",
     "EntityRep",
     "FetchNode",
     "FlattenNode",

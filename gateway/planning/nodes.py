@@ -172,13 +172,57 @@ def _block_text(kind: str, nodes: list[PlanNode], depth: int) -> list[str]:
 
 
 @dataclass(slots=True)
-class QueryPlan:
+class DeferredNode:
+    """One deferred part: fetched after the part it depends on (None: the primary), from whose data
+    its entity fetches take their representations; delivered at `path` (response keys, "@": lists)."""
+
+    id: int
+    label: str | None
+    path: tuple[str, ...]
+    depends: int | None
     node: PlanNode | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": "QueryPlan", "node": self.node.to_json() if self.node else None}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "path": list(self.path),
+            "depends": self.depends,
+            "node": self.node.to_json() if self.node else None,
+        }
+
+    def to_text(self, depth: int) -> list[str]:
+        pad = "  " * depth
+        label = f', label: "{self.label}"' if self.label is not None else ""
+        depends = "" if self.depends is None else f"depends: {self.depends}, "
+        head = f'{pad}Deferred({depends}path: "{".".join(self.path)}"{label})'
+        if self.node is None:
+            return [head + " {", pad + "},"]
+        return [head + " {", *self.node.to_text(depth + 1), pad + "},"]
+
+
+@dataclass(slots=True)
+class QueryPlan:
+    node: PlanNode | None
+    deferred: tuple[DeferredNode, ...] = ()  # @defer parts, run after the primary `node`
+
+    def to_json(self) -> dict[str, Any]:
+        primary = self.node.to_json() if self.node else None
+        if not self.deferred:
+            return {"kind": "QueryPlan", "node": primary}
+        node = {"kind": "Defer", "primary": primary, "deferred": [d.to_json() for d in self.deferred]}
+        return {"kind": "QueryPlan", "node": node}
 
     def to_text(self) -> str:
+        if self.deferred:
+            lines = ["QueryPlan {", "  Defer {", "    Primary {"]
+            if self.node is not None:
+                lines.extend(self.node.to_text(3))
+            lines.extend(["    },", "    ["])
+            for deferred in self.deferred:
+                lines.extend(deferred.to_text(3))
+            lines.extend(["    ]", "  },", "}"])
+            return "\n".join(lines)
         if self.node is None:
             return "QueryPlan {\n}"
         lines = ["QueryPlan {", *self.node.to_text(1), "}"]
@@ -198,6 +242,9 @@ class QueryPlan:
 
         if self.node is not None:
             walk(self.node)
+        for deferred in self.deferred:
+            if deferred.node is not None:
+                walk(deferred.node)
         return out
 
 

@@ -22,6 +22,7 @@ from graphql import (
     ListValueNode,
     ObjectValueNode,
     SelectionSetNode,
+    StringValueNode,
     ValueNode,
     VariableNode,
     parse,
@@ -58,6 +59,16 @@ class CField:
 
 
 @dataclass(frozen=True, slots=True)
+class Defer:
+    """A fragment's `@defer`: `id` is unique per occurrence in the operation (a named fragment spread
+    twice defers twice); `condition` is the variable of `if: $v` (None: always deferred)."""
+
+    id: int
+    label: str | None
+    condition: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CFrag:
     type_condition: str | None
     directives: str
@@ -65,6 +76,7 @@ class CFrag:
     never: bool
     variables: frozenset[str]
     selections: tuple[CSel, ...]
+    defer: Defer | None = None
 
 
 CSel = CField | CFrag
@@ -115,11 +127,37 @@ def _conditions(directives: Sequence[DirectiveNode] | None, variables: set[str])
     return "".join(printed), tuple(clause), never
 
 
+def _defer(directives: Sequence[DirectiveNode] | None, defers: list[Defer] | None) -> Defer | None:
+    """The fragment's @defer (recorded in `defers`); None without one, with `if: false`, or when the
+    caller does not collect defers (field sets)."""
+    if defers is None:
+        return None
+    for directive in directives or ():
+        if directive.name.value != "defer":
+            continue
+        label: str | None = None
+        condition: str | None = None
+        for arg in directive.arguments or ():
+            if arg.name.value == "label" and isinstance(arg.value, StringValueNode):
+                label = arg.value.value
+            elif arg.name.value == "if":
+                if isinstance(arg.value, VariableNode):
+                    condition = arg.value.name.value
+                elif isinstance(arg.value, BooleanValueNode) and not arg.value.value:
+                    return None
+        found = Defer(len(defers), label, condition)
+        defers.append(found)
+        return found
+    return None
+
+
 def normalize_selections(
     selection_set: SelectionSetNode | None,
     fragments: Mapping[str, FragmentDefinitionNode],
     keep_nodes: bool = False,
+    defers: list[Defer] | None = None,
 ) -> tuple[CSel, ...]:
+    """`defers`, when given, collects the fragments' @defer occurrences (see :class:`Defer`)."""
     if selection_set is None:
         return ()
     out: list[CSel] = []
@@ -129,7 +167,7 @@ def normalize_selections(
             args = _print_args(selection.arguments, variables)
             directives, clause, never = _conditions(selection.directives, variables)
             subs = (
-                normalize_selections(selection.selection_set, fragments, keep_nodes)
+                normalize_selections(selection.selection_set, fragments, keep_nodes, defers)
                 if selection.selection_set is not None
                 else None
             )
@@ -155,7 +193,8 @@ def normalize_selections(
                     clause=clause,
                     never=never,
                     variables=frozenset(variables),
-                    selections=normalize_selections(selection.selection_set, fragments, keep_nodes),
+                    selections=normalize_selections(selection.selection_set, fragments, keep_nodes, defers),
+                    defer=_defer(selection.directives, defers),
                 )
             )
         elif isinstance(selection, FragmentSpreadNode):
@@ -168,7 +207,8 @@ def normalize_selections(
                     clause=clause,
                     never=never,
                     variables=frozenset(variables),
-                    selections=normalize_selections(fragment.selection_set, fragments, keep_nodes),
+                    selections=normalize_selections(fragment.selection_set, fragments, keep_nodes, defers),
+                    defer=_defer(selection.directives, defers),
                 )
             )
     return tuple(out)

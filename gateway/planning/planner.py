@@ -18,7 +18,19 @@ from graphql import VariableDefinitionNode, print_ast
 
 from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .aliasing import alias_conflicts
-from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode, Unalias
+from .deferred import DeferPlanning
+from .nodes import (
+    DeferredNode,
+    EntityRep,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    RepSel,
+    SequenceNode,
+    Unalias,
+)
 from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
@@ -48,6 +60,7 @@ class _Group:
     sel: SelSet
     deps: set[int] = field(default_factory=set)
     reps: dict[str, _Recipe] = field(default_factory=dict)
+    part: int | None = None  # the @defer occurrence (Defer.id) this fetch serves; None: the primary part
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +91,20 @@ def reserved_keys(selections: Sequence[CSel]) -> dict[str, tuple[str, str]]:
 
 
 class Planner:
-    def __init__(self, supergraph: Supergraph, active_labels: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        active_labels: frozenset[str] = frozenset(),
+        deferred: frozenset[int] = frozenset(),
+    ) -> None:
         self.sg = supergraph
         self.view = SchemaView(supergraph, active_labels)
         self.groups: list[_Group] = []
         self._entity_groups: dict[tuple[str, tuple[str, ...], int, str], _Group] = {}
         self._depth = 0
         self._unaliases: dict[int, Unalias | None] = {}
+        # the @defer occurrences (Defer.id) planned as deferred parts; the others are inlined
+        self.defer = DeferPlanning(deferred)
 
     # --- entry point -----------------------------------------------------------------------
     def plan(
@@ -98,30 +118,38 @@ class Planner:
         if root_type is None:
             raise PlanningError(f"the supergraph has no {operation_kind} root type")
         reserved = reserved_keys(selections)
+        self._kind = operation_kind
         roots: list[_Group] = []
         self._plan_root(operation_kind, root_type, selections, "", (), reserved, roots)
         # before printing: fields that conflict in their subgraph are sent under internal aliases
         self._unaliases = {
             g.id: alias_conflicts(g.sel, None if g.is_entity else root_type, g.service, self.view) for g in self.groups
         }
-        stages: dict[int, list[_Group]] = {}
-        for group in self.groups:
-            stages.setdefault(group.stage, []).append(group)
         fetch_nodes = {
             g.id: self._fetch_node(g, operation_kind, variable_definitions, operation_name) for g in self.groups
         }
+        deferred = tuple(
+            DeferredNode(part.id, part.label, part.path, part.depends, self._part_node(part.id, fetch_nodes))
+            for part in self.defer.parts.values()
+        )
+        return QueryPlan(self._part_node(None, fetch_nodes), deferred)
+
+    def _part_node(self, part: int | None, fetch_nodes: dict[int, PlanNode]) -> PlanNode | None:
+        """The fetches of one part (the primary: None), scheduled by stage then dependencies."""
+        stages: dict[int, list[_Group]] = {}
+        for group in self.groups:
+            if group.part == part:
+                stages.setdefault(group.stage, []).append(group)
         stage_nodes = [self._schedule(stages[s], fetch_nodes) for s in sorted(stages)]
-        node: PlanNode | None
+        stage_nodes = [n for n in stage_nodes if not (isinstance(n, SequenceNode) and not n.nodes)]
         if not stage_nodes:
-            node = None
-        elif len(stage_nodes) == 1:
-            node = stage_nodes[0]
-        else:
-            flat: list[PlanNode] = []
-            for item in stage_nodes:
-                flat.extend(item.nodes if isinstance(item, SequenceNode) else [item])
-            node = SequenceNode(flat)
-        return QueryPlan(node)
+            return None
+        if len(stage_nodes) == 1:
+            return stage_nodes[0]
+        flat: list[PlanNode] = []
+        for item in stage_nodes:
+            flat.extend(item.nodes if isinstance(item, SequenceNode) else [item])
+        return SequenceNode(flat)
 
     def _plan_root(
         self,
@@ -136,6 +164,19 @@ class Planner:
         for sel in selections:
             if isinstance(sel, CFrag):
                 if sel.never or not self.view.applies(sel.type_condition, root_type):
+                    continue
+                if self.defer.is_deferred(sel):
+                    # a deferred root fragment: its own root fetches, after the primary part
+                    with self.defer.part(sel, (), root_type):
+                        self._plan_root(
+                            operation_kind,
+                            root_type,
+                            sel.selections,
+                            directives + sel.directives,
+                            clause + sel.clause,
+                            reserved_keys(sel.selections),
+                            [],
+                        )
                     continue
                 self._plan_root(
                     operation_kind,
@@ -185,7 +226,7 @@ class Planner:
                 if group.service == graph:
                     return group
             stage = 0
-        group = _Group(len(self.groups), graph, (), False, stage, SelSet(reserved))
+        group = _Group(len(self.groups), graph, (), False, stage, SelSet(reserved), part=self.defer.current)
         self.groups.append(group)
         roots.append(group)
         return group
@@ -255,6 +296,9 @@ class Planner:
                 continue
             if isinstance(sel, CFrag):
                 if not self.view.applies(sel.type_condition, type_name):
+                    continue
+                if self.defer.is_deferred(sel) and not internal:
+                    touched |= self._plan_deferred(site, type_name, sel)
                     continue
                 sub = replace(site, target=target.frag(None, sel.directives, sel.clause)) if sel.directives else site
                 touched |= self._plan_object(sub, type_name, sel.selections)
@@ -458,11 +502,56 @@ class Planner:
                 return key
         return keys[0]
 
-    def _entity_group(self, graph: str, path: tuple[str, ...], parent: _Group, tag: str) -> _Group:
+    # --- @defer ---------------------------------------------------------------------------
+    def _plan_deferred(self, site: _Site, type_name: str, frag: CFrag) -> set[int]:
+        """A deferred fragment on an entity: an `_entities` fetch of its own part, whose representation
+        the enclosing fetch returns. A type without a resolvable key is fetched with the enclosing
+        fetch (nothing could fetch it later) and only delivered later."""
+        inline = replace(frag, defer=None)
+        graph = self._defer_graph(site.group.service, type_name, frag.selections, site.provided)
+        with self.defer.part(frag, site.path, type_name) as part:
+            if graph is None:
+                return self._plan_object(site, type_name, (inline,))
+            child = self._entity_group(graph, site.path, site.group, f"defer:{part}", part)
+            return self._attach(child, site, type_name, type_name, (inline,), None)
+
+    def _defer_graph(
+        self, current: str, type_name: str, sels: Sequence[CSel], provided: Sequence[CSel] | None
+    ) -> str | None:
+        """The subgraph to fetch a deferred fragment on `type_name` from: the current one when it
+        resolves the entity by a key it can return, else the one missing the fewest of its fields
+        (preferring subgraphs whose key the current one returns)."""
+        typedef = self.sg.types.get(type_name)
+        if typedef is None or typedef.kind is not TypeKind.OBJECT:
+            return None
+        candidates = []
+        for graph in typedef.graphs:
+            keys = self.view.resolvable_keys(type_name, graph)
+            if not keys:
+                continue
+            direct = any(
+                self.view.fieldset_local(current, type_name, parse_field_set(k.fields), provided) for k in keys
+            )
+            missing = self.view.missing_count(graph, type_name, sels, None)
+            order = self.view.graph_order.get(graph, 0)
+            candidates.append((0 if direct else 1, missing, 0 if graph == current else 1, order, graph))
+        return min(candidates)[4] if candidates else None
+
+    def _entity_group(
+        self, graph: str, path: tuple[str, ...], parent: _Group, tag: str, part: int | None = None
+    ) -> _Group:
         ident = (graph, path, parent.id, tag)
         group = self._entity_groups.get(ident)
         if group is None:
-            group = _Group(len(self.groups), graph, path, True, parent.stage, SelSet())
+            group = _Group(
+                len(self.groups),
+                graph,
+                path,
+                True,
+                parent.stage,
+                SelSet(),
+                part=parent.part if part is None else part,
+            )
             self.groups.append(group)
             self._entity_groups[ident] = group
         return group

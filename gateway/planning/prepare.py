@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +31,10 @@ from ..limits.analysis import OperationAnalyzer
 from ..limits.checks import VariableCost, check_measured, tokens_exceeded
 from ..limits.costs import CostModel
 from ..supergraph.model import Supergraph
+from .defer_validation import DEFER_RULES
+from .incremental import IncrementalShape, active_defers, compile_incremental
 from .nodes import QueryPlan
-from .operation import CSel, normalize_selections
+from .operation import CSel, Defer, normalize_selections
 from .planner import INTROSPECTION_ROOT_FIELDS, Planner, PlanningError
 from .shape import ShapeCompiler, ShapeSel
 
@@ -56,23 +59,41 @@ class PreparedOperation:
     supergraph: Supergraph
     # set when the estimated cost depends on variable slicing arguments: checked per request
     variable_cost: VariableCost | None = None
-    plans: dict[frozenset[str], QueryPlan] = field(default_factory=dict)
+    # the operation's @defer occurrences; which are in force is decided per request (`if: $v`)
+    defers: tuple[Defer, ...] = ()
+    schema: GraphQLSchema | None = None
+    plans: dict[tuple[frozenset[str], frozenset[int]], QueryPlan] = field(default_factory=dict)
+    incremental: dict[frozenset[int], IncrementalShape] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def plan_for(self, labels: frozenset[str]) -> QueryPlan:
-        plan = self.plans.get(labels)
+    def active_defers(self, variables: Mapping[str, Any]) -> frozenset[int]:
+        return active_defers(self.defers, variables, self.kind) if self.defers else frozenset()
+
+    def incremental_for(self, deferred: frozenset[int]) -> IncrementalShape:
+        """The primary part's shape and the deferred parts' delivery for these active @defers."""
+        shape = self.incremental.get(deferred)
+        if shape is None:
+            assert self.schema is not None
+            shape = compile_incremental(self.schema, self.root_type, self.selections, deferred)
+            self.incremental[deferred] = shape
+        return shape
+
+    def plan_for(self, labels: frozenset[str], deferred: frozenset[int] = frozenset()) -> QueryPlan:
+        """The plan for these override labels; with `deferred`, those @defer fragments are own parts."""
+        key = (labels, deferred)
+        plan = self.plans.get(key)
         if plan is None:
             with self._lock:
-                plan = self.plans.get(labels)
+                plan = self.plans.get(key)
                 if plan is None:
-                    planner = Planner(self.supergraph, labels)
+                    planner = Planner(self.supergraph, labels, deferred)
                     try:
                         plan = planner.plan(self.kind, self.selections, self.variable_definitions, self.name)
                     except PlanningError as exc:
                         raise RequestError([error_dict(str(exc), "QUERY_PLANNING_FAILED")], 500) from exc
                     except RecursionError:
                         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
-                    self.plans[labels] = plan
+                    self.plans[key] = plan
         return plan
 
 
@@ -194,15 +215,17 @@ def _prepare(
         measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
         check_measured(measured, limits)
         sliced = measured.variable_sliced
-    if validate(schema, document, hide_suggestions=hide_suggestions):  # again with locations, for the report
-        errors = validate(schema, _parse(query, limits, locations=True), hide_suggestions=hide_suggestions)
+    rules = DEFER_RULES if "defer" in query else None  # the specified rules, plus @defer's when it may occur
+    if validate(schema, document, rules, hide_suggestions=hide_suggestions):  # again with locations, for the report
+        errors = validate(schema, _parse(query, limits, locations=True), rules, hide_suggestions=hide_suggestions)
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
     operation = select_operation(document, operation_name)
     kind = operation.operation.value
     root_type = supergraph.root_type(kind)
     if root_type is None:
         raise RequestError([error_dict(f"The schema has no {kind} type.", "GRAPHQL_VALIDATION_FAILED")])
-    selections = normalize_selections(operation.selection_set, fragments)
+    defers: list[Defer] = []
+    selections = normalize_selections(operation.selection_set, fragments, defers=defers)
     variable_definitions = {v.variable.name.value: v for v in operation.variable_definitions or ()}
     defaults = _variable_defaults(operation)
     shape = ShapeCompiler(schema).compile_root(root_type, selections)
@@ -225,6 +248,8 @@ def _prepare(
         introspection=_introspection_document(operation, fragment_nodes),
         supergraph=supergraph,
         variable_cost=variable_cost,
+        defers=tuple(defers),
+        schema=schema if defers else None,
     )
 
 

@@ -118,9 +118,18 @@ def _clean_type(definition: TypeDefinitionNode, names: Names, removed: set[str])
     return _with(definition, **changes)
 
 
+# The gateway serves incremental delivery (docs/gateway.md, "Incremental delivery").
+DEFER_DIRECTIVE = parse(
+    "directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT", no_location=True
+).definitions[0]
+
+
 def build_api_schema(sdl_or_document: str | DocumentNode) -> GraphQLSchema:
     document = parse(sdl_or_document, no_location=True) if isinstance(sdl_or_document, str) else sdl_or_document
-    schema = build_ast_schema(api_document(document))
+    api = api_document(document)
+    if not any(isinstance(d, DirectiveDefinitionNode) and d.name.value == "defer" for d in api.definitions):
+        api = DocumentNode(definitions=(*api.definitions, DEFER_DIRECTIVE))
+    schema = build_ast_schema(api)
     errors = validate_schema(schema)
     if errors:
         raise SupergraphError("invalid API schema: " + "; ".join(e.message for e in errors))

@@ -134,7 +134,7 @@ def test_api_schema_of_shop() -> None:
     assert set(schema.query_type.fields) == {"me", "user", "topProducts", "product"}  # type: ignore[union-attr]
     assert "internal" not in schema.get_type("User").fields  # type: ignore[union-attr]
     assert schema.get_type("join__Graph") is None
-    assert {d.name for d in schema.directives} == {"include", "skip", "deprecated", "specifiedBy", "oneOf"}
+    assert {d.name for d in schema.directives} == {"include", "skip", "deprecated", "specifiedBy", "oneOf", "defer"}
 
 
 FED1 = """
