@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from graphql import GraphQLSchema, execute_sync
@@ -231,7 +231,7 @@ class Gateway:
         headers: Mapping[str, str] | None,
         *,
         include_plan: bool = False,
-    ) -> AsyncIterator[dict[str, Any]] | None:
+    ) -> AsyncGenerator[dict[str, Any], None] | None:
         """The payloads of an operation whose @defer fragments are in force (None: there are none, so
         :meth:`execute_prepared` answers it): the primary part is fetched before this returns (its
         RequestErrors raise here), the deferred parts as the payloads are consumed."""
@@ -268,7 +268,9 @@ class Gateway:
                 run.errors.append(dict(error.formatted))
 
 
-async def _incremental_payloads(first: dict[str, Any], delivery: DeferredDelivery) -> AsyncIterator[dict[str, Any]]:
+async def _incremental_payloads(
+    first: dict[str, Any], delivery: DeferredDelivery
+) -> AsyncGenerator[dict[str, Any], None]:
     yield first
     if first["hasNext"]:
         async for payload in delivery.payloads():

@@ -47,7 +47,15 @@ class DeferredDelivery:
         self.delivered: Any = orjson.loads(orjson.dumps(delivered))
 
     def has_parts(self) -> bool:
-        return self.delivered is not None and bool(self.children.get(None))
+        """Whether any deferred part will deliver: not when its objects are absent (or nulled)."""
+        return any(self._targets(site) for site in self.children.get(None, ()))
+
+    def _targets(self, site: DeferSite) -> list[Path]:
+        if site.frag.clause and not clauses_hold((site.frag.clause,), self.primary.variables):
+            return []
+        targets: list[Path] = []
+        _paths(self.delivered, site.path, 0, [], targets)
+        return targets
 
     async def payloads(self) -> AsyncIterator[dict[str, Any]]:
         """The subsequent payloads, each as soon as its part is ready; the last has `hasNext: false`."""
@@ -63,7 +71,8 @@ class DeferredDelivery:
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
 
-        start(None)
+        if self.has_parts():
+            start(None)
         try:
             while pending:
                 site, items = await queue.get()
@@ -97,10 +106,7 @@ class DeferredDelivery:
     async def _part_items(self, site: DeferSite) -> list[dict[str, Any]]:
         primary = self.primary
         variables = primary.variables
-        if site.frag.clause and not clauses_hold((site.frag.clause,), variables):
-            return []
-        targets: list[Path] = []
-        _paths(self.delivered, site.path, 0, [], targets)
+        targets = self._targets(site)
         if not targets:
             return []
         run = PlanExecution(primary.client, primary.supergraph, variables, primary.headers)

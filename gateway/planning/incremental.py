@@ -116,5 +116,5 @@ def _runtime_types(schema: GraphQLSchema, frag: CFrag, type_name: str) -> frozen
     if cond_type is None:
         return frozenset()
     if is_abstract_type(cond_type):
-        return frozenset(t.name for t in schema.get_possible_types(cond_type))  # type: ignore[arg-type]
+        return frozenset(t.name for t in schema.get_possible_types(cond_type))
     return frozenset({condition})

@@ -31,7 +31,6 @@ from ..limits.analysis import OperationAnalyzer
 from ..limits.checks import VariableCost, check_measured, tokens_exceeded
 from ..limits.costs import CostModel
 from ..supergraph.model import Supergraph
-from .defer_validation import DEFER_RULES
 from .incremental import IncrementalShape, active_defers, compile_incremental
 from .nodes import QueryPlan
 from .operation import CSel, Defer, normalize_selections
@@ -215,9 +214,9 @@ def _prepare(
         measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
         check_measured(measured, limits)
         sliced = measured.variable_sliced
-    rules = DEFER_RULES if "defer" in query else None  # the specified rules, plus @defer's when it may occur
-    if validate(schema, document, rules, hide_suggestions=hide_suggestions):  # again with locations, for the report
-        errors = validate(schema, _parse(query, limits, locations=True), rules, hide_suggestions=hide_suggestions)
+    # graphql-core's specified rules include the incremental-delivery ones (labels, root types)
+    if validate(schema, document, hide_suggestions=hide_suggestions):  # again with locations, for the report
+        errors = validate(schema, _parse(query, limits, locations=True), hide_suggestions=hide_suggestions)
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
     operation = select_operation(document, operation_name)
     kind = operation.operation.value

@@ -31,6 +31,10 @@ class GatewayExecutor:
             variables = self.gateway.coerce_variables(prepared, request.variables)
             if prepared.kind == "subscription":
                 return self.engine.subscribe(prepared, variables, context)
+            if prepared.defers:  # @defer: the primary and each deferred part are one `next` payload each
+                payloads = await self.gateway.execute_incremental(prepared, variables, context.headers)
+                if payloads is not None:
+                    return payloads
             return await self.gateway.execute_prepared(prepared, variables, context.headers)
         except RequestError as exc:
             raise OperationError(exc.errors) from exc
