@@ -106,7 +106,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         query = Path(query).read_text(encoding="utf-8")
     try:
         prepared = prepare_operation(query, args.operation_name, schema, supergraph)
-        plan = prepared.plan_for(frozenset(args.label or ()))
+        # every @defer in force (as for a client that accepts multipart/mixed)
+        plan = prepared.plan_for(frozenset(args.label or ()), frozenset(d.id for d in prepared.defers))
     except RequestError as exc:
         for error in exc.errors:
             print(error["message"], file=sys.stderr)

@@ -71,3 +71,21 @@ def test_every_amount_is_the_one_minor_units_scalar() -> None:
     assert {path for path, t in money.items() if t == "MinorUnits"} == {
         "Money.amount", "MoneyInput.amount", "Mutation.refundPayment(amount)", "ProductFilter.minPrice",
         "ProductFilter.maxPrice"}
+
+
+def test_order_page_example_defers_the_notifications() -> None:
+    """The explorer's order-page example is valid on the shop's supergraph, and its notifications are a
+    deferred part: the primary part reads orders (and products) only."""
+    from gateway.graphiql.examples import DEFAULT_EXAMPLES_DIR, parse_example
+    from gateway.planning import QueryPlan, prepare_operation
+    from gateway.supergraph import build_api_schema, parse_supergraph
+
+    supergraph = shop_supergraph()
+    example = parse_example((DEFAULT_EXAMPLES_DIR / "06_order_page.graphql").read_text(), "order page")
+    prepared = prepare_operation(example.query, None, build_api_schema(supergraph), parse_supergraph(supergraph))
+    plan = prepared.plan_for(frozenset(), prepared.active_defers({"orderId": "o1"}))
+    (deferred,) = plan.deferred
+    assert deferred.label == "notifications" and deferred.path == ("order",)
+    assert deferred.node is not None and deferred.node.to_json()["node"]["serviceName"] == "notifications"
+    primary = QueryPlan(plan.node).fetches()
+    assert primary and "notifications" not in {fetch.service for fetch in primary}

@@ -170,6 +170,10 @@ def prepare_operation(
             # a planning failure is not the document's cached answer: it is retried (and reported) per request
             with contextlib.suppress(RequestError):
                 prepared.plan_for(labels)
+                unconditional = frozenset(d.id for d in prepared.defers if d.condition is None)
+                if unconditional and prepared.kind != "subscription":  # the plan a multipart client gets
+                    prepared.plan_for(labels, unconditional)
+                    prepared.incremental_for(unconditional)
         return prepared
     except RecursionError:
         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None

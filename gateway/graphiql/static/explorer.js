@@ -1,5 +1,6 @@
 // Starts GraphiQL on the page the gateway serves (gateway/graphiql/page.py). Everything it loads
-// comes from this server. Queries and mutations go over HTTP POST; subscriptions over a
+// comes from this server. Queries and mutations go over HTTP POST; subscriptions, and operations
+// with @defer (one `next` message per part, which GraphiQL merges as they arrive), over a
 // graphql-transport-ws WebSocket on the same endpoint, whose connection_init payload carries the
 // headers typed in the headers editor (so an Authorization header reaches the subgraphs).
 (function () {
@@ -34,7 +35,7 @@
 
   function fetcher(params, opts) {
     var headers = (opts && opts.headers) || {};
-    if (operationKind(params, opts) === "subscription") {
+    if (operationKind(params, opts) === "subscription" || /@defer\b/.test(params.query)) {
       return wsClient(headers).iterate({
         query: params.query,
         variables: params.variables,
