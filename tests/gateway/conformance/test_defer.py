@@ -27,7 +27,17 @@ REFERENCE = os.environ.get("CONFORMANCE_GATEWAY") == "apollo"
 ours_only = pytest.mark.skipif(REFERENCE, reason="@apollo/gateway does not implement @defer")
 
 ORDERS = {
-    "1": {"id": "1", "status": "SHIPPED", "total": 120, "lines": [{"sku": "A", "quantity": 1}]},
+    "1": {
+        "id": "1",
+        "status": "SHIPPED",
+        "total": 120,
+        "lines": [{"sku": "A", "quantity": 1}],
+        "shipments": [
+            {"__typename": "Parcel", "id": "p1", "carrier": "DHL"},
+            {"__typename": "Pickup", "id": "s1", "store": "Main St"},
+            {"__typename": "Parcel", "id": "p2", "carrier": "UPS"},
+        ],
+    },
     "2": {
         "id": "2",
         "status": "PAID",
@@ -55,6 +65,21 @@ type Order @key(fields: "id") {
   status: String!
   total: Int!
   lines: [Line!]!
+  shipments: [Shipment!]!
+}
+
+interface Shipment {
+  id: ID!
+}
+
+type Parcel implements Shipment @key(fields: "id") {
+  id: ID!
+  carrier: String!
+}
+
+type Pickup implements Shipment {
+  id: ID!
+  store: String!
 }
 
 type Line {
@@ -86,6 +111,12 @@ def _alert(parent: dict[str, Any], _info: Any) -> Any:
     return f"order {parent['id']} is on its way"
 
 
+def _priority(parent: dict[str, Any], _info: Any) -> Any:
+    if parent["id"] == "2":
+        raise GraphQLError("no priority for order 2")
+    return 1
+
+
 def notifications() -> Subgraph:
     sdl = (
         LINK
@@ -94,6 +125,12 @@ type Order @key(fields: "id") {
   id: ID!
   notifications: [Notification!]!
   alert: String
+  priority: Int!
+}
+
+type Parcel @key(fields: "id") {
+  id: ID!
+  eta: String
 }
 
 type Notification {
@@ -110,8 +147,10 @@ type Notification {
                 {"id": f"n{parent['id']}", "message": f"order {parent['id']} updated"}
             ],
             "Order.alert": _alert,
+            "Order.priority": _priority,
+            "Parcel.eta": lambda parent, _i: f"eta of {parent['id']}",
         },
-        entities={"Order": lambda rep: {"id": rep["id"]}},
+        entities={"Order": lambda rep: {"id": rep["id"]}, "Parcel": lambda rep: {"id": rep["id"]}},
     )
 
 
@@ -227,6 +266,42 @@ class TestDeferredEntityFields:
             ]
             assert gw.log.subgraphs_called() == ["orders"]  # no key: nothing else could fetch it later
 
+    def test_a_type_condition_selects_the_items(self, gw: GatewayClient) -> None:
+        query = '{ order(id: "1") { shipments { id ... on Parcel @defer(label: "eta") { eta } } } }'
+        result = stream(gw, query)
+        shipments = [{"id": "p1", "eta": "eta of p1"}, {"id": "s1"}, {"id": "p2", "eta": "eta of p2"}]
+        assert result.merged() == {"data": {"order": {"shipments": shipments}}}
+        if not REFERENCE:
+            assert result.payloads[1] == {
+                "incremental": [
+                    {"data": {"eta": "eta of p1"}, "path": ["order", "shipments", 0], "label": "eta"},
+                    {"data": {"eta": "eta of p2"}, "path": ["order", "shipments", 2], "label": "eta"},
+                ],
+                "hasNext": False,
+            }
+            (call,) = gw.log.entity_calls("notifications")
+            assert call.representations == [{"__typename": "Parcel", "id": "p1"}, {"__typename": "Parcel", "id": "p2"}]
+
+    def test_one_part_from_two_subgraphs(self, gw: GatewayClient) -> None:
+        query = '{ order(id: "1") { id ... @defer(label: "both") { status notifications { id } } } }'
+        result = stream(gw, query)
+        assert result.merged() == {"data": {"order": {"id": "1", "status": "SHIPPED", "notifications": [{"id": "n1"}]}}}
+        if not REFERENCE:
+            assert result.payloads[1] == {
+                "incremental": [
+                    {"data": {"status": "SHIPPED", "notifications": [{"id": "n1"}]}, "path": ["order"], "label": "both"}
+                ],
+                "hasNext": False,
+            }
+
+    def test_a_deferred_named_fragment(self, gw: GatewayClient) -> None:
+        query = """query Page { order(id: "1") { id ...Money @defer(label: "money") } }
+            fragment Money on Order { total }"""
+        result = stream(gw, query)
+        assert result.merged() == {"data": {"order": {"id": "1", "total": 120}}}
+        if not REFERENCE:
+            assert result.payloads[1]["incremental"] == [{"data": {"total": 120}, "path": ["order"], "label": "money"}]
+
 
 class TestDeliveryOrder:
     def test_the_primary_part_arrives_before_the_slow_deferred_part(self, gw: GatewayClient) -> None:
@@ -305,6 +380,16 @@ class TestErrorsInDeferredParts:
             assert [e["message"] for e in second["errors"]] == ["alerts for order 2 are unavailable"]
             assert second["errors"][0]["path"] == ["orders", 1, "alert"]
 
+    @ours_only  # deferring bounds null propagation (the spec's rule): without it the order is null
+    def test_a_null_in_a_non_null_field_nulls_the_item(self, gw: GatewayClient) -> None:
+        result = stream(gw, '{ order(id: "2") { id ... @defer(label: "p") { priority } } }')
+        primary, deferred = result.payloads
+        assert primary == {"data": {"order": {"id": "2"}}, "hasNext": True}
+        (item,) = deferred["incremental"]
+        assert item["data"] is None and item["path"] == ["order"] and item["label"] == "p"
+        assert [e["message"] for e in item["errors"]] == ["no priority for order 2"]
+        assert item["errors"][0]["path"] == ["order", "priority"]
+
 
 class TestWithoutIncrementalDelivery:
     def test_without_multipart_accept_everything_comes_in_one_response(self, gw: GatewayClient) -> None:
@@ -314,6 +399,14 @@ class TestWithoutIncrementalDelivery:
         assert result.payloads == [
             {"data": {"order": {"id": "1", "status": "SHIPPED", "notifications": [{"id": "n1"}]}}, "hasNext": False}
         ]
+
+    def test_include_false_on_a_deferred_fragment_drops_it(self, gw: GatewayClient) -> None:
+        query = 'query ($x: Boolean!) { order(id: "1") { id ... @include(if: $x) @defer { status } } }'
+        result = stream(gw, query, {"x": False})
+        assert result.merged() == {"data": {"order": {"id": "1"}}}
+        if not REFERENCE:
+            assert result.payloads == [{"data": {"order": {"id": "1"}}, "hasNext": False}]
+            assert gw.log.entity_calls("orders") == []
 
     def test_defer_if_false_is_not_deferred(self, gw: GatewayClient) -> None:
         result = stream(gw, '{ order(id: "1") { id ... @defer(if: false) { status } } }')
