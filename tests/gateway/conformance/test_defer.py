@@ -180,7 +180,13 @@ type Order @key(fields: "id") {
     )
 
 
-gw = scenario_gateway("defer", lambda: [orders(), notifications(), tracking()])
+def warehouse() -> Subgraph:
+    """Down: every fetch of its fields fails."""
+    sdl = LINK + 'type Order @key(fields: "id") {\n  id: ID!\n  stock: String\n}\n'
+    return Subgraph("warehouse", sdl, down=True)
+
+
+gw = scenario_gateway("defer", lambda: [orders(), notifications(), tracking(), warehouse()])
 
 _DEFER = re.compile(r"@defer(\([^)]*\))?")
 
@@ -379,6 +385,19 @@ class TestErrorsInDeferredParts:
             assert second["data"] == {"alert": None}
             assert [e["message"] for e in second["errors"]] == ["alerts for order 2 are unavailable"]
             assert second["errors"][0]["path"] == ["orders", 1, "alert"]
+
+    def test_a_subgraph_down_fails_its_part_only(self, gw: GatewayClient) -> None:
+        result = stream(gw, '{ order(id: "1") { id ... @defer(label: "stock") { stock } } }')
+        merged = result.merged()
+        assert merged["data"] == {"order": {"id": "1", "stock": None}}
+        assert len(merged["errors"]) == 1
+        if not REFERENCE:  # the reference's error has no path; ours names the field left null
+            assert error_paths(merged) == [["order", "stock"]]
+            primary, deferred = result.payloads
+            assert primary == {"data": {"order": {"id": "1"}}, "hasNext": True}
+            (item,) = deferred["incremental"]
+            assert item["data"] == {"stock": None}
+            assert item["errors"][0]["extensions"]["code"] == "SUBREQUEST_HTTP_ERROR"
 
     @ours_only  # deferring bounds null propagation (the spec's rule): without it the order is null
     def test_a_null_in_a_non_null_field_nulls_the_item(self, gw: GatewayClient) -> None:
