@@ -7,8 +7,10 @@ each closed by the boundary (`---`), the last by the closing one (`-----`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
@@ -20,6 +22,7 @@ CONTENT_TYPE = 'multipart/mixed; boundary="-"; deferSpec=20220824'
 _PART_HEAD = b"content-type: application/json; charset=utf-8\r\n\r\n"
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 
 def accepts_multipart(accept: str | None) -> bool:
@@ -36,14 +39,32 @@ def encode_part(payload: dict[str, Any], first: bool) -> bytes:
     return head + _PART_HEAD + orjson.dumps(payload) + b"\r\n" + closing
 
 
-async def send_multipart(send: Send, payloads: AsyncIterator[dict[str, Any]], extra: list[tuple[bytes, bytes]]) -> None:
-    """Stream `payloads` as one multipart response, each part flushed as soon as it is ready."""
+async def send_multipart(
+    send: Send,
+    receive: Receive | None,
+    payloads: AsyncGenerator[dict[str, Any], None],
+    extra: list[tuple[bytes, bytes]],
+) -> None:
+    """Stream `payloads` as one multipart response, each part flushed as soon as it is ready; a client
+    that goes away stops the stream (the deferred parts still running are cancelled)."""
     headers = [(b"content-type", CONTENT_TYPE.encode()), *extra]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
+    gone = asyncio.ensure_future(_disconnected(receive))
     first = True
     last_has_next = True
     try:
-        async for payload in payloads:
+        while last_has_next:
+            step = asyncio.ensure_future(payloads.__anext__())
+            await asyncio.wait((step, gone), return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():  # the client left: nobody reads the rest
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await step
+                return
+            try:
+                payload = step.result()
+            except StopAsyncIteration:
+                break
             last_has_next = bool(payload.get("hasNext"))
             await send({"type": "http.response.body", "body": encode_part(payload, first), "more_body": True})
             first = False
@@ -54,7 +75,14 @@ async def send_multipart(send: Send, payloads: AsyncIterator[dict[str, Any]], ex
             body = encode_part({"hasNext": False, "errors": [error]}, first)
             await send({"type": "http.response.body", "body": body, "more_body": True})
     finally:
-        aclose = getattr(payloads, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        gone.cancel()
+        await payloads.aclose()
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _disconnected(receive: Receive | None) -> None:
+    if receive is None:  # nothing tells: wait for the end of the stream
+        await asyncio.Event().wait()
+    else:
+        while (await receive())["type"] != "http.disconnect":
+            pass

@@ -89,7 +89,7 @@ class GatewayApp:
                 if method == "POST":
                     await self._post(scope, receive, send, headers)
                 elif method in ("GET", "HEAD"):
-                    await self._get(scope, send, headers)
+                    await self._get(scope, receive, send, headers)
                 else:
                     raise HttpError(
                         405,
@@ -120,14 +120,16 @@ class GatewayApp:
         check_content_type(headers.get("content-type", ""))
         body = await read_body(receive, self.gateway.limits.http_max_request_bytes, headers)
         payload = payload_from_body(body)
-        await self._graphql(payload, headers, media, send, is_get=False, peer=_peer(scope))
+        await self._graphql(payload, headers, media, send, is_get=False, peer=_peer(scope), receive=receive)
 
-    async def _get(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
+    async def _get(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         media = _negotiate(headers.get("accept") or None)
         if media is None:
             raise HttpError(406, [error_dict("Accept must allow application/json", "BAD_REQUEST")])
-        await self._graphql(payload_from_query(params), headers, media, send, is_get=True, peer=_peer(scope))
+        await self._graphql(
+            payload_from_query(params), headers, media, send, is_get=True, peer=_peer(scope), receive=receive
+        )
 
     async def _graphql(
         self,
@@ -137,6 +139,7 @@ class GatewayApp:
         send: Send,
         is_get: bool,
         peer: str | None = None,
+        receive: Receive | None = None,
     ) -> None:
         query, variables, operation_name, extensions = request_params(payload)
         gateway = self.gateway
@@ -153,7 +156,7 @@ class GatewayApp:
         if prepared.defers and accepts_multipart(headers.get("accept")):
             payloads = await gateway.execute_incremental(prepared, values, headers, include_plan=want_plan)
             if payloads is not None:  # else no @defer is in force (`if: $v`): one response
-                await send_multipart(send, payloads, [])
+                await send_multipart(send, receive, payloads, [])
                 return
         response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
         await _send_bytes(send, 200, orjson.dumps(response), media)
