@@ -37,6 +37,10 @@ from .operation import CSel, Defer, normalize_selections
 from .planner import INTROSPECTION_ROOT_FIELDS, Planner, PlanningError
 from .shape import ShapeCompiler, ShapeSel
 
+# Plans kept per prepared operation: one per (override labels, active @defers); `@defer(if: $v)` on
+# many fragments could otherwise make a cached document hold 2^n plans. Past it, plans are made per request.
+MAX_PLANS_PER_OPERATION = 64
+
 
 def _graphql_error(error: GraphQLError, code: str) -> dict[str, Any]:
     locations = [{"line": loc.line, "column": loc.column} for loc in error.locations or ()]
@@ -74,7 +78,8 @@ class PreparedOperation:
         if shape is None:
             assert self.schema is not None
             shape = compile_incremental(self.schema, self.root_type, self.selections, deferred)
-            self.incremental[deferred] = shape
+            if len(self.incremental) < MAX_PLANS_PER_OPERATION:
+                self.incremental[deferred] = shape
         return shape
 
     def plan_for(self, labels: frozenset[str], deferred: frozenset[int] = frozenset()) -> QueryPlan:
@@ -92,7 +97,8 @@ class PreparedOperation:
                         raise RequestError([error_dict(str(exc), "QUERY_PLANNING_FAILED")], 500) from exc
                     except RecursionError:
                         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
-                    self.plans[key] = plan
+                    if len(self.plans) < MAX_PLANS_PER_OPERATION:
+                        self.plans[key] = plan
         return plan
 
 
