@@ -6,7 +6,8 @@ field becomes an entity hop: a child group (an `_entities` fetch at the same res
 subgraph that can resolve it, whose representation (`__typename` + key + `@requires` fields) is
 itself planned as internal selections of the parent group. Abstract positions are exploded per
 runtime type the current subgraph knows. Groups form a DAG that is scheduled as
-Sequence/Parallel levels (mutation root fields as consecutive stages).
+Sequence/Parallel levels (mutation root fields as consecutive stages). A @defer fragment in force
+is planned into groups of its own part (`_Group.part`), scheduled separately as a DeferredNode.
 """
 
 from __future__ import annotations
@@ -118,7 +119,6 @@ class Planner:
         if root_type is None:
             raise PlanningError(f"the supergraph has no {operation_kind} root type")
         reserved = reserved_keys(selections)
-        self._kind = operation_kind
         roots: list[_Group] = []
         self._plan_root(operation_kind, root_type, selections, "", (), reserved, roots)
         # before printing: fields that conflict in their subgraph are sent under internal aliases
@@ -518,9 +518,9 @@ class Planner:
     def _defer_graph(
         self, current: str, type_name: str, sels: Sequence[CSel], provided: Sequence[CSel] | None
     ) -> str | None:
-        """The subgraph to fetch a deferred fragment on `type_name` from: the current one when it
-        resolves the entity by a key it can return, else the one missing the fewest of its fields
-        (preferring subgraphs whose key the current one returns)."""
+        """The subgraph to fetch a deferred fragment on `type_name` from: among those resolving it by a
+        key, preferably one the current subgraph returns, the one missing the fewest of the fragment's
+        fields, the current one on a tie. None: no subgraph resolves the type by a key."""
         typedef = self.sg.types.get(type_name)
         if typedef is None or typedef.kind is not TypeKind.OBJECT:
             return None
