@@ -308,6 +308,14 @@ class TestDeferredEntityFields:
         if not REFERENCE:
             assert result.payloads[1]["incremental"] == [{"data": {"total": 120}, "path": ["order"], "label": "money"}]
 
+    def test_a_get_request_streams_too(self, gw: GatewayClient) -> None:
+        query = '{ order(id: "1") { id ... @defer(label: "g") { total } } }'
+        # the header only for @apollo/server's CSRF rule on GET (a preflighted request)
+        result = stream(gw, query, method="GET", headers={"apollo-require-preflight": "true"})
+        assert result.merged() == {"data": {"order": {"id": "1", "total": 120}}}
+        if not REFERENCE:
+            assert result.payloads[1]["incremental"] == [{"data": {"total": 120}, "path": ["order"], "label": "g"}]
+
 
 class TestDeliveryOrder:
     def test_the_primary_part_arrives_before_the_slow_deferred_part(self, gw: GatewayClient) -> None:

@@ -68,12 +68,19 @@ def read_stream(
     body: Mapping[str, Any],
     accept: str = MULTIPART_ACCEPT,
     headers: Mapping[str, str] | None = None,
+    method: str = "POST",
 ) -> Stream:
-    """Send `body`; a JSON answer becomes one part (with `hasNext: false` when it has none)."""
+    """Send `body` (as query parameters for a GET); a JSON answer becomes one part (with
+    `hasNext: false` when it has none)."""
     started = time.monotonic()
     parts: list[Part] = []
     raw = b""
-    with http.stream("POST", "/graphql", json=dict(body), headers={"accept": accept, **(headers or {})}) as response:
+    request: dict[str, Any] = {"headers": {"accept": accept, **(headers or {})}}
+    if method == "GET":
+        request["params"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
+    else:
+        request["json"] = dict(body)
+    with http.stream(method, "/graphql", **request) as response:
         content_type = response.headers.get("content-type", "")
         if not content_type.startswith("multipart/mixed"):
             raw = response.read()
