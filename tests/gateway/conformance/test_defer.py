@@ -354,6 +354,20 @@ class TestDeliveryOrder:
                 },
             ]
 
+    def test_everything_deferred(self, gw: GatewayClient) -> None:
+        result = stream(gw, '{ ... @defer(label: "all") { __typename order(id: "2") { total } } }')
+        assert result.merged() == {"data": {"__typename": "Query", "order": {"total": 40}}}
+        if not REFERENCE:
+            assert result.payloads == [
+                {"data": {}, "hasNext": True},
+                {
+                    "incremental": [
+                        {"data": {"__typename": "Query", "order": {"total": 40}}, "path": [], "label": "all"}
+                    ],
+                    "hasNext": False,
+                },
+            ]
+
     def test_a_nested_defer_follows_its_parent(self, gw: GatewayClient) -> None:
         query = """{ order(id: "1") { id ... @defer(label: "outer") { status
             ... @defer(label: "inner") { notifications { message } } } } }"""
