@@ -22,6 +22,7 @@ from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, Qu
 from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
+from .value_split import split_field
 
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
 _MAX_DEPTH = 64
@@ -149,17 +150,38 @@ class Planner:
                 continue
             if sel.never or sel.name == "__typename" or sel.name in INTROSPECTION_ROOT_FIELDS:
                 continue
-            graph = self._choose_root_graph(operation_kind, root_type, sel, roots)
-            group = self._root_group(operation_kind, graph, reserved, roots)
-            target = group.sel.frag(None, directives, clause) if directives else group.sel
-            self._plan_object(_Site(group, target, ()), root_type, (sel,))
+            # a shareable root field of a value type is fetched from each subgraph it needs
+            remaining: CField | None = sel
+            tried: list[str] = []
+            while remaining is not None:
+                graph = self._choose_root_graph(operation_kind, root_type, remaining, roots, tried)
+                tried.append(graph)
+                local: CField | None = remaining
+                if operation_kind != "mutation":  # a mutation runs once, in one subgraph
+                    local, remaining = split_field(self.view, graph, root_type, remaining, None)
+                else:
+                    remaining = None
+                if local is None:
+                    continue
+                group = self._root_group(operation_kind, graph, reserved, roots)
+                target = group.sel.frag(None, directives, clause) if directives else group.sel
+                self._plan_object(_Site(group, target, ()), root_type, (local,))
 
-    def _choose_root_graph(self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group]) -> str:
+    def _choose_root_graph(
+        self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group], tried: Sequence[str] = ()
+    ) -> str:
         fdef = self.view.field(root_type, sel.name)
         if fdef is None:
             raise PlanningError(f"unknown field {root_type}.{sel.name}")
-        candidates = [g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external]
+        candidates = [
+            g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external and g not in tried
+        ]
         if not candidates:
+            if tried:
+                raise PlanningError(
+                    f"cannot resolve {root_type}.{sel.name} {_fields_text(sel)}: "
+                    f"no other subgraph than {', '.join(repr(t) for t in tried)} returns them"
+                )
             raise PlanningError(f"no subgraph can resolve {root_type}.{sel.name}")
         if operation_kind == "mutation" and roots and roots[-1].service in candidates:
             return roots[-1].service
@@ -271,12 +293,19 @@ class Planner:
                 if site.rep is not None:
                     site.rep.add(node.key, "__typename", False)
                 continue
-            if self.view.is_local(graph, type_name, sel.name, provided) and self._subtree_ok(
-                graph, type_name, sel, provided
-            ):
-                touched |= self._add_local(site, type_name, sel)
-            else:
+            if not self.view.is_local(graph, type_name, sel.name, provided):
                 pending.append(sel)
+            elif self._subtree_ok(graph, type_name, sel, provided):
+                touched |= self._add_local(site, type_name, sel)
+            elif self._whole_elsewhere(graph, type_name, sel):
+                pending.append(sel)
+            else:
+                # a value type spread over subgraphs: its missing fields re-enter through this entity
+                local, rest = split_field(self.view, graph, type_name, sel, provided)
+                if local is not None:
+                    touched |= self._add_local(site, type_name, local)
+                if rest is not None:
+                    pending.append(rest)
         if pending:
             touched |= self._plan_jumps(site, type_name, pending)
         return touched
@@ -294,6 +323,19 @@ class Planner:
         child_provided = self._child_provided(graph, type_name, fdef, provided)
         named = self.view.named_type_in(type_name, sel.name, graph) or fdef.named_type
         return self.view.fieldset_local(graph, named, sel.selections, child_provided)
+
+    def _whole_elsewhere(self, graph: str, type_name: str, sel: CField) -> bool:
+        """Whether another subgraph, reached by an entity hop, returns all of `sel` itself."""
+        fdef = self.view.field(type_name, sel.name)
+        if fdef is None or not sel.selections:
+            return False
+        for other, via, info in self._jump_candidates(type_name, sel.name):
+            if other == graph:
+                continue
+            provided = parse_field_set(info.provides) if info.provides else None
+            if self.view.fieldset_local(other, fdef.named_type, sel.selections, provided):
+                return True
+        return False
 
     def _child_provided(
         self, graph: str, type_name: str, fdef: FieldDef, provided: Sequence[CSel] | None
@@ -600,6 +642,20 @@ class Planner:
             if _input_needs_pruning(self.sg, type_name, graph, set()):
                 out[name] = type_name
         return out or None
+
+
+def _fields_text(sel: CField) -> str:
+    return "{ " + " ".join(_names(sel.selections or ())) + " }"
+
+
+def _names(sels: Sequence[CSel]) -> list[str]:
+    out: list[str] = []
+    for sel in sels:
+        if isinstance(sel, CField):
+            out.append(sel.name if not sel.selections else f"{sel.name} {{ {' '.join(_names(sel.selections))} }}")
+        else:
+            out.extend(_names(sel.selections))
+    return out
 
 
 def _conditions(sel: SelSet) -> tuple[Clause, ...] | None:
