@@ -22,7 +22,7 @@ from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, Qu
 from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
-from .value_split import split_field
+from .value_split import FieldSplitter
 
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
 _MAX_DEPTH = 64
@@ -86,6 +86,7 @@ class Planner:
         self._entity_groups: dict[tuple[str, tuple[str, ...], int, str], _Group] = {}
         self._depth = 0
         self._unaliases: dict[int, Unalias | None] = {}
+        self.splitter = FieldSplitter(self.view, self._can_hop)
 
     # --- entry point -----------------------------------------------------------------------
     def plan(
@@ -157,8 +158,9 @@ class Planner:
                 graph = self._choose_root_graph(operation_kind, root_type, remaining, roots, tried)
                 tried.append(graph)
                 local: CField | None = remaining
-                if operation_kind != "mutation":  # a mutation runs once, in one subgraph
-                    local, remaining = split_field(self.view, graph, root_type, remaining, None)
+                # a mutation runs once, in one subgraph; with no other candidate left, hops must do
+                if operation_kind != "mutation" and self._root_candidates(root_type, remaining, tried):
+                    local, remaining = self.splitter.split_field(graph, root_type, remaining, None)
                 else:
                     remaining = None
                 if local is None:
@@ -173,9 +175,7 @@ class Planner:
         fdef = self.view.field(root_type, sel.name)
         if fdef is None:
             raise PlanningError(f"unknown field {root_type}.{sel.name}")
-        candidates = [
-            g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external and g not in tried
-        ]
+        candidates = self._root_candidates(root_type, sel, tried)
         if not candidates:
             if tried:
                 raise PlanningError(
@@ -194,6 +194,12 @@ class Planner:
             return (missing, 0 if graph in existing else 1, self.view.graph_order.get(graph, 0))
 
         return min(candidates, key=score)
+
+    def _root_candidates(self, root_type: str, sel: CField, tried: Sequence[str]) -> list[str]:
+        fdef = self.view.field(root_type, sel.name)
+        if fdef is None:
+            return []
+        return [g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external and g not in tried]
 
     def _root_group(
         self, operation_kind: str, graph: str, reserved: dict[str, tuple[str, str]], roots: list[_Group]
@@ -293,7 +299,9 @@ class Planner:
                 if site.rep is not None:
                     site.rep.add(node.key, "__typename", False)
                 continue
-            if not self.view.is_local(graph, type_name, sel.name, provided):
+            if not self.view.is_local(graph, type_name, sel.name, provided) and not self._echoed_key(
+                site, type_name, sel.name
+            ):
                 pending.append(sel)
             elif self._subtree_ok(graph, type_name, sel, provided):
                 touched |= self._add_local(site, type_name, sel)
@@ -301,7 +309,7 @@ class Planner:
                 pending.append(sel)
             else:
                 # a value type spread over subgraphs: its missing fields re-enter through this entity
-                local, rest = split_field(self.view, graph, type_name, sel, provided)
+                local, rest = self.splitter.split_field(graph, type_name, sel, provided)
                 if local is not None:
                     touched |= self._add_local(site, type_name, local)
                 if rest is not None:
@@ -324,12 +332,36 @@ class Planner:
         named = self.view.named_type_in(type_name, sel.name, graph) or fdef.named_type
         return self.view.fieldset_local(graph, named, sel.selections, child_provided)
 
+    def _echoed_key(self, site: _Site, type_name: str, field_name: str) -> bool:
+        """An external key field, read for a further hop, at the entity an `_entities` fetch of this
+        subgraph starts from: the representation carries it, so the subgraph echoes it back."""
+        group = site.group
+        return (
+            site.internal
+            and group.is_entity
+            and site.path == group.path
+            and field_name in self.view.key_field_names(type_name, group.service)
+        )
+
+    def _can_hop(self, graph: str, type_name: str, field_name: str, provided: Sequence[CSel] | None) -> bool:
+        """Whether `graph` can hand an object of `type_name` to a subgraph resolving `field_name` (a key
+        of it that `graph` returns itself)."""
+        if self.sg.types[type_name].is_interface_object_in(graph):
+            return True
+        for other, via, info in self._jump_candidates(type_name, field_name):
+            if other == graph and info.requires is None:
+                continue
+            for key in self.view.resolvable_keys(via, other):
+                if self.view.fieldset_local(graph, type_name, parse_field_set(key.fields), provided):
+                    return True
+        return False
+
     def _whole_elsewhere(self, graph: str, type_name: str, sel: CField) -> bool:
         """Whether another subgraph, reached by an entity hop, returns all of `sel` itself."""
         fdef = self.view.field(type_name, sel.name)
         if fdef is None or not sel.selections:
             return False
-        for other, via, info in self._jump_candidates(type_name, sel.name):
+        for other, _via, info in self._jump_candidates(type_name, sel.name):
             if other == graph:
                 continue
             provided = parse_field_set(info.provides) if info.provides else None

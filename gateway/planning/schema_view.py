@@ -122,9 +122,9 @@ class SchemaView:
         if info is None:
             return False
         if info.external:
-            if provided and self.provides(provided, type_name, field_name):
-                return True
-            return field_name in self.key_field_names(type_name, graph)
+            # never resolvable by the subgraph that marks it external, unless an enclosing
+            # @provides says so (key fields included: Fed 1 "fake" externals are not marked)
+            return provided is not None and self.provides(provided, type_name, field_name)
         if not self.usable(info):
             return False
         return info.requires is None

@@ -1,69 +1,120 @@
-"""Split a selection on a value type (no key anywhere) into what one subgraph returns itself and the rest.
+"""Split a field's selection into what one subgraph can serve and what must re-enter elsewhere.
 
-A value type cannot be fetched by key, so the fields of it that a subgraph lacks can only come from
-another subgraph re-entering at the nearest position that can be fetched again: the enclosing
-entity (through its key) or the root (a second root fetch of the same shareable field). The rest
-keeps the path down to those fields (`category { details }`), so both answers merge by response key.
+A subgraph serves a selected field when it returns the field itself, or when the field sits on an
+entity it can hand to another subgraph by key (a later entity hop). Anything else, typically the
+fields of a value type (no key anywhere) that this subgraph lacks, or a field on an entity whose key
+this subgraph cannot return (an `@external` key), must come from another subgraph re-entering at the
+nearest position that can be fetched again: the enclosing entity, through its key, or the root (a
+second root fetch of the same shareable field). The rest keeps the path down to those fields
+(`category { details }`), so both answers merge by response key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..supergraph.model import TypeKind
-from .operation import CField, CSel, parse_field_set
+from .operation import CField, CFrag, CSel, parse_field_set
 from .schema_view import SchemaView
 
+# (graph, object type, field name, what @provides makes local there) -> whether `graph` can hand an
+# object of that type to another subgraph that resolves the field
+CanHop = Callable[[str, str, str, Sequence[CSel] | None], bool]
 
-def split_value_selections(
-    view: SchemaView, graph: str, type_name: str, sels: Sequence[CSel], provided: Sequence[CSel] | None
-) -> tuple[tuple[CSel, ...], tuple[CSel, ...]]:
-    """(local, rest) for `sels` at a position of `type_name` in `graph`.
 
-    Only object value types are descended into: below an entity, or an abstract type, the field is
-    kept whole on the side that returns the field itself (later hops start from there).
-    """
-    local: list[CSel] = []
-    rest: list[CSel] = []
-    for sel in sels:
-        if sel.never:
-            continue
-        if not isinstance(sel, CField):
-            if not view.applies(sel.type_condition, type_name):
+class FieldSplitter:
+    def __init__(self, view: SchemaView, can_hop: CanHop) -> None:
+        self.view = view
+        self.can_hop = can_hop
+
+    def split_field(
+        self, graph: str, type_name: str, sel: CField, provided: Sequence[CSel] | None
+    ) -> tuple[CField | None, CField | None]:
+        """(what `graph` serves of `sel`, what another subgraph must add; None: nothing).
+
+        `sel` must be local in `graph`. When `graph` serves all of it, `sel` comes back unchanged.
+        """
+        fdef = self.view.field(type_name, sel.name)
+        if not sel.selections or fdef is None:
+            return sel, None
+        child_provided = self._child_provided(graph, type_name, sel.name, provided)
+        local, rest = self._split_at(graph, fdef.named_type, sel.selections, child_provided)
+        if not rest:
+            return sel, None
+        if not local or only_typename(local):
+            return None, sel
+        return replace(sel, selections=local), replace(sel, selections=rest)
+
+    def _split_at(
+        self, graph: str, type_name: str, sels: Sequence[CSel], provided: Sequence[CSel] | None
+    ) -> tuple[tuple[CSel, ...], tuple[CSel, ...]]:
+        view = self.view
+        typedef = view.sg.types.get(type_name)
+        if typedef is None or typedef.kind is TypeKind.OBJECT or typedef.is_interface_object_in(graph):
+            return self._split_object(graph, type_name, sels, provided)
+        # abstract: per runtime type this subgraph may return, as the planner explodes it anyway
+        local: list[CSel] = []
+        rest: list[CSel] = []
+        for sel in sels:
+            if isinstance(sel, CField) and sel.name == "__typename":
+                local.append(sel)
+        for member in view.possible_in(graph, type_name):
+            sub_local, sub_rest = self._split_object(graph, member, sels, provided)
+            sub_local = tuple(s for s in sub_local if not (isinstance(s, CField) and s.name == "__typename"))
+            if sub_local:
+                local.append(CFrag(member, "", (), False, frozenset(), sub_local))
+            if sub_rest:
+                rest.append(CFrag(member, "", (), False, frozenset(), sub_rest))
+        return tuple(local), tuple(rest)
+
+    def _split_object(
+        self, graph: str, type_name: str, sels: Sequence[CSel], provided: Sequence[CSel] | None
+    ) -> tuple[tuple[CSel, ...], tuple[CSel, ...]]:
+        view = self.view
+        local: list[CSel] = []
+        rest: list[CSel] = []
+        for sel in sels:
+            if sel.never:
                 continue
-            sub_local, sub_rest = split_value_selections(view, graph, type_name, sel.selections, provided)
+            if not isinstance(sel, CField):
+                if not view.applies(sel.type_condition, type_name):
+                    continue
+                sub_local, sub_rest = self._split_object(graph, type_name, sel.selections, provided)
+                if sub_local:
+                    local.append(replace(sel, selections=sub_local))
+                if sub_rest:
+                    rest.append(replace(sel, selections=sub_rest))
+                continue
+            if sel.name == "__typename":
+                local.append(sel)
+                continue
+            if not view.is_local(graph, type_name, sel.name, provided):
+                hop = self.can_hop(graph, type_name, sel.name, provided)
+                (local if hop else rest).append(sel)
+                continue
+            fdef = view.field(type_name, sel.name)
+            if not sel.selections or fdef is None:
+                local.append(sel)
+                continue
+            child_provided = self._child_provided(graph, type_name, sel.name, provided)
+            sub_local, sub_rest = self._split_at(graph, fdef.named_type, sel.selections, child_provided)
+            if not sub_rest:
+                local.append(sel)
+                continue
             if sub_local:
                 local.append(replace(sel, selections=sub_local))
-            if sub_rest:
-                rest.append(replace(sel, selections=sub_rest))
-            continue
-        if sel.name == "__typename":
-            local.append(sel)
-            continue
-        if not view.is_local(graph, type_name, sel.name, provided):
-            rest.append(sel)
-            continue
-        fdef = view.field(type_name, sel.name)
-        if not sel.selections or fdef is None:
-            local.append(sel)
-            continue
-        child = fdef.named_type
-        child_provided = _child_provided(view, graph, type_name, sel.name, provided)
-        if not _is_value_object(view, child):
-            if view.is_abstract(child) and view.is_keyless(child):
-                # an abstract value type is taken whole from a subgraph that returns all of it
-                target = local if view.fieldset_local(graph, child, sel.selections, child_provided) else rest
-                target.append(sel)
-            else:
-                local.append(sel)
-            continue
-        sub_local, sub_rest = split_value_selections(view, graph, child, sel.selections, child_provided)
-        if sub_local:
-            local.append(replace(sel, selections=sub_local))
-        if sub_rest:
             rest.append(replace(sel, selections=sub_rest))
-    return tuple(local), tuple(rest)
+        return tuple(local), tuple(rest)
+
+    def _child_provided(
+        self, graph: str, type_name: str, field_name: str, provided: Sequence[CSel] | None
+    ) -> tuple[CSel, ...] | None:
+        out = self.view.child_provided(provided, type_name, field_name)
+        info = self.view.field_in(type_name, field_name, graph)
+        if info is not None and info.provides:
+            out += parse_field_set(info.provides)
+        return out or None
 
 
 def only_typename(sels: Sequence[CSel]) -> bool:
@@ -75,37 +126,3 @@ def only_typename(sels: Sequence[CSel]) -> bool:
         elif not only_typename(sel.selections):
             return False
     return True
-
-
-def _is_value_object(view: SchemaView, type_name: str) -> bool:
-    typedef = view.sg.types.get(type_name)
-    return typedef is not None and typedef.kind is TypeKind.OBJECT and view.is_keyless(type_name)
-
-
-def _child_provided(
-    view: SchemaView, graph: str, type_name: str, field_name: str, provided: Sequence[CSel] | None
-) -> tuple[CSel, ...] | None:
-    out = view.child_provided(provided, type_name, field_name)
-    info = view.field_in(type_name, field_name, graph)
-    if info is not None and info.provides:
-        out += parse_field_set(info.provides)
-    return out or None
-
-
-def split_field(
-    view: SchemaView, graph: str, type_name: str, sel: CField, provided: Sequence[CSel] | None
-) -> tuple[CField | None, CField | None]:
-    """(what `graph` returns of `sel`, what another subgraph must add) for a field of a value type.
-
-    A field of another kind is returned whole as the local part.
-    """
-    fdef = view.field(type_name, sel.name)
-    if not sel.selections or fdef is None or not _is_value_object(view, fdef.named_type):
-        return sel, None
-    child_provided = _child_provided(view, graph, type_name, sel.name, provided)
-    local, rest = split_value_selections(view, graph, fdef.named_type, sel.selections, child_provided)
-    if not rest:
-        return sel, None
-    if not local or only_typename(local):
-        return None, sel
-    return replace(sel, selections=local), replace(sel, selections=rest)
