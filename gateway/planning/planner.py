@@ -61,6 +61,7 @@ class _Site:
     provided: Sequence[CSel] | None = None  # what the parent field's @provides makes local here
     internal: bool = False  # a representation's key or @requires fields, not the client's selections
     rep: RepSel | None = None  # the representation recipe these fields feed, if any
+    members: frozenset[str] | None = None  # a union under a shareable field: the members resolved here
 
 
 def list_depth(type_str: str) -> int:
@@ -236,9 +237,11 @@ class Planner:
             rep.add(node.key, "__typename", False)
         touched = {site.group.id}
         for member in self.view.possible_in(site.group.service, type_name):
+            if site.members is not None and member not in site.members:
+                continue
             sub = site.target.frag(member)
             sub_rep = rep.frag(frozenset({member})) if rep is not None else None
-            touched |= self._plan_object(replace(site, target=sub, rep=sub_rep), member, sels)
+            touched |= self._plan_object(replace(site, target=sub, rep=sub_rep, members=None), member, sels)
         return touched
 
     def _plan_interface_object(self, site: _Site, type_name: str, sels: Sequence[CSel]) -> set[int]:
@@ -411,6 +414,7 @@ class Planner:
             self._child_provided(site.group.service, type_name, fdef, site.provided),
             internal,
             sub_rep,
+            self.view.shared_union_members(type_name, sel.name),
         )
         return self._plan_sels(child, self._local_named_type(child, type_name, fdef), sel.selections)
 
