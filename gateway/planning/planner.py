@@ -500,6 +500,13 @@ class Planner:
             c for c in self._jump_candidates(type_name, sel.name) if c[0] != group.service or c[2].requires is not None
         ]
         if not candidates:
+            stranded = self._non_resolvable_interface_objects(type_name, sel.name)
+            if stranded:
+                raise PlanningError(
+                    f"cannot resolve field {type_name}.{sel.name} from subgraph {group.service!r}: only "
+                    + ", ".join(f"subgraph {g!r} (@interfaceObject {i})" for g, i in stranded)
+                    + " has it, with no resolvable key (resolvable: false), so no entity fetch can enter there"
+                )
             raise PlanningError(
                 f"cannot resolve field {type_name}.{sel.name} from subgraph {group.service!r}: "
                 "no other subgraph resolves it through an entity key"
@@ -526,6 +533,23 @@ class Planner:
             )
 
         return min(candidates, key=score)
+
+    def _non_resolvable_interface_objects(self, type_name: str, field_name: str) -> list[tuple[str, str]]:
+        """(graph, interface) pairs where an @interfaceObject without a resolvable key has the field."""
+        out: list[tuple[str, str]] = []
+        interfaces = (type_name,) if self.view.is_abstract(type_name) else self.view.interfaces_of(type_name)
+        for interface in interfaces:
+            ifield = self.view.field(interface, field_name)
+            if ifield is None:
+                continue
+            for graph, info in ifield.graphs.items():
+                if (
+                    self.sg.types[interface].is_interface_object_in(graph)
+                    and not info.external
+                    and not self.view.resolvable_keys(interface, graph)
+                ):
+                    out.append((graph, interface))
+        return out
 
     def _choose_key(self, graph: str, via: str, source: str, type_name: str, provided: Sequence[CSel] | None) -> Key:
         keys = self.view.resolvable_keys(via, graph)
