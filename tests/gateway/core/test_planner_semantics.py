@@ -1,0 +1,137 @@
+"""Plan shapes for issue 13 (value types over subgraphs, @external, partial unions, non-resolvable
+@interfaceObject): the subgraph operations the planner sends, on supergraphs our composer builds."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.composition import SubgraphSource, compose
+from gateway.planning import FlattenNode, ParallelNode, QueryPlan, RequestError, SequenceNode, prepare_operation
+from gateway.supergraph import build_api_schema, parse_supergraph
+
+LINK = (
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", '
+    'import: ["@key", "@shareable", "@external", "@interfaceObject"])\n'
+)
+
+VALUES = {
+    "a": LINK
+    + """
+type Query { featured: Banner @shareable product: Product }
+type Banner @shareable { id: ID! headline: String! }
+type Product @key(fields: "id") { id: ID! category: Category @shareable }
+type Category @shareable { id: ID! label: Label }
+type Label @shareable { text: String! }
+""",
+    "b": LINK
+    + """
+type Query { featured: Banner @shareable }
+type Banner @shareable { id: ID! imageUrl: String! }
+type Product @key(fields: "id") { id: ID! category: Category @shareable }
+type Category @shareable { details: String! label: Label }
+type Label @shareable { color: String! }
+""",
+}
+
+EXTERNAL = {
+    "library": LINK
+    + """
+type Query { media: [Media!]! @shareable }
+interface Media { id: ID! title: String! }
+type Book implements Media @key(fields: "id") { id: ID! @external title: String! @external pages: Int! }
+""",
+    "store": LINK
+    + """
+type Query { media: [Media!]! @shareable }
+interface Media { id: ID! title: String! }
+type Book implements Media @key(fields: "id") { id: ID! title: String! }
+""",
+}
+
+UNIONS = {
+    "books": LINK
+    + """
+type Query { search: [Result!]! @shareable }
+union Result = Book | Movie
+type Book @key(fields: "id") { id: ID! title: String }
+type Movie @key(fields: "id") { id: ID! title: String! @shareable }
+""",
+    "films": LINK
+    + """
+type Query { search: [Result!]! @shareable }
+union Result = Movie | Song
+type Movie @key(fields: "id") { id: ID! title: String! @shareable director: String! }
+type Song @key(fields: "id") { id: ID! length: Int }
+""",
+}
+
+
+def plan_of(subgraphs: dict[str, str], query: str) -> QueryPlan:
+    sdl = str(compose([SubgraphSource(name=n, url=f"http://{n}/graphql", sdl=s) for n, s in subgraphs.items()]))
+    return prepare_operation(query, None, build_api_schema(sdl), parse_supergraph(sdl)).plan_for(frozenset())
+
+
+def ops(plan: QueryPlan) -> list[tuple[str, str]]:
+    return sorted((f.service, f.operation) for f in plan.fetches())
+
+
+def test_shareable_root_value_type_is_fetched_from_each_subgraph_in_parallel() -> None:
+    plan = plan_of(VALUES, "{ featured { id headline imageUrl } }")
+    assert isinstance(plan.node, ParallelNode)
+    assert ops(plan) == [("a", "query {featured {id headline}}"), ("b", "query {featured {imageUrl}}")]
+
+
+def test_value_fields_under_an_entity_re_enter_through_its_key() -> None:
+    plan = plan_of(VALUES, "{ product { category { id details label { text color } } } }")
+    assert isinstance(plan.node, SequenceNode)
+    _root, hop = plan.node.nodes
+    assert isinstance(hop, FlattenNode) and hop.path == ("product",)
+    assert ops(plan) == [
+        ("a", "query {product {category {id label {text}} __typename id}}"),
+        (
+            "b",
+            "query($representations: [_Any!]!) { _entities(representations: $representations) "
+            "{... on Product {category {details label {color}}}} }",
+        ),
+    ]
+
+
+def test_external_fields_are_not_read_from_the_subgraph_marking_them() -> None:
+    assert ops(plan_of(EXTERNAL, "{ media { id title } }")) == [
+        ("store", "query {media {__typename ... on Book {id title}}}")
+    ]
+
+
+def test_external_key_makes_the_other_half_a_second_root_fetch() -> None:
+    plan = plan_of(EXTERNAL, "{ media { id ... on Book { pages } } }")
+    assert isinstance(plan.node, ParallelNode)
+    assert ops(plan) == [
+        ("library", "query {media {__typename ... on Book {pages}}}"),
+        ("store", "query {media {__typename ... on Book {id}}}"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("{ search { ... on Book { title } } }", [("books", "query {search {__typename}}")]),
+        (
+            "{ search { ... on Book { title } ... on Movie { director } ... on Song { length } } }",
+            [("films", "query {search {__typename ... on Movie {director}}}")],
+        ),
+    ],
+)
+def test_union_under_a_shareable_field_selects_the_common_members_only(
+    query: str, expected: list[tuple[str, str]]
+) -> None:
+    assert ops(plan_of(UNIONS, query)) == expected
+
+
+def test_mutation_root_is_never_split() -> None:
+    subgraphs = {
+        "a": LINK + "type Query { a: Int } type Mutation { tag: Tag @shareable } type Tag @shareable { x: Int }",
+        "b": LINK + "type Query { b: Int } type Mutation { tag: Tag @shareable } type Tag @shareable { y: Int }",
+    }
+    with pytest.raises(RequestError) as info:
+        plan_of(subgraphs, "mutation { tag { x y } }")
+    assert info.value.errors[0]["extensions"]["code"] == "QUERY_PLANNING_FAILED"
