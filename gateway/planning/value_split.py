@@ -39,7 +39,8 @@ class FieldSplitter:
         if not sel.selections or fdef is None:
             return sel, None
         child_provided = self._child_provided(graph, type_name, sel.name, provided)
-        local, rest = self._split_at(graph, fdef.named_type, sel.selections, child_provided)
+        named = self.view.named_type_in(type_name, sel.name, graph) or fdef.named_type
+        local, rest = self._split_at(graph, named, sel.selections, child_provided)
         if not rest:
             return sel, None
         if not local or only_typename(local):
@@ -98,7 +99,8 @@ class FieldSplitter:
                 local.append(sel)
                 continue
             child_provided = self._child_provided(graph, type_name, sel.name, provided)
-            sub_local, sub_rest = self._split_at(graph, fdef.named_type, sel.selections, child_provided)
+            named = view.named_type_in(type_name, sel.name, graph) or fdef.named_type
+            sub_local, sub_rest = self._split_at(graph, named, sel.selections, child_provided)
             if not sub_rest:
                 local.append(sel)
                 continue
