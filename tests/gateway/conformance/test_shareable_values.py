@@ -200,3 +200,13 @@ class TestValueTypeUnderEntity:
         assert gw.query('{ product(id: "p2") { category { details } } }') == {
             "data": {"product": {"category": {"details": "Warm light"}}}
         }
+
+
+class TestConditionalRootField:
+    def test_conditional_root_field_is_conditional_in_both_fetches(self, gw: GatewayClient) -> None:
+        query = "query($on: Boolean!) { featured @include(if: $on) { headline imageUrl } }"
+        assert gw.query(query, {"on": True}) == {
+            "data": {"featured": {"headline": "Winter sale", "imageUrl": "/img/winter.png"}}
+        }
+        gw.log.clear()
+        assert gw.query(query, {"on": False}) == {"data": {}}
