@@ -18,6 +18,7 @@ from graphql import VariableDefinitionNode, print_ast
 
 from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .aliasing import alias_conflicts
+from .collapse import collapse_exploded
 from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode, Unalias
 from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
@@ -88,6 +89,7 @@ class Planner:
         self._depth = 0
         self._unaliases: dict[int, Unalias | None] = {}
         self.splitter = FieldSplitter(self.view, self._can_hop)
+        self._abstract_positions: dict[int, tuple[SelSet, str, str]] = {}
 
     # --- entry point -----------------------------------------------------------------------
     def plan(
@@ -103,6 +105,9 @@ class Planner:
         reserved = reserved_keys(selections)
         roots: list[_Group] = []
         self._plan_root(operation_kind, root_type, selections, "", (), reserved, roots)
+        # innermost first: an outer position folds only when its fragments print the same
+        for target, type_name, graph in reversed(self._abstract_positions.values()):
+            collapse_exploded(target, type_name, graph, self.view)
         # before printing: fields that conflict in their subgraph are sent under internal aliases
         self._unaliases = {
             g.id: alias_conflicts(g.sel, None if g.is_entity else root_type, g.service, self.view) for g in self.groups
@@ -236,6 +241,8 @@ class Planner:
         if rep is not None:
             rep.add(node.key, "__typename", False)
         touched = {site.group.id}
+        if site.members is None:
+            self._abstract_positions.setdefault(id(site.target), (site.target, type_name, site.group.service))
         for member in self.view.possible_in(site.group.service, type_name):
             if site.members is not None and member not in site.members:
                 continue

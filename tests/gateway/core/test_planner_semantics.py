@@ -9,6 +9,8 @@ from gateway.composition import SubgraphSource, compose
 from gateway.planning import FlattenNode, ParallelNode, QueryPlan, RequestError, SequenceNode, prepare_operation
 from gateway.supergraph import build_api_schema, parse_supergraph
 
+from . import media
+
 LINK = (
     'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", '
     'import: ["@key", "@shareable", "@external", "@interfaceObject"])\n'
@@ -97,9 +99,7 @@ def test_value_fields_under_an_entity_re_enter_through_its_key() -> None:
 
 
 def test_external_fields_are_not_read_from_the_subgraph_marking_them() -> None:
-    assert ops(plan_of(EXTERNAL, "{ media { id title } }")) == [
-        ("store", "query {media {__typename ... on Book {id title}}}")
-    ]
+    assert ops(plan_of(EXTERNAL, "{ media { id title } }")) == [("store", "query {media {__typename id title}}")]
 
 
 def test_external_key_makes_the_other_half_a_second_root_fetch() -> None:
@@ -107,7 +107,7 @@ def test_external_key_makes_the_other_half_a_second_root_fetch() -> None:
     assert isinstance(plan.node, ParallelNode)
     assert ops(plan) == [
         ("library", "query {media {__typename ... on Book {pages}}}"),
-        ("store", "query {media {__typename ... on Book {id}}}"),
+        ("store", "query {media {__typename id}}"),
     ]
 
 
@@ -135,3 +135,40 @@ def test_mutation_root_is_never_split() -> None:
     with pytest.raises(RequestError) as info:
         plan_of(subgraphs, "mutation { tag { x y } }")
     assert info.value.errors[0]["extensions"]["code"] == "QUERY_PLANNING_FAILED"
+
+
+NODES = {
+    "a": LINK
+    + """
+type Query { nodes: [Node!]! }
+interface Node { id: ID! }
+type A implements Node @key(fields: "id") { id: ID! }
+type B implements Node @key(fields: "id") { id: ID! }
+""",
+    "b": LINK
+    + """
+type Query { other: Node }
+interface Node { id: ID! }
+type C implements Node @key(fields: "id") { id: ID! }
+""",
+}
+
+
+def test_abstract_position_keeps_its_type_condition_when_nothing_differs() -> None:
+    assert ops(plan_of(EXTERNAL, "{ media { ... on Book { id } } }")) == [("store", "query {media {__typename id}}")]
+
+
+def test_abstract_position_is_exploded_where_the_subgraph_knows_fewer_types() -> None:
+    assert ops(plan_of(NODES, "{ nodes { id } }")) == [("a", "query {nodes {__typename ... on A {id} ... on B {id}}}")]
+
+
+def test_abstract_position_is_exploded_where_the_types_select_differently() -> None:
+    sdl = media.SUPERGRAPH
+    plan = prepare_operation(
+        "{ media { ... on Book { title } } }", None, build_api_schema(sdl), parse_supergraph(sdl)
+    ).plan_for(frozenset())
+    assert ops(plan) == [("catalog", "query {media {__typename ... on Book {title}}}")]
+    assert ops(plan_of(EXTERNAL, "{ media { id ... on Book { pages } } }"))[0] == (
+        "library",
+        "query {media {__typename ... on Book {pages}}}",
+    )
