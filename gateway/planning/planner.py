@@ -268,10 +268,18 @@ class Planner:
     ) -> None:
         for sel in sels:
             if isinstance(sel, CFrag):
-                if sel.type_condition in (None, type_name) and not sel.directives:
-                    self._split_interface_object(type_name, sel.selections, local, remote)
-                else:
+                if sel.type_condition not in (None, type_name):
                     remote.append(sel)
+                elif not sel.directives:
+                    self._split_interface_object(type_name, sel.selections, local, remote)
+                else:  # a conditional fragment on the interface itself: split it, keeping its condition
+                    sub_local: list[CSel] = []
+                    sub_remote: list[CSel] = []
+                    self._split_interface_object(type_name, sel.selections, sub_local, sub_remote)
+                    if sub_local:
+                        local.append(replace(sel, selections=tuple(sub_local)))
+                    if sub_remote:
+                        remote.append(replace(sel, selections=tuple(sub_remote)))
             elif sel.name == "__typename":
                 remote.append(sel)
             else:

@@ -4,7 +4,9 @@
 from its own root field (`overdue`) and knows `balance`, but no `_entities` fetch can enter it. So
 `balance` is served where `billing` already answers, and a selection that would need an entity hop
 into `billing` (`balance` under a type condition on an implementation, whose concrete type only
-`accounts` knows) is a planning error, never a silently missing field.
+`accounts` knows) is a planning error, never a silently missing field. A conditional fragment on the
+interface itself (`... on Account @include(if: $x) { balance }`) stays in `billing` (it was sent to
+`accounts`, which failed to plan).
 
 Composed by the reference composer only: ours rejects this supergraph (its satisfiability check
 finds no path to `... on Business { balance }`, which @apollo/composition accepts). The planning
@@ -116,6 +118,14 @@ class TestNonResolvableInterfaceObject:
         result = gw.query("{ overdue { ... on Account { balance } } }")
         assert result == {"data": {"overdue": [{"balance": -40}, {"balance": -1200}]}}
         assert [r.subgraph for r in gw.log.calls()] == ["billing"]
+
+    def test_conditional_fragment_on_the_interface_stays_local(self, gw: GatewayClient) -> None:
+        query = "query($x: Boolean!) { overdue { id ... on Account @include(if: $x) { balance } } }"
+        assert gw.query(query, {"x": True}) == {
+            "data": {"overdue": [{"id": "a1", "balance": -40}, {"id": "a2", "balance": -1200}]}
+        }
+        assert gw.query(query, {"x": False}) == {"data": {"overdue": [{"id": "a1"}, {"id": "a2"}]}}
+        assert {r.subgraph for r in gw.log.calls()} == {"billing"}
 
     @ours_only
     def test_field_needing_a_hop_into_it_is_a_planning_error(self, gw: GatewayClient) -> None:
