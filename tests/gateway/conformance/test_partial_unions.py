@@ -21,6 +21,12 @@ def books() -> Subgraph:
         + """
 type Query {
   search: [Result!]! @shareable
+  shelf: Shelf
+}
+
+type Shelf @key(fields: "id") {
+  id: ID!
+  items: [Result!]! @shareable
 }
 
 union Result = Book | Movie
@@ -37,7 +43,14 @@ type Movie @key(fields: "id") {
 """
     )
     rows = [{"__typename": "Book", "id": "b1", "title": "Dune"}, {"__typename": "Movie", "id": "m1", "title": "Alien"}]
-    return Subgraph("books", sdl, resolvers={"Query.search": lambda _p, _i: rows})
+    return Subgraph(
+        "books",
+        sdl,
+        resolvers={
+            "Query.search": lambda _p, _i: rows,
+            "Query.shelf": lambda _p, _i: {"__typename": "Shelf", "id": "s1", "items": rows},
+        },
+    )
 
 
 def films() -> Subgraph:
@@ -46,6 +59,12 @@ def films() -> Subgraph:
         + """
 type Query {
   search: [Result!]! @shareable
+}
+
+type Shelf @key(fields: "id") {
+  id: ID!
+  items: [Result!]! @shareable
+  label: String
 }
 
 union Result = Movie | Song
@@ -70,7 +89,10 @@ type Song @key(fields: "id") {
         "films",
         sdl,
         resolvers={"Query.search": lambda _p, _i: rows},
-        entities={"Movie": lambda rep: next((r for r in rows if r["id"] == rep["id"]), None)},
+        entities={
+            "Movie": lambda rep: next((r for r in rows if r["id"] == rep["id"]), None),
+            "Shelf": lambda rep: {"id": rep["id"], "items": rows, "label": "Staff picks"},
+        },
     )
 
 
@@ -97,3 +119,17 @@ class TestSharedUnionMembers:
         (call,) = gw.log.calls()
         assert call.subgraph == "films"
         assert "Song" not in call.query
+
+    def test_the_same_rule_holds_under_an_entity(self, gw: GatewayClient) -> None:
+        result = gw.query(
+            "{ shelf { label items { __typename ... on Book { bookTitle: title } ... on Movie { title } } } }"
+        )
+        assert result == {
+            "data": {
+                "shelf": {
+                    "label": "Staff picks",
+                    "items": [{"__typename": "Book", "bookTitle": None}, {"__typename": "Movie", "title": "Alien"}],
+                }
+            }
+        }
+        assert all("Book" not in call.query for call in gw.log.calls())
