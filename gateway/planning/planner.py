@@ -164,8 +164,9 @@ class Planner:
                 graph = self._choose_root_graph(operation_kind, root_type, remaining, roots, tried)
                 tried.append(graph)
                 local: CField | None = remaining
-                # a mutation runs once, in one subgraph; with no other candidate left, hops must do
-                if operation_kind != "mutation" and self._root_candidates(root_type, remaining, tried):
+                # a mutation runs once, a subscription is one upstream stream: one subgraph each;
+                # with no other candidate left, hops must do
+                if operation_kind == "query" and self._root_candidates(root_type, remaining, tried):
                     local, remaining = self.splitter.split_field(graph, root_type, remaining, None)
                 else:
                     remaining = None

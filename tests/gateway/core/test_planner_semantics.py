@@ -127,14 +127,18 @@ def test_union_under_a_shareable_field_selects_the_common_members_only(
     assert ops(plan_of(UNIONS, query)) == expected
 
 
-def test_mutation_root_is_never_split() -> None:
+@pytest.mark.parametrize("kind", ["mutation", "subscription"])
+def test_mutation_and_subscription_roots_are_never_split(kind: str) -> None:
+    root = kind.capitalize()
     subgraphs = {
-        "a": LINK + "type Query { a: Int } type Mutation { tag: Tag @shareable } type Tag @shareable { x: Int }",
-        "b": LINK + "type Query { b: Int } type Mutation { tag: Tag @shareable } type Tag @shareable { y: Int }",
+        g: LINK + f"type Query {{ {g}: Int }} type {root} {{ tag: Tag @shareable }} type Tag @shareable {{ {f}: Int }}"
+        for g, f in (("a", "x"), ("b", "y"))
     }
     with pytest.raises(RequestError) as info:
-        plan_of(subgraphs, "mutation { tag { x y } }")
+        plan_of(subgraphs, f"{kind} {{ tag {{ x y }} }}")
     assert info.value.errors[0]["extensions"]["code"] == "QUERY_PLANNING_FAILED"
+    plan = plan_of(subgraphs, f"{kind} {{ tag {{ y }} }}")
+    assert ops(plan) == [("b", f"{kind} {{tag {{y}}}}")]
 
 
 NODES = {
