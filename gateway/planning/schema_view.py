@@ -82,9 +82,12 @@ class SchemaView:
         graphs = [g for g, info in fdef.graphs.items() if not info.external and self.usable(info)]
         if len(graphs) < 2:
             return None
-        members = frozenset(self.possible_in(graphs[0], fdef.named_type))
-        for graph in graphs[1:]:
-            members &= frozenset(self.possible_in(graph, fdef.named_type))
+        members: frozenset[str] | None = None
+        for graph in graphs:
+            # the field's type in that subgraph (`@join__field(type:)`): a member object, or a union
+            named = self.named_type_in(parent, field_name, graph) or fdef.named_type
+            known = frozenset(self.possible_in(graph, named)) if self.is_abstract(named) else frozenset({named})
+            members = known if members is None else members & known
         return members
 
     # --- fields ----------------------------------------------------------------------------
