@@ -19,6 +19,7 @@ from graphql import VariableDefinitionNode, print_ast
 
 from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .aliasing import alias_conflicts
+from .collapse import collapse_exploded
 from .deferred import DeferPlanning
 from .nodes import (
     DeferredNode,
@@ -35,6 +36,7 @@ from .nodes import (
 from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
+from .value_split import FieldSplitter
 
 INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
 _MAX_DEPTH = 64
@@ -74,6 +76,7 @@ class _Site:
     provided: Sequence[CSel] | None = None  # what the parent field's @provides makes local here
     internal: bool = False  # a representation's key or @requires fields, not the client's selections
     rep: RepSel | None = None  # the representation recipe these fields feed, if any
+    members: frozenset[str] | None = None  # a union under a shareable field: the members resolved here
 
 
 def list_depth(type_str: str) -> int:
@@ -106,6 +109,8 @@ class Planner:
         self._unaliases: dict[int, Unalias | None] = {}
         # the @defer occurrences (Defer.id) planned as deferred parts; the others are inlined
         self.defer = DeferPlanning(deferred)
+        self.splitter = FieldSplitter(self.view, self._can_hop)
+        self._abstract_positions: dict[int, tuple[SelSet, str, str]] = {}
 
     # --- entry point -----------------------------------------------------------------------
     def plan(
@@ -121,6 +126,9 @@ class Planner:
         reserved = reserved_keys(selections)
         roots: list[_Group] = []
         self._plan_root(operation_kind, root_type, selections, "", (), reserved, roots)
+        # innermost first: an outer position folds only when its fragments print the same
+        for target, type_name, graph in reversed(self._abstract_positions.values()):
+            collapse_exploded(target, type_name, graph, self.view)
         # before printing: fields that conflict in their subgraph are sent under internal aliases
         self._unaliases = {
             g.id: alias_conflicts(g.sel, None if g.is_entity else root_type, g.service, self.view) for g in self.groups
@@ -190,17 +198,38 @@ class Planner:
                 continue
             if sel.never or sel.name == "__typename" or sel.name in INTROSPECTION_ROOT_FIELDS:
                 continue
-            graph = self._choose_root_graph(operation_kind, root_type, sel, roots)
-            group = self._root_group(operation_kind, graph, reserved, roots)
-            target = group.sel.frag(None, directives, clause) if directives else group.sel
-            self._plan_object(_Site(group, target, ()), root_type, (sel,))
+            # a shareable root field of a value type is fetched from each subgraph it needs
+            remaining: CField | None = sel
+            tried: list[str] = []
+            while remaining is not None:
+                graph = self._choose_root_graph(operation_kind, root_type, remaining, roots, tried)
+                tried.append(graph)
+                local: CField | None = remaining
+                # a mutation runs once, a subscription is one upstream stream: one subgraph each;
+                # with no other candidate left, hops must do
+                if operation_kind == "query" and self._root_candidates(root_type, remaining, tried):
+                    local, remaining = self.splitter.split_field(graph, root_type, remaining, None)
+                else:
+                    remaining = None
+                if local is None:
+                    continue
+                group = self._root_group(operation_kind, graph, reserved, roots)
+                target = group.sel.frag(None, directives, clause) if directives else group.sel
+                self._plan_object(_Site(group, target, ()), root_type, (local,))
 
-    def _choose_root_graph(self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group]) -> str:
+    def _choose_root_graph(
+        self, operation_kind: str, root_type: str, sel: CField, roots: list[_Group], tried: Sequence[str] = ()
+    ) -> str:
         fdef = self.view.field(root_type, sel.name)
         if fdef is None:
             raise PlanningError(f"unknown field {root_type}.{sel.name}")
-        candidates = [g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external]
+        candidates = self._root_candidates(root_type, sel, tried)
         if not candidates:
+            if tried:
+                raise PlanningError(
+                    f"cannot resolve {root_type}.{sel.name} {_fields_text(sel)}: "
+                    f"no other subgraph than {', '.join(repr(t) for t in tried)} returns them"
+                )
             raise PlanningError(f"no subgraph can resolve {root_type}.{sel.name}")
         if operation_kind == "mutation" and roots and roots[-1].service in candidates:
             return roots[-1].service
@@ -213,6 +242,12 @@ class Planner:
             return (missing, 0 if graph in existing else 1, self.view.graph_order.get(graph, 0))
 
         return min(candidates, key=score)
+
+    def _root_candidates(self, root_type: str, sel: CField, tried: Sequence[str]) -> list[str]:
+        fdef = self.view.field(root_type, sel.name)
+        if fdef is None:
+            return []
+        return [g for g, info in fdef.graphs.items() if self.view.usable(info) and not info.external and g not in tried]
 
     def _root_group(
         self, operation_kind: str, graph: str, reserved: dict[str, tuple[str, str]], roots: list[_Group]
@@ -248,10 +283,14 @@ class Planner:
         if rep is not None:
             rep.add(node.key, "__typename", False)
         touched = {site.group.id}
+        if site.members is None:
+            self._abstract_positions.setdefault(id(site.target), (site.target, type_name, site.group.service))
         for member in self.view.possible_in(site.group.service, type_name):
+            if site.members is not None and member not in site.members:
+                continue
             sub = site.target.frag(member)
             sub_rep = rep.frag(frozenset({member})) if rep is not None else None
-            touched |= self._plan_object(replace(site, target=sub, rep=sub_rep), member, sels)
+            touched |= self._plan_object(replace(site, target=sub, rep=sub_rep, members=None), member, sels)
         return touched
 
     def _plan_interface_object(self, site: _Site, type_name: str, sels: Sequence[CSel]) -> set[int]:
@@ -271,10 +310,18 @@ class Planner:
     ) -> None:
         for sel in sels:
             if isinstance(sel, CFrag):
-                if sel.type_condition in (None, type_name) and not sel.directives:
-                    self._split_interface_object(type_name, sel.selections, local, remote)
-                else:
+                if sel.type_condition not in (None, type_name):
                     remote.append(sel)
+                elif not sel.directives:
+                    self._split_interface_object(type_name, sel.selections, local, remote)
+                else:  # a conditional fragment on the interface itself: split it, keeping its condition
+                    sub_local: list[CSel] = []
+                    sub_remote: list[CSel] = []
+                    self._split_interface_object(type_name, sel.selections, sub_local, sub_remote)
+                    if sub_local:
+                        local.append(replace(sel, selections=tuple(sub_local)))
+                    if sub_remote:
+                        remote.append(replace(sel, selections=tuple(sub_remote)))
             elif sel.name == "__typename":
                 remote.append(sel)
             else:
@@ -315,12 +362,21 @@ class Planner:
                 if site.rep is not None:
                     site.rep.add(node.key, "__typename", False)
                 continue
-            if self.view.is_local(graph, type_name, sel.name, provided) and self._subtree_ok(
-                graph, type_name, sel, provided
+            if not self.view.is_local(graph, type_name, sel.name, provided) and not self._echoed_key(
+                site, type_name, sel.name
             ):
-                touched |= self._add_local(site, type_name, sel)
-            else:
                 pending.append(sel)
+            elif self._subtree_ok(graph, type_name, sel, provided):
+                touched |= self._add_local(site, type_name, sel)
+            elif self._whole_elsewhere(graph, type_name, sel):
+                pending.append(sel)
+            else:
+                # a value type spread over subgraphs: its missing fields re-enter through this entity
+                local, rest = self.splitter.split_field(graph, type_name, sel, provided)
+                if local is not None:
+                    touched |= self._add_local(site, type_name, local)
+                if rest is not None:
+                    pending.append(rest)
         if pending:
             touched |= self._plan_jumps(site, type_name, pending)
         return touched
@@ -338,6 +394,43 @@ class Planner:
         child_provided = self._child_provided(graph, type_name, fdef, provided)
         named = self.view.named_type_in(type_name, sel.name, graph) or fdef.named_type
         return self.view.fieldset_local(graph, named, sel.selections, child_provided)
+
+    def _echoed_key(self, site: _Site, type_name: str, field_name: str) -> bool:
+        """An external key field, read for a further hop, at the entity an `_entities` fetch of this
+        subgraph starts from: the representation carries it, so the subgraph echoes it back."""
+        group = site.group
+        return (
+            site.internal
+            and group.is_entity
+            and site.path == group.path
+            and field_name in self.view.key_field_names(type_name, group.service)
+        )
+
+    def _can_hop(self, graph: str, type_name: str, field_name: str, provided: Sequence[CSel] | None) -> bool:
+        """Whether `graph` can hand an object of `type_name` to a subgraph resolving `field_name` (a key
+        of it that `graph` returns itself)."""
+        if self.sg.types[type_name].is_interface_object_in(graph):
+            return True
+        for other, via, info in self._jump_candidates(type_name, field_name):
+            if other == graph and info.requires is None:
+                continue
+            for key in self.view.resolvable_keys(via, other):
+                if self.view.fieldset_local(graph, type_name, parse_field_set(key.fields), provided):
+                    return True
+        return False
+
+    def _whole_elsewhere(self, graph: str, type_name: str, sel: CField) -> bool:
+        """Whether another subgraph, reached by an entity hop, returns all of `sel` itself."""
+        fdef = self.view.field(type_name, sel.name)
+        if fdef is None or not sel.selections:
+            return False
+        for other, _via, info in self._jump_candidates(type_name, sel.name):
+            if other == graph:
+                continue
+            provided = parse_field_set(info.provides) if info.provides else None
+            if self.view.fieldset_local(other, fdef.named_type, sel.selections, provided):
+                return True
+        return False
 
     def _child_provided(
         self, graph: str, type_name: str, fdef: FieldDef, provided: Sequence[CSel] | None
@@ -381,6 +474,7 @@ class Planner:
             self._child_provided(site.group.service, type_name, fdef, site.provided),
             internal,
             sub_rep,
+            self.view.shared_union_members(type_name, sel.name),
         )
         return self._plan_sels(child, self._local_named_type(child, type_name, fdef), sel.selections)
 
@@ -466,6 +560,13 @@ class Planner:
             c for c in self._jump_candidates(type_name, sel.name) if c[0] != group.service or c[2].requires is not None
         ]
         if not candidates:
+            stranded = self._non_resolvable_interface_objects(type_name, sel.name)
+            if stranded:
+                raise PlanningError(
+                    f"cannot resolve field {type_name}.{sel.name} from subgraph {group.service!r}: only "
+                    + ", ".join(f"subgraph {g!r} (@interfaceObject {i})" for g, i in stranded)
+                    + " has it, with no resolvable key (resolvable: false), so no entity fetch can enter there"
+                )
             raise PlanningError(
                 f"cannot resolve field {type_name}.{sel.name} from subgraph {group.service!r}: "
                 "no other subgraph resolves it through an entity key"
@@ -492,6 +593,23 @@ class Planner:
             )
 
         return min(candidates, key=score)
+
+    def _non_resolvable_interface_objects(self, type_name: str, field_name: str) -> list[tuple[str, str]]:
+        """(graph, interface) pairs where an @interfaceObject without a resolvable key has the field."""
+        out: list[tuple[str, str]] = []
+        interfaces = (type_name,) if self.view.is_abstract(type_name) else self.view.interfaces_of(type_name)
+        for interface in interfaces:
+            ifield = self.view.field(interface, field_name)
+            if ifield is None:
+                continue
+            for graph, info in ifield.graphs.items():
+                if (
+                    self.sg.types[interface].is_interface_object_in(graph)
+                    and not info.external
+                    and not self.view.resolvable_keys(interface, graph)
+                ):
+                    out.append((graph, interface))
+        return out
 
     def _choose_key(self, graph: str, via: str, source: str, type_name: str, provided: Sequence[CSel] | None) -> Key:
         keys = self.view.resolvable_keys(via, graph)
@@ -689,6 +807,20 @@ class Planner:
             if _input_needs_pruning(self.sg, type_name, graph, set()):
                 out[name] = type_name
         return out or None
+
+
+def _fields_text(sel: CField) -> str:
+    return "{ " + " ".join(_names(sel.selections or ())) + " }"
+
+
+def _names(sels: Sequence[CSel]) -> list[str]:
+    out: list[str] = []
+    for sel in sels:
+        if isinstance(sel, CField):
+            out.append(sel.name if not sel.selections else f"{sel.name} {{ {' '.join(_names(sel.selections))} }}")
+        else:
+            out.extend(_names(sel.selections))
+    return out
 
 
 def _conditions(sel: SelSet) -> tuple[Clause, ...] | None:

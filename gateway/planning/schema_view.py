@@ -26,6 +26,7 @@ class SchemaView:
                 self._interfaces_of[member] += (name,)
         self.possible_in = lru_cache(maxsize=None)(self._possible_in)
         self.key_field_names = lru_cache(maxsize=None)(self._key_field_names)
+        self.shared_union_members = lru_cache(maxsize=None)(self._shared_union_members)
 
     # --- types -----------------------------------------------------------------------------
     def type(self, name: str) -> TypeDef:
@@ -67,6 +68,27 @@ class SchemaView:
                 if abstract in self.sg.types[m].implements.get(graph, ()) and self.in_graph(m, graph)
             )
         return tuple(m for m in candidates if self.in_graph(m, graph))
+
+    def _shared_union_members(self, parent: str, field_name: str) -> frozenset[str] | None:
+        """The members of a union-typed field resolved by several subgraphs that the planner selects:
+        only those every one of them knows (the reference semantics; a shareable field must answer
+        the same in each). None when one subgraph resolves the field, or the type is no union."""
+        fdef = self.field(parent, field_name)
+        if fdef is None:
+            return None
+        typedef = self.sg.types.get(fdef.named_type)
+        if typedef is None or typedef.kind is not TypeKind.UNION:
+            return None
+        graphs = [g for g, info in fdef.graphs.items() if not info.external and self.usable(info)]
+        if len(graphs) < 2:
+            return None
+        members: frozenset[str] | None = None
+        for graph in graphs:
+            # the field's type in that subgraph (`@join__field(type:)`): a member object, or a union
+            named = self.named_type_in(parent, field_name, graph) or fdef.named_type
+            known = frozenset(self.possible_in(graph, named)) if self.is_abstract(named) else frozenset({named})
+            members = known if members is None else members & known
+        return members
 
     # --- fields ----------------------------------------------------------------------------
     def field(self, type_name: str, field_name: str) -> FieldDef | None:
@@ -122,9 +144,9 @@ class SchemaView:
         if info is None:
             return False
         if info.external:
-            if provided and self.provides(provided, type_name, field_name):
-                return True
-            return field_name in self.key_field_names(type_name, graph)
+            # never resolvable by the subgraph that marks it external, unless an enclosing
+            # @provides says so (key fields included: Fed 1 "fake" externals are not marked)
+            return provided is not None and self.provides(provided, type_name, field_name)
         if not self.usable(info):
             return False
         return info.requires is None
