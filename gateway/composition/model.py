@@ -38,6 +38,10 @@ class Decorations:
     # demand control (https://specs.apollo.dev/cost/v0.1): @cost's weight, @listSize's printed arguments
     cost: int | None = None
     list_size: str | None = None
+    # access control (authenticated/v0.1, requiresScopes/v0.1, policy/v0.1): enforced by the gateway
+    authenticated: bool = False
+    requires_scopes: tuple[tuple[str, ...], ...] | None = None  # OR of ANDs
+    policies: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclass

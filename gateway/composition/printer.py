@@ -6,6 +6,8 @@ from graphql import print_ast
 from graphql.language.print_string import print_string
 
 from .join_spec import (
+    AUTHENTICATED_DIRECTIVE,
+    AUTHENTICATED_URL,
     CORE_DIRECTIVES,
     CORE_TYPES,
     COST_DIRECTIVE,
@@ -15,6 +17,10 @@ from .join_spec import (
     JOIN_URL,
     LINK_URL,
     LIST_SIZE_DIRECTIVE,
+    POLICY_DIRECTIVE,
+    POLICY_URL,
+    REQUIRES_SCOPES_DIRECTIVE,
+    REQUIRES_SCOPES_URL,
     TAG_DIRECTIVE,
     TAG_URL,
 )
@@ -35,8 +41,11 @@ def print_supergraph(supergraph: Supergraph) -> str:
     uses_tag = supergraph.uses("tags")
     uses_inaccessible = supergraph.uses("inaccessible")
     uses_cost = supergraph.uses("cost") or supergraph.uses("list_size")
-    blocks = [_schema(supergraph, uses_tag, uses_inaccessible, uses_cost)]
+    access = _access_specs(supergraph)
+    blocks = [_schema(supergraph, uses_tag, uses_inaccessible, uses_cost, access)]
     directives = dict(CORE_DIRECTIVES)
+    for name, (_, definition, _) in access.items():
+        directives[name] = definition
     if uses_cost:
         directives["cost"] = COST_DIRECTIVE
         directives["listSize"] = LIST_SIZE_DIRECTIVE
@@ -48,6 +57,9 @@ def print_supergraph(supergraph: Supergraph) -> str:
         directives[node.name.value] = print_ast(node)
     blocks.extend(directives[name] for name in sorted(directives, key=str.lower))
     types = dict(CORE_TYPES)
+    for _, _, scalar in access.values():
+        if scalar:
+            types[scalar] = f"scalar {scalar}"
     types["join__Graph"] = _graph_enum(supergraph)
     for stype in supergraph.types.values():
         types[stype.name] = _type(stype)
@@ -55,12 +67,34 @@ def print_supergraph(supergraph: Supergraph) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _schema(supergraph: Supergraph, uses_tag: bool, uses_inaccessible: bool, uses_cost: bool = False) -> str:
+def _access_specs(supergraph: Supergraph) -> dict[str, tuple[str, str, str | None]]:
+    """The access-control specs in use: directive name -> (spec URL, definition, its scalar)."""
+    specs = {
+        "authenticated": ("authenticated", AUTHENTICATED_URL, AUTHENTICATED_DIRECTIVE, None),
+        "requiresScopes": ("requires_scopes", REQUIRES_SCOPES_URL, REQUIRES_SCOPES_DIRECTIVE, "requiresScopes__Scope"),
+        "policy": ("policies", POLICY_URL, POLICY_DIRECTIVE, "policy__Policy"),
+    }
+    return {
+        name: (url, definition, scalar)
+        for name, (attribute, url, definition, scalar) in specs.items()
+        if supergraph.uses(attribute)
+    }
+
+
+def _schema(
+    supergraph: Supergraph,
+    uses_tag: bool,
+    uses_inaccessible: bool,
+    uses_cost: bool = False,
+    access: dict[str, tuple[str, str, str | None]] | None = None,
+) -> str:
     links = [f'@link(url: "{LINK_URL}")', f'@link(url: "{JOIN_URL}", for: EXECUTION)']
     if uses_tag:
         links.append(f'@link(url: "{TAG_URL}")')
     if uses_inaccessible:
         links.append(f'@link(url: "{INACCESSIBLE_URL}", for: SECURITY)')
+    for url, _, _ in (access or {}).values():
+        links.append(f'@link(url: "{url}", for: SECURITY)')
     if uses_cost:
         links.append(f'@link(url: "{COST_URL}", import: ["@cost", "@listSize"])')
     ops = "".join(f"  {op}: {name}\n" for op, name in supergraph.roots.items())
@@ -120,6 +154,10 @@ def _join_field(jf: JoinField) -> str:
     )
 
 
+def _string_lists(clauses: tuple[tuple[str, ...], ...]) -> str:
+    return "[" + ", ".join("[" + ", ".join(print_string(v) for v in c) + "]" for c in clauses) + "]"
+
+
 def _decorations(deco: Decorations, joins: list[str]) -> list[str]:
     """Applied directives in the reference composer's order: @inaccessible, join, @tag, @deprecated."""
     out: list[str] = []
@@ -127,6 +165,12 @@ def _decorations(deco: Decorations, joins: list[str]) -> list[str]:
         out.append("@inaccessible")
     out.extend(joins)
     out.extend(f"@tag(name: {print_string(tag)})" for tag in deco.tags)
+    if deco.authenticated:
+        out.append("@authenticated")
+    if deco.requires_scopes is not None:
+        out.append(f"@requiresScopes(scopes: {_string_lists(deco.requires_scopes)})")
+    if deco.policies is not None:
+        out.append(f"@policy(policies: {_string_lists(deco.policies)})")
     if deco.cost is not None:
         out.append(f"@cost(weight: {deco.cost})")
     if deco.list_size is not None:

@@ -23,6 +23,7 @@ from graphql.language import (
     InputValueDefinitionNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
+    ListValueNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
     ScalarTypeDefinitionNode,
@@ -40,6 +41,7 @@ from graphql.language import (
 from .errors import CompositionIssue
 from .fieldset import top_level_fields
 from .links import DirectiveNames, LinkError, resolve_names
+from .merge_values import dnf_conjunction
 from .model import ROOT_NAMES, Decorations, EnumValue, Field, InputValue, Key, Kind, Subgraph, TypeDef
 from .typeref import TypeRef
 
@@ -100,6 +102,19 @@ def _arg(directive: DirectiveNode, name: str) -> ValueNode | None:
 def _str_arg(directive: DirectiveNode, name: str) -> str | None:
     value = _arg(directive, name)
     return value.value if isinstance(value, StringValueNode) else None
+
+
+def _string_lists(value: ValueNode | None) -> tuple[tuple[str, ...], ...]:
+    """`[["a", "b"], ["c"]]` (also `["a"]`, read as `[["a"]]`)."""
+    if not isinstance(value, ListValueNode):
+        return ((value.value,),) if isinstance(value, StringValueNode) else ()
+    out: list[tuple[str, ...]] = []
+    for item in value.values:
+        if isinstance(item, ListValueNode):
+            out.append(tuple(v.value for v in item.values if isinstance(v, StringValueNode)))
+        elif isinstance(item, StringValueNode):
+            out.append((item.value,))
+    return tuple(out)
 
 
 def _bool_arg(directive: DirectiveNode, name: str, default: bool) -> bool:
@@ -261,6 +276,16 @@ class _Builder:
                 deco.cost = int(weight.value)
         elif canonical == "listSize" and directive.arguments:
             deco.list_size = "(" + ", ".join(print_ast(a) for a in directive.arguments) + ")"
+        elif canonical == "authenticated":
+            deco.authenticated = True
+        elif canonical in ("requiresScopes", "policy"):
+            argument = "scopes" if canonical == "requiresScopes" else "policies"
+            value = next((a.value for a in directive.arguments or () if a.name.value == argument), None)
+            clauses = _string_lists(value)
+            if canonical == "requiresScopes":
+                deco.requires_scopes = dnf_conjunction(deco.requires_scopes, clauses)
+            else:
+                deco.policies = dnf_conjunction(deco.policies, clauses)
 
     def _enum_value(self, tdef: TypeDef, node: EnumValueDefinitionNode) -> None:
         value = tdef.values.setdefault(node.name.value, EnumValue(node.name.value))
