@@ -11,12 +11,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graphql import GraphQLSchema, execute_sync
+from graphql import GraphQLSchema, execute_sync, parse
 from graphql.execution.values import get_variable_values
 
 from authn.tokens import Claims
 
 from .auth import RequestIdentity, Unauthenticated
+from .authz.model import AuthorizationModel
+from .authz.operation import AuthorizedVariant, OperationAuthorization
+from .authz.policies import load_policy_decider
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
@@ -51,6 +54,9 @@ class Gateway:
         self.cache = PlanCache(self.settings.plan_cache_size)
         self.limits = self.settings.limits
         self.costs = CostModel.from_sdl(supergraph_sdl)
+        # @authenticated / @requiresScopes / @policy (gateway.authz); policies decided by the operator's plug-in
+        self.authorization = AuthorizationModel.from_document(parse(supergraph_sdl, no_location=True))
+        self.policies = load_policy_decider(self.settings.policy_decider)
         self.offload: PrepareOffload[PreparedOperation | RequestError] = PrepareOffload(
             self.limits.prepare_workers, self.limits.prepare_queue
         )
@@ -126,7 +132,7 @@ class Gateway:
         self, query: str, operation_name: str | None, labels: frozenset[str] | None
     ) -> PreparedOperation | RequestError:
         try:
-            return prepare_operation(
+            prepared = prepare_operation(
                 query,
                 operation_name,
                 self.schema,
@@ -136,6 +142,11 @@ class Gateway:
                 labels,
                 hide_suggestions=self.settings.production,
             )
+            if not self.authorization.empty:
+                prepared.authorization = OperationAuthorization.of(
+                    self.schema, self.authorization, prepared.root_type, prepared.selections
+                )
+            return prepared
         except RequestError as exc:
             # Refusals are cached like plans, so a repeat costs a lookup; cached without the traceback,
             # whose frames (the parser's among them) would keep the whole document alive.
@@ -151,8 +162,16 @@ class Gateway:
                 active.add(label)
         return frozenset(active)
 
-    def plan(self, prepared: PreparedOperation) -> QueryPlan:
-        return prepared.plan_for(self.active_labels())
+    def authorized(self, prepared: PreparedOperation, claims: Claims | None) -> AuthorizedVariant | None:
+        """The operation as `claims` may see it (None: everything it selects is allowed)."""
+        authorization = prepared.authorization
+        if authorization is None:
+            return None
+        outcome = authorization.outcome(claims, self.policies)
+        return authorization.variant(outcome) if outcome else None
+
+    def plan(self, prepared: PreparedOperation, variant: AuthorizedVariant | None = None) -> QueryPlan:
+        return prepared.plan_for(self.active_labels(), variant)
 
     def coerce_variables(self, prepared: PreparedOperation, variables: Mapping[str, Any] | None) -> dict[str, Any]:
         """Validate variables against the operation; returns the values to use (defaults applied)."""
@@ -196,9 +215,10 @@ class Gateway:
     ) -> dict[str, Any]:
         """Full GraphQL response for one request; request errors become `{"errors": [...]}`."""
         try:
+            claims = await self.auth.verify_request_token(headers or {})
             prepared = await self.prepare_async(query, operation_name)
             values = self.coerce_variables(prepared, variables)
-            return await self.execute_prepared(prepared, values, headers, include_plan=include_plan)
+            return await self.execute_prepared(prepared, values, headers, include_plan=include_plan, claims=claims)
         except RequestError as exc:
             return {"errors": exc.errors}
 
@@ -209,9 +229,14 @@ class Gateway:
         headers: Mapping[str, str] | None,
         *,
         include_plan: bool = False,
+        claims: Claims | None = None,
     ) -> dict[str, Any]:
-        plan = self.plan(prepared)
+        """`claims`: the verified identity (None: anonymous), which fields it may see (gateway.authz)."""
+        variant = self.authorized(prepared, claims)
+        plan = self.plan(prepared, variant)
         run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
+        if variant is not None:
+            run.errors.extend(dict(error) for error in variant.errors)
         await run.run(plan)
         if prepared.introspection is not None:
             result = execute_sync(

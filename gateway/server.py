@@ -149,7 +149,7 @@ class GatewayApp:
         values = gateway.coerce_variables(prepared, variables)
         want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
         # RequestError here too, e.g. when the operation cannot be planned
-        response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
+        response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan, claims=claims)
         await _send_bytes(send, 200, orjson.dumps(response), media)
 
 

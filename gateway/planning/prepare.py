@@ -24,6 +24,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from ..authz.operation import AuthorizedVariant, OperationAuthorization
 from ..config import OperationLimits
 from ..errors import RequestError, error_dict
 from ..limits.analysis import OperationAnalyzer
@@ -56,23 +57,32 @@ class PreparedOperation:
     supergraph: Supergraph
     # set when the estimated cost depends on variable slicing arguments: checked per request
     variable_cost: VariableCost | None = None
+    # the access requirements its selections meet (gateway.authz); None: none
+    authorization: OperationAuthorization | None = None
     plans: dict[frozenset[str], QueryPlan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def plan_for(self, labels: frozenset[str]) -> QueryPlan:
-        plan = self.plans.get(labels)
+    def plan_for(self, labels: frozenset[str], variant: AuthorizedVariant | None = None) -> QueryPlan:
+        """The plan for these override labels; of `variant`'s selections (an authorization outcome's)
+        when given, cached on the variant."""
+        plans, lock, selections = (
+            (self.plans, self._lock, self.selections)
+            if variant is None
+            else (variant.plans, variant.lock, variant.selections)
+        )
+        plan = plans.get(labels)
         if plan is None:
-            with self._lock:
-                plan = self.plans.get(labels)
+            with lock:
+                plan = plans.get(labels)
                 if plan is None:
                     planner = Planner(self.supergraph, labels)
                     try:
-                        plan = planner.plan(self.kind, self.selections, self.variable_definitions, self.name)
+                        plan = planner.plan(self.kind, selections, self.variable_definitions, self.name)
                     except PlanningError as exc:
                         raise RequestError([error_dict(str(exc), "QUERY_PLANNING_FAILED")], 500) from exc
                     except RecursionError:
                         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
-                    self.plans[labels] = plan
+                    plans[labels] = plan
         return plan
 
 

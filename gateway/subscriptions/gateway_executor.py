@@ -30,7 +30,7 @@ class GatewayExecutor:
                 await gateway.rate_limiter.check(prepared, subject, context.headers, context.peer)
             variables = self.gateway.coerce_variables(prepared, request.variables)
             if prepared.kind == "subscription":
-                return self.engine.subscribe(prepared, variables, context)
-            return await self.gateway.execute_prepared(prepared, variables, context.headers)
+                return self.engine.subscribe(prepared, variables, context, gateway.authorized(prepared, claims))
+            return await self.gateway.execute_prepared(prepared, variables, context.headers, claims=claims)
         except RequestError as exc:
             raise OperationError(exc.errors) from exc
