@@ -26,6 +26,7 @@ from .execution.http import SubgraphClient
 from .execution.shaping import shape_response
 from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
+from .limits.report import cost_extension
 from .persisted import PersistedQueries
 from .planning.nodes import QueryPlan
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
@@ -189,9 +190,15 @@ class Gateway:
             raise RequestError([error_dict(e.message, "BAD_USER_INPUT") for e in coerced])
         for name, value in prepared.defaults.items():
             raw.setdefault(name, value)
-        if prepared.variable_cost is not None:  # the cost of `first: $n` is known only now
+        if prepared.variable_cost is not None and self.limits.max_cost > 0:  # `first: $n` is known only now
             prepared.variable_cost.check(raw)
         return raw
+
+    def estimated_cost(self, prepared: PreparedOperation, variables: Mapping[str, Any]) -> int:
+        """The demand-control estimate of the operation with these variable values."""
+        if prepared.variable_cost is not None:
+            return prepared.variable_cost.measure(variables)[0]
+        return prepared.estimated_cost
 
     def subgraph_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
         if not headers:
@@ -230,6 +237,7 @@ class Gateway:
         *,
         include_plan: bool = False,
         claims: Claims | None = None,
+        include_cost: bool = False,
     ) -> dict[str, Any]:
         """`claims`: the verified identity (None: anonymous), which fields it may see (gateway.authz)."""
         variant = self.authorized(prepared, claims)
@@ -254,8 +262,13 @@ class Gateway:
         if run.errors:
             response["errors"] = run.errors
         response["data"] = data
+        extensions: dict[str, Any] = {}
         if include_plan:
-            response["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
+            extensions["queryPlan"] = {"json": plan.to_json(), "text": plan.to_text()}
+        if include_cost:
+            extensions["cost"] = cost_extension(self.estimated_cost(prepared, variables), self.limits.max_cost)
+        if extensions:
+            response["extensions"] = extensions
         return response
 
 

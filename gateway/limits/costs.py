@@ -1,7 +1,8 @@
 """The demand-control directives of a supergraph: `@cost(weight:)` and `@listSize(...)`.
 
 Read from the supergraph SDL as Apollo's demand-control spec (https://specs.apollo.dev/cost/v0.1)
-places them: on fields, arguments and types (`@cost`) and on list-returning fields (`@listSize`).
+places them: on fields, arguments, input fields and types (objects, interfaces, unions, scalars,
+enums: `@cost`) and on list-returning fields (`@listSize`).
 A prefixed name (`@cost__cost`, `@federation__listSize`) is accepted too.
 """
 
@@ -13,6 +14,7 @@ from graphql import (
     BooleanValueNode,
     DirectiveNode,
     DocumentNode,
+    InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
     IntValueNode,
@@ -41,6 +43,7 @@ class CostModel:
     type_weights: dict[str, int] = field(default_factory=dict)
     field_weights: dict[str, int] = field(default_factory=dict)
     argument_weights: dict[str, int] = field(default_factory=dict)
+    input_field_weights: dict[str, int] = field(default_factory=dict)  # `Input.field`
     list_sizes: dict[str, ListSize] = field(default_factory=dict)
 
     @classmethod
@@ -57,6 +60,12 @@ class CostModel:
             weight = _weight(definition.directives)
             if weight is not None:
                 model.type_weights[type_name] = weight
+            if isinstance(definition, InputObjectTypeDefinitionNode):
+                for input_field in definition.fields or ():
+                    weight = _weight(input_field.directives)
+                    if weight is not None:
+                        model.input_field_weights[f"{type_name}.{input_field.name.value}"] = weight
+                continue
             if not isinstance(
                 definition,
                 ObjectTypeDefinitionNode
@@ -81,7 +90,13 @@ class CostModel:
 
     @property
     def empty(self) -> bool:
-        return not (self.type_weights or self.field_weights or self.argument_weights or self.list_sizes)
+        return not (
+            self.type_weights
+            or self.field_weights
+            or self.argument_weights
+            or self.input_field_weights
+            or self.list_sizes
+        )
 
 
 def _named(directives: tuple[DirectiveNode, ...] | None, name: str) -> DirectiveNode | None:

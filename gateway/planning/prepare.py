@@ -57,6 +57,7 @@ class PreparedOperation:
     supergraph: Supergraph
     # set when the estimated cost depends on variable slicing arguments: checked per request
     variable_cost: VariableCost | None = None
+    estimated_cost: int = 0  # the demand-control estimate (without the variables' values)
     # the access requirements its selections meet (gateway.authz); None: none
     authorization: OperationAuthorization | None = None
     plans: dict[frozenset[str], QueryPlan] = field(default_factory=dict)
@@ -198,12 +199,14 @@ def _prepare(
     fragments = {f.name.value: f for f in fragment_nodes}
     candidate = _operation_or_none(document, operation_name)
     sliced = False
+    estimated_cost = 0
     if candidate is not None:
         # before validation: its overlapping-fields rule is what a fragment bomb makes slow
         defaults = _variable_defaults(candidate)
         measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
         check_measured(measured, limits)
         sliced = measured.variable_sliced
+        estimated_cost = measured.cost
     if validate(schema, document, hide_suggestions=hide_suggestions):  # again with locations, for the report
         errors = validate(schema, _parse(query, limits, locations=True), hide_suggestions=hide_suggestions)
         raise RequestError([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
@@ -217,7 +220,7 @@ def _prepare(
     defaults = _variable_defaults(operation)
     shape = ShapeCompiler(schema).compile_root(root_type, selections)
     variable_cost = None
-    if sliced and limits.max_cost > 0:
+    if sliced:
         variable_cost = VariableCost(
             schema, costs, limits, operation, fragments, defaults, tuple(variable_definitions), {}
         )
@@ -235,6 +238,7 @@ def _prepare(
         introspection=_introspection_document(operation, fragment_nodes),
         supergraph=supergraph,
         variable_cost=variable_cost,
+        estimated_cost=estimated_cost,
     )
 
 

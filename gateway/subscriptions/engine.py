@@ -94,9 +94,7 @@ class SubscriptionEngine:
             root.service, url, root.operation, plan.upstream_variables(variables), headers=forwarded
         )
         auth_errors = variant.errors if variant is not None else ()
-        return EnrichedStream(
-            self, self.hub.join(upstream), prepared, plan, variables, context.headers, auth_errors
-        )
+        return EnrichedStream(self, self.hub.join(upstream), prepared, plan, variables, context.headers, auth_errors)
 
     async def complete_event(
         self,
