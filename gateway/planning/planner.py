@@ -18,7 +18,27 @@ from graphql import VariableDefinitionNode, print_ast
 
 from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .aliasing import alias_conflicts
-from .nodes import EntityRep, FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, RepSel, SequenceNode, Unalias
+from .context import (
+    Scope,
+    context_selection,
+    contextual_graphs,
+    data_depth,
+    nearest_scope,
+    value_key,
+    with_arguments,
+)
+from .nodes import (
+    ContextValue,
+    EntityRep,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    RepSel,
+    SequenceNode,
+    Unalias,
+)
 from .operation import CField, CFrag, Clause, CSel, has_arguments, parse_field_set
 from .schema_view import SchemaView
 from .selection import SelSet
@@ -48,6 +68,7 @@ class _Group:
     sel: SelSet
     deps: set[int] = field(default_factory=set)
     reps: dict[str, _Recipe] = field(default_factory=dict)
+    context_values: list[ContextValue] = field(default_factory=list)  # @fromContext variables
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +81,7 @@ class _Site:
     provided: Sequence[CSel] | None = None  # what the parent field's @provides makes local here
     internal: bool = False  # a representation's key or @requires fields, not the client's selections
     rep: RepSel | None = None  # the representation recipe these fields feed, if any
+    scopes: tuple[Scope, ...] = ()  # the enclosing object positions, outermost first (@fromContext)
 
 
 def list_depth(type_str: str) -> int:
@@ -271,7 +293,10 @@ class Planner:
                 if site.rep is not None:
                     site.rep.add(node.key, "__typename", False)
                 continue
-            if self.view.is_local(graph, type_name, sel.name, provided) and self._subtree_ok(
+            contextual = contextual_graphs(self.sg, type_name, sel.name) if not internal else None
+            if contextual:
+                touched |= self._plan_contextual(site, type_name, sel, contextual)
+            elif self.view.is_local(graph, type_name, sel.name, provided) and self._subtree_ok(
                 graph, type_name, sel, provided
             ):
                 touched |= self._add_local(site, type_name, sel)
@@ -337,6 +362,7 @@ class Planner:
             self._child_provided(site.group.service, type_name, fdef, site.provided),
             internal,
             sub_rep,
+            (*site.scopes, Scope(type_name, site)),
         )
         return self._plan_sels(child, self._local_named_type(child, type_name, fdef), sel.selections)
 
@@ -468,7 +494,14 @@ class Planner:
         return group
 
     def _attach(
-        self, child: _Group, site: _Site, type_name: str, via: str, sels: Sequence[CSel], requires: str | None
+        self,
+        child: _Group,
+        site: _Site,
+        type_name: str,
+        via: str,
+        sels: Sequence[CSel],
+        requires: str | None,
+        local: bool = False,
     ) -> set[int]:
         """Make `child` fetch `sels` for the objects of `type_name` that the group of `site` returns there."""
         key = self._choose_key(child.service, via, site.group.service, type_name, site.provided)
@@ -497,13 +530,47 @@ class Planner:
         child_target = child.sel.frag(via)
         if child_target.reserved is None:
             child_target.reserved = site.target.reserved
-        child_site = _Site(child, child_target, site.path, None, site.internal, site.rep)
-        if requires:
+        child_site = _Site(child, child_target, site.path, None, site.internal, site.rep, site.scopes)
+        if requires or local:
             # the representation carries the required fields, so the field resolves right here
             (sel,) = sels
             assert isinstance(sel, CField)
             return self._add_local(child_site, via, sel) | {child.id}
         return self._plan_sels(child_site, via, sels)
+
+    def _plan_contextual(
+        self, site: _Site, type_name: str, sel: CField, contextual: Mapping[str, FieldInGraph]
+    ) -> set[int]:
+        """A field with @fromContext arguments: an entity fetch of its subgraph, whose contextual
+        variables are selected on the nearest enclosing position setting each context."""
+        view = self.view
+        graphs = [g for g, info in contextual.items() if view.usable(info) and view.resolvable_keys(type_name, g)]
+        if not graphs:
+            raise PlanningError(f"no subgraph can resolve {type_name}.{sel.name} with its context through a key")
+        graph = site.group.service
+        if graph not in graphs:
+            graph = min(graphs, key=lambda g: view.graph_order.get(g, 0))
+        child = self._entity_group(graph, site.path, site.group, f"context:{type_name}.{sel.name}.{sel.response_key}")
+        touched: set[int] = set()
+        arguments: dict[str, str] = {}
+        for argument in contextual[graph].context_arguments:
+            scope = nearest_scope(self.sg, site.scopes, argument.context)
+            if scope is None:
+                where = f"{type_name}.{sel.name}"
+                raise PlanningError(f"no enclosing position of {where} sets context {argument.context!r}")
+            rep = RepSel()
+            ancestor = replace(scope.site, internal=True, rep=rep)
+            touched |= self._plan_sels(ancestor, scope.type_name, context_selection(argument.selection))
+            key = value_key(rep)
+            if key is None:
+                raise PlanningError(f"the context selection of {type_name}.{sel.name}({argument.name}:) is empty")
+            variable = f"contextualArgument_{child.id}_{len(child.context_values)}"
+            path = scope.site.path
+            child.context_values.append(ContextValue(variable, argument.type, data_depth(path), rep, key, path))
+            arguments[argument.name] = variable
+        child.deps |= touched
+        bound = replace(sel, args=with_arguments(sel.args, arguments))
+        return touched | self._attach(child, site, type_name, type_name, [bound], None, local=True)
 
     # --- output ----------------------------------------------------------------------------
     def _schedule(self, groups: list[_Group], fetch_nodes: dict[int, PlanNode]) -> PlanNode:
@@ -546,6 +613,7 @@ class Planner:
         used = group.sel.variables()
         usages = tuple(name for name in variable_definitions if name in used)
         var_defs = [print_ast(variable_definitions[name]) for name in usages]
+        var_defs += [f"${value.variable}: {value.type}" for value in group.context_values]
         name = f"{operation_name}__{group.service}__{group.id}" if operation_name else ""
         input_rewrites = self._input_rewrites(group.service, usages, variable_definitions)
         if group.is_entity:
@@ -570,6 +638,7 @@ class Planner:
                 input_rewrites=input_rewrites,
                 conditions=_conditions(group.sel),
                 unalias=self._unaliases.get(group.id),
+                context_values=tuple(group.context_values),
             )
             return FlattenNode(group.path, fetch)
         header = operation_kind

@@ -1,0 +1,188 @@
+"""@context / @fromContext (join v0.5 `contextArguments`): a field's argument takes its value from
+the nearest enclosing object that sets the context, selected by the gateway and passed to the
+subgraph as the argument of an entity fetch, per entity (entities with different values are
+fetched separately).
+
+Composed by the reference composer only: our composer does not support @context yet. The plan
+shape is @apollo/query-planner's (checked against it: the value selected on the ancestor in the
+parent fetch, the field fetched through `_entities` with `$contextualArgument_*` variables);
+@apollo/gateway plans but does not execute context rewrites (Apollo Router does), so the module is
+skipped under CONFORMANCE_GATEWAY=apollo.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from .harness import GatewayClient, Subgraph, reference_composer_available
+from .conftest import scenario_gateway
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("CONFORMANCE_GATEWAY") == "apollo",
+    reason="@apollo/gateway does not execute @fromContext rewrites (Apollo Router does)",
+)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(
+            "reference",
+            marks=pytest.mark.skipif(
+                reference_composer_available() is not None,
+                reason=f"reference composer: {reference_composer_available()}",
+            ),
+        )
+    ],
+)
+def composer(request: pytest.FixtureRequest) -> str:
+    """Only the reference composer: ours does not compose @context."""
+    return str(request.param)
+
+
+LINK = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.8",
+  import: ["@key", "@external", "@context", "@fromContext"])
+"""
+
+STORES = [
+    {"id": "s1", "name": "Paris", "currency": "EUR"},
+    {"id": "s2", "name": "Boston", "currency": "USD"},
+]
+SECTIONS = {
+    "s1": [{"title": "Living", "products": ["1", "2"]}, {"title": "Light", "products": ["2"]}],
+    "s2": [{"title": "All", "products": ["1"]}],
+}
+PRODUCTS = {"1": {"upc": "1", "name": "Table", "amount": 100}, "2": {"upc": "2", "name": "Lamp", "amount": 20}}
+
+
+def stores() -> Subgraph:
+    sdl = (
+        LINK
+        + """
+type Query {
+  stores: [Store!]!
+}
+
+type Store @key(fields: "id") {
+  id: ID!
+  name: String!
+  currency: String!
+}
+"""
+    )
+    return Subgraph(
+        "stores",
+        sdl,
+        resolvers={"Query.stores": lambda _p, _i: STORES},
+        entities={"Store": lambda rep: next((s for s in STORES if s["id"] == rep["id"]), None)},
+    )
+
+
+def catalog() -> Subgraph:
+    sdl = (
+        LINK
+        + """
+type Store @key(fields: "id") @context(name: "store") {
+  id: ID!
+  currency: String! @external
+  sections: [Section!]!
+  featured: Product
+}
+
+type Section {
+  title: String!
+  products: [Product!]!
+}
+
+type Product @key(fields: "upc") {
+  upc: ID!
+  name: String!
+  price(currency: String @fromContext(field: "$store { currency }"), discount: Int = 0): String!
+}
+"""
+    )
+
+    def price(parent: dict[str, Any], _info: Any, currency: str | None = None, discount: int = 0) -> str:
+        return f"{parent['amount'] - discount} {currency}"
+
+    def store(rep: dict[str, Any]) -> dict[str, Any]:
+        sections = [
+            {"title": s["title"], "products": [PRODUCTS[u] for u in s["products"]]} for s in SECTIONS[rep["id"]]
+        ]
+        return {"id": rep["id"], "sections": sections, "featured": PRODUCTS["1"]}
+
+    return Subgraph(
+        "catalog",
+        sdl,
+        resolvers={"Product.price": price},
+        entities={"Store": store, "Product": lambda rep: PRODUCTS.get(rep["upc"])},
+    )
+
+
+gw = scenario_gateway("context", lambda: [stores(), catalog()])
+
+
+def product_calls(gw: GatewayClient) -> list[Any]:
+    return [r for r in gw.log.entity_calls("catalog") if "price" in r.query]
+
+
+def test_the_argument_comes_from_the_nearest_ancestor_setting_the_context(gw: GatewayClient) -> None:
+    result = gw.query("{ stores { name sections { title products { name price } } } }")
+    assert result == {
+        "data": {
+            "stores": [
+                {
+                    "name": "Paris",
+                    "sections": [
+                        {
+                            "title": "Living",
+                            "products": [{"name": "Table", "price": "100 EUR"}, {"name": "Lamp", "price": "20 EUR"}],
+                        },
+                        {"title": "Light", "products": [{"name": "Lamp", "price": "20 EUR"}]},
+                    ],
+                },
+                {"name": "Boston", "sections": [{"title": "All", "products": [{"name": "Table", "price": "100 USD"}]}]},
+            ]
+        }
+    }
+
+
+def test_entities_are_fetched_once_per_distinct_context_value(gw: GatewayClient) -> None:
+    gw.query("{ stores { sections { products { price } } } }")
+    calls = product_calls(gw)
+    by_value = {}
+    for call in calls:
+        (name,) = [k for k in call.variables if k.startswith("contextualArgument")]
+        by_value[call.variables[name]] = sorted(r["upc"] for r in call.representations)
+        assert "currency" not in call.query.split("_entities")[1].split("price")[0]
+    # the Lamp of both Paris sections is one representation; Boston's Table a fetch of its own
+    assert by_value == {"EUR": ["1", "2"], "USD": ["1"]}
+    assert all(set(r) == {"__typename", "upc"} for call in calls for r in call.representations)
+
+
+def test_client_arguments_are_kept_next_to_the_contextual_one(gw: GatewayClient) -> None:
+    result = gw.query("{ stores { featured { cheap: price(discount: 10) full: price } } }")
+    assert result == {
+        "data": {
+            "stores": [
+                {"featured": {"cheap": "90 EUR", "full": "100 EUR"}},
+                {"featured": {"cheap": "90 USD", "full": "100 USD"}},
+            ]
+        }
+    }
+
+
+def test_the_context_field_is_fetched_where_it_lives(gw: GatewayClient) -> None:
+    # Store.currency is @external in catalog: the gateway gets it from the stores subgraph
+    gw.query("{ stores { featured { price } } }")
+    assert any("currency" in r.query for r in gw.log.calls("stores"))
+    assert all("currency" not in r.query.replace("price(currency:", "") for r in gw.log.calls("catalog"))
+
+
+def test_the_plan_shows_the_contextual_variable(gw: GatewayClient) -> None:
+    result = gw.query("{ stores { featured { price } } }", headers={"X-Query-Plan": "true"})
+    text = result["extensions"]["queryPlan"]["text"]
+    assert "price(currency: $contextualArgument_" in text
