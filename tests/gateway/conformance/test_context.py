@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from .harness import GatewayClient, Subgraph, reference_composer_available
 from .conftest import scenario_gateway
+from .harness import GatewayClient, Subgraph, reference_composer_available
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CONFORMANCE_GATEWAY") == "apollo",
