@@ -50,6 +50,7 @@ def merge_decorations(decos: Sequence[Decorations]) -> Decorations:
         merged.authenticated = merged.authenticated or deco.authenticated
         merged.requires_scopes = dnf_conjunction(merged.requires_scopes, deco.requires_scopes)
         merged.policies = dnf_conjunction(merged.policies, deco.policies)
+        merged.contexts.extend(c for c in deco.contexts if c not in merged.contexts)
     return merged
 
 
@@ -68,7 +69,7 @@ def dnf_conjunction(left: DNF | None, right: DNF | None) -> DNF | None:
             if clause not in joined:
                 joined.append(clause)
     kept = [c for c in joined if not any(other < c for other in joined)]
-    return tuple(tuple(sorted(c)) for c in kept)
+    return tuple(sorted(tuple(sorted(c)) for c in kept))
 
 
 def describe_types(per_subgraph: Sequence[tuple[str, TypeRef]]) -> str:

@@ -42,6 +42,8 @@ class Decorations:
     authenticated: bool = False
     requires_scopes: tuple[tuple[str, ...], ...] | None = None  # OR of ANDs
     policies: tuple[tuple[str, ...], ...] | None = None
+    # @context names a type sets (context/v0.1), qualified by subgraph: `<subgraph>__<name>`
+    contexts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,6 +55,17 @@ class InputValue:
     default: ValueNode | None = None
     description: str | None = None
     deco: Decorations = field(default_factory=Decorations)
+
+
+@dataclass(frozen=True)
+class ContextArgument:
+    """An argument with `@fromContext(field: "$name selection")`: not part of the supergraph field's
+    arguments, carried as `@join__field(contextArguments:)` (join v0.5)."""
+
+    name: str
+    type: str
+    context: str  # qualified: `<subgraph>__<name>`
+    selection: str  # the field value after the context name, e.g. " { prop }"
 
 
 @dataclass
@@ -68,6 +81,7 @@ class Field:
     requires: str | None = None
     override_from: str | None = None
     override_label: str | None = None
+    context_arguments: list[ContextArgument] = field(default_factory=list)
 
 
 @dataclass

@@ -8,10 +8,13 @@ from graphql.language.print_string import print_string
 from .join_spec import (
     AUTHENTICATED_DIRECTIVE,
     AUTHENTICATED_URL,
+    CONTEXT_DIRECTIVE,
+    CONTEXT_URL,
     CORE_DIRECTIVES,
     CORE_TYPES,
     COST_DIRECTIVE,
     COST_URL,
+    FROM_CONTEXT_DIRECTIVE,
     INACCESSIBLE_DIRECTIVE,
     INACCESSIBLE_URL,
     JOIN_URL,
@@ -46,6 +49,8 @@ def print_supergraph(supergraph: Supergraph) -> str:
     directives = dict(CORE_DIRECTIVES)
     for name, (_, definition, _) in access.items():
         directives[name] = definition
+    if "context" in access:
+        directives["context__fromContext"] = FROM_CONTEXT_DIRECTIVE
     if uses_cost:
         directives["cost"] = COST_DIRECTIVE
         directives["listSize"] = LIST_SIZE_DIRECTIVE
@@ -73,6 +78,7 @@ def _access_specs(supergraph: Supergraph) -> dict[str, tuple[str, str, str | Non
         "authenticated": ("authenticated", AUTHENTICATED_URL, AUTHENTICATED_DIRECTIVE, None),
         "requiresScopes": ("requires_scopes", REQUIRES_SCOPES_URL, REQUIRES_SCOPES_DIRECTIVE, "requiresScopes__Scope"),
         "policy": ("policies", POLICY_URL, POLICY_DIRECTIVE, "policy__Policy"),
+        "context": ("contexts", CONTEXT_URL, CONTEXT_DIRECTIVE, "context__ContextFieldValue"),
     }
     return {
         name: (url, definition, scalar)
@@ -150,8 +156,18 @@ def _join_field(jf: JoinField) -> str:
             ("override", s(jf.override)),
             ("overrideLabel", s(jf.override_label)),
             ("usedOverridden", "true" if jf.used_overridden else None),
+            ("contextArguments", _context_arguments(jf) if jf.context_arguments else None),
         ]
     )
+
+
+def _context_arguments(jf: JoinField) -> str:
+    items = [
+        f"{{context: {print_string(a.context)}, name: {print_string(a.name)}, type: {print_string(a.type)}, "
+        f"selection: {print_string(a.selection)}}}"
+        for a in jf.context_arguments
+    ]
+    return "[" + ", ".join(items) + "]"
 
 
 def _string_lists(clauses: tuple[tuple[str, ...], ...]) -> str:
@@ -164,6 +180,7 @@ def _decorations(deco: Decorations, joins: list[str]) -> list[str]:
     if deco.inaccessible:
         out.append("@inaccessible")
     out.extend(joins)
+    out.extend(f"@context(name: {print_string(name)})" for name in deco.contexts)
     out.extend(f"@tag(name: {print_string(tag)})" for tag in deco.tags)
     if deco.authenticated:
         out.append("@authenticated")

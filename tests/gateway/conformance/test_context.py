@@ -3,8 +3,8 @@ the nearest enclosing object that sets the context, selected by the gateway and 
 subgraph as the argument of an entity fetch, per entity (entities with different values are
 fetched separately).
 
-Composed by the reference composer only: our composer does not support @context yet. The plan
-shape is @apollo/query-planner's (checked against it: the value selected on the ancestor in the
+Composed by ours and by the reference composer (the supergraphs are the same). The plan shape
+is @apollo/query-planner's (checked against it: the value selected on the ancestor in the
 parent fetch, the field fetched through `_entities` with `$contextualArgument_*` variables);
 @apollo/gateway plans but does not execute context rewrites (Apollo Router does), so the module is
 skipped under CONFORMANCE_GATEWAY=apollo.
@@ -18,29 +18,12 @@ from typing import Any
 import pytest
 
 from .conftest import scenario_gateway
-from .harness import GatewayClient, Subgraph, reference_composer_available
+from .harness import GatewayClient, Subgraph
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CONFORMANCE_GATEWAY") == "apollo",
     reason="@apollo/gateway does not execute @fromContext rewrites (Apollo Router does)",
 )
-
-
-@pytest.fixture(
-    scope="module",
-    params=[
-        pytest.param(
-            "reference",
-            marks=pytest.mark.skipif(
-                reference_composer_available() is not None,
-                reason=f"reference composer: {reference_composer_available()}",
-            ),
-        )
-    ],
-)
-def composer(request: pytest.FixtureRequest) -> str:
-    """Only the reference composer: ours does not compose @context."""
-    return str(request.param)
 
 
 LINK = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.8",
