@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from graphql import VariableDefinitionNode, print_ast
 
-from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
+from ..supergraph.model import ContextArgument, FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .aliasing import alias_conflicts
 from .context import (
     Scope,
@@ -69,6 +69,7 @@ class _Group:
     deps: set[int] = field(default_factory=set)
     reps: dict[str, _Recipe] = field(default_factory=dict)
     context_values: list[ContextValue] = field(default_factory=list)  # @fromContext variables
+    origin: _Site | None = None  # the site an entity group was first attached from
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,6 +528,8 @@ class Planner:
             other.keys = recipe.keys
             other.requires = recipe.requires
         child.deps |= deps
+        if child.origin is None:
+            child.origin = site
         child_target = child.sel.frag(via)
         if child_target.reserved is None:
             child_target.reserved = site.target.reserved
@@ -541,36 +544,69 @@ class Planner:
     def _plan_contextual(
         self, site: _Site, type_name: str, sel: CField, contextual: Mapping[str, FieldInGraph]
     ) -> set[int]:
-        """A field with @fromContext arguments: an entity fetch of its subgraph, whose contextual
-        variables are selected on the nearest enclosing position setting each context."""
+        """A field with @fromContext arguments, its contextual variables selected on the nearest
+        enclosing position setting each context. As @apollo/query-planner: the field stays in the
+        current entity fetch when every value can be fetched before it (the context is that fetch's
+        entity, or above it); otherwise it gets an entity fetch of its own."""
         view = self.view
         graphs = [g for g, info in contextual.items() if view.usable(info) and view.resolvable_keys(type_name, g)]
         if not graphs:
             raise PlanningError(f"no subgraph can resolve {type_name}.{sel.name} with its context through a key")
-        graph = site.group.service
+        group = site.group
+        graph = group.service
         if graph not in graphs:
             graph = min(graphs, key=lambda g: view.graph_order.get(g, 0))
-        child = self._entity_group(graph, site.path, site.group, f"context:{type_name}.{sel.name}.{sel.response_key}")
-        touched: set[int] = set()
-        arguments: dict[str, str] = {}
+        bindings: list[tuple[ContextArgument, Scope, _Site | None]] = []
         for argument in contextual[graph].context_arguments:
             scope = nearest_scope(self.sg, site.scopes, argument.context)
             if scope is None:
                 where = f"{type_name}.{sel.name}"
                 raise PlanningError(f"no enclosing position of {where} sets context {argument.context!r}")
+            earlier = self._fetched_before(group, scope, context_selection(argument.selection))
+            bindings.append((argument, scope, earlier))
+        in_place = group.is_entity and graph == group.service and all(e is not None for _, _, e in bindings)
+        target = (
+            group
+            if in_place
+            else self._entity_group(graph, site.path, group, f"context:{type_name}.{sel.name}.{sel.response_key}")
+        )
+        touched: set[int] = set()
+        arguments: dict[str, str] = {}
+        for argument, scope, earlier in bindings:
             rep = RepSel()
-            ancestor = replace(scope.site, internal=True, rep=rep)
-            touched |= self._plan_sels(ancestor, scope.type_name, context_selection(argument.selection))
+            at = earlier if in_place and earlier is not None else scope.site
+            touched |= self._plan_sels(
+                replace(at, internal=True, rep=rep), scope.type_name, context_selection(argument.selection)
+            )
             key = value_key(rep)
             if key is None:
                 raise PlanningError(f"the context selection of {type_name}.{sel.name}({argument.name}:) is empty")
-            variable = f"contextualArgument_{child.id}_{len(child.context_values)}"
             path = scope.site.path
-            child.context_values.append(ContextValue(variable, argument.type, data_depth(path), rep, key, path))
-            arguments[argument.name] = variable
-        child.deps |= touched
+            value = ContextValue("", argument.type, data_depth(path), rep, key, path)
+            same = next((v for v in target.context_values if replace(v, variable="") == value), None)
+            if same is None:  # the same value for several fields is one variable
+                same = replace(value, variable=f"contextualArgument_{target.id}_{len(target.context_values)}")
+                target.context_values.append(same)
+            arguments[argument.name] = same.variable
+        target.deps |= touched - {target.id}
         bound = replace(sel, args=with_arguments(sel.args, arguments))
-        return touched | self._attach(child, site, type_name, type_name, [bound], None, local=True)
+        if in_place:
+            return touched | self._add_local(site, type_name, bound)
+        return touched | self._attach(target, site, type_name, type_name, [bound], None, local=True)
+
+    def _fetched_before(self, group: _Group, scope: Scope, selection: Sequence[CSel]) -> _Site | None:
+        """Where a context value can be selected so that it is known before `group` runs: the
+        ancestor's own site in an earlier fetch, or, when the ancestor is `group`'s entity, the site
+        `group` hangs from (as a @requires would); only where the fetch there returns it itself."""
+        candidate: _Site | None = None
+        if scope.site.group is not group:
+            candidate = scope.site
+        elif group.is_entity and scope.site.path == group.path:
+            candidate = group.origin
+        if candidate is None:
+            return None
+        local = self.view.fieldset_local(candidate.group.service, scope.type_name, selection, candidate.provided)
+        return candidate if local else None
 
     # --- output ----------------------------------------------------------------------------
     def _schedule(self, groups: list[_Group], fetch_nodes: dict[int, PlanNode]) -> PlanNode:

@@ -1,7 +1,7 @@
 """@context / @fromContext (join v0.5 `contextArguments`): a field's argument takes its value from
 the nearest enclosing object that sets the context, selected by the gateway and passed to the
 subgraph as the argument of an entity fetch, per entity (entities with different values are
-fetched separately).
+fetched separately; Apollo Router aliases them in one request instead).
 
 Composed by ours and by the reference composer (the supergraphs are the same). The plan shape
 is @apollo/query-planner's (checked against it: the value selected on the ancestor in the
@@ -33,10 +33,12 @@ LINK = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.8",
 STORES = [
     {"id": "s1", "name": "Paris", "currency": "EUR"},
     {"id": "s2", "name": "Boston", "currency": "USD"},
+    {"id": "s3", "name": "Lyon", "currency": "EUR"},
 ]
 SECTIONS = {
     "s1": [{"title": "Living", "products": ["1", "2"]}, {"title": "Light", "products": ["2"]}],
     "s2": [{"title": "All", "products": ["1"]}],
+    "s3": [{"title": "Small", "products": ["2"]}],
 }
 PRODUCTS = {"1": {"upc": "1", "name": "Table", "amount": 100}, "2": {"upc": "2", "name": "Lamp", "amount": 20}}
 
@@ -68,6 +70,10 @@ def catalog() -> Subgraph:
     sdl = (
         LINK
         + """
+type Query {
+  localStores: [Store!]!
+}
+
 type Store @key(fields: "id") @context(name: "store") {
   id: ID!
   currency: String! @external
@@ -100,7 +106,10 @@ type Product @key(fields: "upc") {
     return Subgraph(
         "catalog",
         sdl,
-        resolvers={"Product.price": price},
+        resolvers={
+            "Product.price": price,
+            "Query.localStores": lambda _p, _i: [store({"id": s["id"]}) for s in STORES],
+        },
         entities={"Store": store, "Product": lambda rep: PRODUCTS.get(rep["upc"])},
     )
 
@@ -108,8 +117,8 @@ type Product @key(fields: "upc") {
 gw = scenario_gateway("context", lambda: [stores(), catalog()])
 
 
-def product_calls(gw: GatewayClient) -> list[Any]:
-    return [r for r in gw.log.entity_calls("catalog") if "price" in r.query]
+def contextual_calls(gw: GatewayClient) -> list[Any]:
+    return [r for r in gw.log.calls("catalog") if "contextualArgument" in r.query]
 
 
 def test_the_argument_comes_from_the_nearest_ancestor_setting_the_context(gw: GatewayClient) -> None:
@@ -128,22 +137,45 @@ def test_the_argument_comes_from_the_nearest_ancestor_setting_the_context(gw: Ga
                     ],
                 },
                 {"name": "Boston", "sections": [{"title": "All", "products": [{"name": "Table", "price": "100 USD"}]}]},
+                {"name": "Lyon", "sections": [{"title": "Small", "products": [{"name": "Lamp", "price": "20 EUR"}]}]},
             ]
         }
     }
 
 
-def test_entities_are_fetched_once_per_distinct_context_value(gw: GatewayClient) -> None:
+def test_the_field_stays_in_the_entity_fetch_of_its_context(gw: GatewayClient) -> None:
+    # as @apollo/query-planner: currency comes with the stores fetch, and price is resolved in the
+    # Store entity fetch of catalog, one fetch per distinct currency (Paris and Lyon share one)
     gw.query("{ stores { sections { products { price } } } }")
-    calls = product_calls(gw)
     by_value = {}
-    for call in calls:
+    for call in contextual_calls(gw):
         (name,) = [k for k in call.variables if k.startswith("contextualArgument")]
-        by_value[call.variables[name]] = sorted(r["upc"] for r in call.representations)
-        assert "currency" not in call.query.split("_entities")[1].split("price")[0]
-    # the Lamp of both Paris sections is one representation; Boston's Table a fetch of its own
-    assert by_value == {"EUR": ["1", "2"], "USD": ["1"]}
-    assert all(set(r) == {"__typename", "upc"} for call in calls for r in call.representations)
+        by_value[call.variables[name]] = sorted(r["id"] for r in call.representations)
+        assert all(set(r) == {"__typename", "id"} for r in call.representations)
+    assert by_value == {"EUR": ["s1", "s3"], "USD": ["s2"]}
+    (stores_call,) = gw.log.calls("stores")
+    assert "currency" in stores_call.query
+
+
+def test_a_context_set_in_the_same_fetch_gets_an_entity_fetch_of_its_own(gw: GatewayClient) -> None:
+    # localStores comes from catalog, whose Store.currency is @external: currency is fetched from
+    # the stores subgraph, then price through a Product entity fetch per distinct currency
+    result = gw.query("{ localStores { id featured { price } } }")
+    assert result == {
+        "data": {
+            "localStores": [
+                {"id": "s1", "featured": {"price": "100 EUR"}},
+                {"id": "s2", "featured": {"price": "100 USD"}},
+                {"id": "s3", "featured": {"price": "100 EUR"}},
+            ]
+        }
+    }
+    by_value = {}
+    for call in contextual_calls(gw):
+        (name,) = [k for k in call.variables if k.startswith("contextualArgument")]
+        by_value[call.variables[name]] = [r["upc"] for r in call.representations]
+    assert by_value == {"EUR": ["1"], "USD": ["1"]}  # the featured Table of Paris and Lyon: one representation
+    assert any("currency" in r.query for r in gw.log.entity_calls("stores"))
 
 
 def test_client_arguments_are_kept_next_to_the_contextual_one(gw: GatewayClient) -> None:
@@ -153,9 +185,12 @@ def test_client_arguments_are_kept_next_to_the_contextual_one(gw: GatewayClient)
             "stores": [
                 {"featured": {"cheap": "90 EUR", "full": "100 EUR"}},
                 {"featured": {"cheap": "90 USD", "full": "100 USD"}},
+                {"featured": {"cheap": "90 EUR", "full": "100 EUR"}},
             ]
         }
     }
+    for call in contextual_calls(gw):
+        assert "price(discount: 10, currency: $contextualArgument_" in call.query
 
 
 def test_the_context_field_is_fetched_where_it_lives(gw: GatewayClient) -> None:
