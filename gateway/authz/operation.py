@@ -8,6 +8,7 @@ plans, so a plan made for one user's rights never serves another's.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from ..planning.operation import CSel
 from .filter import SelectionFilter
 from .model import AuthorizationModel, Requirement
 from .policies import PolicyDecider
+
+log = logging.getLogger("gateway.authz")
 
 UNAUTHORIZED_FIELD_OR_TYPE = "UNAUTHORIZED_FIELD_OR_TYPE"
 UNAUTHORIZED_MESSAGE = "Unauthorized field or type"
@@ -77,7 +80,11 @@ class OperationAuthorization:
 
         def allows(name: str, who: Claims | None) -> bool:
             if name not in decided:
-                decided[name] = bool(policies.allows(name, who))
+                try:
+                    decided[name] = bool(policies.allows(name, who))
+                except Exception:  # a failing decider denies (fails closed) and is logged, never a 500
+                    log.exception("the @policy decider failed on %r; denied", name)
+                    decided[name] = False
             return decided[name]
 
         return frozenset(i for i, r in enumerate(self.requirements) if not r.satisfied(claims, allows))

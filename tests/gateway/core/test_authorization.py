@@ -120,3 +120,17 @@ def test_execute_treats_a_missing_token_as_anonymous(gateway: Gateway) -> None:
     result = asyncio.run(gateway.execute("{ me }"))
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
     assert result["data"] == {"me": None}
+
+
+class Broken:
+    def allows(self, policy: str, claims: Claims | None) -> bool:
+        raise RuntimeError("decider down")
+
+
+def test_a_failing_decider_denies() -> None:
+    from gateway.config import Settings
+
+    sdl = compose([SubgraphSource("a", "http://a.local/graphql", SDL)])
+    gateway = Gateway(sdl, Settings(policy_decider=f"{__name__}:Broken"))
+    variant = gateway.authorized(gateway.prepare("{ open audit }", None), claims("audit"))
+    assert variant is not None and [e["path"] for e in variant.errors] == [["audit"]]
