@@ -6,8 +6,8 @@ fetched separately; Apollo Router aliases them in one request instead).
 Composed by ours and by the reference composer (the supergraphs are the same). The plan shape
 is @apollo/query-planner's (checked against it: the value selected on the ancestor in the
 parent fetch, the field fetched through `_entities` with `$contextualArgument_*` variables);
-@apollo/gateway plans but does not execute context rewrites (Apollo Router does), so the module is
-skipped under CONFORMANCE_GATEWAY=apollo.
+@apollo/gateway refuses to load supergraphs linking context/v0.1 (`for: SECURITY`), so the module
+is skipped under CONFORMANCE_GATEWAY=apollo.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from .harness import GatewayClient, Subgraph
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CONFORMANCE_GATEWAY") == "apollo",
-    reason="@apollo/gateway does not execute @fromContext rewrites (Apollo Router does)",
+    reason="@apollo/gateway refuses supergraphs linking context/v0.1 (a for: SECURITY feature it does not "
+    "support); Apollo Router executes @fromContext",
 )
 
 
