@@ -13,12 +13,18 @@ is skipped under CONFORMANCE_GATEWAY=apollo.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import pytest
 
+from gateway.runtime import Gateway
+from tests.support.reference import reference_query_plan
+from tests.support.reference_tools import query_planner_unavailable
+
 from .conftest import scenario_gateway
-from .harness import GatewayClient, Subgraph
+from .harness import GatewayClient, RequestLog, Scenario, Subgraph, reference_composer_available
+from .harness.gateway import compose_reference
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CONFORMANCE_GATEWAY") == "apollo",
@@ -205,3 +211,41 @@ def test_the_plan_shows_the_contextual_variable(gw: GatewayClient) -> None:
     result = gw.query("{ stores { featured { price } } }", headers={"X-Query-Plan": "true"})
     text = result["extensions"]["queryPlan"]["text"]
     assert "price(currency: $contextualArgument_" in text
+
+
+PLANNED = (
+    "{ stores { sections { products { price } } } }",
+    "{ stores { featured { cheap: price(discount: 10) full: price } } }",
+    "{ localStores { id featured { price } } }",
+)
+
+
+@pytest.mark.skipif(
+    bool(reference_composer_available() or query_planner_unavailable()),
+    reason=f"reference tools: {reference_composer_available() or query_planner_unavailable()}",
+)
+@pytest.mark.parametrize("query", PLANNED)
+def test_the_plans_are_the_reference_query_planner_s(query: str) -> None:
+    subgraphs = {s.name: s for s in (stores(), catalog())}
+    scenario = Scenario("context-plans", subgraphs, {n: f"http://{n}.local/graphql" for n in subgraphs}, RequestLog())
+    supergraph = compose_reference(scenario)
+    gateway = Gateway(supergraph)
+    ours = gateway.plan(gateway.prepare(query, None)).to_json()["node"]
+    assert plan_outline(ours) == plan_outline(reference_query_plan(supergraph, query))
+
+
+def plan_outline(node: dict[str, Any]) -> Any:
+    """What both planners must agree on: the fetches, their order and nesting, their subgraphs and
+    paths, and which fields take contextual variables (how many distinct ones)."""
+    kind = node["kind"]
+    if kind == "Sequence":
+        return ["Sequence", [plan_outline(n) for n in node["nodes"]]]
+    if kind == "Parallel":
+        return ["Parallel", sorted((plan_outline(n) for n in node["nodes"]), key=repr)]
+    if kind == "Flatten":
+        return ["Flatten", node["path"], plan_outline(node["node"])]
+    operation = node["operation"]
+    body = operation[operation.index("{") :]  # not the variable definitions
+    contextual = sorted(set(re.findall(r"(\w+)\([^)]*\$contextualArgument", body)))
+    variables = len(set(re.findall(r"\$(contextualArgument\w+)", operation)))
+    return ["Fetch", node["serviceName"], contextual, variables]
