@@ -86,6 +86,7 @@ type Store @key(fields: "id") @context(name: "store") {
   currency: String! @external
   sections: [Section!]!
   featured: Product
+  partner: Store
 }
 
 type Section {
@@ -110,11 +111,15 @@ type Product @key(fields: "upc") {
         ]
         return {"id": rep["id"], "sections": sections, "featured": PRODUCTS["1"]}
 
+    def partner(parent: dict[str, Any], _info: Any) -> dict[str, Any]:
+        return store({"id": {"s1": "s2", "s2": "s3", "s3": "s1"}[parent["id"]]})
+
     return Subgraph(
         "catalog",
         sdl,
         resolvers={
             "Product.price": price,
+            "Store.partner": partner,
             "Query.localStores": lambda _p, _i: [store({"id": s["id"]}) for s in STORES],
         },
         entities={"Store": store, "Product": lambda rep: PRODUCTS.get(rep["upc"])},
@@ -185,6 +190,31 @@ def test_a_context_set_in_the_same_fetch_gets_an_entity_fetch_of_its_own(gw: Gat
     assert any("currency" in r.query for r in gw.log.entity_calls("stores"))
 
 
+def test_the_nearest_of_nested_contexts_wins(gw: GatewayClient) -> None:
+    result = gw.query("{ stores { id featured { price } partner { id featured { price } } } }")
+    assert result == {
+        "data": {
+            "stores": [
+                {
+                    "id": "s1",
+                    "featured": {"price": "100 EUR"},
+                    "partner": {"id": "s2", "featured": {"price": "100 USD"}},
+                },
+                {
+                    "id": "s2",
+                    "featured": {"price": "100 USD"},
+                    "partner": {"id": "s3", "featured": {"price": "100 EUR"}},
+                },
+                {
+                    "id": "s3",
+                    "featured": {"price": "100 EUR"},
+                    "partner": {"id": "s1", "featured": {"price": "100 EUR"}},
+                },
+            ]
+        }
+    }
+
+
 def test_client_arguments_are_kept_next_to_the_contextual_one(gw: GatewayClient) -> None:
     result = gw.query("{ stores { featured { cheap: price(discount: 10) full: price } } }")
     assert result == {
@@ -214,6 +244,7 @@ def test_the_plan_shows_the_contextual_variable(gw: GatewayClient) -> None:
 
 
 PLANNED = (
+    "{ stores { featured { price } partner { id featured { price } } } }",
     "{ stores { sections { products { price } } } }",
     "{ stores { featured { cheap: price(discount: 10) full: price } } }",
     "{ localStores { id featured { price } } }",
