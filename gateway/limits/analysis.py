@@ -10,7 +10,8 @@ Cost follows Apollo's demand-control model (Apollo Router's static estimate): a 
 to begin with; a composite field costs 1 (scalars and enums 0) unless `@cost` says otherwise on
 the field or its type; a list field multiplies its own and its selections' cost by its size: the
 largest slicing argument given (or defaulted in the schema), else `@listSize(assumedSize:)`, else
-the default list size; `@listSize(sizedFields:)` gives that size to the named child lists. Each
+the default list size; `@listSize(sizedFields:)` gives that size to the named child lists; a
+field with `@requires` adds the cost of its required fields (once, as Apollo Router does). Each
 argument adds its cost: its `@cost` (scalars, enums: 0 without), an input object 1 unless
 `@cost` says otherwise, plus the cost of each input field given (`@cost` on input fields), a list
 the sum of its items. With `requireOneSlicingArgument` (the default) a field whose `@listSize`
@@ -202,6 +203,9 @@ class OperationAnalyzer:
             multiplier = given**lists
         child = self._selection_set(node.selection_set, return_type, child_sized) if node.selection_set else ZERO
         cost = argument_cost + multiplier * (weight + child.cost)
+        required = costs.requires.get(coordinate)
+        if required is not None and parent is not None:  # the @requires fields are fetched for it
+            cost += self._selection_set(required, parent, _NONE).cost
         return Stats(1 + child.depth, alias + child.aliases, 1 + child.fields, 1, cost)
 
     # --- list sizes --------------------------------------------------------------------------

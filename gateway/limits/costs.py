@@ -14,6 +14,7 @@ from graphql import (
     BooleanValueNode,
     DirectiveNode,
     DocumentNode,
+    GraphQLError,
     InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
@@ -21,6 +22,7 @@ from graphql import (
     ListValueNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
+    SelectionSetNode,
     StringValueNode,
     TypeDefinitionNode,
     ValueNode,
@@ -45,6 +47,8 @@ class CostModel:
     argument_weights: dict[str, int] = field(default_factory=dict)
     input_field_weights: dict[str, int] = field(default_factory=dict)  # `Input.field`
     list_sizes: dict[str, ListSize] = field(default_factory=dict)
+    # `@join__field(requires:)` field sets by `Type.field`: their cost is part of the field's estimate
+    requires: dict[str, SelectionSetNode] = field(default_factory=dict)
 
     @classmethod
     def from_sdl(cls, sdl: str) -> CostModel:
@@ -82,6 +86,9 @@ class CostModel:
                 size = _list_size(field_node.directives)
                 if size is not None:
                     model.list_sizes[coordinate] = size
+                required = _requires(field_node.directives)
+                if required is not None:
+                    model.requires[coordinate] = required
                 for arg in field_node.arguments or ():
                     weight = _weight(arg.directives)
                     if weight is not None:
@@ -130,6 +137,21 @@ def _strings(value: ValueNode | None) -> tuple[str, ...]:
 def _weight(directives: tuple[DirectiveNode, ...] | None) -> int | None:
     directive = _named(directives, "cost")
     return _int(_args(directive).get("weight")) if directive else None
+
+
+def _requires(directives: tuple[DirectiveNode, ...] | None) -> SelectionSetNode | None:
+    """The `@join__field(requires:)` field set of a supergraph field, parsed (None: none or unparsable)."""
+    for directive in directives or ():
+        if directive.name.value != "join__field" and not directive.name.value.endswith("__field"):
+            continue
+        fields = _args(directive).get("requires")
+        if isinstance(fields, StringValueNode) and fields.value.strip():
+            try:
+                operation = parse("{" + fields.value + "}", no_location=True).definitions[0]
+            except GraphQLError:
+                return None
+            return operation.selection_set  # type: ignore[attr-defined]
+    return None
 
 
 def _list_size(directives: tuple[DirectiveNode, ...] | None) -> ListSize | None:

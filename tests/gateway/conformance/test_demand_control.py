@@ -7,7 +7,8 @@ CONFORMANCE_GATEWAY=apollo the module is skipped; the [reference] variants check
 reference composer carries the directives as ours does): composite fields 1, leaves 0, `@cost` on
 fields, types (objects, enums) and arguments / input fields, a mutation 10 to begin with, lists
 sized by a slicing argument, `assumedSize` or the default (10); `sizedFields` size child lists;
-`requireOneSlicingArgument` refuses a field given none or several of its slicing arguments.
+`requireOneSlicingArgument` refuses a field given none or several of its slicing arguments; a
+field's `@requires` fields add their cost.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 LINK = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.9",
-  import: ["@key", "@cost", "@listSize"])
+  import: ["@key", "@cost", "@listSize", "@shareable"])
 """
 
 PRODUCTS = [{"id": str(i), "name": f"p{i}", "price": {"amount": i}} for i in range(1, 6)]
@@ -71,7 +72,7 @@ type Product @key(fields: "id") {
   price: Money!
 }
 
-type Money @cost(weight: 4) {
+type Money @cost(weight: 4) @shareable {
   amount: Int!
 }
 
@@ -105,7 +106,30 @@ type Review {
 
 
 LIMIT = 100
-gw = scenario_gateway("demand-control", lambda: [shop()], env={"GATEWAY_MAX_COST": str(LIMIT)})
+
+
+def shipping() -> Subgraph:
+    sdl = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.9",
+  import: ["@key", "@external", "@requires", "@shareable"])
+
+type Product @key(fields: "id") {
+  id: ID!
+  price: Money! @external
+  shipping: Int! @requires(fields: "price { amount }")
+}
+
+type Money @shareable {
+  amount: Int!
+}
+"""
+    return Subgraph(
+        "shipping",
+        sdl,
+        entities={"Product": lambda rep: {"id": rep["id"], "shipping": rep["price"]["amount"] + 1}},
+    )
+
+
+gw = scenario_gateway("demand-control", lambda: [shop(), shipping()], env={"GATEWAY_MAX_COST": str(LIMIT)})
 ASK = {"X-Cost-Estimate": "true"}
 
 
@@ -189,6 +213,12 @@ def test_require_one_slicing_argument(gw: GatewayClient) -> None:
     # requireOneSlicingArgument: false; the larger of the two sizes the list
     assert estimate(gw, "{ loose(first: 2, after: 3) { id } }") == 3
     assert estimate(gw, "{ loose { id } }") == 10  # the default list size
+
+
+def test_required_fields_are_part_of_the_estimate(gw: GatewayClient) -> None:
+    # 2 x (Product 1 + shipping (Int 0 + its @requires: Money @cost 4))
+    assert estimate(gw, "{ products(first: 2) { shipping } }") == 10
+    assert gw.query("{ products(first: 2) { shipping } }")["data"] == {"products": [{"shipping": 2}, {"shipping": 3}]}
 
 
 def test_too_expensive_is_refused_before_any_fetch(gw: GatewayClient) -> None:
