@@ -12,6 +12,7 @@ and an implementation's requirements up to its interfaces) gives the same answer
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -36,7 +37,7 @@ ITEMS: list[dict[str, Any]] = [
 ]
 
 pytestmark = pytest.mark.skipif(
-    __import__("os").environ.get("CONFORMANCE_GATEWAY") == "apollo",
+    os.environ.get("CONFORMANCE_GATEWAY") == "apollo",
     reason="@apollo/gateway refuses supergraphs linking authenticated/requiresScopes/policy (for: SECURITY "
     "features it does not support); Apollo Router enforces them",
 )
@@ -53,6 +54,11 @@ type Query {
   audit: [String!] @policy(policies: [["staff"], ["scope:audit"]])
   items: [Item!]
   search: [SearchResult!]!
+}
+
+type Mutation {
+  rename(id: ID!, name: String!): User @requiresScopes(scopes: [["admin"]])
+  ping: Boolean
 }
 
 type User @key(fields: "id") {
@@ -93,6 +99,8 @@ union SearchResult = Note | Secret
             "Query.audit": lambda _p, _i: ["login", "logout"],
             "Query.items": lambda _p, _i: ITEMS,
             "Query.search": lambda _p, _i: ITEMS,
+            "Mutation.rename": lambda _p, _i, id, name: {"id": id, "name": name, "email": None},
+            "Mutation.ping": lambda _p, _i: True,
         },
         entities={"User": lambda rep: next((u for u in USERS if u["id"] == rep["id"]), None)},
     )
@@ -257,6 +265,17 @@ def test_plans_are_cached_per_authorization_outcome(gw: GatewayClient) -> None:
         assert narrower["errors"] == unauthorized(["users", "@", "email"])
         assert narrower["data"] == {"users": [{"name": "Ada", "email": None}, {"name": "Alan", "email": None}]}
         assert gw.query(query, headers=ANONYMOUS) == {"errors": unauthorized(["users"]), "data": {"users": None}}
+
+
+def test_an_unauthorized_mutation_field_is_never_run(gw: GatewayClient) -> None:
+    mutation = 'mutation { rename(id: "u1", name: "Eve") { name } ping }'
+    assert gw.query(mutation, headers=ADA) == {
+        "errors": unauthorized(["rename"]),
+        "data": {"rename": None, "ping": True},
+    }
+    assert gw.log.calls("accounts") and not sent_field(gw, "accounts", "rename")
+    admin = gw.query(mutation, headers=bearer("root", "admin"))
+    assert admin == {"data": {"rename": {"name": "Eve"}, "ping": True}}
 
 
 def test_a_bad_token_is_refused_before_any_authorization(gw: GatewayClient) -> None:
