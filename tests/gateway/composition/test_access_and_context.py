@@ -98,3 +98,55 @@ type T @key(fields: "id") { id: ID! f(a: String @fromContext(field: "$nope { id 
     with pytest.raises(CompositionError) as raised:
         compose(sources(("a", sdl)))
     assert "CONTEXT_NOT_SET" in str(raised.value)
+
+
+def test_a_requires_reading_protected_data_must_be_as_protected() -> None:
+    a = fed2(
+        """
+type Query { p: Product }
+type Product @key(fields: "id") { id: ID! secret: Int @requiresScopes(scopes: [["s"]]) }
+""",
+        *ACCESS,
+    )
+    b = fed2(
+        """
+type Product @key(fields: "id") {
+  id: ID!
+  secret: Int @external
+  derived: Int @requires(fields: "secret")
+  ok: Int @requires(fields: "secret") @requiresScopes(scopes: [["s", "t"]])
+}
+""",
+        "@key",
+        "@external",
+        "@requires",
+        "@requiresScopes",
+    )
+    with pytest.raises(CompositionError) as raised:
+        compose(sources(("a", a), ("b", b)))
+    (issue,) = raised.value.issues
+    assert issue.code == "MISSING_TRANSITIVE_AUTH_REQUIREMENTS"
+    assert issue.message == (  # the reference composer's message
+        '[b] Field "Product.derived" does not specify necessary @authenticated, @requiresScopes and/or @policy '
+        'auth requirements to access the transitive field "Product.secret" data from @requires selection set.'
+    )
+
+
+def test_a_context_reading_protected_data_must_be_as_protected() -> None:
+    a = fed2(
+        'type Query { t: T }\ntype T @key(fields: "id") @policy(policies: [["p"]]) { id: ID! prop: String }', *ACCESS
+    )
+    b = fed2(
+        """
+type T @key(fields: "id") @context(name: "ctx") { id: ID! prop: String @external u: U }
+type U @key(fields: "id") { id: ID! f(a: String @fromContext(field: "$ctx { prop }")): String }
+""",
+        *CONTEXT,
+    )
+    with pytest.raises(CompositionError) as raised:
+        compose(sources(("a", a), ("b", b)))
+    (issue,) = raised.value.issues
+    assert issue.message == (
+        '[b] Field "U.f" does not specify necessary @authenticated, @requiresScopes and/or @policy auth '
+        "requirements to access the transitive data in context b__ctx from @fromContext selection set."
+    )
