@@ -178,6 +178,8 @@ class Settings:
     # None: on in development, off in production (GATEWAY_INTROSPECTION, GATEWAY_GRAPHIQL).
     introspection_enabled: bool | None = None
     graphiql_enabled: bool | None = None
+    # `module:attribute` of the @policy decider (gateway.authz.policies); None: DefaultPolicies
+    policy_decider: str | None = None
 
     @property
     def production(self) -> bool:
@@ -265,6 +267,7 @@ class Settings:
             subgraph_shared_secret=env.get("SUBGRAPH_SHARED_SECRET") or None,
             introspection_enabled=env_bool(env, "GATEWAY_INTROSPECTION", False) if introspection else None,
             graphiql_enabled=env_bool(env, "GATEWAY_GRAPHIQL", False) if graphiql else None,
+            policy_decider=env.get("GATEWAY_POLICY_DECIDER") or None,
         )
         settings.check_production()
         return settings

@@ -11,12 +11,15 @@ import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from graphql import GraphQLSchema, execute_sync
+from graphql import GraphQLSchema, execute_sync, parse
 from graphql.execution.values import get_variable_values
 
 from authn.tokens import Claims
 
 from .auth import RequestIdentity, Unauthenticated
+from .authz.model import AuthorizationModel
+from .authz.operation import AuthorizedVariant, OperationAuthorization
+from .authz.policies import load_policy_decider
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
@@ -24,6 +27,7 @@ from .execution.incremental import DeferredDelivery
 from .execution.shaping import shape_response
 from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
+from .limits.report import cost_extension
 from .persisted import PersistedQueries
 from .planning.nodes import QueryPlan
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
@@ -52,6 +56,9 @@ class Gateway:
         self.cache = PlanCache(self.settings.plan_cache_size)
         self.limits = self.settings.limits
         self.costs = CostModel.from_sdl(supergraph_sdl)
+        # @authenticated / @requiresScopes / @policy (gateway.authz); policies decided by the operator's plug-in
+        self.authorization = AuthorizationModel.from_document(parse(supergraph_sdl, no_location=True))
+        self.policies = load_policy_decider(self.settings.policy_decider)
         self.offload: PrepareOffload[PreparedOperation | RequestError] = PrepareOffload(
             self.limits.prepare_workers, self.limits.prepare_queue
         )
@@ -127,7 +134,7 @@ class Gateway:
         self, query: str, operation_name: str | None, labels: frozenset[str] | None
     ) -> PreparedOperation | RequestError:
         try:
-            return prepare_operation(
+            prepared = prepare_operation(
                 query,
                 operation_name,
                 self.schema,
@@ -137,6 +144,11 @@ class Gateway:
                 labels,
                 hide_suggestions=self.settings.production,
             )
+            if not self.authorization.empty:
+                prepared.authorization = OperationAuthorization.of(
+                    self.schema, self.authorization, prepared.root_type, prepared.selections
+                )
+            return prepared
         except RequestError as exc:
             # Refusals are cached like plans, so a repeat costs a lookup; cached without the traceback,
             # whose frames (the parser's among them) would keep the whole document alive.
@@ -152,8 +164,16 @@ class Gateway:
                 active.add(label)
         return frozenset(active)
 
-    def plan(self, prepared: PreparedOperation) -> QueryPlan:
-        return prepared.plan_for(self.active_labels())
+    def authorized(self, prepared: PreparedOperation, claims: Claims | None) -> AuthorizedVariant | None:
+        """The operation as `claims` may see it (None: everything it selects is allowed)."""
+        authorization = prepared.authorization
+        if authorization is None:
+            return None
+        outcome = authorization.outcome(claims, self.policies)
+        return authorization.variant(outcome) if outcome else None
+
+    def plan(self, prepared: PreparedOperation, variant: AuthorizedVariant | None = None) -> QueryPlan:
+        return prepared.plan_for(self.active_labels(), variant=variant)
 
     def coerce_variables(self, prepared: PreparedOperation, variables: Mapping[str, Any] | None) -> dict[str, Any]:
         """Validate variables against the operation; returns the values to use (defaults applied)."""
@@ -171,9 +191,15 @@ class Gateway:
             raise RequestError([error_dict(e.message, "BAD_USER_INPUT") for e in coerced])
         for name, value in prepared.defaults.items():
             raw.setdefault(name, value)
-        if prepared.variable_cost is not None:  # the cost of `first: $n` is known only now
+        if prepared.variable_cost is not None and self.limits.max_cost > 0:  # `first: $n` is known only now
             prepared.variable_cost.check(raw)
         return raw
+
+    def estimated_cost(self, prepared: PreparedOperation, variables: Mapping[str, Any]) -> int:
+        """The demand-control estimate of the operation with these variable values."""
+        if prepared.variable_cost is not None:
+            return prepared.variable_cost.measure(variables)[0]
+        return prepared.estimated_cost
 
     def subgraph_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
         if not headers:
@@ -197,9 +223,10 @@ class Gateway:
     ) -> dict[str, Any]:
         """Full GraphQL response for one request; request errors become `{"errors": [...]}`."""
         try:
+            claims = await self.auth.verify_request_token(headers or {})
             prepared = await self.prepare_async(query, operation_name)
             values = self.coerce_variables(prepared, variables)
-            return await self.execute_prepared(prepared, values, headers, include_plan=include_plan)
+            return await self.execute_prepared(prepared, values, headers, include_plan=include_plan, claims=claims)
         except RequestError as exc:
             return {"errors": exc.errors}
 
@@ -210,9 +237,15 @@ class Gateway:
         headers: Mapping[str, str] | None,
         *,
         include_plan: bool = False,
+        claims: Claims | None = None,
+        include_cost: bool = False,
     ) -> dict[str, Any]:
-        plan = self.plan(prepared)
+        """`claims`: the verified identity (None: anonymous), which fields it may see (gateway.authz)."""
+        variant = self.authorized(prepared, claims)
+        plan = self.plan(prepared, variant)
         run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
+        if variant is not None:
+            run.errors.extend(dict(error) for error in variant.errors)
         await run.run(plan)
         self._introspect(prepared, variables, run)
         data = shape_response(prepared.shape, run.data, variables, run.errors)
@@ -220,8 +253,9 @@ class Gateway:
         if run.errors:
             response["errors"] = run.errors
         response["data"] = data
-        if include_plan:
-            response["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
+        extensions = self._extensions(prepared, variables, plan, include_plan, include_cost)
+        if extensions:
+            response["extensions"] = extensions
         return response
 
     async def execute_incremental(
@@ -231,16 +265,22 @@ class Gateway:
         headers: Mapping[str, str] | None,
         *,
         include_plan: bool = False,
+        claims: Claims | None = None,
+        include_cost: bool = False,
     ) -> AsyncGenerator[dict[str, Any], None] | None:
         """The payloads of an operation whose @defer fragments are in force (None: there are none, so
         :meth:`execute_prepared` answers it): the primary part is fetched before this returns (its
-        RequestErrors raise here), the deferred parts as the payloads are consumed."""
+        RequestErrors raise here), the deferred parts as the payloads are consumed. Authorization
+        applies as in :meth:`execute_prepared`; its errors come with the primary part."""
         deferred = prepared.active_defers(variables)
         if not deferred:
             return None
-        plan = prepared.plan_for(self.active_labels(), deferred)
+        variant = self.authorized(prepared, claims)
+        plan = prepared.plan_for(self.active_labels(), deferred, variant)
         shape = prepared.incremental_for(deferred)
         run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
+        if variant is not None:
+            run.errors.extend(dict(error) for error in variant.errors)
         await run.run(plan)
         self._introspect(prepared, variables, run)
         data = shape_response(shape.primary, run.data, variables, run.errors)
@@ -250,9 +290,26 @@ class Gateway:
             first["errors"] = list(run.errors)
         first["data"] = data
         first["hasNext"] = delivery.has_parts()
-        if include_plan:
-            first["extensions"] = {"queryPlan": {"json": plan.to_json(), "text": plan.to_text()}}
+        extensions = self._extensions(prepared, variables, plan, include_plan, include_cost)
+        if extensions:
+            first["extensions"] = extensions
         return _incremental_payloads(first, delivery)
+
+    def _extensions(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        plan: QueryPlan,
+        include_plan: bool,
+        include_cost: bool,
+    ) -> dict[str, Any]:
+        """The response extensions a client asked for: the query plan, the demand-control estimate."""
+        extensions: dict[str, Any] = {}
+        if include_plan:
+            extensions["queryPlan"] = {"json": plan.to_json(), "text": plan.to_text()}
+        if include_cost:
+            extensions["cost"] = cost_extension(self.estimated_cost(prepared, variables), self.limits.max_cost)
+        return extensions
 
     def _introspect(self, prepared: PreparedOperation, variables: Mapping[str, Any], run: PlanExecution) -> None:
         if prepared.introspection is not None:

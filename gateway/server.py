@@ -18,6 +18,7 @@ import orjson
 
 from .config import Settings
 from .errors import RequestError, error_dict
+from .limits.report import COST_HEADER
 from .multipart import accepts_multipart, send_multipart
 from .request import (
     HttpError,
@@ -151,15 +152,24 @@ class GatewayApp:
         if gateway.rate_limiter is not None:  # after parsing, before any subgraph fetch
             await gateway.rate_limiter.check(prepared, claims.subject if claims else None, headers, peer)
         values = gateway.coerce_variables(prepared, variables)
-        want_plan = headers.get("x-query-plan", "").lower() in ("true", "1", "yes")
+        want_plan = _asked(headers, "x-query-plan")
+        want_cost = _asked(headers, COST_HEADER)
         # RequestError here too, e.g. when the operation cannot be planned
         if prepared.defers and accepts_multipart(headers.get("accept")):
-            payloads = await gateway.execute_incremental(prepared, values, headers, include_plan=want_plan)
+            payloads = await gateway.execute_incremental(
+                prepared, values, headers, include_plan=want_plan, claims=claims, include_cost=want_cost
+            )
             if payloads is not None:  # else no @defer is in force (`if: $v`): one response
                 await send_multipart(send, receive, payloads, [])
                 return
-        response = await gateway.execute_prepared(prepared, values, headers, include_plan=want_plan)
+        response = await gateway.execute_prepared(
+            prepared, values, headers, include_plan=want_plan, claims=claims, include_cost=want_cost
+        )
         await _send_bytes(send, 200, orjson.dumps(response), media)
+
+
+def _asked(headers: dict[str, str], name: str) -> bool:
+    return headers.get(name, "").lower() in ("true", "1", "yes")
 
 
 def _request_id(scope: Scope) -> str:

@@ -13,6 +13,7 @@ from .satisfiability import check_satisfiability
 from .source import SubgraphSource
 from .subgraph_parser import parse_all
 from .subgraph_validation import validate_subgraph
+from .transitive_auth import check_transitive_auth
 
 
 def compose(subgraphs: Sequence[SubgraphSource]) -> str:
@@ -28,6 +29,8 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> str:
     if issues:
         raise CompositionError(issues)
     supergraph, issues = merge(parsed)
+    if not issues:
+        issues = check_transitive_auth(supergraph)
     if issues:
         raise CompositionError(issues)
     issues = check_satisfiability(parsed, supergraph)

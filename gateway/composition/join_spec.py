@@ -41,6 +41,16 @@ LIST_SIZE_DIRECTIVE = (
     "directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!],"
     " requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION"
 )
+AUTHENTICATED_URL = "https://specs.apollo.dev/authenticated/v0.1"
+REQUIRES_SCOPES_URL = "https://specs.apollo.dev/requiresScopes/v0.1"
+POLICY_URL = "https://specs.apollo.dev/policy/v0.1"
+_AUTH_LOCATIONS = "FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"
+AUTHENTICATED_DIRECTIVE = f"directive @authenticated on {_AUTH_LOCATIONS}"
+REQUIRES_SCOPES_DIRECTIVE = f"directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on {_AUTH_LOCATIONS}"
+POLICY_DIRECTIVE = f"directive @policy(policies: [[policy__Policy!]!]!) on {_AUTH_LOCATIONS}"
+CONTEXT_URL = "https://specs.apollo.dev/context/v0.1"
+CONTEXT_DIRECTIVE = "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION"
+FROM_CONTEXT_DIRECTIVE = "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION"
 
 # name -> definition of the spec types (joined into the alphabetical type listing).
 CORE_TYPES = {

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from graphql.language import DirectiveDefinitionNode
 
+from .access_control import propagate_to_interfaces
 from .errors import CompositionIssue, quote_subgraphs
 from .merge_fields import FieldContext, merge_composite_fields
 from .merge_values import Issues, merge_decorations, merge_input_values, pick_description
@@ -61,6 +62,7 @@ class _Merger:
             if stype is not None:
                 self.supergraph.types[name] = stype
         self._add_interface_object_fields()
+        propagate_to_interfaces(self.supergraph)
         self._check_implementations()
         self._check_fed1_extensions()
         self._roots()

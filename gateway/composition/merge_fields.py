@@ -194,7 +194,7 @@ def _needs_join_field(stype: SType, sources: list[_Source], types_equal: bool, o
         return True
     for s in sources:
         f = s.fdef
-        if f.external or f.requires or f.provides or f.override_from or f.override_label:
+        if f.external or f.requires or f.provides or f.override_from or f.override_label or f.context_arguments:
             return True
     return len(sources) < len(stype.graphs)  # some subgraph defining the type lacks the field
 
@@ -212,4 +212,5 @@ def _join_field(ctx: FieldContext, s: _Source, types_equal: bool, overrides: _Ov
         override=f.override_from,
         override_label=f.override_label or overrides.labels.get(s.sub.name),
         used_overridden=s.sub.name in overrides.used,
+        context_arguments=list(f.context_arguments),
     )

@@ -47,7 +47,29 @@ def merge_decorations(decos: Sequence[Decorations]) -> Decorations:
             merged.cost = deco.cost if merged.cost is None else max(merged.cost, deco.cost)
         if merged.list_size is None:
             merged.list_size = deco.list_size
+        merged.authenticated = merged.authenticated or deco.authenticated
+        merged.requires_scopes = dnf_conjunction(merged.requires_scopes, deco.requires_scopes)
+        merged.policies = dnf_conjunction(merged.policies, deco.policies)
+        merged.contexts.extend(c for c in deco.contexts if c not in merged.contexts)
     return merged
+
+
+DNF = tuple[tuple[str, ...], ...]
+
+
+def dnf_conjunction(left: DNF | None, right: DNF | None) -> DNF | None:
+    """Both requirements (each an OR of ANDs) as one OR of ANDs, as the reference composer merges
+    @requiresScopes/@policy across subgraphs: every pair of clauses joined, subsumed clauses dropped."""
+    if left is None or right is None:
+        return left if right is None else right
+    joined: list[frozenset[str]] = []
+    for a in left or ((),):
+        for b in right or ((),):
+            clause = frozenset(a) | frozenset(b)
+            if clause not in joined:
+                joined.append(clause)
+    kept = [c for c in joined if not any(other < c for other in joined)]
+    return tuple(sorted(tuple(sorted(c)) for c in kept))
 
 
 def describe_types(per_subgraph: Sequence[tuple[str, TypeRef]]) -> str:

@@ -38,6 +38,12 @@ class Decorations:
     # demand control (https://specs.apollo.dev/cost/v0.1): @cost's weight, @listSize's printed arguments
     cost: int | None = None
     list_size: str | None = None
+    # access control (authenticated/v0.1, requiresScopes/v0.1, policy/v0.1): enforced by the gateway
+    authenticated: bool = False
+    requires_scopes: tuple[tuple[str, ...], ...] | None = None  # OR of ANDs
+    policies: tuple[tuple[str, ...], ...] | None = None
+    # @context names a type sets (context/v0.1), qualified by subgraph: `<subgraph>__<name>`
+    contexts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +55,17 @@ class InputValue:
     default: ValueNode | None = None
     description: str | None = None
     deco: Decorations = field(default_factory=Decorations)
+
+
+@dataclass(frozen=True)
+class ContextArgument:
+    """An argument with `@fromContext(field: "$name selection")`: not part of the supergraph field's
+    arguments, carried as `@join__field(contextArguments:)` (join v0.5)."""
+
+    name: str
+    type: str
+    context: str  # qualified: `<subgraph>__<name>`
+    selection: str  # the field value after the context name, e.g. " { prop }"
 
 
 @dataclass
@@ -64,6 +81,7 @@ class Field:
     requires: str | None = None
     override_from: str | None = None
     override_label: str | None = None
+    context_arguments: list[ContextArgument] = field(default_factory=list)
 
 
 @dataclass

@@ -6,15 +6,24 @@ from graphql import print_ast
 from graphql.language.print_string import print_string
 
 from .join_spec import (
+    AUTHENTICATED_DIRECTIVE,
+    AUTHENTICATED_URL,
+    CONTEXT_DIRECTIVE,
+    CONTEXT_URL,
     CORE_DIRECTIVES,
     CORE_TYPES,
     COST_DIRECTIVE,
     COST_URL,
+    FROM_CONTEXT_DIRECTIVE,
     INACCESSIBLE_DIRECTIVE,
     INACCESSIBLE_URL,
     JOIN_URL,
     LINK_URL,
     LIST_SIZE_DIRECTIVE,
+    POLICY_DIRECTIVE,
+    POLICY_URL,
+    REQUIRES_SCOPES_DIRECTIVE,
+    REQUIRES_SCOPES_URL,
     TAG_DIRECTIVE,
     TAG_URL,
 )
@@ -35,8 +44,13 @@ def print_supergraph(supergraph: Supergraph) -> str:
     uses_tag = supergraph.uses("tags")
     uses_inaccessible = supergraph.uses("inaccessible")
     uses_cost = supergraph.uses("cost") or supergraph.uses("list_size")
-    blocks = [_schema(supergraph, uses_tag, uses_inaccessible, uses_cost)]
+    access = _access_specs(supergraph)
+    blocks = [_schema(supergraph, uses_tag, uses_inaccessible, uses_cost, access)]
     directives = dict(CORE_DIRECTIVES)
+    for name, (_, definition, _) in access.items():
+        directives[name] = definition
+    if "context" in access:
+        directives["context__fromContext"] = FROM_CONTEXT_DIRECTIVE
     if uses_cost:
         directives["cost"] = COST_DIRECTIVE
         directives["listSize"] = LIST_SIZE_DIRECTIVE
@@ -48,6 +62,9 @@ def print_supergraph(supergraph: Supergraph) -> str:
         directives[node.name.value] = print_ast(node)
     blocks.extend(directives[name] for name in sorted(directives, key=str.lower))
     types = dict(CORE_TYPES)
+    for _, _, scalar in access.values():
+        if scalar:
+            types[scalar] = f"scalar {scalar}"
     types["join__Graph"] = _graph_enum(supergraph)
     for stype in supergraph.types.values():
         types[stype.name] = _type(stype)
@@ -55,12 +72,35 @@ def print_supergraph(supergraph: Supergraph) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _schema(supergraph: Supergraph, uses_tag: bool, uses_inaccessible: bool, uses_cost: bool = False) -> str:
+def _access_specs(supergraph: Supergraph) -> dict[str, tuple[str, str, str | None]]:
+    """The access-control specs in use: directive name -> (spec URL, definition, its scalar)."""
+    specs = {
+        "authenticated": ("authenticated", AUTHENTICATED_URL, AUTHENTICATED_DIRECTIVE, None),
+        "requiresScopes": ("requires_scopes", REQUIRES_SCOPES_URL, REQUIRES_SCOPES_DIRECTIVE, "requiresScopes__Scope"),
+        "policy": ("policies", POLICY_URL, POLICY_DIRECTIVE, "policy__Policy"),
+        "context": ("contexts", CONTEXT_URL, CONTEXT_DIRECTIVE, "context__ContextFieldValue"),
+    }
+    return {
+        name: (url, definition, scalar)
+        for name, (attribute, url, definition, scalar) in specs.items()
+        if supergraph.uses(attribute)
+    }
+
+
+def _schema(
+    supergraph: Supergraph,
+    uses_tag: bool,
+    uses_inaccessible: bool,
+    uses_cost: bool = False,
+    access: dict[str, tuple[str, str, str | None]] | None = None,
+) -> str:
     links = [f'@link(url: "{LINK_URL}")', f'@link(url: "{JOIN_URL}", for: EXECUTION)']
     if uses_tag:
         links.append(f'@link(url: "{TAG_URL}")')
     if uses_inaccessible:
         links.append(f'@link(url: "{INACCESSIBLE_URL}", for: SECURITY)')
+    for url, _, _ in (access or {}).values():
+        links.append(f'@link(url: "{url}", for: SECURITY)')
     if uses_cost:
         links.append(f'@link(url: "{COST_URL}", import: ["@cost", "@listSize"])')
     ops = "".join(f"  {op}: {name}\n" for op, name in supergraph.roots.items())
@@ -116,8 +156,22 @@ def _join_field(jf: JoinField) -> str:
             ("override", s(jf.override)),
             ("overrideLabel", s(jf.override_label)),
             ("usedOverridden", "true" if jf.used_overridden else None),
+            ("contextArguments", _context_arguments(jf) if jf.context_arguments else None),
         ]
     )
+
+
+def _context_arguments(jf: JoinField) -> str:
+    items = [
+        f"{{context: {print_string(a.context)}, name: {print_string(a.name)}, type: {print_string(a.type)}, "
+        f"selection: {print_string(a.selection)}}}"
+        for a in jf.context_arguments
+    ]
+    return "[" + ", ".join(items) + "]"
+
+
+def _string_lists(clauses: tuple[tuple[str, ...], ...]) -> str:
+    return "[" + ", ".join("[" + ", ".join(print_string(v) for v in c) + "]" for c in clauses) + "]"
 
 
 def _decorations(deco: Decorations, joins: list[str]) -> list[str]:
@@ -126,7 +180,14 @@ def _decorations(deco: Decorations, joins: list[str]) -> list[str]:
     if deco.inaccessible:
         out.append("@inaccessible")
     out.extend(joins)
+    out.extend(f"@context(name: {print_string(name)})" for name in deco.contexts)
     out.extend(f"@tag(name: {print_string(tag)})" for tag in deco.tags)
+    if deco.authenticated:
+        out.append("@authenticated")
+    if deco.requires_scopes is not None:
+        out.append(f"@requiresScopes(scopes: {_string_lists(deco.requires_scopes)})")
+    if deco.policies is not None:
+        out.append(f"@policy(policies: {_string_lists(deco.policies)})")
     if deco.cost is not None:
         out.append(f"@cost(weight: {deco.cost})")
     if deco.list_size is not None:

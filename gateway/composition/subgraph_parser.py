@@ -6,6 +6,7 @@ type extensions, renamed root types, and strips the federation machinery (`_Serv
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from graphql import GraphQLError, IntValueNode, parse, print_ast
@@ -23,6 +24,7 @@ from graphql.language import (
     InputValueDefinitionNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
+    ListValueNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
     ScalarTypeDefinitionNode,
@@ -40,7 +42,8 @@ from graphql.language import (
 from .errors import CompositionIssue
 from .fieldset import top_level_fields
 from .links import DirectiveNames, LinkError, resolve_names
-from .model import ROOT_NAMES, Decorations, EnumValue, Field, InputValue, Key, Kind, Subgraph, TypeDef
+from .merge_values import dnf_conjunction
+from .model import ROOT_NAMES, ContextArgument, Decorations, EnumValue, Field, InputValue, Key, Kind, Subgraph, TypeDef
 from .typeref import TypeRef
 
 _KIND_BY_NODE: dict[type, Kind] = {
@@ -100,6 +103,22 @@ def _arg(directive: DirectiveNode, name: str) -> ValueNode | None:
 def _str_arg(directive: DirectiveNode, name: str) -> str | None:
     value = _arg(directive, name)
     return value.value if isinstance(value, StringValueNode) else None
+
+
+_CONTEXT_FIELD = re.compile(r"^\s*\$([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.DOTALL)
+
+
+def _string_lists(value: ValueNode | None) -> tuple[tuple[str, ...], ...]:
+    """`[["a", "b"], ["c"]]` (also `["a"]`, read as `[["a"]]`)."""
+    if not isinstance(value, ListValueNode):
+        return ((value.value,),) if isinstance(value, StringValueNode) else ()
+    out: list[tuple[str, ...]] = []
+    for item in value.values:
+        if isinstance(item, ListValueNode):
+            out.append(tuple(v.value for v in item.values if isinstance(v, StringValueNode)))
+        elif isinstance(item, StringValueNode):
+            out.append((item.value,))
+    return tuple(out)
 
 
 def _bool_arg(directive: DirectiveNode, name: str, default: bool) -> bool:
@@ -261,6 +280,36 @@ class _Builder:
                 deco.cost = int(weight.value)
         elif canonical == "listSize" and directive.arguments:
             deco.list_size = "(" + ", ".join(print_ast(a) for a in directive.arguments) + ")"
+        elif canonical == "authenticated":
+            deco.authenticated = True
+        elif canonical == "context":
+            name = _str_arg(directive, "name")
+            qualified = f"{self.subgraph.name}__{name}" if name else None
+            if qualified is not None and qualified not in deco.contexts:
+                deco.contexts.append(qualified)
+        elif canonical in ("requiresScopes", "policy"):
+            argument = "scopes" if canonical == "requiresScopes" else "policies"
+            value = next((a.value for a in directive.arguments or () if a.name.value == argument), None)
+            clauses = _string_lists(value)
+            if canonical == "requiresScopes":
+                deco.requires_scopes = dnf_conjunction(deco.requires_scopes, clauses)
+            else:
+                deco.policies = dnf_conjunction(deco.policies, clauses)
+
+    def _context_argument(self, node: InputValueDefinitionNode, coordinate: str) -> ContextArgument | None:
+        """`@fromContext(field: "$ctx { prop }")` on an argument; None for an ordinary argument."""
+        for directive in node.directives or ():
+            if self._canonical(directive, coordinate) != "fromContext":
+                continue
+            value = _str_arg(directive, "field") or ""
+            match = _CONTEXT_FIELD.match(value)
+            if match is None:
+                message = f'@fromContext argument does not reference a context "{value}".'
+                self._bad_directive("NO_CONTEXT_IN_SELECTION", coordinate, message)
+                return None
+            context = f"{self.subgraph.name}__{match.group(1)}"
+            return ContextArgument(node.name.value, str(self._ref(node.type)), context, match.group(2))
+        return None
 
     def _enum_value(self, tdef: TypeDef, node: EnumValueDefinitionNode) -> None:
         value = tdef.values.setdefault(node.name.value, EnumValue(node.name.value))
@@ -282,6 +331,10 @@ class _Builder:
         fdef = Field(name, self._ref(node.type), description=_description(node), external=external)
         fdef.shareable = shareable
         for arg in node.arguments or ():
+            contextual = self._context_argument(arg, f"{coordinate}({arg.name.value}:)")
+            if contextual is not None:
+                fdef.context_arguments.append(contextual)
+                continue
             fdef.args[arg.name.value] = self._input_value(arg, f"{coordinate}({arg.name.value}:)")
         for directive in node.directives or ():
             canonical = self._canonical(directive, coordinate)

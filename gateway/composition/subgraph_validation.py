@@ -78,6 +78,7 @@ def validate_subgraph(sub: Subgraph) -> list[CompositionIssue]:
                 "@key in this subgraph.",
                 tdef.name,
             )
+    _mark_context_fields(sub, used, report)
     _check_externals(sub, used, report)
     _check_type_references(sub, report)
     return issues
@@ -136,6 +137,28 @@ def _check_directive_fields(
                 "already provided by this subgraph (it is not marked @external)",
                 coordinate,
             )
+
+
+def _mark_context_fields(sub: Subgraph, used: set[tuple[str, str]], report: _Report) -> None:
+    """Fields a `@fromContext` selection reads on the types setting its context are used (even @external);
+    a context no type of the subgraph sets is an error."""
+    for tdef in sub.types.values():
+        for fdef in tdef.fields.values():
+            for argument in fdef.context_arguments:
+                selection = argument.selection.strip()
+                if selection.startswith("{") and selection.endswith("}"):
+                    selection = selection[1:-1]
+                setters = [t for t in sub.types.values() if argument.context in t.deco.contexts]
+                if not setters:
+                    name = argument.context.removeprefix(f"{sub.name}__")
+                    coordinate = f"{tdef.name}.{fdef.name}({argument.name}:)"
+                    report(
+                        "CONTEXT_NOT_SET",
+                        f'Context "{name}" is used at location "{coordinate}" but is never set.',
+                        coordinate,
+                    )
+                for setter in setters:
+                    used.update(check_field_set(sub, setter.name, selection).visited)
 
 
 def _check_externals(sub: Subgraph, used: set[tuple[str, str]], report: _Report) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from graphql.language import DirectiveDefinitionNode, ValueNode
 
-from .model import Decorations, Kind
+from .model import ContextArgument, Decorations, Kind
 from .typeref import TypeRef
 
 
@@ -36,6 +36,7 @@ class JoinField:
     override: str | None = None
     override_label: str | None = None
     used_overridden: bool = False
+    context_arguments: list[ContextArgument] = field(default_factory=list)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from ..planning.nodes import (
 )
 from ..planning.operation import clauses_hold
 from ..supergraph.model import Supergraph
+from .context import Chain, collect_with_chains, group_by_context
 from .http import SubgraphClient, SubgraphFetchError
 from .inputs import prune_input
 from .unalias import unalias, unalias_path
@@ -213,13 +214,35 @@ class PlanExecution:
         fetch = flatten.node
         if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):
             return
-        recipes = fetch.entity_reps or {}
         objects: list[dict[str, Any]] = []
-        _collect(self.data, flatten.keys, 0, objects)
+        if not fetch.context_values:
+            _collect(self.data, flatten.keys, 0, objects)
+            await self._fetch_entities(flatten, objects, range(len(objects)), None)
+            return
+        # @fromContext: one fetch per distinct tuple of contextual values (gateway.execution.context)
+        found: list[tuple[dict[str, Any], Chain]] = []
+        collect_with_chains(self.data, flatten.keys, 0, [], found)
+        objects = [obj for obj, _ in found]
+        groups = group_by_context([chain for _, chain in found], fetch.context_values, _project)
+        await asyncio.gather(
+            *(self._fetch_entities(flatten, objects, positions, extra) for extra, positions in groups)
+        )
+
+    async def _fetch_entities(
+        self,
+        flatten: FlattenNode,
+        objects: list[dict[str, Any]],
+        positions: Iterable[int],
+        extra_variables: dict[str, Any] | None,
+    ) -> None:
+        """One `_entities` fetch for `objects[positions]` (positions index every entity at the path)."""
+        fetch = flatten.node
+        recipes = fetch.entity_reps or {}
         representations: list[dict[str, Any]] = []
         targets: list[list[int]] = []
         seen: dict[bytes, int] = {}
-        for position, obj in enumerate(objects):
+        for position in positions:
+            obj = objects[position]
             recipe = recipes.get(obj.get("__typename"))  # type: ignore[arg-type]
             if recipe is None:
                 continue
@@ -240,6 +263,8 @@ class PlanExecution:
         if not representations:
             return
         variables = self._variables_for(fetch)
+        if extra_variables:
+            variables.update(extra_variables)
         variables["representations"] = representations
 
         def first_entity_path() -> list[str | int] | None:

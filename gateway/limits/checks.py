@@ -19,6 +19,7 @@ MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
 MAX_ROOT_FIELDS_EXCEEDED = "MAX_ROOT_FIELDS_EXCEEDED"
 MAX_FIELDS_EXCEEDED = "MAX_FIELDS_EXCEEDED"
 COST_ESTIMATED_TOO_EXPENSIVE = "COST_ESTIMATED_TOO_EXPENSIVE"
+COST_QUERY_PARSE_FAILURE = "COST_QUERY_PARSE_FAILURE"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 
@@ -55,10 +56,13 @@ def check_measured(measured: Measured, limits: OperationLimits) -> None:
     for limit, value, code, what in checks:
         if limit > 0 and value > limit:
             raise limit_error(f"The operation has {_shown(value)} {what}; the limit is {limit}.", code, limit, value)
-    check_cost(measured.cost, limits)
+    check_cost(measured.cost, limits, measured.slicing_error)
 
 
-def check_cost(cost: int, limits: OperationLimits) -> None:
+def check_cost(cost: int, limits: OperationLimits, slicing_error: str | None = None) -> None:
+    """Demand control applies when a cost limit is set: the @listSize rules, then the estimate."""
+    if limits.max_cost > 0 and slicing_error is not None:
+        raise RequestError([{"message": slicing_error, "extensions": {"code": COST_QUERY_PARSE_FAILURE}}])
     if limits.max_cost > 0 and cost > limits.max_cost:
         raise limit_error(
             f"The operation's estimated cost is {_shown(cost)}; the limit is {limits.max_cost}.",
@@ -82,22 +86,28 @@ class VariableCost:
     fragments: Mapping[str, FragmentDefinitionNode]
     defaults: Mapping[str, Any]
     names: tuple[str, ...]
-    _seen: dict[tuple[Any, ...], int | None]
+    _seen: dict[tuple[Any, ...], tuple[int, str | None]]
 
     MAX_REMEMBERED = 64
 
     def check(self, variables: Mapping[str, Any]) -> None:
+        cost, slicing_error = self.measure(variables)
+        check_cost(cost, self.limits, slicing_error)
+
+    def measure(self, variables: Mapping[str, Any]) -> tuple[int, str | None]:
+        """The estimated cost with these variable values, and a @listSize rule it breaks (if any)."""
         key = tuple(_hashable(variables.get(name)) for name in self.names)
-        cost = self._seen.get(key)
-        if cost is None:
+        known = self._seen.get(key)
+        if known is None:
             analyzer = OperationAnalyzer(
                 self.schema, self.costs, self.limits.default_list_size, self.fragments, self.defaults, variables
             )
-            cost = analyzer.measure(self.operation).cost
+            measured = analyzer.measure(self.operation)
+            known = (measured.cost, measured.slicing_error)
             if len(self._seen) >= self.MAX_REMEMBERED:
                 self._seen.clear()
-            self._seen[key] = cost
-        check_cost(cost, self.limits)
+            self._seen[key] = known
+        return known
 
 
 def _hashable(value: Any) -> Any:

@@ -1,7 +1,8 @@
 """The demand-control directives of a supergraph: `@cost(weight:)` and `@listSize(...)`.
 
 Read from the supergraph SDL as Apollo's demand-control spec (https://specs.apollo.dev/cost/v0.1)
-places them: on fields, arguments and types (`@cost`) and on list-returning fields (`@listSize`).
+places them: on fields, arguments, input fields and types (objects, interfaces, unions, scalars,
+enums: `@cost`) and on list-returning fields (`@listSize`).
 A prefixed name (`@cost__cost`, `@federation__listSize`) is accepted too.
 """
 
@@ -13,12 +14,15 @@ from graphql import (
     BooleanValueNode,
     DirectiveNode,
     DocumentNode,
+    GraphQLError,
+    InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
     IntValueNode,
     ListValueNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
+    SelectionSetNode,
     StringValueNode,
     TypeDefinitionNode,
     ValueNode,
@@ -41,7 +45,10 @@ class CostModel:
     type_weights: dict[str, int] = field(default_factory=dict)
     field_weights: dict[str, int] = field(default_factory=dict)
     argument_weights: dict[str, int] = field(default_factory=dict)
+    input_field_weights: dict[str, int] = field(default_factory=dict)  # `Input.field`
     list_sizes: dict[str, ListSize] = field(default_factory=dict)
+    # `@join__field(requires:)` field sets by `Type.field`: their cost is part of the field's estimate
+    requires: dict[str, SelectionSetNode] = field(default_factory=dict)
 
     @classmethod
     def from_sdl(cls, sdl: str) -> CostModel:
@@ -57,6 +64,12 @@ class CostModel:
             weight = _weight(definition.directives)
             if weight is not None:
                 model.type_weights[type_name] = weight
+            if isinstance(definition, InputObjectTypeDefinitionNode):
+                for input_field in definition.fields or ():
+                    weight = _weight(input_field.directives)
+                    if weight is not None:
+                        model.input_field_weights[f"{type_name}.{input_field.name.value}"] = weight
+                continue
             if not isinstance(
                 definition,
                 ObjectTypeDefinitionNode
@@ -73,6 +86,9 @@ class CostModel:
                 size = _list_size(field_node.directives)
                 if size is not None:
                     model.list_sizes[coordinate] = size
+                required = _requires(field_node.directives)
+                if required is not None:
+                    model.requires[coordinate] = required
                 for arg in field_node.arguments or ():
                     weight = _weight(arg.directives)
                     if weight is not None:
@@ -81,7 +97,13 @@ class CostModel:
 
     @property
     def empty(self) -> bool:
-        return not (self.type_weights or self.field_weights or self.argument_weights or self.list_sizes)
+        return not (
+            self.type_weights
+            or self.field_weights
+            or self.argument_weights
+            or self.input_field_weights
+            or self.list_sizes
+        )
 
 
 def _named(directives: tuple[DirectiveNode, ...] | None, name: str) -> DirectiveNode | None:
@@ -115,6 +137,21 @@ def _strings(value: ValueNode | None) -> tuple[str, ...]:
 def _weight(directives: tuple[DirectiveNode, ...] | None) -> int | None:
     directive = _named(directives, "cost")
     return _int(_args(directive).get("weight")) if directive else None
+
+
+def _requires(directives: tuple[DirectiveNode, ...] | None) -> SelectionSetNode | None:
+    """The `@join__field(requires:)` field set of a supergraph field, parsed (None: none or unparsable)."""
+    for directive in directives or ():
+        if directive.name.value != "join__field" and not directive.name.value.endswith("__field"):
+            continue
+        fields = _args(directive).get("requires")
+        if isinstance(fields, StringValueNode) and fields.value.strip():
+            try:
+                operation = parse("{" + fields.value + "}", no_location=True).definitions[0]
+            except GraphQLError:
+                return None
+            return operation.selection_set  # type: ignore[attr-defined]
+    return None
 
 
 def _list_size(directives: tuple[DirectiveNode, ...] | None) -> ListSize | None:

@@ -60,6 +60,20 @@ class EntityRep:
     requires: RepSel  # @requires fields
 
 
+@dataclass(frozen=True, slots=True)
+class ContextValue:
+    """A `@fromContext` argument of an entity fetch: the variable `variable` (subgraph type `type`)
+    takes, per entity, the value `selection` projects from its ancestor `depth` response keys below
+    the root (the nearest position setting the context), read at the projection's key `key`."""
+
+    variable: str
+    type: str
+    depth: int
+    selection: RepSel
+    key: str
+    path: tuple[str, ...]  # the ancestor's response path ("@" for list levels), for display
+
+
 @dataclass(slots=True)
 class FetchNode:
     id: int
@@ -76,6 +90,8 @@ class FetchNode:
     conditions: tuple[Clause, ...] | None = None
     # aliases the planner gave fields that conflict in the subgraph, renamed back in its response
     unalias: Unalias | None = None
+    # @fromContext arguments (entity fetches): one fetch per distinct tuple of values
+    context_values: tuple[ContextValue, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -93,6 +109,11 @@ class FetchNode:
             out["conditions"] = self.condition_texts()
         if self.unalias is not None:
             out["outputRewrites"] = self.unalias.describe()
+        if self.context_values:
+            out["contextRewrites"] = [
+                {"kind": "ContextValue", "path": list(cv.path), "key": cv.key, "variable": cv.variable}
+                for cv in self.context_values
+            ]
         return out
 
     def condition_texts(self) -> list[str]:
@@ -250,3 +271,7 @@ class QueryPlan:
 
 def _indent(text: str, pad: str) -> list[str]:
     return [pad + line for line in text.split("\n")]
+
+
+# A prepared operation's plans are kept per (override labels in force, @defer occurrences in force).
+PlanKey = tuple[frozenset[str], frozenset[int]]

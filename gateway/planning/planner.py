@@ -17,11 +17,21 @@ from dataclasses import dataclass, field, replace
 
 from graphql import VariableDefinitionNode, print_ast
 
-from ..supergraph.model import FieldDef, FieldInGraph, Key, Supergraph, TypeKind
+from ..supergraph.model import ContextArgument, FieldDef, FieldInGraph, Key, Supergraph, TypeKind
 from .aliasing import alias_conflicts
 from .collapse import collapse_exploded
+from .context import (
+    Scope,
+    context_selection,
+    contextual_graphs,
+    data_depth,
+    nearest_scope,
+    value_key,
+    with_arguments,
+)
 from .deferred import DeferPlanning
 from .nodes import (
+    ContextValue,
     DeferredNode,
     EntityRep,
     FetchNode,
@@ -64,6 +74,8 @@ class _Group:
     deps: set[int] = field(default_factory=set)
     reps: dict[str, _Recipe] = field(default_factory=dict)
     part: int | None = None  # the @defer occurrence (Defer.id) this fetch serves; None: the primary part
+    context_values: list[ContextValue] = field(default_factory=list)  # @fromContext variables
+    origin: _Site | None = None  # the site an entity group was first attached from
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +89,7 @@ class _Site:
     internal: bool = False  # a representation's key or @requires fields, not the client's selections
     rep: RepSel | None = None  # the representation recipe these fields feed, if any
     members: frozenset[str] | None = None  # a union under a shareable field: the members resolved here
+    scopes: tuple[Scope, ...] = ()  # the enclosing object positions, outermost first (@fromContext)
 
 
 def list_depth(type_str: str) -> int:
@@ -362,7 +375,10 @@ class Planner:
                 if site.rep is not None:
                     site.rep.add(node.key, "__typename", False)
                 continue
-            if not self.view.is_local(graph, type_name, sel.name, provided) and not self._echoed_key(
+            contextual = contextual_graphs(self.sg, type_name, sel.name) if not internal else None
+            if contextual:
+                touched |= self._plan_contextual(site, type_name, sel, contextual)
+            elif not self.view.is_local(graph, type_name, sel.name, provided) and not self._echoed_key(
                 site, type_name, sel.name
             ):
                 pending.append(sel)
@@ -475,6 +491,7 @@ class Planner:
             internal,
             sub_rep,
             self.view.shared_union_members(type_name, sel.name),
+            (*site.scopes, Scope(type_name, site)),
         )
         return self._plan_sels(child, self._local_named_type(child, type_name, fdef), sel.selections)
 
@@ -675,7 +692,14 @@ class Planner:
         return group
 
     def _attach(
-        self, child: _Group, site: _Site, type_name: str, via: str, sels: Sequence[CSel], requires: str | None
+        self,
+        child: _Group,
+        site: _Site,
+        type_name: str,
+        via: str,
+        sels: Sequence[CSel],
+        requires: str | None,
+        local: bool = False,
     ) -> set[int]:
         """Make `child` fetch `sels` for the objects of `type_name` that the group of `site` returns there."""
         key = self._choose_key(child.service, via, site.group.service, type_name, site.provided)
@@ -701,16 +725,85 @@ class Planner:
             other.keys = recipe.keys
             other.requires = recipe.requires
         child.deps |= deps
+        if child.origin is None:
+            child.origin = site
         child_target = child.sel.frag(via)
         if child_target.reserved is None:
             child_target.reserved = site.target.reserved
-        child_site = _Site(child, child_target, site.path, None, site.internal, site.rep)
-        if requires:
+        child_site = _Site(child, child_target, site.path, None, site.internal, site.rep, scopes=site.scopes)
+        if requires or local:
             # the representation carries the required fields, so the field resolves right here
             (sel,) = sels
             assert isinstance(sel, CField)
             return self._add_local(child_site, via, sel) | {child.id}
         return self._plan_sels(child_site, via, sels)
+
+    def _plan_contextual(
+        self, site: _Site, type_name: str, sel: CField, contextual: Mapping[str, FieldInGraph]
+    ) -> set[int]:
+        """A field with @fromContext arguments, its contextual variables selected on the nearest
+        enclosing position setting each context. As @apollo/query-planner: the field stays in the
+        current entity fetch when every value can be fetched before it (the context is that fetch's
+        entity, or above it); otherwise it gets an entity fetch of its own."""
+        view = self.view
+        graphs = [g for g, info in contextual.items() if view.usable(info) and view.resolvable_keys(type_name, g)]
+        if not graphs:
+            raise PlanningError(f"no subgraph can resolve {type_name}.{sel.name} with its context through a key")
+        group = site.group
+        graph = group.service
+        if graph not in graphs:
+            graph = min(graphs, key=lambda g: view.graph_order.get(g, 0))
+        bindings: list[tuple[ContextArgument, Scope, _Site | None]] = []
+        for argument in contextual[graph].context_arguments:
+            scope = nearest_scope(self.sg, site.scopes, argument.context)
+            if scope is None:
+                where = f"{type_name}.{sel.name}"
+                raise PlanningError(f"no enclosing position of {where} sets context {argument.context!r}")
+            earlier = self._fetched_before(group, scope, context_selection(argument.selection))
+            bindings.append((argument, scope, earlier))
+        in_place = group.is_entity and graph == group.service and all(e is not None for _, _, e in bindings)
+        target = (
+            group
+            if in_place
+            else self._entity_group(graph, site.path, group, f"context:{type_name}.{sel.name}.{sel.response_key}")
+        )
+        touched: set[int] = set()
+        arguments: dict[str, str] = {}
+        for argument, scope, earlier in bindings:
+            rep = RepSel()
+            at = earlier if in_place and earlier is not None else scope.site
+            touched |= self._plan_sels(
+                replace(at, internal=True, rep=rep), scope.type_name, context_selection(argument.selection)
+            )
+            key = value_key(rep)
+            if key is None:
+                raise PlanningError(f"the context selection of {type_name}.{sel.name}({argument.name}:) is empty")
+            path = scope.site.path
+            value = ContextValue("", argument.type, data_depth(path), rep, key, path)
+            same = next((v for v in target.context_values if replace(v, variable="") == value), None)
+            if same is None:  # the same value for several fields is one variable
+                same = replace(value, variable=f"contextualArgument_{target.id}_{len(target.context_values)}")
+                target.context_values.append(same)
+            arguments[argument.name] = same.variable
+        target.deps |= touched - {target.id}
+        bound = replace(sel, args=with_arguments(sel.args, arguments))
+        if in_place:
+            return touched | self._add_local(site, type_name, bound)
+        return touched | self._attach(target, site, type_name, type_name, [bound], None, local=True)
+
+    def _fetched_before(self, group: _Group, scope: Scope, selection: Sequence[CSel]) -> _Site | None:
+        """Where a context value can be selected so that it is known before `group` runs: the
+        ancestor's own site in an earlier fetch, or, when the ancestor is `group`'s entity, the site
+        `group` hangs from (as a @requires would); only where the fetch there returns it itself."""
+        candidate: _Site | None = None
+        if scope.site.group is not group:
+            candidate = scope.site
+        elif group.is_entity and scope.site.path == group.path:
+            candidate = group.origin
+        if candidate is None:
+            return None
+        local = self.view.fieldset_local(candidate.group.service, scope.type_name, selection, candidate.provided)
+        return candidate if local else None
 
     # --- output ----------------------------------------------------------------------------
     def _schedule(self, groups: list[_Group], fetch_nodes: dict[int, PlanNode]) -> PlanNode:
@@ -753,6 +846,7 @@ class Planner:
         used = group.sel.variables()
         usages = tuple(name for name in variable_definitions if name in used)
         var_defs = [print_ast(variable_definitions[name]) for name in usages]
+        var_defs += [f"${value.variable}: {value.type}" for value in group.context_values]
         name = f"{operation_name}__{group.service}__{group.id}" if operation_name else ""
         input_rewrites = self._input_rewrites(group.service, usages, variable_definitions)
         if group.is_entity:
@@ -777,6 +871,7 @@ class Planner:
                 input_rewrites=input_rewrites,
                 conditions=_conditions(group.sel),
                 unalias=self._unaliases.get(group.id),
+                context_values=tuple(group.context_values),
             )
             return FlattenNode(group.path, fetch)
         header = operation_kind

@@ -25,6 +25,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from ..authz.operation import AuthorizedVariant, OperationAuthorization
 from ..config import OperationLimits
 from ..errors import RequestError, error_dict
 from ..limits.analysis import OperationAnalyzer
@@ -32,7 +33,7 @@ from ..limits.checks import VariableCost, check_measured, tokens_exceeded
 from ..limits.costs import CostModel
 from ..supergraph.model import Supergraph
 from .incremental import IncrementalShape, active_defers, compile_incremental
-from .nodes import QueryPlan
+from .nodes import PlanKey, QueryPlan
 from .operation import CSel, Defer, normalize_selections
 from .planner import INTROSPECTION_ROOT_FIELDS, Planner, PlanningError
 from .shape import ShapeCompiler, ShapeSel
@@ -62,10 +63,13 @@ class PreparedOperation:
     supergraph: Supergraph
     # set when the estimated cost depends on variable slicing arguments: checked per request
     variable_cost: VariableCost | None = None
+    estimated_cost: int = 0  # the demand-control estimate (without the variables' values)
+    # the access requirements its selections meet (gateway.authz); None: none
+    authorization: OperationAuthorization | None = None
     # the operation's @defer occurrences; which are in force is decided per request (`if: $v`)
     defers: tuple[Defer, ...] = ()
     schema: GraphQLSchema | None = None
-    plans: dict[tuple[frozenset[str], frozenset[int]], QueryPlan] = field(default_factory=dict)
+    plans: dict[PlanKey, QueryPlan] = field(default_factory=dict)
     incremental: dict[frozenset[int], IncrementalShape] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,7 +77,8 @@ class PreparedOperation:
         return active_defers(self.defers, variables, self.kind) if self.defers else frozenset()
 
     def incremental_for(self, deferred: frozenset[int]) -> IncrementalShape:
-        """The primary part's shape and the deferred parts' delivery for these active @defers."""
+        """The primary part's shape and the deferred parts' delivery for these active @defers (of the
+        whole operation: a field authorization removed is shaped null, like in `shape`)."""
         shape = self.incremental.get(deferred)
         if shape is None:
             assert self.schema is not None
@@ -82,23 +87,34 @@ class PreparedOperation:
                 self.incremental[deferred] = shape
         return shape
 
-    def plan_for(self, labels: frozenset[str], deferred: frozenset[int] = frozenset()) -> QueryPlan:
-        """The plan for these override labels; with `deferred`, those @defer fragments are own parts."""
+    def plan_for(
+        self,
+        labels: frozenset[str],
+        deferred: frozenset[int] = frozenset(),
+        variant: AuthorizedVariant | None = None,
+    ) -> QueryPlan:
+        """The plan for these override labels; with `deferred`, those @defer fragments are own parts;
+        of `variant`'s selections (an authorization outcome's) when given, cached on the variant."""
+        plans, lock, selections = (
+            (self.plans, self._lock, self.selections)
+            if variant is None
+            else (variant.plans, variant.lock, variant.selections)
+        )
         key = (labels, deferred)
-        plan = self.plans.get(key)
+        plan = plans.get(key)
         if plan is None:
-            with self._lock:
-                plan = self.plans.get(key)
+            with lock:
+                plan = plans.get(key)
                 if plan is None:
                     planner = Planner(self.supergraph, labels, deferred)
                     try:
-                        plan = planner.plan(self.kind, self.selections, self.variable_definitions, self.name)
+                        plan = planner.plan(self.kind, selections, self.variable_definitions, self.name)
                     except PlanningError as exc:
                         raise RequestError([error_dict(str(exc), "QUERY_PLANNING_FAILED")], 500) from exc
                     except RecursionError:
                         raise RequestError([error_dict("The operation is nested too deeply.", "BAD_REQUEST")]) from None
-                    if len(self.plans) < MAX_PLANS_PER_OPERATION:
-                        self.plans[key] = plan
+                    if len(plans) < MAX_PLANS_PER_OPERATION:
+                        plans[key] = plan
         return plan
 
 
@@ -218,12 +234,14 @@ def _prepare(
     fragments = {f.name.value: f for f in fragment_nodes}
     candidate = _operation_or_none(document, operation_name)
     sliced = False
+    estimated_cost = 0
     if candidate is not None:
         # before validation: its overlapping-fields rule is what a fragment bomb makes slow
         defaults = _variable_defaults(candidate)
         measured = OperationAnalyzer(schema, costs, limits.default_list_size, fragments, defaults).measure(candidate)
         check_measured(measured, limits)
         sliced = measured.variable_sliced
+        estimated_cost = measured.cost
     # graphql-core's specified rules include the incremental-delivery ones (labels, root types)
     if validate(schema, document, hide_suggestions=hide_suggestions):  # again with locations, for the report
         errors = validate(schema, _parse(query, limits, locations=True), hide_suggestions=hide_suggestions)
@@ -239,7 +257,7 @@ def _prepare(
     defaults = _variable_defaults(operation)
     shape = ShapeCompiler(schema).compile_root(root_type, selections)
     variable_cost = None
-    if sliced and limits.max_cost > 0:
+    if sliced:
         variable_cost = VariableCost(
             schema, costs, limits, operation, fragments, defaults, tuple(variable_definitions), {}
         )
@@ -257,6 +275,7 @@ def _prepare(
         introspection=_introspection_document(operation, fragment_nodes),
         supergraph=supergraph,
         variable_cost=variable_cost,
+        estimated_cost=estimated_cost,
         defers=tuple(defers),
         schema=schema if defers else None,
     )

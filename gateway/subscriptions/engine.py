@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from ..authz.operation import AuthorizedVariant
 from ..execution.executor import PlanExecution, merge_into, subgraph_errors
 from ..execution.shaping import shape_response
 from ..planning.prepare import PreparedOperation, RequestError
@@ -37,7 +38,9 @@ class EnrichedStream:
         plan: SubscriptionPlan,
         variables: Mapping[str, Any],
         headers: Mapping[str, str],
+        auth_errors: tuple[dict[str, Any], ...] = (),
     ) -> None:
+        self._auth_errors = auth_errors
         self._engine = engine
         self._source = source
         self._prepared = prepared
@@ -50,7 +53,9 @@ class EnrichedStream:
 
     async def __anext__(self) -> ExecutionResult:
         event = await self._source.__anext__()
-        return await self._engine.complete_event(self._prepared, self._plan, event, self._variables, self._headers)
+        return await self._engine.complete_event(
+            self._prepared, self._plan, event, self._variables, self._headers, self._auth_errors
+        )
 
     async def aclose(self) -> None:
         await self._source.aclose()
@@ -62,11 +67,18 @@ class SubscriptionEngine:
         self.hub = hub
 
     def subscribe(
-        self, prepared: PreparedOperation, variables: Mapping[str, Any], context: ClientContext
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        context: ClientContext,
+        variant: AuthorizedVariant | None = None,
     ) -> EnrichedStream:
-        """Join (or start) the upstream subscription of `prepared`, a subscription operation."""
+        """Join (or start) the upstream subscription of `prepared`, a subscription operation; of its
+        authorized part when `variant` (gateway.authz) removed fields."""
+        if variant is not None and not variant.selections:
+            raise OperationError([dict(error) for error in variant.errors])
         try:
-            plan = split_plan(self.gateway.plan(prepared))
+            plan = split_plan(self.gateway.plan(prepared, variant))
         except RequestError as exc:
             raise OperationError(exc.errors) from exc
         root = plan.root
@@ -81,7 +93,8 @@ class SubscriptionEngine:
         upstream = UpstreamRequest.build(
             root.service, url, root.operation, plan.upstream_variables(variables), headers=forwarded
         )
-        return EnrichedStream(self, self.hub.join(upstream), prepared, plan, variables, context.headers)
+        auth_errors = variant.errors if variant is not None else ()
+        return EnrichedStream(self, self.hub.join(upstream), prepared, plan, variables, context.headers, auth_errors)
 
     async def complete_event(
         self,
@@ -90,10 +103,12 @@ class SubscriptionEngine:
         event: ExecutionResult,
         variables: Mapping[str, Any],
         headers: Mapping[str, str],
+        auth_errors: tuple[dict[str, Any], ...] = (),
     ) -> ExecutionResult:
         run = PlanExecution(
             self.gateway.client, self.gateway.supergraph, variables, self.gateway.subgraph_headers(headers)
         )
+        run.errors.extend(dict(error) for error in auth_errors)
         data = event.get("data")
         if isinstance(data, dict):
             merge_into(run.data, data)

@@ -30,11 +30,11 @@ class GatewayExecutor:
                 await gateway.rate_limiter.check(prepared, subject, context.headers, context.peer)
             variables = self.gateway.coerce_variables(prepared, request.variables)
             if prepared.kind == "subscription":
-                return self.engine.subscribe(prepared, variables, context)
+                return self.engine.subscribe(prepared, variables, context, gateway.authorized(prepared, claims))
             if prepared.defers:  # @defer: the primary and each deferred part are one `next` payload each
-                payloads = await self.gateway.execute_incremental(prepared, variables, context.headers)
+                payloads = await self.gateway.execute_incremental(prepared, variables, context.headers, claims=claims)
                 if payloads is not None:
                     return payloads
-            return await self.gateway.execute_prepared(prepared, variables, context.headers)
+            return await self.gateway.execute_prepared(prepared, variables, context.headers, claims=claims)
         except RequestError as exc:
             raise OperationError(exc.errors) from exc

@@ -41,6 +41,17 @@ class TypeInGraph:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextArgument:
+    """One `@join__field(contextArguments:)` entry (join v0.5): the argument `name` (of subgraph type
+    `type`) takes its value from `selection` on the nearest ancestor that sets `context`."""
+
+    name: str
+    type: str
+    context: str
+    selection: str
+
+
+@dataclass(frozen=True, slots=True)
 class FieldInGraph:
     graph: str
     requires: str | None = None
@@ -50,6 +61,7 @@ class FieldInGraph:
     override: str | None = None
     override_label: str | None = None
     used_overridden: bool = False
+    context_arguments: tuple[ContextArgument, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,8 @@ class Supergraph:
     # Supergraph-wide possible types of abstract types (API view, including inaccessible types).
     possible_types: Mapping[str, frozenset[str]]
     has_join_implements: bool
+    # @context names (join v0.5) -> the types that set them
+    contexts: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def subgraph_names(self) -> tuple[str, ...]:
         return tuple(self.subgraphs)

@@ -26,7 +26,7 @@ from graphql import (
 from graphql.error import GraphQLError
 
 from .links import LinkedFeature, collect_links, directive_args, find_feature
-from .model import FieldDef, FieldInGraph, Key, Subgraph, Supergraph, TypeDef, TypeInGraph, TypeKind
+from .model import ContextArgument, FieldDef, FieldInGraph, Key, Subgraph, Supergraph, TypeDef, TypeInGraph, TypeKind
 
 
 class SupergraphError(ValueError):
@@ -173,6 +173,7 @@ def build_supergraph(document: DocumentNode, sdl: str) -> Supergraph:
         sdl=sdl,
         possible_types=possible,
         has_join_implements=has_implements,
+        contexts=_contexts(definitions, features),
     )
 
 
@@ -303,6 +304,7 @@ def _read_field(
             override=_opt_str(args.get("override")),
             override_label=label if isinstance(label, str) else None,
             used_overridden=bool(args.get("usedOverridden")),
+            context_arguments=_context_arguments(args.get("contextArguments")),
         )
     if not graphs and not has_bare:
         # No join__field: Fed 1 owned types resolve through the owner, otherwise every graph of the type.
@@ -315,6 +317,30 @@ def _read_field(
         graphs=graphs,
         inaccessible=_has_directive(fnode.directives, names.inaccessible),
     )
+
+
+def _context_arguments(value: object) -> tuple[ContextArgument, ...]:
+    out: list[ContextArgument] = []
+    wanted = ("name", "type", "context", "selection")
+    for item in value if isinstance(value, list) else ():
+        if isinstance(item, dict) and all(isinstance(item.get(k), str) for k in wanted):
+            out.append(ContextArgument(item["name"], item["type"], item["context"], item["selection"]))
+    return tuple(out)
+
+
+def _contexts(definitions: dict[str, TypeDefinitionNode], features: list[LinkedFeature]) -> dict[str, frozenset[str]]:
+    """@context names -> the types that set them (the context spec's directive, however linked)."""
+    feature = find_feature(features, "context")
+    if feature is None:
+        return {}
+    directive = feature.directive("context")
+    out: dict[str, set[str]] = {}
+    for name, node in definitions.items():
+        for args in _directives(node.directives, directive):
+            context = args.get("name")
+            if isinstance(context, str):
+                out.setdefault(context, set()).add(name)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _opt_str(value: object) -> str | None:

@@ -46,6 +46,11 @@ def apollo_gateway_unavailable() -> str | None:
     return _package_unavailable("@apollo/gateway") or _package_unavailable("@apollo/server")
 
 
+def query_planner_unavailable() -> str | None:
+    """The reference query planner, @apollo/query-planner (installed with @apollo/gateway)."""
+    return _package_unavailable("@apollo/query-planner")
+
+
 def grafbase_binary() -> Path:
     return node_modules() / GRAFBASE_PACKAGE / "grafbase"
 
