@@ -14,6 +14,7 @@ created the same shape of things and linked them the same way.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ REQUEST = "<request>"
 # Values a run creates anew: placeholders, numbered per key in order of first appearance.
 CREATED = frozenset({"id", "orderId", "paymentId", "variantId", "number", "eventId", "statusEventId",
                      "cursor", "startCursor", "endCursor", "providerReference", "recipient"})
+# Ids a run created that appear inside text (e.g. an event's reason "payment <uuid> succeeded").
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Values that depend on when a run happened: replaced by the key's name.
 TIMED = frozenset({"at", "createdAt", "updatedAt", "sentAt", "paymentDueAt", "latencyMs"})
 
@@ -32,15 +35,19 @@ class Outcome:
 
     data: Any
     error_paths: frozenset[tuple[str | int, ...]]
+    # Shown in a report, never compared.
+    messages: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> Outcome:
-        paths = frozenset(tuple(error.get("path") or (REQUEST,)) for error in body.get("errors") or ())
-        return cls(body.get("data"), paths)
+        errors = body.get("errors") or ()
+        paths = frozenset(tuple(error.get("path") or (REQUEST,)) for error in errors)
+        return cls(body.get("data"), paths, tuple(str(error.get("message")) for error in errors))
 
     def show(self) -> str:
-        paths = sorted(("/".join(map(str, p)) for p in self.error_paths))
-        return json.dumps({"data": self.data, "errorPaths": paths}, indent=1, sort_keys=True)[:3000]
+        paths = sorted("/".join(map(str, p)) for p in self.error_paths)
+        shown = {"data": self.data, "errorPaths": paths, "messages (not compared)": list(self.messages)}
+        return json.dumps(shown, indent=1, sort_keys=True)[:3000]
 
 
 @dataclass
@@ -54,19 +61,24 @@ class Canon:
             return {k: self(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [self(v, key) for v in value]
+        if isinstance(value, str) and key not in CREATED:
+            value = UUID.sub(lambda match: self._placeholder("uuid", match.group()), value)
         if value is None or key is None:
             return value
         if key in TIMED:
             return f"<{key}>"
         if key in CREATED:
-            token = (key, str(value))
-            if token not in self.seen:
-                self.seen[token] = f"<{key}#{sum(1 for k, _ in self.seen if k == key) + 1}>"
-            return self.seen[token]
+            return self._placeholder(key, str(value))
         return value
 
+    def _placeholder(self, kind: str, value: str) -> str:
+        token = (kind, value)
+        if token not in self.seen:
+            self.seen[token] = f"<{kind}#{sum(1 for k, _ in self.seen if k == kind) + 1}>"
+        return self.seen[token]
+
     def outcome(self, outcome: Outcome) -> Outcome:
-        return Outcome(self(outcome.data), outcome.error_paths)
+        return Outcome(self(outcome.data), outcome.error_paths, outcome.messages)
 
 
 @dataclass(frozen=True)

@@ -109,10 +109,11 @@ def skus(shop: Shop) -> tuple[str, str]:
                            "{ nodes { variants { sku price { currency } stock { available } } } } }")
     finally:
         client.close()
-    plenty = [v["sku"] for p in data["products"]["nodes"] for v in p["variants"]
-              if v["stock"]["available"] >= 20 and v["price"]["currency"] == "EUR"]
-    assert len(plenty) >= 2, "the demo catalog has fewer than two variants with 20 in stock"
-    return plenty[0], plenty[1]
+    plenty = [v for p in data["products"]["nodes"] for v in p["variants"] if v["stock"]["available"] >= 20]
+    assert plenty, "the demo catalog has no variant with 20 in stock"
+    same = [v["sku"] for v in plenty if v["price"]["currency"] == plenty[0]["price"]["currency"]]
+    assert len(same) >= 2, "the demo catalog has fewer than two variants with 20 in stock in one currency"
+    return same[0], same[1]
 
 
 @dataclass
@@ -127,7 +128,7 @@ class Reader:
 @pytest.fixture(scope="session")
 def reader(shop: Shop, skus: tuple[str, str], examples: dict[str, str]) -> Reader:
     token = shopper_token("diff-reader")
-    client = ShopClient(shop.gateway_url, token, ws_url=shop.gateway_url)
+    client = ShopClient(shop.gateway_url, token, ws_url=shop.gateway_url.replace("http", "ws", 1))
     anonymous = ShopClient(shop.gateway_url)
     try:
         journey = shop_journey(client, anonymous, skus, examples)

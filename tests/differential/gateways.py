@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from graphql import parse, print_ast
@@ -105,11 +106,11 @@ def grafbase_gateway(sdls: Mapping[str, str], urls: Mapping[str, str], workdir: 
 _INACCESSIBLE = ast.DirectiveNode(name=ast.NameNode(value="inaccessible"), arguments=())
 
 
-def _hidden(node: ast.Node) -> bool:
+def _hidden(node: Any) -> bool:
     return any(d.name.value == "inaccessible" for d in getattr(node, "directives", None) or ())
 
 
-def _hide(node: ast.Node) -> ast.Node:
+def _hide(node: Any) -> Any:
     return node if _hidden(node) else replace(node, directives=(*(node.directives or ()), _INACCESSIBLE))
 
 
@@ -123,6 +124,7 @@ def grafbase_sdl(sdl: str) -> str:
     in the API schema, so this is a normalisation, not a change of the graph.
     """
     definitions = []
+    definition: Any
     for definition in parse(sdl).definitions:
         fields = getattr(definition, "fields", None)
         if fields:

@@ -52,6 +52,9 @@ class ShopClient:
     url: str
     token: str | None = None
     ws_url: str | None = None
+    # Also send the token as a header of the WebSocket handshake (Grafbase applies its header rules
+    # to the handshake's headers; the connection_init payload only goes on to the subscription's subgraph).
+    ws_handshake_auth: bool = False
     http: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -97,9 +100,11 @@ class ShopClient:
         """The first payload of a subscription (graphql-transport-ws), token in connection_init."""
         assert self.ws_url is not None
 
+        handshake = {"Authorization": f"Bearer {self.token}"} if self.ws_handshake_auth else None
+
         async def receive() -> dict[str, Any]:
             async with websockets.connect(self.ws_url or "", subprotocols=[websockets.Subprotocol(
-                    "graphql-transport-ws")], open_timeout=10) as socket:
+                    "graphql-transport-ws")], open_timeout=10, additional_headers=handshake) as socket:
                 await socket.send(json.dumps({"type": "connection_init",
                                               "payload": {"Authorization": f"Bearer {self.token}"}}))
                 while json.loads(await socket.recv())["type"] != "connection_ack":
