@@ -23,8 +23,6 @@ from tests.support.reference_tools import apollo_gateway_unavailable, grafbase_u
 from .gateways import GatewayProcess, apollo_gateway, grafbase_gateway
 from .shop import JourneyRun, ShopClient, shop_journey, shopper_token
 
-pytestmark = pytest.mark.slow
-
 
 @dataclass(frozen=True)
 class Shop:

@@ -87,6 +87,14 @@ def grafbase_gateway(sdls: Mapping[str, str], urls: Mapping[str, str], workdir: 
     port = free_port()
     home = workdir / "grafbase-home"
     home.mkdir(parents=True, exist_ok=True)
+    config = write_grafbase_config(sdls, urls, workdir, port)
+    command = [str(grafbase_binary()), "--home", str(home), "dev", "-c", str(config)]
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "NO_COLOR": "1"}
+    return GatewayProcess("grafbase", command, port, workdir / "grafbase.log", env)
+
+
+def write_grafbase_config(sdls: Mapping[str, str], urls: Mapping[str, str], workdir: Path, port: int) -> Path:
+    """``workdir/grafbase.toml`` and one SDL file per subgraph beside it."""
     sections = []
     for name, sdl in sdls.items():
         schema = workdir / f"{name}.graphql"
@@ -98,9 +106,7 @@ def grafbase_gateway(sdls: Mapping[str, str], urls: Mapping[str, str], workdir: 
     sections.append('[[headers]]\nrule = "forward"\nname = "authorization"\n')
     config = workdir / "grafbase.toml"
     config.write_text("\n".join(sections))
-    command = [str(grafbase_binary()), "--home", str(home), "dev", "-c", str(config)]
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "NO_COLOR": "1"}
-    return GatewayProcess("grafbase", command, port, workdir / "grafbase.log", env)
+    return config
 
 
 _INACCESSIBLE = ast.DirectiveNode(name=ast.NameNode(value="inaccessible"), arguments=())
@@ -138,3 +144,27 @@ def grafbase_sdl(sdl: str) -> str:
             definition = replace(definition, fields=tuple(changed))
         definitions.append(definition)
     return print_ast(ast.DocumentNode(definitions=tuple(definitions)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.differential.gateways DIR [PORT]``: a grafbase.toml for the subgraphs of
+    supergraph.yaml (running, e.g. under ``make dev``) in DIR; prints the command that serves it."""
+    import sys
+
+    from gateway.composition.config import load_supergraph_config
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    workdir = Path(args[0]).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    sources = load_supergraph_config(str(Path(__file__).resolve().parents[2] / "supergraph.yaml"))
+    config = write_grafbase_config({s.name: s.sdl for s in sources}, {s.name: s.url for s in sources}, workdir,
+                                   int(args[1]) if len(args) > 1 else 5000)
+    print(f"HOME={workdir} {grafbase_binary()} --home {workdir} dev -c {config}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

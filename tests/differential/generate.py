@@ -25,6 +25,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
+    Undefined,
     get_named_type,
     is_leaf_type,
     is_non_null_type,
@@ -78,7 +79,7 @@ class _Builder:
                 return self.examples[key]
         if arg_name == "first":
             return PAGE_SIZE
-        if is_non_null_type(arg.type) and arg.default_value is None:
+        if is_non_null_type(arg.type) and arg.default_value is Undefined:
             return _MISSING
         return _OMIT
 
