@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import OperationDefinitionNode, parse
+from graphql import GraphQLSchema, OperationDefinitionNode, parse
 
 from gateway.composition import SubgraphSource, compose
 from gateway.composition.config import fetch_subgraph_sdl
 from gateway.graphiql.examples import load_examples
+from gateway.supergraph import build_api_schema
 from scripts.stack import Stack, subgraph_names
 from tests.support.reference_tools import apollo_gateway_unavailable, grafbase_unavailable
 
@@ -24,7 +26,7 @@ from .gateways import GatewayProcess, apollo_gateway, grafbase_gateway
 from .shop import JourneyRun, ShopClient, shop_journey, shopper_token
 
 
-@dataclass(frozen=True)
+@dataclass
 class Shop:
     stack: Stack
     sdls: dict[str, str]
@@ -35,6 +37,10 @@ class Shop:
     @property
     def gateway_url(self) -> str:
         return self.stack.gateway_url
+
+    @cached_property
+    def api_schema(self) -> GraphQLSchema:
+        return build_api_schema(self.supergraph.read_text())
 
 
 @pytest.fixture(scope="session")

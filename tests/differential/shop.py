@@ -21,6 +21,7 @@ from subgraphs.kit.settings import DEV_JWT_SECRET
 from .compare import Canon, Outcome
 
 POLL_TIMEOUT = 30.0
+SUBSCRIPTION_STEP = "subscription first event"
 
 ORDER = """
 query JourneyOrder($id: ID!) {
@@ -160,7 +161,7 @@ def shop_journey(shop: ShopClient, anonymous: ShopClient, skus: tuple[str, str],
     run.record_data("order paid", paid)
     if shop.ws_url is not None:
         event = shop.first_event(WATCH, {"orderId": paid_id})
-        run.record("subscription first event", Outcome.of(event))
+        run.record(SUBSCRIPTION_STEP, Outcome.of(event))
 
     before = shop.data(STOCK, {"sku": declined_sku})["variant"]["stock"]
     order_input = {"lines": [{"sku": declined_sku, "quantity": 2}],

@@ -1,0 +1,76 @@
+"""Read operations through our gateway and through another one (@apollo/gateway, Grafbase), on the
+same subgraphs: their ``data`` and ``errors[].path`` sets must be equal (tests/differential/compare.py).
+
+The operations: the journey's queries, the explorer's examples and ~150 generated from the API
+schema (reads.py), asked as the shopper who did the journey through our gateway; the same in other
+shapes (aliases, fragments, @include/@skip); and, where the errors are, as an anonymous caller,
+another shopper, an admin, and with unknown ids.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .compare import report
+from .conftest import Reader, Shop
+from .gateways import GatewayProcess
+from .reads import callers, differences, read_operations, shaped_operations
+from .shop import ShopClient
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["apollo", "grafbase"])
+def other(request: pytest.FixtureRequest) -> GatewayProcess:
+    gateway = request.getfixturevalue(request.param)
+    assert isinstance(gateway, GatewayProcess)
+    return gateway
+
+
+def test_read_operations_answer_the_same(shop: Shop, other: GatewayProcess, reader: Reader,
+                                         examples: dict[str, str]) -> None:
+    operations = read_operations(shop.api_schema, reader.examples, examples)
+    assert len(operations) >= 100
+    ours, theirs = ShopClient(shop.gateway_url, reader.token), ShopClient(other.url, reader.token)
+    started = time.monotonic()
+    try:
+        found = differences(ours, theirs, operations)
+    finally:
+        ours.close()
+        theirs.close()
+    assert not found, f"{len(found)} of {len(operations)} differ:\n{report(found, other.name)}"
+    assert time.monotonic() - started < 60
+
+
+def test_other_shapes_of_the_operations_answer_the_same(shop: Shop, other: GatewayProcess, reader: Reader) -> None:
+    operations = shaped_operations(shop.api_schema, reader.examples)
+    assert len(operations) >= 100
+    ours, theirs = ShopClient(shop.gateway_url, reader.token), ShopClient(other.url, reader.token)
+    try:
+        found = differences(ours, theirs, operations)
+        aliased = ours.outcome(operations[0].document, operations[0].variables).data
+    finally:
+        ours.close()
+        theirs.close()
+    assert not found, f"{len(found)} of {len(operations)} differ:\n{report(found, other.name)}"
+    assert any(key.startswith("a_") for key in aliased)  # the shapes did change the response keys
+
+
+def test_anonymous_strangers_admins_and_unknown_ids_answer_the_same(shop: Shop, other: GatewayProcess,
+                                                                   reader: Reader) -> None:
+    found, with_errors, nested = [], 0, 0
+    for token, operations in callers(shop.api_schema, reader.examples, reader.token).values():
+        ours, theirs = ShopClient(shop.gateway_url, token), ShopClient(other.url, token)
+        try:
+            found += differences(ours, theirs, operations)
+            for operation in operations:
+                paths = ours.outcome(operation.document).error_paths
+                with_errors += bool(paths)
+                nested += any(len(path) > 1 for path in paths)
+        finally:
+            ours.close()
+            theirs.close()
+    assert not found, report(found, other.name)
+    assert with_errors >= 20 and nested >= 1  # the comparison did see errors, some below the root
