@@ -19,6 +19,11 @@ from .shop import SUBSCRIPTION_STEP, ShopClient, shop_journey, shopper_token
 pytestmark = pytest.mark.slow
 
 
+def websocket_url(gateway: GatewayProcess) -> str:
+    """Grafbase takes subscriptions at /ws, not at /graphql."""
+    return gateway.url.replace("http://", "ws://").removesuffix("/graphql") + "/ws"
+
+
 def compare_runs(reader: Reader, run_steps: list[tuple[str, Outcome]], name: str, *, subscriptions: bool) -> None:
     ours = [step for step in reader.journey.steps if subscriptions or step[0] != SUBSCRIPTION_STEP]
     assert [step for step, _ in run_steps] == [step for step, _ in ours]
@@ -40,8 +45,8 @@ def test_the_journey_through_apollo_gateway(shop: Shop, apollo: GatewayProcess, 
 
 def test_the_journey_and_live_status_through_grafbase(shop: Shop, grafbase: GatewayProcess, reader: Reader,
                                                       skus: tuple[str, str], examples: dict[str, str]) -> None:
-    ws_url = grafbase.url.replace("http://", "ws://").removesuffix("/graphql") + "/ws"
-    shopper = ShopClient(grafbase.url, shopper_token("diff-grafbase"), ws_url=ws_url, ws_handshake_auth=True)
+    shopper = ShopClient(grafbase.url, shopper_token("diff-grafbase"), ws_url=websocket_url(grafbase),
+                         ws_handshake_auth=True)
     anonymous = ShopClient(grafbase.url)
     try:
         run = shop_journey(shopper, anonymous, skus, examples)
@@ -50,3 +55,19 @@ def test_the_journey_and_live_status_through_grafbase(shop: Shop, grafbase: Gate
         anonymous.close()
     assert SUBSCRIPTION_STEP in dict(run.steps)
     compare_runs(reader, run.steps, grafbase.name, subscriptions=True)
+
+
+def test_the_explorer_subscription_example_through_grafbase(shop: Shop, grafbase: GatewayProcess, reader: Reader,
+                                                            examples: dict[str, str]) -> None:
+    """The explorer's OrderStatus example on the reader's order: the same first event through both."""
+    order = {"orderId": reader.examples["Query.order.id"]}
+    ours = ShopClient(shop.gateway_url, reader.token, ws_url=shop.gateway_url.replace("http", "ws", 1))
+    theirs = ShopClient(grafbase.url, reader.token, ws_url=websocket_url(grafbase), ws_handshake_auth=True)
+    try:
+        mine = Outcome.of(ours.first_event(examples["OrderStatus"], order))
+        other = Outcome.of(theirs.first_event(examples["OrderStatus"], order))
+    finally:
+        ours.close()
+        theirs.close()
+    assert mine.data and mine.data["orderStatusChanged"]["order"]["payments"], mine.show()
+    assert mine == other, report([Difference("OrderStatus", mine, other)], grafbase.name)
