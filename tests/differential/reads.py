@@ -14,11 +14,10 @@ from subgraphs.kit.settings import DEV_JWT_SECRET
 from .compare import Difference
 from .generate import Operation, generate
 from .shapes import shapes
-from .shop import ShopClient, shopper_token
+from .shop import ADMIN_SCOPES, ShopClient, shopper_token
 
 # Each seed picks other leaves of the same paths.
 SEEDS = (13, 14, 15, 16)
-ADMIN_SCOPES = ("orders:admin", "payments:admin", "notifications:admin")
 UNKNOWN = {"Query.order.id": "b3JkZXI6MA", "Query.payment.id": "nope", "Query.notification.id": "nope",
            "Query.product.id": "nope", "slug": "no-such-product", "sku": "NO-SUCH-SKU", "skus": ["NO-SUCH-SKU"]}
 

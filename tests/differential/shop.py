@@ -28,7 +28,7 @@ query JourneyOrder($id: ID!) {
   order(id: $id) {
     number status total { amount currency } amountDue { amount currency }
     lines { sku quantity unitPrice { amount } lineTotal { amount } product { name } }
-    payments { status amount { amount currency } captured { amount } failure { errorCode final } }
+    payments { id status amount { amount currency } captured { amount } failure { errorCode final } }
     timeline { from to }
   }
 }"""
@@ -40,6 +40,22 @@ mutation Update($sku: String!, $quantity: Int!) {
 }"""
 REMOVE_LINE = "mutation Remove($sku: String!) { removeCartLine(sku: $sku) { totalQuantity lines { sku } } }"
 CLEAR_CART = "mutation Clear { clearCart { totalQuantity lines { sku } } }"
+PREFERENCES = """
+mutation Preferences($input: UpdateNotificationPreferencesInput!) {
+  updateNotificationPreferences(input: $input) {
+    emailFromOrder phone hasWebhookSecret events { eventType channels deliveringChannels isDefault }
+  }
+}"""
+TRANSITION = """
+  __typename
+  ... on OrderTransitioned { order { status timeline { from to } } }
+  ... on InvalidStatusTransition { from to order { status } }
+"""
+CANCEL = f"mutation Cancel($id: ID!) {{ cancelOrder(id: $id, reason: \"changed my mind\") {{ {TRANSITION} }} }}"
+FULFILL = f"mutation Fulfill($id: ID!) {{ fulfillOrder(id: $id) {{ {TRANSITION} }} }}"
+RETRY = "mutation Retry($id: ID!) { retryPayment(orderId: $id) { __typename } }"
+REFUND = "mutation Refund($id: ID!) { refundPayment(paymentId: $id) { __typename } }"
+ADMIN_SCOPES = ("orders:admin", "payments:admin", "notifications:admin")
 
 
 def shopper_token(user_id: str) -> str:
@@ -178,13 +194,35 @@ def shop_journey(shop: ShopClient, anonymous: ShopClient, skus: tuple[str, str],
                     "the declined order's stock to be released")
     run.record("clearCart", shop.outcome(CLEAR_CART))
 
-    def delivered(data: dict[str, Any]) -> bool:
-        notes = [edge["node"] for edge in data["me"]["notifications"]["edges"]]
-        sent = {(n["eventType"], n["order"]["id"]) for n in notes if n["channel"] == "EMAIL" and n["status"] == "SENT"}
-        return {("ORDER_PAID", paid_id), ("ORDER_CANCELLED", declined_id)} <= sent and all(
-            n["status"] != "QUEUED" for n in notes)
+    def delivered(*expected: tuple[str, str]) -> Callable[[dict[str, Any]], bool]:
+        def done(data: dict[str, Any]) -> bool:
+            notes = [edge["node"] for edge in data["me"]["notifications"]["edges"]]
+            sent = {(n["eventType"], n["order"]["id"]) for n in notes
+                    if n["channel"] == "EMAIL" and n["status"] == "SENT"}
+            return set(expected) <= sent and all(n["status"] != "QUEUED" for n in notes)
 
-    notes = shop.eventually(NOTIFICATIONS, {}, delivered, "the order emails")["me"]["notifications"]["edges"]
-    run.record_data("notifications", sorted(
-        (edge["node"]["eventType"], edge["node"]["channel"], edge["node"]["status"]) for edge in notes))
+        return done
+
+    def record_notifications(step: str, *expected: tuple[str, str]) -> None:
+        notes = shop.eventually(NOTIFICATIONS, {}, delivered(*expected), step)["me"]["notifications"]["edges"]
+        run.record_data(step, sorted(
+            (edge["node"]["eventType"], edge["node"]["channel"], edge["node"]["status"]) for edge in notes))
+
+    record_notifications("notifications", ("ORDER_PAID", paid_id), ("ORDER_CANCELLED", declined_id))
+
+    # The other mutations a shopper (or an admin) has, each with a deterministic answer.
+    run.record("updateNotificationPreferences", shop.outcome(PREFERENCES, {"input": {
+        "phone": "+4915112345678", "events": [{"eventType": "ORDER_PAID", "channels": ["EMAIL", "SMS"]}]}}))
+    run.record("cancelOrder paid", shop.outcome(CANCEL, {"id": paid_id}))
+    run.record("fulfillOrder as customer", shop.outcome(FULFILL, {"id": paid_id}))
+    run.record("retryPayment cancelled", shop.outcome(RETRY, {"id": declined_id}))
+    run.record("refundPayment as customer", shop.outcome(REFUND, {"id": paid["order"]["payments"][0]["id"]}))
+    admin = ShopClient(shop.url, issue_token("diff-admin", ADMIN_SCOPES, DEV_JWT_SECRET))
+    try:
+        run.record("fulfillOrder as admin", admin.outcome(FULFILL, {"id": paid_id}))
+        run.record("fulfillOrder again", admin.outcome(FULFILL, {"id": paid_id}))
+    finally:
+        admin.close()
+    # Settled before the run ends, so what it leaves to read does not change under the readers.
+    record_notifications("notifications after fulfilment", ("ORDER_FULFILLED", paid_id))
     return run
