@@ -20,8 +20,9 @@ from gateway.composition.config import fetch_subgraph_sdl
 from gateway.graphiql.examples import load_examples
 from gateway.supergraph import build_api_schema
 from scripts.stack import Stack, subgraph_names
-from tests.support.reference_tools import apollo_gateway_unavailable, grafbase_unavailable
+from tests.support.reference_tools import apollo_gateway_unavailable, composer_unavailable, grafbase_unavailable
 
+from . import gateways
 from .gateways import GatewayProcess, apollo_gateway, grafbase_gateway
 from .shop import JourneyRun, ShopClient, shop_journey, shopper_token
 
@@ -79,6 +80,29 @@ def apollo(shop: Shop) -> Iterator[GatewayProcess]:
     if reason:
         pytest.skip(reason)
     yield from _started(apollo_gateway(shop.supergraph, shop.workdir))
+
+
+@pytest.fixture(scope="session")
+def reference_supergraph(shop: Shop) -> str:
+    """The supergraph @apollo/composition makes of the shop's subgraphs."""
+    reason = composer_unavailable()
+    if reason:
+        pytest.skip(reason)
+    try:
+        return gateways.reference_supergraph(shop.sdls, shop.urls)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def apollo_on_reference(shop: Shop, reference_supergraph: str) -> Iterator[GatewayProcess]:
+    """@apollo/gateway on the reference composer's supergraph."""
+    reason = apollo_gateway_unavailable()
+    if reason:
+        pytest.skip(reason)
+    path = shop.workdir / "reference-supergraph.graphql"
+    path.write_text(reference_supergraph)
+    yield from _started(apollo_gateway(path, shop.workdir, "@apollo/gateway on the reference supergraph"))
 
 
 @pytest.fixture(scope="session")

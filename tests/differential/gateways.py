@@ -8,6 +8,7 @@ the client's Authorization header, as our gateway does.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -21,8 +22,9 @@ from graphql import parse, print_ast
 from graphql.language import ast
 
 from subgraphs.kit.embedded_redis import free_port
+from tests.gateway.conformance.harness.gateway import REFCOMPOSE_JS
 from tests.support.reference import apollo_gateway_command
-from tests.support.reference_tools import grafbase_binary
+from tests.support.reference_tools import grafbase_binary, node_modules
 
 READY_TIMEOUT = 60.0
 
@@ -76,10 +78,20 @@ class GatewayProcess:
             process.wait(timeout=10)
 
 
-def apollo_gateway(supergraph: Path, workdir: Path) -> GatewayProcess:
+def apollo_gateway(supergraph: Path, workdir: Path, name: str = "@apollo/gateway") -> GatewayProcess:
     port = free_port()
-    return GatewayProcess("@apollo/gateway", apollo_gateway_command(supergraph, port), port,
-                          workdir / "apollo-gateway.log", os.environ)
+    log = workdir / f"{name.strip('@').replace('/', '-').replace(' ', '-')}.log"
+    return GatewayProcess(name, apollo_gateway_command(supergraph, port), port, log, os.environ)
+
+
+def reference_supergraph(sdls: Mapping[str, str], urls: Mapping[str, str]) -> str:
+    """The supergraph @apollo/composition makes of the subgraphs (RuntimeError with its errors)."""
+    payload = [{"name": name, "url": urls[name], "sdl": sdl} for name, sdl in sdls.items()]
+    composed = subprocess.run(["node", str(REFCOMPOSE_JS), str(node_modules())], input=json.dumps(payload),
+                              capture_output=True, text=True, timeout=60)
+    if composed.returncode != 0:
+        raise RuntimeError(f"@apollo/composition refused the subgraphs:\n{composed.stderr}")
+    return composed.stdout
 
 
 def grafbase_gateway(sdls: Mapping[str, str], urls: Mapping[str, str], workdir: Path) -> GatewayProcess:

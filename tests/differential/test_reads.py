@@ -22,15 +22,26 @@ from .shop import ShopClient
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["apollo", "grafbase"])
-def other(request: pytest.FixtureRequest) -> GatewayProcess:
+def _gateway(request: pytest.FixtureRequest) -> GatewayProcess:
     gateway = request.getfixturevalue(request.param)
     assert isinstance(gateway, GatewayProcess)
     return gateway
 
 
-def test_read_operations_answer_the_same(shop: Shop, other: GatewayProcess, reader: Reader,
+@pytest.fixture(params=["apollo", "grafbase"])
+def other(request: pytest.FixtureRequest) -> GatewayProcess:
+    return _gateway(request)
+
+
+@pytest.fixture(params=["apollo", "grafbase", "apollo_on_reference"])
+def any_other(request: pytest.FixtureRequest) -> GatewayProcess:
+    """Also @apollo/gateway on the reference composer's supergraph (its plans from its own join metadata)."""
+    return _gateway(request)
+
+
+def test_read_operations_answer_the_same(shop: Shop, any_other: GatewayProcess, reader: Reader,
                                          examples: dict[str, str]) -> None:
+    other = any_other
     operations = read_operations(shop.api_schema, reader.examples, examples)
     assert len(operations) >= 100
     ours, theirs = ShopClient(shop.gateway_url, reader.token), ShopClient(other.url, reader.token)
