@@ -10,8 +10,10 @@ another shopper, an admin, and with unknown ids.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
+from graphql import get_introspection_query
 
 from .compare import report
 from .conftest import Reader, Shop
@@ -85,3 +87,33 @@ def test_anonymous_strangers_admins_and_unknown_ids_answer_the_same(shop: Shop, 
             theirs.close()
     assert not found, report(found, other.name)
     assert with_errors >= 20 and nested >= 1  # the comparison did see errors, some below the root
+
+
+@pytest.fixture(params=["apollo", "apollo_on_reference"])
+def apollo_any(request: pytest.FixtureRequest) -> GatewayProcess:
+    return _gateway(request)
+
+
+def test_introspection_answers_the_same_schema(shop: Shop, apollo_any: GatewayProcess) -> None:
+    """The schema clients introspect: every type of the API (in the same order), the root types, and
+    the directives' names and argument names. Left out: the introspection types and the built-in
+    directives' details, which are the GraphQL library's, not the gateway's (graphql-core 3.3
+    follows the newer spec: `@deprecated(reason: String!)` and on directive definitions too;
+    graphql-js 16: `reason: String`)."""
+    query = get_introspection_query(descriptions=True)
+    ours, theirs = ShopClient(shop.gateway_url), ShopClient(apollo_any.url)
+    try:
+        mine, other = ours.data(query)["__schema"], theirs.data(query)["__schema"]
+    finally:
+        ours.close()
+        theirs.close()
+
+    def api(schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "roots": [schema[k] for k in ("queryType", "mutationType", "subscriptionType")],
+            "types": [t for t in schema["types"] if not t["name"].startswith("__")],
+            "directives": [(d["name"], [a["name"] for a in d["args"]]) for d in schema["directives"]],
+        }
+
+    assert len(api(mine)["types"]) > 50
+    assert api(mine) == api(other)
