@@ -13,7 +13,7 @@ from subgraphs.kit.settings import DEV_JWT_SECRET
 
 from .compare import Difference
 from .generate import Operation, generate
-from .shapes import shapes
+from .shapes import shapes, with_variables
 from .shop import ADMIN_SCOPES, ShopClient, shopper_token
 
 # Each seed picks other leaves of the same paths.
@@ -41,7 +41,45 @@ def read_operations(schema: GraphQLSchema, values: Mapping[str, Any], examples: 
 
 def shaped_operations(schema: GraphQLSchema, values: Mapping[str, Any]) -> list[Operation]:
     """The first seed's operations aliased, through fragments and under @include/@skip."""
-    return [shaped for op in generate(schema, values).operations for shaped in shapes(op, schema)]
+    found = []
+    for operation in generate(schema, values).operations:
+        found += shapes(operation, schema)
+        lifted = with_variables(operation, schema)
+        if lifted is not None:
+            found.append(lifted)
+    return found
+
+
+PAGE = """
+query Page($first: Int!, $after: String, $filter: ProductFilter, $sort: ProductSort!) {
+  products(first: $first, after: $after, filter: $filter, sortBy: $sort) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { name category priceRange { min { amount } } }
+  }
+}"""
+
+
+def hand_picked(first_page_end: str | None) -> list[Operation]:
+    """Filters, paging from a cursor, refused arguments and requests a gateway itself refuses."""
+    page = {"first": 3, "sort": "PRICE_ASC"}
+    operations = [
+        Operation("filter search", PAGE, {**page, "filter": {"search": "alpine"}}),
+        Operation("filter price range", PAGE, {**page, "filter": {"minPrice": 1000, "maxPrice": 20000}}),
+        Operation("filter not in stock", PAGE, {**page, "filter": {"inStock": False}}),
+        Operation("filter no match", PAGE, {**page, "filter": {"search": "zzzz-nothing"}}),
+        Operation("first 0", PAGE, {**page, "first": 0}),
+        Operation("first 101 (refused)", PAGE, {**page, "first": 101}),
+        Operation("foreign cursor (refused)", PAGE, {**page, "after": "not-a-cursor"}),
+        Operation("unknown field", "{ products { nope } }"),
+        Operation("missing variable", PAGE, {"first": 3}),
+        Operation("wrong variable type", PAGE, {**page, "first": "three"}),
+        Operation("syntax error", "{ products(first: 3) { totalCount }"),
+        Operation("root typename", "{ __typename }"),
+        Operation("typename everywhere", "{ __typename products(first: 2) { __typename nodes { __typename "
+                                         "variants { __typename price { __typename } } } } }"),
+    ]
+    if first_page_end:
+        operations.append(Operation("second page", PAGE, {**page, "after": first_page_end}))
+    return operations
 
 
 def callers(schema: GraphQLSchema, values: Mapping[str, Any],

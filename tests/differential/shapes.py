@@ -10,7 +10,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from graphql import GraphQLSchema, get_named_type, parse, print_ast
+from graphql import (
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    parse,
+    parse_type,
+    print_ast,
+    value_from_ast_untyped,
+    visit,
+)
 from graphql.language import ast
 
 from .generate import Operation
@@ -105,3 +116,32 @@ def shapes(operation: Operation, schema: GraphQLSchema) -> list[Operation]:
             found.append(Operation(f"{operation.name} conditional", print_ast(conditional),
                                    {**operation.variables, "yes": True}))
     return found
+
+
+def with_variables(operation: Operation, schema: GraphQLSchema) -> Operation | None:
+    """Every argument given as a literal is passed as a variable of the argument's type instead
+    (None when the operation has no literal arguments)."""
+    document = parse(operation.document)
+    type_info = TypeInfo(schema)
+    definitions: list[ast.VariableDefinitionNode] = []
+    values: dict[str, Any] = dict(operation.variables)
+
+    class Lift(Visitor):
+        def enter_argument(self, node: ast.ArgumentNode, *_: Any) -> Any:
+            argument = type_info.get_argument()
+            if argument is None or isinstance(node.value, ast.VariableNode):
+                return None
+            name = f"v{len(definitions)}"
+            definitions.append(ast.VariableDefinitionNode(
+                variable=ast.VariableNode(name=_name(name)), type=parse_type(str(argument.type)), directives=()))
+            values[name] = value_from_ast_untyped(node.value)
+            return replace(node, value=ast.VariableNode(name=_name(name)))
+
+    lifted = visit(document, TypeInfoVisitor(type_info, Lift()))
+    if not definitions:
+        return None
+    op = lifted.definitions[0]
+    assert isinstance(op, ast.OperationDefinitionNode)
+    op = replace(op, name=_name((op.name.value if op.name else "Op") + "_Variables"),
+                 variable_definitions=(*(op.variable_definitions or ()), *definitions))
+    return Operation(f"{operation.name} variables", print_ast(replace(lifted, definitions=(op,))), values)
