@@ -1,4 +1,5 @@
-"""One shop stack for the differential tests, and the other gateways in front of its subgraphs.
+"""One shop stack for the differential tests, and the other gateways in front of its subgraphs
+(package-scoped: stopped once the package's tests are done, not at the end of the whole run).
 
 The stack's subgraphs are open (no SUBGRAPH_SHARED_SECRET, as `make dev` runs them): the other
 gateways do not sign our internal header (docs/gateway.md, "Running the shop behind other gateways").
@@ -44,8 +45,11 @@ class Shop:
         return build_api_schema(self.supergraph.read_text())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    apollo_reason, grafbase_reason = apollo_gateway_unavailable(), grafbase_unavailable()
+    if apollo_reason and grafbase_reason:  # nothing to compare with: do not start the stack
+        pytest.skip(f"no other gateway to compare with: {apollo_reason}; {grafbase_reason}")
     workdir = tmp_path_factory.mktemp("differential")
     stack = Stack.on_free_ports(open_subgraphs=True, log_dir=workdir / "logs",
                                 env={"NOTIFICATIONS_MAILDIR": str(workdir / "mail")})
@@ -74,7 +78,7 @@ def _started(process: GatewayProcess) -> Iterator[GatewayProcess]:
         process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def apollo(shop: Shop) -> Iterator[GatewayProcess]:
     reason = apollo_gateway_unavailable()
     if reason:
@@ -82,7 +86,7 @@ def apollo(shop: Shop) -> Iterator[GatewayProcess]:
     yield from _started(apollo_gateway(shop.supergraph, shop.workdir))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def reference_supergraph(shop: Shop) -> str:
     """The supergraph @apollo/composition makes of the shop's subgraphs."""
     reason = composer_unavailable()
@@ -94,7 +98,7 @@ def reference_supergraph(shop: Shop) -> str:
         pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def apollo_on_reference(shop: Shop, reference_supergraph: str) -> Iterator[GatewayProcess]:
     """@apollo/gateway on the reference composer's supergraph."""
     reason = apollo_gateway_unavailable()
@@ -105,7 +109,7 @@ def apollo_on_reference(shop: Shop, reference_supergraph: str) -> Iterator[Gatew
     yield from _started(apollo_gateway(path, shop.workdir, "@apollo/gateway on the reference supergraph"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def grafbase(shop: Shop) -> Iterator[GatewayProcess]:
     reason = grafbase_unavailable()
     if reason:
@@ -122,13 +126,13 @@ def operation_name(document: str) -> str:
     raise ValueError("an example without an operation name")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def examples() -> dict[str, str]:
     """The explorer's example operations (gateway/graphiql/examples/) by operation name."""
     return {operation_name(example.query): example.query for example in load_examples()}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def skus(shop: Shop) -> tuple[str, str]:
     """Two SKUs with stock for several journeys: one ordered and paid, one ordered and declined."""
     client = ShopClient(shop.gateway_url)
@@ -153,7 +157,7 @@ class Reader:
     examples: dict[str, Any]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def reader(shop: Shop, skus: tuple[str, str], examples: dict[str, str]) -> Reader:
     token = shopper_token("diff-reader")
     client = ShopClient(shop.gateway_url, token, ws_url=shop.gateway_url.replace("http", "ws", 1))
