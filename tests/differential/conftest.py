@@ -51,8 +51,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     if apollo_reason and grafbase_reason:  # nothing to compare with: do not start the stack
         pytest.skip(f"no other gateway to compare with: {apollo_reason}; {grafbase_reason}")
     workdir = tmp_path_factory.mktemp("differential")
+    # Open even when the environment has a secret (SUBGRAPH_SHARED_SECRET="" is "none").
     stack = Stack.on_free_ports(open_subgraphs=True, log_dir=workdir / "logs",
-                                env={"NOTIFICATIONS_MAILDIR": str(workdir / "mail")})
+                                env={"NOTIFICATIONS_MAILDIR": str(workdir / "mail"), "SUBGRAPH_SHARED_SECRET": ""})
     try:
         stack.start()
     except RuntimeError as exc:
@@ -164,12 +165,12 @@ def reader(shop: Shop, skus: tuple[str, str], examples: dict[str, str]) -> Reade
     anonymous = ShopClient(shop.gateway_url)
     try:
         journey = shop_journey(client, anonymous, skus, examples)
-        mine = client.data("{ me { orders(first: 5) { nodes: edges { node { id payments { id } "
+        mine = client.data("{ me { orders(first: 5) { edges { node { id payments { id } "
                            "notifications { id } lines { product { id slug } } } } } } }")
     finally:
         client.close()
         anonymous.close()
-    order = next(e["node"] for e in mine["me"]["orders"]["nodes"] if e["node"]["payments"])
+    order = next(e["node"] for e in mine["me"]["orders"]["edges"] if e["node"]["payments"])
     product = order["lines"][0]["product"]
     values = {
         "Query.order.id": order["id"],

@@ -116,7 +116,6 @@ class ShopClient:
     def first_event(self, document: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """The first payload of a subscription (graphql-transport-ws), token in connection_init."""
         assert self.ws_url is not None
-
         handshake = {"Authorization": f"Bearer {self.token}"} if self.ws_handshake_auth else None
 
         async def receive() -> dict[str, Any]:
