@@ -145,3 +145,26 @@ def with_variables(operation: Operation, schema: GraphQLSchema) -> Operation | N
     op = replace(op, name=_name((op.name.value if op.name else "Op") + "_Variables"),
                  variable_definitions=(*(op.variable_definitions or ()), *definitions))
     return Operation(f"{operation.name} variables", print_ast(replace(lifted, definitions=(op,))), values)
+
+
+def deferred(operation: Operation) -> Operation | None:
+    """The composite fields under the root field moved into one ``... @defer(label: "later")``
+    fragment (None when there are none): merged, its parts must add up to the plain answer."""
+    document = parse(operation.document)
+    op = document.definitions[0]
+    assert isinstance(op, ast.OperationDefinitionNode)
+    root = op.selection_set.selections[0]
+    if not isinstance(root, ast.FieldNode) or root.selection_set is None:
+        return None
+    now = [s for s in root.selection_set.selections if not (isinstance(s, ast.FieldNode) and s.selection_set)]
+    later = [s for s in root.selection_set.selections if isinstance(s, ast.FieldNode) and s.selection_set]
+    if not later:
+        return None
+    label = ast.ArgumentNode(name=_name("label"), value=ast.StringValueNode(value="later"))
+    fragment = ast.InlineFragmentNode(type_condition=None, directives=(ast.DirectiveNode(
+        name=_name("defer"), arguments=(label,)),), selection_set=ast.SelectionSetNode(selections=tuple(later)))
+    moved = replace(root, selection_set=ast.SelectionSetNode(selections=(*now, fragment)))
+    op = replace(op, name=_name((op.name.value if op.name else "Op") + "_Deferred"),
+                 selection_set=ast.SelectionSetNode(selections=(moved,)))
+    return Operation(f"{operation.name} deferred", print_ast(replace(document, definitions=(op,))),
+                     operation.variables)

@@ -12,13 +12,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import pytest
 from graphql import get_introspection_query
 
-from .compare import report
+from tests.gateway.conformance.harness.multipart import read_stream
+
+from .compare import Difference, Outcome, report
 from .conftest import Reader, Shop
 from .gateways import GatewayProcess
+from .generate import generate
 from .reads import PAGE, callers, differences, hand_picked, read_operations, shaped_operations
+from .shapes import deferred
 from .shop import ShopClient
 
 pytestmark = pytest.mark.slow
@@ -122,3 +127,31 @@ def test_introspection_answers_the_same_schema(shop: Shop, apollo_any: GatewayPr
     assert len(api(mine)["types"]) > 50
     assert api(mine) == api(other)
     assert "defer" in {d["name"] for d in mine["directives"]}
+
+
+def test_deferred_operations_add_up_to_the_plain_answers(shop: Shop, other: GatewayProcess, reader: Reader) -> None:
+    """Ours streams the composite fields of each generated operation under ``@defer``; merged, the
+    parts must equal the other gateway's answer to the plain operation (@apollo/gateway runs no
+    @defer, so the comparison is with the operation without it, as in the conformance suite)."""
+    pairs = [(op, shaped) for op in generate(shop.api_schema, reader.examples).operations
+             if (shaped := deferred(op)) is not None]
+    assert len(pairs) >= 30
+    headers = {"Authorization": f"Bearer {reader.token}"}
+    found, streamed = [], 0
+    with httpx.Client(base_url=shop.gateway_url.removesuffix("/graphql"), timeout=30, headers=headers) as ours:
+        theirs = ShopClient(other.url, reader.token)
+        try:
+            for plain, shaped in pairs:
+                stream = read_stream(ours, {"query": shaped.document, "variables": dict(shaped.variables)})
+                streamed += len(stream.parts) > 1
+                mine = Outcome.of(stream.merged())
+                other_outcome = theirs.outcome(plain.document, plain.variables)
+                if mine != other_outcome:  # asked again: the workers may have changed something
+                    mine = Outcome.of(read_stream(ours, {"query": shaped.document}).merged())
+                    other_outcome = theirs.outcome(plain.document, plain.variables)
+                    if mine != other_outcome:
+                        found.append(Difference(shaped.name, mine, other_outcome))
+        finally:
+            theirs.close()
+    assert streamed >= len(pairs) // 2  # most did come as several parts
+    assert not found, report(found, other.name)
