@@ -2,9 +2,10 @@
 same subgraphs: their ``data`` and ``errors[].path`` sets must be equal (tests/differential/compare.py).
 
 The operations: the journey's queries, the explorer's examples and ~150 generated from the API
-schema (reads.py), asked as the shopper who did the journey through our gateway; the same in other
-shapes (aliases, fragments, @include/@skip); and, where the errors are, as an anonymous caller,
-another shopper, an admin, and with unknown ids.
+schema (reads.py), with filters, paging and refused requests picked by hand, asked as the shopper
+who did the journey through our gateway; the same in other shapes (aliases, fragments,
+@include/@skip, variables, and @defer through ours); where the errors are, as an anonymous caller,
+another shopper, an admin, and with unknown ids; and the introspected schema.
 """
 
 from __future__ import annotations
