@@ -159,8 +159,8 @@ def grafbase_sdl(sdl: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.differential.gateways DIR [PORT]``: a grafbase.toml for the subgraphs of
-    supergraph.yaml (running, e.g. under ``make dev``) in DIR; prints the command that serves it."""
+    """``python -m tests.differential.gateways DIR [PORT [CONFIG]]``: a grafbase.toml in DIR for the
+    running subgraphs of CONFIG (supergraph.yaml: ``make dev``'s); prints the command that serves it."""
     import sys
 
     from gateway.composition.config import load_supergraph_config
@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     workdir = Path(args[0]).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    sources = load_supergraph_config(str(Path(__file__).resolve().parents[2] / "supergraph.yaml"))
+    config_path = args[2] if len(args) > 2 else str(Path(__file__).resolve().parents[2] / "supergraph.yaml")
+    sources = load_supergraph_config(config_path)
     config = write_grafbase_config({s.name: s.sdl for s in sources}, {s.name: s.url for s in sources}, workdir,
                                    int(args[1]) if len(args) > 1 else 5000)
     print(f"HOME={workdir} {grafbase_binary()} --home {workdir} dev -c {config}")
