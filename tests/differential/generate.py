@@ -79,7 +79,7 @@ class _Builder:
                 return self.examples[key]
         if arg_name == "first":
             return PAGE_SIZE
-        if is_non_null_type(arg.type) and arg.default_value is Undefined:
+        if is_non_null_type(arg.type) and not _has_default(arg):
             return _MISSING
         return _OMIT
 
@@ -163,6 +163,11 @@ class _Builder:
                     operations.append(_operation(f"{root_name}_{arg_name}_{value}",
                                                  f"{root_name}{args} {body}"))
         return operations
+
+
+def _has_default(arg: GraphQLArgument) -> bool:
+    """graphql-core 3.3 keeps an SDL default as ``arg.default`` (a literal), older ones as ``default_value``."""
+    return getattr(arg, "default", None) is not None or arg.default_value is not Undefined
 
 
 class _Sentinel:

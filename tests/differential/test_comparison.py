@@ -10,7 +10,11 @@ from .gateways import grafbase_sdl
 from .generate import Enum, generate
 
 SCHEMA = build_schema("""
-type Query { order(id: ID!): Order  orders(first: Int! = 20, status: Status = null): [Order!]!  me: User }
+type Query {
+  order(id: ID!): Order
+  orders(first: Int! = 20, status: Status = null, sort: Status! = OPEN): [Order!]!
+  me: User
+}
 enum Status { OPEN PAID }
 type User { id: ID! name: String! cart: Cart }
 type Cart { total: Int! lines: [Line!]! }
@@ -58,7 +62,7 @@ def test_generated_operations_are_valid_deterministic_and_reach_depth_three() ->
 
 def test_a_required_argument_without_an_example_is_skipped_and_named() -> None:
     generated = generate(SCHEMA, {})
-    assert generated.skipped == ["Query.order(id:)"]
+    assert generated.skipped == ["Query.order(id:)"]  # not `sort`: non-null, but with a default
     assert not any("order(" in op.document for op in generated.operations)
     assert all(op.name.startswith("Gen_") for op in generated.operations)
     given = [op.document for op in generate(SCHEMA, {"orders.status": Enum("PAID")}).operations]
