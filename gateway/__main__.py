@@ -94,16 +94,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
     import json
 
     from .planning import RequestError, prepare_operation
-    from .supergraph import build_api_schema, parse_supergraph
+    from .supergraph import SupergraphError, build_api_schema, parse_supergraph
 
-    sdl = Path(args.supergraph).read_text(encoding="utf-8")
-    supergraph = parse_supergraph(sdl)
-    schema = build_api_schema(sdl)
-    query = args.query
-    if query == "-":
-        query = sys.stdin.read()
-    elif Path(query).is_file():
-        query = Path(query).read_text(encoding="utf-8")
+    try:
+        sdl = Path(args.supergraph).read_text(encoding="utf-8")
+        supergraph = parse_supergraph(sdl)
+        schema = build_api_schema(sdl)
+        query = _query_text(args.query)
+    except (OSError, SupergraphError) as exc:
+        print(f"cannot plan: {exc}", file=sys.stderr)
+        return 1
     try:
         prepared = prepare_operation(query, args.operation_name, schema, supergraph)
         # every @defer in force (as for a client that accepts multipart/mixed)
@@ -117,6 +117,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         print(plan.to_text())
     return 0
+
+
+def _query_text(argument: str) -> str:
+    """The operation: stdin for "-", the file's text when the argument names a file, else the argument."""
+    if argument == "-":
+        return sys.stdin.read()
+    try:
+        is_file = Path(argument).is_file()
+    except (OSError, ValueError):  # not a usable path (too long, NUL byte...): it is the query itself
+        is_file = False
+    return Path(argument).read_text(encoding="utf-8") if is_file else argument
 
 
 def cmd_token(args: argparse.Namespace) -> int:

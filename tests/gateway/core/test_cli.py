@@ -102,3 +102,33 @@ def test_serve_rejects_bad_supergraph(tmp_path: Path) -> None:
     bad = tmp_path / "bad.graphql"
     bad.write_text("type Query { a: Int }")
     assert main(["serve", "--supergraph", str(bad), "--port", str(free_port())]) == 1
+
+
+def _long_query() -> str:
+    """A valid operation longer than any file name (PATH_MAX is 4096 on Linux)."""
+    fields = " ".join(f"p{i}: topProducts {{ upc name }}" for i in range(200))
+    return "query Long { " + fields + " }"
+
+
+def test_plan_takes_a_long_query_as_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    supergraph = tmp_path / "sg.graphql"
+    supergraph.write_text(shop.SUPERGRAPH)
+    query = _long_query()
+    assert len(query) > 4096
+    assert main(["plan", "--supergraph", str(supergraph), query]) == 0
+    out = capsys.readouterr().out
+    assert 'Fetch(service: "products")' in out
+    assert "p199: topProducts" in out
+
+
+def test_plan_reads_a_query_file_or_reports_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    supergraph = tmp_path / "sg.graphql"
+    supergraph.write_text(shop.SUPERGRAPH)
+    query_file = tmp_path / "q.graphql"
+    query_file.write_text("{ topProducts { upc } }")
+    assert main(["plan", "--supergraph", str(supergraph), str(query_file)]) == 0
+    assert "topProducts" in capsys.readouterr().out
+    assert main(["plan", "--supergraph", str(supergraph), "{ nope }"]) == 1
+    assert "nope" in capsys.readouterr().err
+    assert main(["plan", "--supergraph", str(tmp_path / "missing.graphql"), "{ topProducts { upc } }"]) == 1
+    assert "cannot plan" in capsys.readouterr().err
