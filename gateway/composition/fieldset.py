@@ -8,7 +8,7 @@ from functools import lru_cache
 from graphql import GraphQLError, parse
 from graphql.language import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode
 
-from .model import Kind, Subgraph
+from .model import Field, Kind, Subgraph
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Selection:
 
     name: str
     children: tuple[Selection, ...] = ()
-    has_args: bool = False
+    args: tuple[str, ...] = ()  # the names of the arguments the selection gives
     type_condition: str | None = None
 
 
@@ -39,7 +39,8 @@ def _convert(selection_set: SelectionSetNode | None) -> tuple[Selection, ...]:
     out: list[Selection] = []
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
-            out.append(Selection(sel.name.value, _convert(sel.selection_set), bool(sel.arguments)))
+            args = tuple(a.name.value for a in sel.arguments or ())
+            out.append(Selection(sel.name.value, _convert(sel.selection_set), args))
         elif isinstance(sel, InlineFragmentNode):
             condition = sel.type_condition.name.value if sel.type_condition else None
             out.append(Selection("", _convert(sel.selection_set), type_condition=condition or ""))
@@ -65,7 +66,11 @@ class FieldSetCheck:
     leaves_outside_external: list[tuple[str, str]] = field(default_factory=list)
 
 
-def check_field_set(subgraph: Subgraph, type_name: str, text: str, *, for_key: bool = False) -> FieldSetCheck:
+def check_field_set(
+    subgraph: Subgraph, type_name: str, text: str, *, for_key: bool = False, allow_args: bool = False
+) -> FieldSetCheck:
+    """Walk a field set; `allow_args` is for @requires, the one directive that may select fields with
+    arguments (Apollo's `allowFieldsWithArguments`); @key and @provides reject any field defining some."""
     result = FieldSetCheck()
     selections = parse_field_set(text)
     if selections is None:
@@ -74,15 +79,38 @@ def check_field_set(subgraph: Subgraph, type_name: str, text: str, *, for_key: b
     if not selections:
         result.problems.append(FieldSetProblem("INVALID_FIELDS", "the field set is empty"))
         return result
-    _walk(subgraph, type_name, selections, for_key, result, under_external=False)
+    _walk(subgraph, type_name, selections, _Rules(for_key, allow_args), result, under_external=False)
     return result
+
+
+@dataclass(frozen=True)
+class _Rules:
+    for_key: bool
+    allow_args: bool
+
+
+def _argument_problems(sel: Selection, fdef: Field, coordinate: str, rules: _Rules) -> list[FieldSetProblem]:
+    if fdef.args and not rules.allow_args:
+        return [FieldSetProblem("FIELDS_HAS_ARGS", f'field "{coordinate}" cannot be included because it has arguments')]
+    problems = [
+        FieldSetProblem("INVALID_FIELDS", f'Unknown argument "{name}" on field "{coordinate}"')
+        for name in sel.args
+        if name not in fdef.args
+    ]
+    problems.extend(
+        FieldSetProblem("INVALID_FIELDS", f'Field "{coordinate}" argument "{arg.name}" of type "{arg.type}" is '
+                        "required, but it was not provided")
+        for arg in fdef.args.values()
+        if arg.type.non_null and arg.default is None and arg.name not in sel.args
+    )
+    return problems
 
 
 def _walk(
     subgraph: Subgraph,
     type_name: str,
     selections: tuple[Selection, ...],
-    for_key: bool,
+    rules: _Rules,
     out: FieldSetCheck,
     *,
     under_external: bool,
@@ -97,7 +125,7 @@ def _walk(
             if subgraph.type(target) is None:
                 out.problems.append(FieldSetProblem("INVALID_FIELDS", f'Unknown type "{target}"'))
                 continue
-            _walk(subgraph, target, sel.children, for_key, out, under_external=under_external)
+            _walk(subgraph, target, sel.children, rules, out, under_external=under_external)
             continue
         if sel.name == "__typename":
             continue
@@ -109,11 +137,10 @@ def _walk(
             continue
         out.visited.append((type_name, sel.name))
         coordinate = f"{type_name}.{sel.name}"
-        if sel.has_args or (for_key and fdef.args):
-            out.problems.append(FieldSetProblem("FIELDS_HAS_ARGS", f'field "{coordinate}" has arguments'))
+        out.problems.extend(_argument_problems(sel, fdef, coordinate, rules))
         target_type = subgraph.type(fdef.type.base)
         composite = target_type is not None and target_type.is_composite
-        if for_key and target_type and target_type.kind in (Kind.INTERFACE, Kind.UNION):
+        if rules.for_key and target_type and target_type.kind in (Kind.INTERFACE, Kind.UNION):
             out.problems.append(
                 FieldSetProblem(
                     "FIELDS_SELECT_INVALID_TYPE",
@@ -137,7 +164,7 @@ def _walk(
             )
         elif composite:
             below_external = under_external or _external_here(subgraph, type_name, sel.name)
-            _walk(subgraph, fdef.type.base, sel.children, for_key, out, under_external=below_external)
+            _walk(subgraph, fdef.type.base, sel.children, rules, out, under_external=below_external)
         if not sel.children and not under_external:
             out.leaves_outside_external.append((type_name, sel.name))
 

@@ -121,7 +121,7 @@ class _Merger:
                 continue
             for key in tdef.keys:
                 stype.join_types.append(
-                    JoinType(graph, key.fields, key.extension and not sub.fed1, key.resolvable, tdef.interface_object)
+                    JoinType(graph, key.fields, key.extension, key.resolvable, tdef.interface_object)
                 )
 
     def _implements(self, stype: SType, sources: list[tuple[Subgraph, TypeDef]]) -> None:
@@ -155,7 +155,10 @@ class _Merger:
         for value in all_values:
             having = [(sub, tdef.values[value]) for sub, tdef in sources if value in tdef.values]
             lacking = [sub.name for sub, tdef in sources if value not in tdef.values]
-            if lacking and as_input is not None:
+            # An @inaccessible value is not in the API schema, so no client can send it: it may be
+            # missing elsewhere, and it is kept (with the subgraphs that have it), as Apollo does.
+            inaccessible = any(v.deco.inaccessible for _, v in having)
+            if lacking and as_input is not None and not inaccessible:
                 if as_output is not None:
                     self.issues.add(
                         "ENUM_VALUE_MISMATCH",

@@ -109,15 +109,17 @@ def _compute_overrides(ctx: FieldContext, coordinate: str, sources: list[_Source
                 coordinate,
             )
             continue
+        if target.fdef.external:
+            continue  # the source does not resolve the field: Apollo only hints that @override can go
+        type_name, field_name = coordinate.split(".", 1)
+        used = (type_name, field_name) in ctx.usage[origin].used
         if s.fdef.override_label is not None:
             result.progressive.update((s.sub.name, origin))  # both keep resolving it, exempt from sharing
             result.labels[origin] = s.fdef.override_label
+            if used:
+                result.used.add(origin)
             continue
-        type_name, field_name = coordinate.split(".", 1)
-        if (type_name, field_name) in ctx.usage[origin].used:
-            result.used.add(origin)
-        else:
-            result.unused.add(origin)
+        (result.used if used else result.unused).add(origin)
     return result
 
 
@@ -190,11 +192,13 @@ def _check_sharing(ctx: FieldContext, coordinate: str, sources: list[_Source], o
 
 
 def _needs_join_field(stype: SType, sources: list[_Source], types_equal: bool, overrides: _Overrides) -> bool:
-    if not types_equal or overrides.overridden:
+    """Apollo's `needsJoinField`: an @override alone needs none (one naming an unknown subgraph, in a type
+    only the overriding subgraph defines, leaves no trace in the supergraph)."""
+    if not types_equal or overrides.overridden or overrides.progressive:
         return True
     for s in sources:
         f = s.fdef
-        if f.external or f.requires or f.provides or f.override_from or f.override_label or f.context_arguments:
+        if f.external or f.requires or f.provides or f.context_arguments:
             return True
     return len(sources) < len(stype.graphs)  # some subgraph defining the type lacks the field
 

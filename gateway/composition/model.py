@@ -111,6 +111,7 @@ class TypeDef:
     values: dict[str, EnumValue] = field(default_factory=dict)
     keys: list[Key] = field(default_factory=list)
     extension: bool = False  # `@extends`, or only ever written as `extend type`
+    extends: bool = False  # the `@extends` directive itself (Federation 1 keeps only this as an extension)
     interface_object: bool = False
 
     @property

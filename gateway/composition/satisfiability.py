@@ -65,6 +65,7 @@ class _Checker:
         self._jump_cache: dict[_State, list[_State]] = {}
         self._closure_cache: dict[_State, list[_State]] = {}
         self._requires_cache: dict[tuple[_State, str], bool] = {}
+        self._computing: set[_State] = set()  # states whose jumps are being worked out
 
     # -- exploration -------------------------------------------------------------------------
     def run(self) -> list[CompositionIssue]:
@@ -153,13 +154,28 @@ class _Checker:
         return list(dict.fromkeys(c for option in options for c in self._closure(option)))
 
     def _jumps(self, state: _State) -> list[_State]:
-        """States reachable by an entity fetch: another subgraph's resolvable key, collectable from here."""
-        cached = self._jump_cache.get(state)
-        if cached is None:
-            cached = self._jump_cache[state] = self._compute_jumps(state)
-        return cached
+        """States reachable by an entity fetch: another subgraph's resolvable key, collectable from here.
 
-    def _compute_jumps(self, state: _State) -> list[_State]:
+        A key this subgraph cannot provide alone may still be collected from several subgraphs (e.g.
+        `customer { id region }` with `region` in a third one), as Apollo's key condition resolver plans
+        a sub-query: that check re-enters this method, and a state whose jumps are being worked out
+        then gets only its locally collectable ones (results found meanwhile are not cached).
+        """
+        cached = self._jump_cache.get(state)
+        if cached is not None:
+            return cached
+        if state in self._computing:
+            return self._compute_jumps(state, local_only=True)
+        self._computing.add(state)
+        try:
+            result = self._compute_jumps(state)
+        finally:
+            self._computing.discard(state)
+        if not self._computing:
+            self._jump_cache[state] = result
+        return result
+
+    def _compute_jumps(self, state: _State, *, local_only: bool = False) -> list[_State]:
         sub = self.subs[state.subgraph]
         tdef = sub.type(state.type_name)
         if tdef is None or tdef.name in ROOT_NAMES.values():
@@ -175,9 +191,16 @@ class _Checker:
                 target = other.type(name)
                 if target is None or (name != tdef.name and not target.interface_object):
                     continue
-                if any(k.resolvable and self._collectable(sub, tdef, k.fields, state.provided) for k in target.keys):
+                keys = [k for k in target.keys if k.resolvable]
+                if any(self._collectable(sub, tdef, k.fields, state.provided) for k in keys) or (
+                    not local_only and any(self._key_fetchable(state, k.fields) for k in keys)
+                ):
                     out.append(_State(name, other.name))
         return out
+
+    def _key_fetchable(self, state: _State, fields: str) -> bool:
+        selections = parse_field_set(fields)
+        return selections is not None and self._fetchable((state,), selections, frozenset())
 
     def _supergraph_interfaces(self, type_name: str) -> list[str]:
         stype = self.supergraph.types.get(type_name)
@@ -220,7 +243,9 @@ class _Checker:
         """The state and every state reachable from it by entity jumps only."""
         cached = self._closure_cache.get(state)
         if cached is None:
-            cached = self._closure_cache[state] = self._compute_closure(state)
+            cached = self._compute_closure(state)
+            if not self._computing:
+                self._closure_cache[state] = cached
         return cached
 
     def _compute_closure(self, state: _State) -> list[_State]:
@@ -273,7 +298,7 @@ class _Checker:
         if not guard and cache_key in self._requires_cache:
             return self._requires_cache[cache_key]
         ok = self._fetchable((origin,), selections, guard | {marker})
-        if not guard:
+        if not guard and not self._computing:
             self._requires_cache[cache_key] = ok
         return ok
 

@@ -366,12 +366,17 @@ class _Builder:
         sub = self.subgraph
         for tdef in sub.types.values():
             if tdef.name in self.extends:
-                tdef.extension = True
+                tdef.extension = tdef.extends = True
                 for key in tdef.keys:
                     key.extension = True
             elif tdef.name not in self.has_definition:
                 tdef.extension = True
             self._clear_fake_externals(tdef)
+            if sub.fed1:
+                # As Apollo's Federation 1 upgrader: `extend type` becomes a plain definition, so only
+                # `@extends` still makes a key an extension (`@join__type(..., extension: true)`).
+                for key in tdef.keys:
+                    key.extension = tdef.extends
             if sub.fed1 and tdef.kind == Kind.OBJECT:
                 for fdef in tdef.fields.values():
                     fdef.shareable = True

@@ -117,7 +117,7 @@ def _check_directive_fields(
     used: set[tuple[str, str]],
     report: _Report,
 ) -> None:
-    check = check_field_set(sub, target, fields)
+    check = check_field_set(sub, target, fields, allow_args=directive == "requires")
     used.update(check.visited)
     prefix = f'On field "{coordinate}", for @{directive}(fields: "{fields}"): '
     code = directive.upper()

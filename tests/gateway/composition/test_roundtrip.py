@@ -9,11 +9,15 @@ from graphql import build_ast_schema, parse
 from gateway.composition import SubgraphSource, compose
 
 from .fixtures import FIXTURES, fed2
+from .fixtures_parity import PARITY_FIXTURES
 
 
-@pytest.mark.parametrize("name", sorted(FIXTURES))
+ALL_FIXTURES = {**FIXTURES, **PARITY_FIXTURES}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_FIXTURES))
 def test_fixture_supergraph_builds_with_graphql_core(name: str) -> None:
-    sdl = compose(FIXTURES[name])
+    sdl = compose(ALL_FIXTURES[name])
     schema = build_ast_schema(parse(sdl))
     assert schema.query_type is not None and schema.query_type.name == "Query"
     for directive in ("join__type", "join__field", "join__graph", "link"):
@@ -25,7 +29,7 @@ def test_fixture_supergraph_builds_with_graphql_core(name: str) -> None:
     for machinery in ("_Service", "_Entity", "_Any", "_service", "_entities", "federation__", "@key("):
         assert machinery not in sdl
     graph_enum = schema.type_map["join__Graph"]
-    assert len(graph_enum.values) == len(FIXTURES[name])  # type: ignore[attr-defined]
+    assert len(graph_enum.values) == len(ALL_FIXTURES[name])  # type: ignore[attr-defined]
 
 
 def test_composition_is_deterministic_and_order_independent() -> None:

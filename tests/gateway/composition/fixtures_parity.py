@@ -1,0 +1,238 @@
+"""Fixture sets for the cases where our composer once disagreed with @apollo/composition.
+
+Each set is composed by both composers in ``test_reference_parity.py``; the comments say what the
+reference composer does with it.
+"""
+
+from __future__ import annotations
+
+from gateway.composition import SubgraphSource
+
+from .fixtures import fed2, sources
+
+FED = ("@key", "@shareable", "@external", "@requires", "@provides", "@override", "@inaccessible")
+
+# A key whose fields no single subgraph has: to jump to `billing`, `customer { id region }` is
+# collected from `customers` and `regions` first (the reference composer's key condition resolver
+# plans a sub-query; it composes).
+NESTED_KEY_COLLECTED = sources(
+    (
+        "accounts",
+        fed2('type Query { orders: [Order!]! }\ntype Order @key(fields: "id") { id: ID! number: String! }', *FED),
+    ),
+    (
+        "customers",
+        fed2(
+            """
+type Order @key(fields: "id") { id: ID! customer: Customer! @shareable }
+type Customer @key(fields: "id") { id: ID! name: String! }
+""",
+            *FED,
+        ),
+    ),
+    (
+        "regions",
+        fed2('type Customer @key(fields: "id") { id: ID! region: String! @shareable }', *FED),
+    ),
+    (
+        "billing",
+        fed2(
+            """
+type Order @key(fields: "id customer { id region }") { id: ID! customer: Customer! @shareable total: Int! }
+type Customer @key(fields: "id", resolvable: false) { id: ID! region: String! @shareable }
+""",
+            *FED,
+        ),
+    ),
+)
+
+# @requires may select fields with arguments (the selection gives them, or their defaults apply);
+# only @key and @provides reject fields with arguments (FIELDS_HAS_ARGS).
+REQUIRES_WITH_ARGS = sources(
+    (
+        "products",
+        fed2(
+            """
+type Query { products: [Product!]! }
+type Product @key(fields: "id") {
+  id: ID!
+  price(currency: String!): Int!
+  weight(unit: String = "kg"): Float!
+}
+""",
+            *FED,
+        ),
+    ),
+    (
+        "shipping",
+        fed2(
+            """
+type Product @key(fields: "id") {
+  id: ID!
+  price(currency: String!): Int! @external
+  weight(unit: String = "kg"): Float! @external
+  insurance: Int! @requires(fields: "price(currency: \\"EUR\\")")
+  shippingEstimate: Int! @requires(fields: "weight")
+}
+""",
+            *FED,
+        ),
+    ),
+)
+
+# An enum value @inaccessible where it is defined needs not exist in the other subgraphs, even when
+# the enum is used as input and output: it stays in the supergraph (hidden from the API schema).
+ENUM_INACCESSIBLE_VALUE = sources(
+    (
+        "a",
+        fed2(
+            """
+type Query { status(filter: Status): Status level(min: Level): Int }
+enum Status { OPEN CLOSED ARCHIVED @inaccessible }
+enum Level { LOW HIGH SECRET @inaccessible }
+""",
+            *FED,
+        ),
+    ),
+    (
+        "b",
+        fed2(
+            """
+type Query { statuses: [Status!]! levels(max: Level): Int }
+enum Status { OPEN CLOSED }
+enum Level { LOW HIGH }
+""",
+            *FED,
+        ),
+    ),
+)
+
+# @override details: the overridden field still used by the source subgraph's @key or to implement an
+# interface gets `usedOverridden: true` (also under a progressive label); an @override naming a
+# subgraph that does not exist, or a source where the field is @external, overrides nothing.
+OVERRIDE_DETAILS = sources(
+    (
+        "a",
+        fed2(
+            """
+type Query { p: Product node: Node }
+interface Node { id: ID! title: String }
+type Product implements Node @key(fields: "id sku") {
+  id: ID!
+  sku: String!
+  title: String
+  price: Int
+}
+""",
+            *FED,
+        ),
+    ),
+    (
+        "b",
+        fed2(
+            """
+type Product @key(fields: "id") {
+  id: ID!
+  sku: String! @override(from: "a")
+  title: String @override(from: "a")
+  price: Int @override(from: "a", label: "percent(50)")
+  rank: Int @override(from: "nowhere")
+  stock: Int @override(from: "c")
+}
+type Query { warehouse: Warehouse }
+type Warehouse { id: ID! name: String @override(from: "nowhere") }
+""",
+            *FED,
+        ),
+    ),
+    (
+        "c",
+        fed2(
+            """
+type Product @key(fields: "id") { id: ID! stock: Int @external extra: Int @requires(fields: "stock") }
+""",
+            *FED,
+        ),
+    ),
+)
+
+# Federation 1 SDL (no @link): `extend type` with @key, and `@extends`.
+FED1_EXTENSIONS = sources(
+    (
+        "products",
+        """
+type Query { topProducts: [Product] }
+type Product @key(fields: "upc") { upc: String! name: String }
+type Store @key(fields: "id") { id: ID! city: String }
+""",
+    ),
+    (
+        "inventory",
+        """
+extend type Product @key(fields: "upc") { upc: String! @external stock: Int }
+type Store @key(fields: "id") @extends { id: ID! @external open: Boolean }
+""",
+    ),
+    (
+        "modern",
+        fed2(
+            """
+type Product @key(fields: "upc") @extends { upc: String! rating: Int }
+extend type Store @key(fields: "id") { id: ID! manager: String }
+""",
+            "@key",
+            "@extends",
+        ),
+    ),
+)
+
+PARITY_FIXTURES: dict[str, list[SubgraphSource]] = {
+    "nested_key_collected": NESTED_KEY_COLLECTED,
+    "requires_with_args": REQUIRES_WITH_ARGS,
+    "enum_inaccessible_value": ENUM_INACCESSIBLE_VALUE,
+    "override_details": OVERRIDE_DETAILS,
+    "fed1_extensions": FED1_EXTENSIONS,
+}
+
+
+def _shipping_requiring(selection: str) -> list[SubgraphSource]:
+    """`requires_with_args`, with the given @requires selection of `Product.price(currency:)`."""
+    shipping = fed2(
+        f"""
+type Product @key(fields: "id") {{
+  id: ID!
+  price(currency: String!): Int! @external
+  insurance: Int! @requires(fields: {selection!r})
+}}
+""".replace("'", '"'),
+        *FED,
+    )
+    return [REQUIRES_WITH_ARGS[0], SubgraphSource("shipping", "http://shipping.local/graphql", shipping)]
+
+
+PARITY_ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
+    # @provides of a field that defines arguments, even when the selection gives none.
+    "provides_has_args": sources(
+        (
+            "a",
+            fed2(
+                'type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! name(lang: String): String }',
+                *FED,
+            ),
+        ),
+        (
+            "b",
+            fed2(
+                """
+type Query { top: Product @provides(fields: "name") }
+type Product @key(fields: "id") { id: ID! name(lang: String): String @external }
+""",
+                *FED,
+            ),
+        ),
+    ),
+    # Without `regions`, no subgraph can give `customer { region }` before reaching `billing`.
+    "nested_key_uncollectable": [s for s in NESTED_KEY_COLLECTED if s.name != "regions"],
+    "requires_unknown_argument": _shipping_requiring("price(code: 1)"),
+    "requires_missing_argument": _shipping_requiring("price"),
+}

@@ -1,0 +1,81 @@
+"""The composition rules aligned with @apollo/composition, checked on our output alone (no node needed)."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import GraphQLSchema, build_ast_schema, parse
+
+from gateway.composition import CompositionError, compose
+
+from .fixtures_parity import PARITY_ERROR_FIXTURES, PARITY_FIXTURES
+from .helpers import field_directives, type_directives
+
+
+def _schema(name: str) -> GraphQLSchema:
+    return build_ast_schema(parse(compose(PARITY_FIXTURES[name])))
+
+
+def test_a_key_collected_from_several_subgraphs_is_satisfiable() -> None:
+    schema = _schema("nested_key_collected")
+    assert '@join__type(graph: BILLING, key: "id customer { id region }")' in type_directives(schema, "Order")
+    with pytest.raises(CompositionError) as info:
+        compose(PARITY_ERROR_FIXTURES["nested_key_uncollectable"])
+    assert set(info.value.codes) == {"SATISFIABILITY_ERROR"}
+    assert "Order.total" in str(info.value)
+
+
+def test_requires_may_select_fields_with_arguments() -> None:
+    schema = _schema("requires_with_args")
+    assert field_directives(schema, "Product", "insurance") == [
+        '@join__field(graph: SHIPPING, requires: "price(currency: \\"EUR\\")")'
+    ]
+    for name, code in (
+        ("provides_has_args", "PROVIDES_FIELDS_HAS_ARGS"),
+        ("requires_unknown_argument", "REQUIRES_INVALID_FIELDS"),
+        ("requires_missing_argument", "REQUIRES_INVALID_FIELDS"),
+    ):
+        with pytest.raises(CompositionError) as info:
+            compose(PARITY_ERROR_FIXTURES[name])
+        assert set(info.value.codes) == {code}, name
+
+
+def test_an_inaccessible_enum_value_may_be_missing_elsewhere() -> None:
+    schema = _schema("enum_inaccessible_value")
+    status = schema.type_map["Status"]
+    assert list(status.values) == ["OPEN", "CLOSED", "ARCHIVED"]  # type: ignore[attr-defined]
+    archived = status.values["ARCHIVED"].ast_node  # type: ignore[attr-defined]
+    assert [d.name.value for d in archived.directives] == ["inaccessible", "join__enumValue"]
+    level = schema.type_map["Level"]  # input only: the inaccessible value stays too
+    assert "SECRET" in level.values  # type: ignore[attr-defined]
+
+
+def test_override_details() -> None:
+    schema = _schema("override_details")
+    # still used by a's @key / to implement a's interface Node
+    for name in ("sku", "title"):
+        assert field_directives(schema, "Product", name) == [
+            "@join__field(graph: A, usedOverridden: true)",
+            '@join__field(graph: B, override: "a")',
+        ]
+    assert field_directives(schema, "Product", "price") == [
+        '@join__field(graph: A, overrideLabel: "percent(50)")',
+        '@join__field(graph: B, override: "a", overrideLabel: "percent(50)")',
+    ]
+    # the source's field is @external: nothing is overridden
+    assert field_directives(schema, "Product", "stock") == [
+        '@join__field(graph: B, override: "c")',
+        "@join__field(graph: C, external: true)",
+    ]
+    # an unknown source subgraph, in a type only b defines: no @join__field at all
+    assert field_directives(schema, "Warehouse", "name") == []
+
+
+def test_federation1_extends_marks_the_key_an_extension() -> None:
+    schema = _schema("fed1_extensions")
+    assert type_directives(schema, "Store") == [
+        '@join__type(graph: INVENTORY, key: "id", extension: true)',
+        '@join__type(graph: MODERN, key: "id", extension: true)',
+        '@join__type(graph: PRODUCTS, key: "id")',
+    ]
+    # a Federation 1 `extend type` is a plain definition once upgraded
+    assert '@join__type(graph: INVENTORY, key: "upc")' in type_directives(schema, "Product")
