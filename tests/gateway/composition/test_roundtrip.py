@@ -11,7 +11,6 @@ from gateway.composition import SubgraphSource, compose
 from .fixtures import FIXTURES, fed2
 from .fixtures_parity import PARITY_FIXTURES
 
-
 ALL_FIXTURES = {**FIXTURES, **PARITY_FIXTURES}
 
 
