@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
+from .compose_directives import apply_composed_directives, collect_composed_directives
 from .errors import CompositionError, CompositionIssue
 from .merge import merge
 from .printer import print_supergraph
@@ -28,11 +29,15 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> str:
         issues.extend(validate_subgraph(sub))
     if issues:
         raise CompositionError(issues)
+    composed, issues = collect_composed_directives(parsed)
+    if issues:
+        raise CompositionError(issues)
     supergraph, issues = merge(parsed)
     if not issues:
         issues = check_transitive_auth(supergraph)
     if issues:
         raise CompositionError(issues)
+    apply_composed_directives(supergraph, composed)
     issues = check_satisfiability(parsed, supergraph)
     if issues:
         raise CompositionError(issues)

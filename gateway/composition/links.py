@@ -52,6 +52,22 @@ class LinkInfo:
     prefix: str
     imports: dict[str, str] = field(default_factory=dict)  # imported name (no "@") -> local name
 
+    @property
+    def identity(self) -> str:
+        """The url without its version: `https://myspecs.dev/cache`."""
+        return self.url.rstrip("/").rsplit("/", 1)[0]
+
+    def name_in_feature(self, local: str) -> str | None:
+        """The spec name of the directive this schema calls `local`, if the feature defines it."""
+        for imported, alias in self.imports.items():
+            if alias == local:
+                return imported
+        if local == self.prefix:
+            return self.name
+        if local.startswith(f"{self.prefix}__"):
+            return local[len(self.prefix) + 2 :]
+        return None
+
 
 @dataclass
 class DirectiveNames:
@@ -61,6 +77,8 @@ class DirectiveNames:
     link_name: str = "link"
     canonical_by_local: dict[str, str] = field(default_factory=dict)
     machinery_prefixes: tuple[str, ...] = ("link__", "federation__")
+    # every `@link` of a feature other than link / federation / tag / inaccessible (custom directives)
+    features: list[LinkInfo] = field(default_factory=list)
 
     @property
     def fed1(self) -> bool:
@@ -132,5 +150,7 @@ def resolve_names(schema_directives: Iterable[DirectiveNode]) -> DirectiveNames:
             names.canonical_by_local[local] = link.name
         elif link.name == "federation":
             prefixes.add(f"{link.prefix}__")
+        else:
+            names.features.append(link)
     names.machinery_prefixes = tuple(sorted(prefixes))
     return names

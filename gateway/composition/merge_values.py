@@ -51,6 +51,7 @@ def merge_decorations(decos: Sequence[Decorations]) -> Decorations:
         merged.requires_scopes = dnf_conjunction(merged.requires_scopes, deco.requires_scopes)
         merged.policies = dnf_conjunction(merged.policies, deco.policies)
         merged.contexts.extend(c for c in deco.contexts if c not in merged.contexts)
+        merged.custom.extend(deco.custom)
     return merged
 
 

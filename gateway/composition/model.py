@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from graphql.language import DirectiveDefinitionNode, ValueNode
+from graphql.language import DirectiveDefinitionNode, DirectiveNode, ValueNode
 
+from .links import DirectiveNames
 from .typeref import TypeRef
 
 
@@ -44,6 +45,9 @@ class Decorations:
     policies: tuple[tuple[str, ...], ...] | None = None
     # @context names a type sets (context/v0.1), qualified by subgraph: `<subgraph>__<name>`
     contexts: list[str] = field(default_factory=list)
+    # applications of directives the subgraph composes with @composeDirective (all of them once merged,
+    # until compose_directives picks what the supergraph keeps)
+    custom: list[DirectiveNode] = field(default_factory=list)
 
 
 @dataclass
@@ -127,6 +131,9 @@ class Subgraph:
     types: dict[str, TypeDef] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)  # operation -> type name present here
     executable_directives: dict[str, DirectiveDefinitionNode] = field(default_factory=dict)
+    directive_definitions: dict[str, DirectiveDefinitionNode] = field(default_factory=dict)  # custom ones
+    compose_directive_names: list[str] = field(default_factory=list)  # the `@composeDirective(name:)`s
+    names: DirectiveNames = field(default_factory=lambda: DirectiveNames(federation_version=None))
 
     def type(self, name: str) -> TypeDef | None:
         return self.types.get(name)

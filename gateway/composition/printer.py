@@ -28,7 +28,7 @@ from .join_spec import (
     TAG_URL,
 )
 from .model import Decorations, Kind
-from .supergraph_model import JoinField, JoinType, SEnumValue, SField, SInputValue, SType, Supergraph
+from .supergraph_model import ComposedFeature, JoinField, JoinType, SEnumValue, SField, SInputValue, SType, Supergraph
 
 _KEYWORDS = {
     Kind.OBJECT: "type",
@@ -60,6 +60,9 @@ def print_supergraph(supergraph: Supergraph) -> str:
         directives["inaccessible"] = INACCESSIBLE_DIRECTIVE
     for node in supergraph.executable_directives:
         directives[node.name.value] = print_ast(node)
+    for composed in supergraph.composed_features:
+        for directive in composed.directives:
+            directives[directive.name] = print_ast(directive.definition)
     blocks.extend(directives[name] for name in sorted(directives, key=str.lower))
     types = dict(CORE_TYPES)
     for _, _, scalar in access.values():
@@ -103,8 +106,19 @@ def _schema(
         links.append(f'@link(url: "{url}", for: SECURITY)')
     if uses_cost:
         links.append(f'@link(url: "{COST_URL}", import: ["@cost", "@listSize"])')
+    links.extend(_composed_link(c) for c in supergraph.composed_features)
     ops = "".join(f"  {op}: {name}\n" for op, name in supergraph.roots.items())
     return "schema\n" + "".join(f"  {link}\n" for link in links) + "{\n" + ops + "}"
+
+
+def _composed_link(composed: ComposedFeature) -> str:
+    imports = [
+        print_string(f"@{d.name}")
+        if d.name == d.name_in_feature
+        else f"{{name: {print_string('@' + d.name_in_feature)}, as: {print_string('@' + d.name)}}}"
+        for d in composed.directives
+    ]
+    return f"@link(url: {print_string(composed.feature.url)}, import: [{', '.join(imports)}])"
 
 
 def _graph_enum(supergraph: Supergraph) -> str:
@@ -181,6 +195,7 @@ def _decorations(deco: Decorations, joins: list[str]) -> list[str]:
         out.append("@inaccessible")
     out.extend(joins)
     out.extend(f"@context(name: {print_string(name)})" for name in deco.contexts)
+    out.extend(print_ast(d) for d in deco.custom)
     out.extend(f"@tag(name: {print_string(tag)})" for tag in deco.tags)
     if deco.authenticated:
         out.append("@authenticated")

@@ -140,7 +140,13 @@ class _Builder:
             self.names: DirectiveNames = resolve_names(d for node in schema_nodes for d in node.directives or ())
         except LinkError as exc:
             raise SubgraphParseError([_issue(name, "INVALID_LINK_DIRECTIVE_USAGE", f"[{name}] {exc}")]) from exc
-        self.subgraph = Subgraph(name, url, fed1=self.names.fed1)
+        self.subgraph = Subgraph(name, url, fed1=self.names.fed1, names=self.names)
+        for node in schema_nodes:
+            for directive in node.directives or ():
+                if self.names.canonical(directive.name.value) == "composeDirective":
+                    self.subgraph.compose_directive_names.append(_str_arg(directive, "name") or "")
+        # applications of these are kept (merged into the supergraph if composition accepts them)
+        self.composed = {n[1:] for n in self.subgraph.compose_directive_names if n.startswith("@")}
         self.renames: dict[str, str] = {}
         self.declared_roots: dict[str, str] = {}
         for node in schema_nodes:
@@ -197,6 +203,7 @@ class _Builder:
             return
         if self.names.is_machinery_type(name) or name.startswith("join__"):
             return
+        self.subgraph.directive_definitions[name] = node
         if all(loc.value in EXECUTABLE_LOCATIONS for loc in node.locations):
             self.subgraph.executable_directives[name] = node
 
@@ -295,6 +302,8 @@ class _Builder:
                 deco.requires_scopes = dnf_conjunction(deco.requires_scopes, clauses)
             else:
                 deco.policies = dnf_conjunction(deco.policies, clauses)
+        elif canonical is None and directive.name.value in self.composed:
+            deco.custom.append(directive)
 
     def _context_argument(self, node: InputValueDefinitionNode, coordinate: str) -> ContextArgument | None:
         """`@fromContext(field: "$ctx { prop }")` on an argument; None for an ordinary argument."""

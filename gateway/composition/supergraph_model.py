@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from graphql.language import DirectiveDefinitionNode, ValueNode
 
+from .links import LinkInfo
 from .model import ContextArgument, Decorations, Kind
 from .typeref import TypeRef
 
@@ -92,11 +93,30 @@ class SType:
 
 
 @dataclass
+class ComposedDirective:
+    """A custom directive kept by `@composeDirective`."""
+
+    name: str  # in the supergraph: the name the composing subgraphs use
+    name_in_feature: str
+    feature: LinkInfo  # the latest version a composing subgraph links
+    definition: DirectiveDefinitionNode
+
+
+@dataclass
+class ComposedFeature:
+    """One `@link` the supergraph gets: the feature and the composed directives it imports."""
+
+    feature: LinkInfo
+    directives: list[ComposedDirective] = field(default_factory=list)
+
+
+@dataclass
 class Supergraph:
     graphs: list[Graph] = field(default_factory=list)
     types: dict[str, SType] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)
     executable_directives: list[DirectiveDefinitionNode] = field(default_factory=list)
+    composed_features: list[ComposedFeature] = field(default_factory=list)
 
     def uses(self, attribute: str) -> bool:
         """Whether any element carries a decoration (`tags` or `inaccessible`)."""

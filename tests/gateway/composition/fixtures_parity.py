@@ -186,12 +186,77 @@ extend type Store @key(fields: "id") { id: ID! manager: String }
     ),
 )
 
+
+def _custom(links: str, composes: str, definitions: str, sdl: str) -> str:
+    """A Federation 2 subgraph linking custom specs and composing some of their directives."""
+    return (
+        'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.9", import: '
+        '["@key", "@shareable", "@tag", "@inaccessible", "@composeDirective"])\n' + links + composes + definitions + sdl
+    )
+
+
+# @composeDirective: `a` and `b` compose @cached (feature cache v1.0 / v1.1: the supergraph links v1.1
+# and takes b's definition), `a` composes @logged (audit's @audited, renamed); `c` links cache v1.0
+# without composing it, so its @cached applications are dropped, as is `a`'s uncomposed @hidden.
+# A non-repeatable directive applied differently keeps the first subgraph's application on a tie.
+COMPOSE_DIRECTIVE = sources(
+    (
+        "a",
+        _custom(
+            '  @link(url: "https://myspecs.dev/cache/v1.0", import: ["@cached", "@hidden"])\n'
+            '  @link(url: "https://myspecs.dev/audit/v0.2", import: [{name: "@audited", as: "@logged"}])\n',
+            '  @composeDirective(name: "@cached")\n  @composeDirective(name: "@logged")\n',
+            """
+directive @cached(ttl: Int!, scope: Scope = PUBLIC) on FIELD_DEFINITION | OBJECT
+directive @hidden on FIELD_DEFINITION
+directive @logged(reason: String) repeatable on FIELD_DEFINITION | ARGUMENT_DEFINITION
+""",
+            """
+enum Scope { PUBLIC PRIVATE }
+type Query { product(id: ID! @logged(reason: "lookup")): Product @cached(ttl: 60) @logged @logged(reason: "x") }
+type Product @key(fields: "id") @cached(ttl: 5) {
+  id: ID!
+  name: String @shareable @hidden @cached(ttl: 3) @tag(name: "t") @deprecated(reason: "old")
+  secret: Int @cached(ttl: 1) @inaccessible
+}
+""",
+        ),
+    ),
+    (
+        "b",
+        _custom(
+            '  @link(url: "https://myspecs.dev/cache/v1.1", import: ["@cached"])\n',
+            '  @composeDirective(name: "@cached")\n',
+            "directive @cached(ttl: Int!, scope: Scope = PUBLIC, tags: [String!]) on FIELD_DEFINITION | OBJECT"
+            " | INTERFACE\n",
+            """
+enum Scope { PUBLIC PRIVATE }
+type Product @key(fields: "id") @cached(ttl: 10, scope: PRIVATE) {
+  id: ID!
+  name: String @shareable @cached(ttl: 4)
+  price: Int @cached(ttl: 1, tags: ["x"])
+}
+""",
+        ),
+    ),
+    (
+        "c",
+        _custom(
+            '  @link(url: "https://myspecs.dev/cache/v1.0", import: ["@cached"])\n',
+            "",
+            "directive @cached(ttl: Int!, scope: Scope = PUBLIC) on FIELD_DEFINITION | OBJECT\n",
+            'enum Scope { PUBLIC PRIVATE }\ntype Product @key(fields: "id") { id: ID! stock: Int @cached(ttl: 2) }\n',
+        ),
+    ),
+)
+
 PARITY_FIXTURES: dict[str, list[SubgraphSource]] = {
     "nested_key_collected": NESTED_KEY_COLLECTED,
     "requires_with_args": REQUIRES_WITH_ARGS,
     "enum_inaccessible_value": ENUM_INACCESSIBLE_VALUE,
     "override_details": OVERRIDE_DETAILS,
     "fed1_extensions": FED1_EXTENSIONS,
+    "compose_directive": COMPOSE_DIRECTIVE,
 }
 
 
@@ -235,4 +300,54 @@ type Product @key(fields: "id") { id: ID! name(lang: String): String @external }
     "nested_key_uncollectable": [s for s in NESTED_KEY_COLLECTED if s.name != "regions"],
     "requires_unknown_argument": _shipping_requiring("price(code: 1)"),
     "requires_missing_argument": _shipping_requiring("price"),
+    # @composeDirective of a directive with no definition, of one outside any linked feature, of a
+    # federation directive, without the leading "@", and across major versions of a feature.
+    "compose_directive_undefined": sources(
+        ("a", _custom("", '  @composeDirective(name: "@nowhere")\n', "", "type Query { a: Int }")),
+    ),
+    "compose_directive_not_in_feature": sources(
+        (
+            "a",
+            _custom(
+                "",
+                '  @composeDirective(name: "@mine")\n',
+                "directive @mine on FIELD_DEFINITION\n",
+                "type Query { a: Int @mine }",
+            ),
+        ),
+    ),
+    "compose_directive_federation": sources(
+        ("a", _custom("", '  @composeDirective(name: "@key")\n', "", "type Query { a: Int }")),
+    ),
+    "compose_directive_no_at": sources(
+        (
+            "a",
+            _custom(
+                '  @link(url: "https://myspecs.dev/cache/v1.0", import: ["@cached"])\n',
+                '  @composeDirective(name: "cached")\n',
+                "directive @cached on FIELD_DEFINITION\n",
+                "type Query { a: Int @cached }",
+            ),
+        ),
+    ),
+    "compose_directive_major_mismatch": sources(
+        (
+            "a",
+            _custom(
+                '  @link(url: "https://myspecs.dev/cache/v1.0", import: ["@cached"])\n',
+                '  @composeDirective(name: "@cached")\n',
+                "directive @cached on FIELD_DEFINITION\n",
+                "type Query { a: Int @cached }",
+            ),
+        ),
+        (
+            "b",
+            _custom(
+                '  @link(url: "https://myspecs.dev/cache/v2.0", import: ["@cached"])\n',
+                '  @composeDirective(name: "@cached")\n',
+                "directive @cached on FIELD_DEFINITION\n",
+                "type Query { b: Int @cached }",
+            ),
+        ),
+    ),
 }

@@ -19,6 +19,7 @@ from graphql.language import (
     InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
     ObjectTypeDefinitionNode,
+    SchemaDefinitionNode,
     StringValueNode,
     TypeDefinitionNode,
     UnionTypeDefinitionNode,
@@ -64,17 +65,36 @@ def _directive(node: DirectiveNode) -> Directive:
     return name, tuple(sorted(args.items()))
 
 
-def _joins(directives: tuple[DirectiveNode, ...] | None) -> list[Directive]:
-    return sorted(_directive(d) for d in directives or () if d.name.value in JOIN_DIRECTIVES)
+def _is_custom(definition: DirectiveDefinitionNode) -> bool:
+    return definition.name.value not in _SPEC_DIRECTIVES and "__" not in definition.name.value
 
 
 def join_structure(sdl: str) -> Structure:
+    """Join directives and the applications of custom directives (`@composeDirective`), per element;
+    custom directive definitions (`@name`) and the schema's `@link`s to non-Apollo specs (`schema`)."""
+    document = parse(sdl, no_location=True)
+    custom = {d.name.value for d in document.definitions if isinstance(d, DirectiveDefinitionNode) and _is_custom(d)}
+    kept = frozenset(JOIN_DIRECTIVES) | custom
+
+    def _joins(directives: tuple[DirectiveNode, ...] | None) -> list[Directive]:
+        return sorted(_directive(d) for d in directives or () if d.name.value in kept)
+
     out: Structure = {}
-    for definition in parse(sdl, no_location=True).definitions:
+    for definition in document.definitions:
+        if isinstance(definition, SchemaDefinitionNode):
+            out["schema"] = sorted(
+                _directive(d)
+                for d in definition.directives or ()
+                if d.name.value == "link"
+                and not any(
+                    a.name.value == "url" and print_ast(a.value).startswith('"https://specs.apollo.dev/')
+                    for a in d.arguments or ()
+                )
+            )
+            continue
         if isinstance(definition, DirectiveDefinitionNode):
-            name = definition.name.value
-            if name not in _SPEC_DIRECTIVES and "__" not in name:
-                out[f"@{name}"] = [("locations", tuple(sorted(("on", loc.value) for loc in definition.locations)))]
+            if _is_custom(definition):
+                out[f"@{definition.name.value}"] = [("definition", (("sdl", print_ast(definition)),))]
             continue
         if not isinstance(definition, TypeDefinitionNode):
             continue
@@ -89,8 +109,10 @@ def join_structure(sdl: str) -> Structure:
             for v in definition.values or ():
                 out[f"{name}.{v.name.value}"] = _joins(v.directives)
         elif isinstance(definition, UnionTypeDefinitionNode):
-            out[f"{name}|members"] = [("member", (("name", m.name.value),)) for m in sorted(
-                definition.types or (), key=lambda m: m.name.value)]
+            out[f"{name}|members"] = [
+                ("member", (("name", m.name.value),))
+                for m in sorted(definition.types or (), key=lambda m: m.name.value)
+            ]
     return out
 
 

@@ -79,3 +79,28 @@ def test_federation1_extends_marks_the_key_an_extension() -> None:
     ]
     # a Federation 1 `extend type` is a plain definition once upgraded
     assert '@join__type(graph: INVENTORY, key: "upc")' in type_directives(schema, "Product")
+
+
+def test_compose_directive_keeps_the_definition_link_and_applications() -> None:
+    sdl = compose(PARITY_FIXTURES["compose_directive"])
+    assert '  @link(url: "https://myspecs.dev/cache/v1.1", import: ["@cached"])\n' in sdl
+    assert '  @link(url: "https://myspecs.dev/audit/v0.2", import: [{name: "@audited", as: "@logged"}])\n' in sdl
+    # the latest version's definition (b's), the renamed one under its local name, not the uncomposed @hidden
+    assert (
+        "directive @cached(ttl: Int!, scope: Scope = PUBLIC, tags: [String!]) on FIELD_DEFINITION | OBJECT | INTERFACE"
+        in sdl
+    )
+    assert "directive @logged(reason: String) repeatable on FIELD_DEFINITION | ARGUMENT_DEFINITION" in sdl
+    assert "hidden" not in sdl
+    schema = build_ast_schema(parse(sdl))
+    assert type_directives(schema, "Product")[-1] == "@cached(ttl: 5)"  # non-repeatable: first on a tie
+    assert field_directives(schema, "Query", "product")[1:] == ["@cached(ttl: 60)", "@logged", '@logged(reason: "x")']
+    assert field_directives(schema, "Product", "price") == ["@join__field(graph: B)", '@cached(ttl: 1, tags: ["x"])']
+    assert field_directives(schema, "Product", "stock") == ["@join__field(graph: C)"]  # c does not compose it
+
+
+@pytest.mark.parametrize("name", sorted(n for n in PARITY_ERROR_FIXTURES if n.startswith("compose_directive")))
+def test_compose_directive_errors(name: str) -> None:
+    with pytest.raises(CompositionError) as info:
+        compose(PARITY_ERROR_FIXTURES[name])
+    assert set(info.value.codes) == {"DIRECTIVE_COMPOSITION_ERROR"}
