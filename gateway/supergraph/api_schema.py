@@ -2,6 +2,11 @@
 
 Removes the join/link/core machinery (directive definitions, `join__*`/`link__*` types), every
 `@inaccessible` element and all type-system directive applications except the standard ones.
+
+The definitions of custom directives kept by `@composeDirective` (those of linked features that are not
+federation specs) stay, so introspection lists them: our choice, @apollo/gateway removes every linked
+feature. Only their type-system locations stay (clients cannot use them in operations), and one whose
+arguments use a removed type is dropped.
 """
 
 from __future__ import annotations
@@ -30,6 +35,18 @@ from .links import collect_links
 from .parse import Names, SupergraphError, named_type_of
 
 _KEPT_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "oneOf"})
+_EXECUTABLE_LOCATIONS = frozenset(
+    {
+        "QUERY",
+        "MUTATION",
+        "SUBSCRIPTION",
+        "FIELD",
+        "FRAGMENT_DEFINITION",
+        "FRAGMENT_SPREAD",
+        "INLINE_FRAGMENT",
+        "VARIABLE_DEFINITION",
+    }
+)
 _N = TypeVar("_N", bound=Node)
 
 
@@ -61,10 +78,16 @@ def api_document(document: DocumentNode) -> DocumentNode:
             if names.is_machinery_type(name) or _inaccessible(definition, names):
                 removed.add(name)
 
+    custom = [f for f in collect_links(document) if f.is_custom]
     out: list[Any] = []
     for definition in document.definitions:
         if isinstance(definition, DirectiveDefinitionNode):
             if definition.name.value in machinery_directives or _is_machinery_directive(definition.name.value, names):
+                continue
+            if any(f.owns_directive(definition.name.value) for f in custom):
+                kept = _composed_directive(definition, removed)
+                if kept is not None:
+                    out.append(kept)
                 continue
             out.append(definition)
         elif isinstance(definition, SchemaDefinitionNode):
@@ -76,6 +99,13 @@ def api_document(document: DocumentNode) -> DocumentNode:
             out.append(_clean_type(definition, names, removed))
         # schema extensions and type extensions do not appear in supergraphs; drop them.
     return DocumentNode(definitions=tuple(out))
+
+
+def _composed_directive(definition: DirectiveDefinitionNode, removed: set[str]) -> DirectiveDefinitionNode | None:
+    if any(named_type_of(a.type) in removed for a in definition.arguments or ()):
+        return None
+    locations = tuple(loc for loc in definition.locations if loc.value not in _EXECUTABLE_LOCATIONS)
+    return _with(definition, locations=locations) if locations else None
 
 
 def _is_machinery_directive(name: str, names: Names) -> bool:

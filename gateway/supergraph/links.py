@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from graphql import DirectiveNode, DocumentNode, SchemaDefinitionNode, SchemaExtensionNode, value_from_ast_untyped
 
+_APOLLO_SPECS = "https://specs.apollo.dev/"
 _URL_RE = re.compile(r"^(?P<base>.*?)/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<version>\d+\.\d+)/?$")
 
 
@@ -24,6 +25,11 @@ class LinkedFeature:
     # element name in the spec (directives with "@") -> local name in this schema (with "@")
     imports: dict[str, str] = field(default_factory=dict)
     for_purpose: str | None = None
+
+    @property
+    def is_custom(self) -> bool:
+        """A feature of the supergraph's own users (linked for `@composeDirective`), not federation machinery."""
+        return not self.url.startswith(_APOLLO_SPECS) and self.for_purpose is None
 
     def directive(self, spec_name: str) -> str:
         """Local name (without "@") of the spec's directive `spec_name`."""

@@ -74,7 +74,7 @@ class Names:
     join_enum_value: str
     inaccessible: str
     tag: str
-    machinery: tuple[LinkedFeature, ...]
+    machinery: tuple[LinkedFeature, ...]  # every linked feature but the custom ones (`@composeDirective`)
 
     @classmethod
     def resolve(cls, features: list[LinkedFeature]) -> Names:
@@ -97,7 +97,7 @@ class Names:
             join_enum_value=j("enumValue"),
             inaccessible=inacc.directive("inaccessible") if inacc else "inaccessible",
             tag=tag.directive("tag") if tag else "tag",
-            machinery=tuple(features),
+            machinery=tuple(f for f in features if not f.is_custom),
         )
 
     def is_machinery_type(self, name: str) -> bool:
