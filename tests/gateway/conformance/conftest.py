@@ -46,12 +46,17 @@ def composer(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# Every scenario's subgraph builder, by scenario name (test_scenario_composition.py composes them all).
+SCENARIOS: dict[str, Callable[[], list[Subgraph]]] = {}
+
+
 def scenario_gateway(
     name: str,
     build: Callable[[], list[Subgraph]],
     env: Mapping[str, str] | None = None,
 ) -> Callable[..., Iterator[GatewayClient]]:
     """A module-scoped fixture: register ``build()`` on the host, compose, serve with the gateway."""
+    SCENARIOS[name] = build
 
     @pytest.fixture(scope="module")
     def gateway_fixture(
