@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ class _Overrides:
     unused: set[str] = field(default_factory=set)  # subgraphs whose field is overridden and unused
     used: set[str] = field(default_factory=set)  # overridden but still used by a key/requires/provides
     progressive: set[str] = field(default_factory=set)  # both ends of a labelled (progressive) @override
-    labels: dict[str, str] = field(default_factory=dict)  # overridden subgraph -> progressive label
+    labels: dict[str, str] = field(default_factory=dict)  # both ends -> their valid progressive label
 
     @property
     def overridden(self) -> set[str]:
@@ -109,18 +110,37 @@ def _compute_overrides(ctx: FieldContext, coordinate: str, sources: list[_Source
                 coordinate,
             )
             continue
-        if target.fdef.external:
-            continue  # the source does not resolve the field: Apollo only hints that @override can go
-        type_name, field_name = coordinate.split(".", 1)
-        used = (type_name, field_name) in ctx.usage[origin].used
-        if s.fdef.override_label is not None:
-            result.progressive.update((s.sub.name, origin))  # both keep resolving it, exempt from sharing
-            result.labels[origin] = s.fdef.override_label
-            if used:
-                result.used.add(origin)
+        # A source whose field is @external does not resolve it: nothing is overridden (Apollo hints).
+        if not target.fdef.external:
+            type_name, field_name = coordinate.split(".", 1)
+            used = (type_name, field_name) in ctx.usage[origin].used
+            (result.used if used else result.unused).add(origin)
+        label = s.fdef.override_label
+        if label is None:
             continue
-        (result.used if used else result.unused).add(origin)
+        if not _LABEL.match(label) and not _valid_percent(label):
+            ctx.issues.add(
+                "OVERRIDE_LABEL_INVALID",
+                f'Invalid @override label "{label}" on field "{coordinate}" on subgraph "{s.sub.name}": labels must '
+                "start with a letter and after that may contain alphanumerics, underscores, minuses, colons, "
+                'periods, or slashes. Alternatively, labels may be of the form "percent(x)" where x is a float '
+                "between 0-100 inclusive.",
+                [s.sub.name],
+                coordinate,
+            )
+            continue
+        result.progressive.update((s.sub.name, origin))  # both keep resolving it
+        result.labels[origin] = result.labels[s.sub.name] = label
     return result
+
+
+_LABEL = re.compile(r"^[a-zA-Z][a-zA-Z0-9_\-:./]*$")
+_PERCENT = re.compile(r"^percent\((\d{1,2}(\.\d{1,8})?|100)\)$")
+
+
+def _valid_percent(label: str) -> bool:
+    match = _PERCENT.match(label)
+    return match is not None and 0 <= float(match.group(1)) <= 100
 
 
 def _merge_output_type(ctx: FieldContext, coordinate: str, sources: list[_Source]) -> tuple[TypeRef | None, bool]:
@@ -170,7 +190,7 @@ def _check_sharing(ctx: FieldContext, coordinate: str, sources: list[_Source], o
     resolving: list[str] = []
     non_shareable: list[str] = []
     for s in sources:
-        if s.sub.name in overrides.overridden or s.sub.name in overrides.progressive:
+        if s.sub.name in overrides.overridden:
             continue
         usage = ctx.usage[s.sub.name]
         if s.fdef.external:
@@ -204,7 +224,7 @@ def _needs_join_field(stype: SType, sources: list[_Source], types_equal: bool, o
 
 
 def _join_field(ctx: FieldContext, s: _Source, types_equal: bool, overrides: _Overrides) -> JoinField | None:
-    if s.sub.name in overrides.unused:
+    if s.sub.name in overrides.unused and s.sub.name not in overrides.labels:
         return None
     f = s.fdef
     return JoinField(
@@ -214,7 +234,7 @@ def _join_field(ctx: FieldContext, s: _Source, types_equal: bool, overrides: _Ov
         type=None if types_equal else str(f.type),
         external=f.external,
         override=f.override_from,
-        override_label=f.override_label or overrides.labels.get(s.sub.name),
+        override_label=overrides.labels.get(s.sub.name),
         used_overridden=s.sub.name in overrides.used,
         context_arguments=list(f.context_arguments),
     )

@@ -45,12 +45,34 @@ class _Step:
     text: str | None  # a field name or "... on T"; None at a root
 
 
+_MAX_ENUMERATED_LABELS = 4
+
+
 def check_satisfiability(subgraphs: Sequence[Subgraph], supergraph: Supergraph) -> list[CompositionIssue]:
-    return _Checker(subgraphs, supergraph).run()
+    """Every query must be satisfiable whichever progressive @override labels are on (as Apollo checks
+    with each label true and false): every assignment of up to 4 labels, else all on and all off."""
+    labels = sorted(
+        {
+            f.override_label
+            for sub in subgraphs
+            for tdef in sub.types.values()
+            for f in tdef.fields.values()
+            if f.override_label is not None and f.override_from in {s.name for s in subgraphs}
+        }
+    )
+    if len(labels) <= _MAX_ENUMERATED_LABELS:
+        assignments = [frozenset(x for i, x in enumerate(labels) if mask >> i & 1) for mask in range(2 ** len(labels))]
+    else:
+        assignments = [frozenset(labels), frozenset()]
+    issues: dict[str | None, CompositionIssue] = {}
+    for labels_on in assignments:
+        for issue in _Checker(subgraphs, supergraph, labels_on).run():
+            issues.setdefault(issue.coordinate, issue)
+    return list(issues.values())
 
 
 class _Checker:
-    def __init__(self, subgraphs: Sequence[Subgraph], supergraph: Supergraph) -> None:
+    def __init__(self, subgraphs: Sequence[Subgraph], supergraph: Supergraph, labels_on: frozenset[str]) -> None:
         self.subs = {s.name: s for s in subgraphs}
         self.supergraph = supergraph
         self.overridden: set[tuple[str, str, str]] = set()  # (type, field, subgraph) no longer resolving it
@@ -58,8 +80,12 @@ class _Checker:
             for tdef in sub.types.values():
                 for f in tdef.fields.values():
                     origin = f.override_from
-                    if origin and origin != sub.name and f.override_label is None and origin in self.subs:
+                    if not origin or origin == sub.name or origin not in self.subs:
+                        continue
+                    if f.override_label is None or f.override_label in labels_on:
                         self.overridden.add((tdef.name, f.name, origin))
+                    else:  # a progressive override that is off: the source subgraph still resolves it
+                        self.overridden.add((tdef.name, f.name, sub.name))
         self.steps: dict[_Node, _Step] = {}
         self._visits: dict[str, list[frozenset[_State]]] = {}
         self._jump_cache: dict[_State, list[_State]] = {}

@@ -109,7 +109,8 @@ enum Level { LOW HIGH }
 
 # @override details: the overridden field still used by the source subgraph's @key or to implement an
 # interface gets `usedOverridden: true` (also under a progressive label); an @override naming a
-# subgraph that does not exist, or a source where the field is @external, overrides nothing.
+# subgraph that does not exist, or a source where the field is @external, overrides nothing (a
+# progressive label is kept only when the source subgraph has the field).
 OVERRIDE_DETAILS = sources(
     (
         "a",
@@ -122,6 +123,7 @@ type Product implements Node @key(fields: "id sku") {
   sku: String!
   title: String
   price: Int
+  audit: Int @shareable
 }
 """,
             *FED,
@@ -138,6 +140,8 @@ type Product @key(fields: "id") {
   price: Int @override(from: "a", label: "percent(50)")
   rank: Int @override(from: "nowhere")
   stock: Int @override(from: "c")
+  audit: Int @shareable @override(from: "c", label: "beta")
+  legacy: Int @override(from: "nowhere", label: "percent(10)")
 }
 type Query { warehouse: Warehouse }
 type Warehouse { id: ID! name: String @override(from: "nowhere") }
@@ -149,7 +153,13 @@ type Warehouse { id: ID! name: String @override(from: "nowhere") }
         "c",
         fed2(
             """
-type Product @key(fields: "id") { id: ID! stock: Int @external extra: Int @requires(fields: "stock") }
+type Product @key(fields: "id") {
+  id: ID!
+  stock: Int @external
+  extra: Int @requires(fields: "stock")
+  audit: Int @external
+  auditTrail: String @requires(fields: "audit")
+}
 """,
             *FED,
         ),
@@ -299,6 +309,30 @@ type Product @key(fields: "id") { id: ID! name(lang: String): String @external }
     # Without `regions`, no subgraph can give `customer { region }` before reaching `billing`.
     "nested_key_uncollectable": [s for s in NESTED_KEY_COLLECTED if s.name != "regions"],
     "requires_unknown_argument": _shipping_requiring("price(code: 1)"),
+    # With the label off, no subgraph resolves Product.audit (the source has it @external): the
+    # satisfiability check tries every label assignment.
+    "override_progressive_external_source": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! }', *FED)),
+        ("b", fed2('type Product @key(fields: "id") { id: ID! audit: Int @override(from: "c", label: "beta") }', *FED)),
+        (
+            "c",
+            fed2(
+                """
+type Product @key(fields: "id") { id: ID! audit: Int @external trail: Int @requires(fields: "audit") }
+""",
+                *FED,
+            ),
+        ),
+    ),
+    "override_label_invalid": sources(
+        ("a", fed2('type Query { p: Product }\ntype Product @key(fields: "id") { id: ID! x: Int }', *FED)),
+        (
+            "b",
+            fed2(
+                'type Product @key(fields: "id") { id: ID! x: Int @override(from: "a", label: "percent(101)") }', *FED
+            ),
+        ),
+    ),
     "requires_missing_argument": _shipping_requiring("price"),
     # @composeDirective of a directive with no definition, of one outside any linked feature, of a
     # federation directive, without the leading "@", and across major versions of a feature.

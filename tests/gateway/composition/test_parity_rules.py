@@ -68,6 +68,20 @@ def test_override_details() -> None:
     ]
     # an unknown source subgraph, in a type only b defines: no @join__field at all
     assert field_directives(schema, "Warehouse", "name") == []
+    # a progressive label is kept only when the source has the field (even @external)
+    assert field_directives(schema, "Product", "audit") == [
+        "@join__field(graph: A)",
+        '@join__field(graph: B, override: "c", overrideLabel: "beta")',
+        '@join__field(graph: C, external: true, overrideLabel: "beta")',
+    ]
+    assert field_directives(schema, "Product", "legacy") == ['@join__field(graph: B, override: "nowhere")']
+    for name, code in (
+        ("override_progressive_external_source", "SATISFIABILITY_ERROR"),
+        ("override_label_invalid", "OVERRIDE_LABEL_INVALID"),
+    ):
+        with pytest.raises(CompositionError) as info:
+            compose(PARITY_ERROR_FIXTURES[name])
+        assert set(info.value.codes) == {code}, name
 
 
 def test_federation1_extends_marks_the_key_an_extension() -> None:
