@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
 import yaml
 from graphql import (
     GraphQLInputObjectType,
@@ -15,6 +16,9 @@ from graphql import (
 )
 
 from gateway.composition import SubgraphSource, compose
+from tests.gateway.composition.join_structure import differences, join_structure
+from tests.support.reference_composer import compose_with_reference
+from tests.support.reference_tools import composer_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ["products", "orders", "payments", "notifications"]
@@ -89,3 +93,15 @@ def test_order_page_example_defers_the_notifications() -> None:
     assert deferred.node is not None and deferred.node.to_json()["node"]["serviceName"] == "notifications"
     primary = QueryPlan(plan.node).fetches()
     assert primary and "notifications" not in {fetch.service for fetch in primary}
+
+
+@pytest.mark.skipif(composer_unavailable() is not None, reason=f"reference composer: {composer_unavailable()}")
+def test_the_shop_composes_like_the_reference() -> None:
+    """@apollo/composition gives the shop's subgraphs the same join directives as ours."""
+    config = yaml.safe_load((ROOT / "supergraph.yaml").read_text())
+    subgraphs = [
+        SubgraphSource(name, spec["routing_url"], subgraph_sdl(name)) for name, spec in config["subgraphs"].items()
+    ]
+    reference = compose_with_reference({"shop": subgraphs})["shop"]
+    assert reference.supergraph is not None, reference.errors
+    assert differences(join_structure(reference.supergraph), join_structure(compose(subgraphs))) == []
