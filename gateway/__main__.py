@@ -101,7 +101,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         supergraph = parse_supergraph(sdl)
         schema = build_api_schema(sdl)
         query = _query_text(args.query)
-    except (OSError, SupergraphError) as exc:
+    except (OSError, UnicodeDecodeError, SupergraphError) as exc:
         print(f"cannot plan: {exc}", file=sys.stderr)
         return 1
     try:

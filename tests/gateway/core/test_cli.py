@@ -132,3 +132,6 @@ def test_plan_reads_a_query_file_or_reports_errors(tmp_path: Path, capsys: pytes
     assert "nope" in capsys.readouterr().err
     assert main(["plan", "--supergraph", str(tmp_path / "missing.graphql"), "{ topProducts { upc } }"]) == 1
     assert "cannot plan" in capsys.readouterr().err
+    query_file.write_bytes(b"\xff\xfe{ topProducts }")
+    assert main(["plan", "--supergraph", str(supergraph), str(query_file)]) == 1
+    assert "cannot plan" in capsys.readouterr().err
