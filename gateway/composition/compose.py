@@ -8,6 +8,7 @@ from graphql import GraphQLError, build_ast_schema, parse, validate_schema
 
 from .compose_directives import apply_composed_directives, collect_composed_directives
 from .errors import CompositionError, CompositionIssue
+from .inaccessible import check_inaccessible
 from .merge import merge
 from .printer import print_supergraph
 from .satisfiability import check_satisfiability
@@ -35,6 +36,9 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> str:
     supergraph, issues = merge(parsed)
     if not issues:
         issues = check_transitive_auth(supergraph)
+    if issues:
+        raise CompositionError(issues)
+    issues = check_inaccessible(supergraph)
     if issues:
         raise CompositionError(issues)
     apply_composed_directives(supergraph, composed)

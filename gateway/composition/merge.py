@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from graphql.language import DirectiveDefinitionNode
 
 from .access_control import propagate_to_interfaces
+from .entity_interfaces import check_entity_interfaces
 from .errors import CompositionIssue, quote_subgraphs
 from .merge_fields import FieldContext, merge_composite_fields
 from .merge_values import Issues, merge_decorations, merge_input_values, pick_description
@@ -50,7 +51,8 @@ class _Merger:
                 supertypes.setdefault(tdef.name, set()).update(tdef.interfaces)
                 for member in tdef.members:
                     supertypes.setdefault(member, set()).add(tdef.name)
-        self.fields = FieldContext(self.issues, self.graph_of, {s.name: field_usage(s) for s in subgraphs}, supertypes)
+        usage = {s.name: field_usage(s) for s in subgraphs}
+        self.fields = FieldContext(self.issues, self.graph_of, usage, supertypes, self.subgraphs)
 
     def run(self) -> tuple[Supergraph, list[CompositionIssue]]:
         names: list[str] = []
@@ -63,6 +65,7 @@ class _Merger:
                 self.supergraph.types[name] = stype
         self._add_interface_object_fields()
         propagate_to_interfaces(self.supergraph)
+        self.issues.items.extend(check_entity_interfaces(self.subgraphs, self.supergraph))
         self._check_implementations()
         self._check_fed1_extensions()
         self._roots()
@@ -75,6 +78,16 @@ class _Merger:
         for sub, tdef in sources:
             kind = Kind.INTERFACE if tdef.interface_object else tdef.kind
             kinds.setdefault(kind, []).append(sub.name)
+        if all(t.interface_object for _, t in sources):
+            self.issues.add(
+                "INTERFACE_OBJECT_USAGE_ERROR",
+                f'Type "{name}" is declared with @interfaceObject in all the subgraphs in which it is defined (it is '
+                f"defined in {quote_subgraphs(s.name for s, _ in sources)} but should be defined as an interface in "
+                "at least one subgraph)",
+                [s.name for s, _ in sources],
+                name,
+            )
+            return None
         if len(kinds) > 1:
             detail = " but ".join(f"{k.value} in {quote_subgraphs(subs)}" for k, subs in kinds.items())
             self.issues.add(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .errors import quote_subgraphs
@@ -20,6 +20,7 @@ class FieldContext:
     graph_of: Mapping[str, str]
     usage: Mapping[str, Usage]
     supertypes: Mapping[str, set[str]]  # type -> interfaces it implements / unions it belongs to
+    subgraphs: Sequence[Subgraph] = ()
 
 
 @dataclass
@@ -96,16 +97,27 @@ def _compute_overrides(ctx: FieldContext, coordinate: str, sources: list[_Source
     by_subgraph = {s.sub.name: s for s in sources}
     for s in sources:
         origin = s.fdef.override_from
-        if origin is None or origin == s.sub.name:
+        if origin is None or not _valid_override(ctx, coordinate, s):
             continue
         target = by_subgraph.get(origin)
         if target is None:
-            continue  # Apollo only hints here; the @override stays in the supergraph
+            continue  # Apollo only hints here (unknown subgraph, or the field is gone from it)
         if target.fdef.override_from is not None:
             ctx.issues.add(
                 "OVERRIDE_SOURCE_HAS_OVERRIDE",
                 f'Field "{coordinate}" on subgraph "{s.sub.name}" is also marked with directive @override in '
                 f'subgraph "{origin}". Only one @override directive is allowed per field.',
+                [s.sub.name, origin],
+                coordinate,
+            )
+            continue
+        conflict = "@requires" if target.fdef.requires else "@provides" if target.fdef.provides else None
+        if conflict or s.fdef.external:
+            where = origin if conflict else s.sub.name
+            ctx.issues.add(
+                "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                f'@override cannot be used on field "{coordinate}" on subgraph "{s.sub.name}" since "{coordinate}" '
+                f'on "{where}" is marked with directive "{conflict or "@external"}"',
                 [s.sub.name, origin],
                 coordinate,
             )
@@ -132,6 +144,35 @@ def _compute_overrides(ctx: FieldContext, coordinate: str, sources: list[_Source
         result.progressive.update((s.sub.name, origin))  # both keep resolving it
         result.labels[origin] = result.labels[s.sub.name] = label
     return result
+
+
+def _valid_override(ctx: FieldContext, coordinate: str, s: _Source) -> bool:
+    """The checks Apollo's validateOverride makes before looking at the source subgraph."""
+    name = s.sub.name
+    if s.tdef.kind == Kind.INTERFACE:
+        message = f'@override cannot be used on field "{coordinate}" on subgraph "{name}": @override is not ' + (
+            "supported on interface type fields."
+        )
+        ctx.issues.add("OVERRIDE_ON_INTERFACE", message, [name], coordinate)
+        return False
+    if s.tdef.interface_object:
+        ctx.issues.add(
+            "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+            "@override is not yet supported on fields of @interfaceObject types: cannot be used on field "
+            f'"{coordinate}" on subgraph "{name}".',
+            [name],
+            coordinate,
+        )
+        return False
+    if s.fdef.override_from == name:
+        ctx.issues.add(
+            "OVERRIDE_FROM_SELF_ERROR",
+            f'Source and destination subgraphs "{name}" are the same for overridden field "{coordinate}"',
+            [name],
+            coordinate,
+        )
+        return False
+    return True
 
 
 _LABEL = re.compile(r"^[a-zA-Z][a-zA-Z0-9_\-:./]*$")
@@ -200,6 +241,12 @@ def _check_sharing(ctx: FieldContext, coordinate: str, sources: list[_Source], o
         resolving.append(s.sub.name)
         if not s.fdef.shareable and (type_name, field_name) not in usage.key_fields:
             non_shareable.append(s.sub.name)
+    for sub, iface, f in _abstracted_by_interface_objects(ctx, type_name, field_name, sources):
+        if f.external:
+            continue
+        resolving.append(sub.name)  # it resolves the field for every implementation of the interface
+        if not f.shareable and (iface, field_name) not in ctx.usage[sub.name].key_fields:
+            non_shareable.append(sub.name)
     if non_shareable and len(resolving) > 1:
         ctx.issues.add(
             "INVALID_FIELD_SHARING",
@@ -209,6 +256,21 @@ def _check_sharing(ctx: FieldContext, coordinate: str, sources: list[_Source], o
             resolving,
             coordinate,
         )
+
+
+def _abstracted_by_interface_objects(
+    ctx: FieldContext, type_name: str, field_name: str, sources: list[_Source]
+) -> Iterator[tuple[Subgraph, str, Field]]:
+    """(subgraph, interface, field) of the @interfaceObject fields standing for `type_name.field_name` in
+    subgraphs that do not define the type (Apollo's fieldsInSourceIfAbstractedByInterfaceObject)."""
+    defining = {s.sub.name for s in sources}
+    for sub in ctx.subgraphs:
+        if sub.name in defining or sub.type(type_name) is not None:
+            continue
+        for iface in sorted(ctx.supertypes.get(type_name, ())):
+            tdef = sub.type(iface)
+            if tdef is not None and tdef.interface_object and field_name in tdef.fields:
+                yield sub, iface, tdef.fields[field_name]
 
 
 def _needs_join_field(stype: SType, sources: list[_Source], types_equal: bool, overrides: _Overrides) -> bool:

@@ -150,15 +150,16 @@ def merge_input_values(
         if ref is None:
             continue
         defaults = {(_printed_default(v)) for _, v in present if v.default is not None}
-        if len(defaults) > 1:
+        if len(defaults) > 1:  # (the value is still merged: the error is about its default only)
+            with_default = [(s, _printed_default(v)) for s, v in present if v.default is not None]
             issues.add(
-                "ARGUMENT_DEFAULT_MISMATCH" if arguments else "INPUT_FIELD_DEFAULT_MISMATCH",
-                f'{what.capitalize()} "{coordinate}" has incompatible default values across subgraphs: '
-                + " but ".join(f'it has default value {_printed_default(v)} in subgraph "{s}"' for s, v in present),
+                "FIELD_ARGUMENT_DEFAULT_MISMATCH" if arguments else "INPUT_FIELD_DEFAULT_MISMATCH",
+                f'{"Argument" if arguments else "Input field"} "{coordinate}" has incompatible default values across '
+                "subgraphs: it has "
+                + " but ".join(f'default value {value} in subgraph "{s}"' for s, value in with_default),
                 [s for s, _ in present],
                 coordinate,
             )
-            continue
         default = next((v.default for _, v in present if v.default is not None), None)
         merged[name] = (
             SInputValue(

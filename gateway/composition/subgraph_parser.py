@@ -158,6 +158,7 @@ class _Builder:
         self.defined_directives = {d.name.value for d in document.definitions if isinstance(d, DirectiveDefinitionNode)}
         self.has_definition: set[str] = set()
         self.extends: set[str] = set()
+        self.external_types: set[str] = set()  # types with a type-level @external
 
     # -- entry point -------------------------------------------------------------------------
     def build(self) -> Subgraph:
@@ -245,6 +246,7 @@ class _Builder:
                 type_shareable = True
             elif canonical == "external":
                 type_external = True
+                self.external_types.add(name)
             elif canonical == "interfaceObject":
                 tdef.interface_object = True
             elif canonical == "specifiedBy":
@@ -351,6 +353,12 @@ class _Builder:
                 fdef.external = True
             elif canonical == "shareable":
                 fdef.shareable = True
+                if tdef.name == "Subscription":
+                    self._bad_directive(
+                        "INVALID_FIELD_SHARING",
+                        coordinate,
+                        "Fields on root level subscription object cannot be marked as shareable",
+                    )
             elif canonical in ("provides", "requires"):
                 fields = _str_arg(directive, "fields")
                 if fields is None:
@@ -380,6 +388,11 @@ class _Builder:
                     key.extension = True
             elif tdef.name not in self.has_definition:
                 tdef.extension = True
+            if not sub.fed1 and tdef.name in self.external_types:
+                # Federation 2 (Apollo's ExternalTester): a type's @external covers all its fields, in
+                # whichever definition or extension they are.
+                for fdef in tdef.fields.values():
+                    fdef.external = True
             self._clear_fake_externals(tdef)
             if sub.fed1:
                 # As Apollo's Federation 1 upgrader: `extend type` becomes a plain definition, so only

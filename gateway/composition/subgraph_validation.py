@@ -49,28 +49,6 @@ def validate_subgraph(sub: Subgraph) -> list[CompositionIssue]:
                     _check_directive_fields(sub, tdef, coordinate, "provides", fdef.provides, target.name, used, report)
             if fdef.requires is not None:
                 _check_directive_fields(sub, tdef, coordinate, "requires", fdef.requires, tdef.name, used, report)
-            if fdef.override_from is not None:
-                if fdef.override_from == sub.name:
-                    report(
-                        "OVERRIDE_FROM_SELF_ERROR",
-                        f'Source and destination subgraphs "{sub.name}" are the same for overridden field '
-                        f'"{coordinate}"',
-                        coordinate,
-                    )
-                if fdef.external:
-                    report(
-                        "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                        f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}" since '
-                        f'"{coordinate}" on "{sub.name}" is marked with directive "@external"',
-                        coordinate,
-                    )
-                if tdef.kind == Kind.INTERFACE:
-                    report(
-                        "OVERRIDE_ON_INTERFACE",
-                        f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}": @override is not '
-                        "supported on interface type fields.",
-                        coordinate,
-                    )
         if tdef.interface_object and not tdef.keys:
             report(
                 "INTERFACE_OBJECT_USAGE_ERROR",

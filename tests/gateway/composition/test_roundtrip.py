@@ -10,8 +10,9 @@ from gateway.composition import SubgraphSource, compose
 
 from .fixtures import FIXTURES, fed2
 from .fixtures_parity import PARITY_FIXTURES
+from .fixtures_rules import RULE_FIXTURES
 
-ALL_FIXTURES = {**FIXTURES, **PARITY_FIXTURES}
+ALL_FIXTURES = {**FIXTURES, **PARITY_FIXTURES, **RULE_FIXTURES}
 
 
 @pytest.mark.parametrize("name", sorted(ALL_FIXTURES))
