@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .errors import CompositionIssue
+from .fed1_upgrade import fix_inactive_provides_and_requires
 from .fieldset import check_field_set
 from .model import Kind, Subgraph, TypeDef
 
@@ -15,6 +16,8 @@ def validate_subgraph(sub: Subgraph) -> list[CompositionIssue]:
     """Report problems; for Federation 1 subgraphs also drop unused `@external` fields (as Apollo's upgrader)."""
     issues: list[CompositionIssue] = []
     used: set[tuple[str, str]] = set()
+    if sub.fed1:
+        fix_inactive_provides_and_requires(sub)
 
     def report(code: str, message: str, coordinate: str) -> None:
         issues.append(CompositionIssue(code, f"[{sub.name}] {message}", [sub.name], coordinate))

@@ -78,9 +78,87 @@ type Media @key(fields: "id") @interfaceObject {
             ),
         ),
     ),
+    # arguments: one missing somewhere is dropped, non-null wins (input types merge to the most specific)
+    "optional_argument_missing": sources(
+        ("a", fed2("type Query { f(x: Int, y: String): Int @shareable }", *F)),
+        ("b", fed2("type Query { f(x: Int): Int @shareable }", *F)),
+    ),
+    "argument_non_null_wins": sources(
+        ("a", fed2("type Query { f(x: Int!): Int @shareable }", *F)),
+        ("b", fed2("type Query { f(x: Int): Int @shareable }", *F)),
+    ),
+    "input_field_non_null_wins": sources(
+        ("a", fed2("type Query { f(i: I): Int }\ninput I { x: Int! y: [Int] }", *F)),
+        ("b", fed2("type Query { g(i: I): Int }\ninput I { x: Int y: [Int!] }", *F)),
+    ),
+    "implements_in_one_subgraph": sources(
+        ("a", fed2("type Query { t: T }\ninterface I { x: Int }\ntype T implements I @shareable { x: Int }", *F)),
+        ("b", fed2("type Query { u: T }\ntype T @shareable { x: Int }", *F)),
+    ),
+    "union_in_one_subgraph": sources(
+        ("a", fed2("type Query { r: R }\nunion R = A | B\ntype A { a: Int }\ntype B { b: Int }", *F)),
+        ("b", fed2("type Query { z: Int }", *F)),
+    ),
+    # an enum used nowhere merges like an output enum: all the values
+    "enum_unused": sources(
+        ("a", fed2("type Query { z: Int }\nenum E { A B }", *F)),
+        ("b", fed2("type Query { y: Int }\nenum E { B C }", *F)),
+    ),
+    "deprecated_enum_value_and_argument": sources(
+        ("a", fed2('type Query { f(x: Int @deprecated(reason: "no"), y: E): E }\nenum E { A @deprecated B }', *F)),
+    ),
+    "specified_by": sources(
+        ("a", fed2('type Query { d: D }\nscalar D @specifiedBy(url: "https://a")', *F)),
+        ("b", fed2("type Query { e: D }\nscalar D", *F)),
+    ),
+    # Federation 1: a @provides of fields that are not @external is inactive and dropped
+    "fed1_inactive_provides": sources(
+        ("a", 'type Query { me: U }\ntype U @key(fields: "id") { id: ID! name: String nick: String }'),
+        (
+            "b",
+            """
+type Review { id: ID! author: U @provides(fields: "name") editor: U @provides(fields: "name nick") }
+extend type U @key(fields: "id") { id: ID! @external name: String nick: String @external }
+extend type Query { r: Review }
+""",
+        ),
+    ),
+    "key_resolvable_false": sources(
+        (
+            "a",
+            fed2(
+                "type Query { r: Review }\ntype Review { id: ID! author: User }\n"
+                'type User @key(fields: "id", resolvable: false) { id: ID! }',
+                *F,
+            ),
+        ),
+        ("b", fed2('type Query { u: User }\ntype User @key(fields: "id") { id: ID! name: String }', *F)),
+    ),
+    "schema_tag": sources(("a", fed2('extend schema @tag(name: "s")\ntype Query { a: Int }', *F))),
+    "fed1_root_rename": sources(
+        ("a", "schema { query: RootQuery }\ntype RootQuery { a: Int }"),
+        ("b", "extend type Query { b: Int }"),
+    ),
+    # a key field may be nullable in a subgraph that only needs it as a key
+    "key_field_nullable_elsewhere": sources(
+        ("a", fed2('type Query { p: P }\ntype P @key(fields: "id") { id: ID! }', *F)),
+        ("b", fed2('type P @key(fields: "id") { id: ID y: Int }', *F)),
+    ),
 }
 
 RULE_ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
+    "mutation_field_in_two_subgraphs": sources(
+        ("a", fed2("type Query { q: Int }\ntype Mutation { m: Int }", *F)),
+        ("b", fed2("type Mutation { m: Int }", *F)),
+    ),
+    "fed1_value_type_field_unreachable": sources(
+        ("a", "type Query { a: V }\ntype V { x: Int y: Int }"),
+        ("b", "type Query { b: V }\ntype V { x: Int }"),
+    ),
+    "external_type_mismatch": sources(
+        ("a", fed2('type Query { p: P }\ntype P @key(fields: "id") { id: ID! x: Int }', *F)),
+        ("b", fed2('type P @key(fields: "id") { id: ID! x: String @external y: Int @requires(fields: "x") }', *F)),
+    ),
     # Federation 2: a type's @external covers all its fields, in any definition or extension
     "type_external_covers_all_fields": sources(
         (

@@ -8,6 +8,7 @@ from graphql import GraphQLSchema, build_ast_schema, parse
 from gateway.composition import CompositionError, compose
 
 from .fixtures_parity import PARITY_ERROR_FIXTURES, PARITY_FIXTURES
+from .fixtures_rules import RULE_FIXTURES
 from .helpers import field_directives, type_directives
 
 
@@ -118,3 +119,9 @@ def test_compose_directive_errors(name: str) -> None:
     with pytest.raises(CompositionError) as info:
         compose(PARITY_ERROR_FIXTURES[name])
     assert set(info.value.codes) == {"DIRECTIVE_COMPOSITION_ERROR"}
+
+
+def test_federation1_provides_keeps_only_external_fields() -> None:
+    schema = build_ast_schema(parse(compose(RULE_FIXTURES["fed1_inactive_provides"])))
+    assert field_directives(schema, "Review", "author") == []  # `name` is not @external: inactive
+    assert field_directives(schema, "Review", "editor") == ['@join__field(graph: B, provides: "nick")']
