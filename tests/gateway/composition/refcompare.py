@@ -20,6 +20,7 @@ from tests.support.reference_tools import composer_unavailable
 
 from .fixtures import ERROR_FIXTURES, FIXTURES
 from .fixtures_parity import PARITY_ERROR_FIXTURES, PARITY_FIXTURES
+from .fixtures_paths import PATH_ERROR_FIXTURES, PATH_FIXTURES
 from .fixtures_rules import RULE_ERROR_FIXTURES, RULE_FIXTURES
 from .join_structure import differences, join_structure
 
@@ -44,9 +45,11 @@ def main() -> int:
         **FIXTURES,
         **PARITY_FIXTURES,
         **RULE_FIXTURES,
+        **PATH_FIXTURES,
         **ERROR_FIXTURES,
         **PARITY_ERROR_FIXTURES,
         **RULE_ERROR_FIXTURES,
+        **PATH_ERROR_FIXTURES,
     }
     names = args.names or list(everything)
     reference = compose_with_reference({name: everything[name] for name in names})

@@ -10,9 +10,10 @@ from gateway.composition import SubgraphSource, compose
 
 from .fixtures import FIXTURES, fed2
 from .fixtures_parity import PARITY_FIXTURES
+from .fixtures_paths import PATH_FIXTURES
 from .fixtures_rules import RULE_FIXTURES
 
-ALL_FIXTURES = {**FIXTURES, **PARITY_FIXTURES, **RULE_FIXTURES}
+ALL_FIXTURES = {**FIXTURES, **PARITY_FIXTURES, **RULE_FIXTURES, **PATH_FIXTURES}
 
 
 @pytest.mark.parametrize("name", sorted(ALL_FIXTURES))
