@@ -38,10 +38,10 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> str:
         issues = check_transitive_auth(supergraph)
     if issues:
         raise CompositionError(issues)
+    apply_composed_directives(supergraph, composed)
     issues = check_inaccessible(supergraph)
     if issues:
         raise CompositionError(issues)
-    apply_composed_directives(supergraph, composed)
     issues = check_satisfiability(parsed, supergraph)
     if issues:
         raise CompositionError(issues)

@@ -97,8 +97,8 @@ def _requests(sub: Subgraph, issues: list[CompositionIssue]) -> Iterator[_Reques
             continue
         name = raw[1:]
         canonical = sub.names.canonical(name)
-        if canonical is not None:  # a federation directive
-            if canonical not in _COMPOSED_BY_DEFAULT:
+        if canonical is not None:  # a federation directive (one of the tag / inaccessible specs is not harmless)
+            if canonical not in _COMPOSED_BY_DEFAULT or name not in sub.names.federation_locals:
                 issues.append(
                     _issue(
                         f'Composing federation directive "{raw}" in subgraph "{sub.name}" is not supported', [sub.name]
@@ -120,6 +120,16 @@ def _requests(sub: Subgraph, issues: list[CompositionIssue]) -> Iterator[_Reques
                 _issue(
                     f'Directive "{raw}" in subgraph "{sub.name}" cannot be composed because it is not a member of a '
                     "core feature",
+                    [sub.name],
+                )
+            )
+            continue
+        if name not in feature.imports.values() and name != feature.prefix:
+            # named `prefix__directive`: Apollo looks its definition up under another name and fails
+            issues.append(
+                _issue(
+                    f'Core feature "{feature.url}" in subgraph "{sub.name}" does not have a directive definition '
+                    f'for "{raw}"',
                     [sub.name],
                 )
             )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from .errors import CompositionIssue
 from .model import Kind
 from .supergraph_model import SInputValue, SType, Supergraph
+from .typeref import TypeRef
 
 _WITH_FIELDS = (Kind.OBJECT, Kind.INTERFACE)
 
@@ -75,6 +76,13 @@ def _references(supergraph: Supergraph) -> Iterator[tuple[str, str]]:
         for iv in stype.input_fields.values():
             if not iv.deco.inaccessible:
                 yield f"{stype.name}.{iv.name}", iv.type.base
+    definitions = [
+        *supergraph.executable_directives,
+        *(d.definition for f in supergraph.composed_features for d in f.directives),
+    ]
+    for definition in definitions:
+        for node in definition.arguments or ():
+            yield f"@{definition.name.value}({node.name.value}:)", TypeRef.from_ast(node.type).base
 
 
 def _implemented_by_inaccessible(supergraph: Supergraph, stype: SType) -> Iterator[CompositionIssue]:

@@ -79,6 +79,7 @@ class DirectiveNames:
     machinery_prefixes: tuple[str, ...] = ("link__", "federation__")
     # every `@link` of a feature other than link / federation / tag / inaccessible (custom directives)
     features: list[LinkInfo] = field(default_factory=list)
+    federation_locals: set[str] = field(default_factory=set)  # local names of the federation spec's directives
 
     @property
     def fed1(self) -> bool:
@@ -140,6 +141,7 @@ def resolve_names(schema_directives: Iterable[DirectiveNode]) -> DirectiveNames:
         for directive in FEDERATION_DIRECTIVES:
             local = federation.imports.get(directive, f"{federation.prefix}__{directive}")
             names.canonical_by_local[local] = directive
+    names.federation_locals = set(names.canonical_by_local)
     prefixes = {"link__", "federation__"}
     for link in links:
         if link.name == "link":

@@ -18,10 +18,7 @@ from gateway.composition import CompositionError, SubgraphSource, compose
 from tests.support.reference_composer import compose_with_reference
 from tests.support.reference_tools import composer_unavailable
 
-from .fixtures import ERROR_FIXTURES, FIXTURES
-from .fixtures_parity import PARITY_ERROR_FIXTURES, PARITY_FIXTURES
-from .fixtures_paths import PATH_ERROR_FIXTURES, PATH_FIXTURES
-from .fixtures_rules import RULE_ERROR_FIXTURES, RULE_FIXTURES
+from .all_fixtures import ERROR_SETS, SUPERGRAPH_SETS
 from .join_structure import differences, join_structure
 
 
@@ -41,16 +38,7 @@ def main() -> int:
     if reason:
         print(f"skipped: {reason}")
         return 0
-    everything = {
-        **FIXTURES,
-        **PARITY_FIXTURES,
-        **RULE_FIXTURES,
-        **PATH_FIXTURES,
-        **ERROR_FIXTURES,
-        **PARITY_ERROR_FIXTURES,
-        **RULE_ERROR_FIXTURES,
-        **PATH_ERROR_FIXTURES,
-    }
+    everything = {**SUPERGRAPH_SETS, **ERROR_SETS}
     names = args.names or list(everything)
     reference = compose_with_reference({name: everything[name] for name in names})
     for name in names:

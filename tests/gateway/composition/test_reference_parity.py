@@ -13,14 +13,8 @@ from gateway.composition import CompositionError, compose
 from tests.support.reference_composer import ReferenceResult, compose_with_reference
 from tests.support.reference_tools import composer_unavailable
 
-from .fixtures import ERROR_FIXTURES, FIXTURES
-from .fixtures_parity import PARITY_ERROR_FIXTURES, PARITY_FIXTURES
-from .fixtures_paths import PATH_ERROR_FIXTURES, PATH_FIXTURES
-from .fixtures_rules import RULE_ERROR_FIXTURES, RULE_FIXTURES
+from .all_fixtures import ERROR_SETS, SUPERGRAPH_SETS
 from .join_structure import differences, graphs, join_structure
-
-SUPERGRAPH_SETS = {**FIXTURES, **PARITY_FIXTURES, **RULE_FIXTURES, **PATH_FIXTURES}
-ERROR_SETS = {**ERROR_FIXTURES, **PARITY_ERROR_FIXTURES, **RULE_ERROR_FIXTURES, **PATH_ERROR_FIXTURES}
 
 pytestmark = pytest.mark.skipif(
     composer_unavailable() is not None, reason=f"reference composer: {composer_unavailable()}"

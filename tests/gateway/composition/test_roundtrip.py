@@ -8,12 +8,10 @@ from graphql import build_ast_schema, parse
 
 from gateway.composition import SubgraphSource, compose
 
+from .all_fixtures import SUPERGRAPH_SETS
 from .fixtures import FIXTURES, fed2
-from .fixtures_parity import PARITY_FIXTURES
-from .fixtures_paths import PATH_FIXTURES
-from .fixtures_rules import RULE_FIXTURES
 
-ALL_FIXTURES = {**FIXTURES, **PARITY_FIXTURES, **RULE_FIXTURES, **PATH_FIXTURES}
+ALL_FIXTURES = SUPERGRAPH_SETS
 
 
 @pytest.mark.parametrize("name", sorted(ALL_FIXTURES))
