@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from graphql.language import DirectiveDefinitionNode
@@ -17,18 +18,29 @@ from .supergraph_model import Graph, JoinField, JoinType, SEnumValue, SField, ST
 from .usage import field_usage
 
 
+def _sanitized(name: str) -> str:
+    """As Apollo's join spec: non-alphanumerics as `_`, `_` before a leading digit, and after a trailing
+    `_<digits>` (which the suffixes below could produce), upper-cased."""
+    value = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not value or value[0].isdigit():
+        value = "_" + value
+    if re.search(r"_\d+$", value):
+        value += "_"
+    return value.upper()
+
+
 def graph_enum_values(names: Sequence[str]) -> list[str]:
-    """`join__Graph` values: upper-cased names, non-alphanumerics as `_`, made unique."""
+    """`join__Graph` values: sanitized names; names that sanitize alike all get `_1`, `_2`... in order."""
+    sanitized = [_sanitized(name) for name in names]
+    counts = Counter(sanitized)
+    seen: Counter[str] = Counter()
     values: list[str] = []
-    for name in names:
-        base = re.sub(r"[^A-Z0-9_]", "_", name.upper())
-        if not base or base[0].isdigit():
-            base = "_" + base
-        value, counter = base, 1
-        while value in values:
-            value = f"{base}_{counter}"
-            counter += 1
-        values.append(value)
+    for value in sanitized:
+        if counts[value] == 1:
+            values.append(value)
+        else:
+            seen[value] += 1
+            values.append(f"{value}_{seen[value]}")
     return values
 
 

@@ -144,6 +144,16 @@ extend type Query { r: Review }
         ("a", fed2('type Query { p: P }\ntype P @key(fields: "id") { id: ID! }', *F)),
         ("b", fed2('type P @key(fields: "id") { id: ID y: Int }', *F)),
     ),
+    # join__Graph values: names that sanitize alike all get _1, _2...; a trailing _<digits> gets a `_`
+    "graph_enum_names": sources(
+        ("my-subgraph", fed2("type Query { a: Int }")),
+        ("1abc", fed2("type Query { b: Int }")),
+        ("a.b", fed2("type Query { c: Int }")),
+        ("A", fed2("type Query { d: Int }")),
+        ("a", fed2("type Query { e: Int }")),
+        ("a_b", fed2("type Query { f: Int }")),
+        ("v_2", fed2("type Query { g: Int }")),
+    ),
 }
 
 RULE_ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {

@@ -259,8 +259,9 @@ def test_graph_enum_names_are_sanitised_and_unique() -> None:
             ],
         ]
     )
-    assert 'MY_SVC @join__graph(name: "my-svc"' in sdl
-    assert 'MY_SVC_1 @join__graph(name: "my_svc"' in sdl
+    # as @apollo/composition: every name that sanitizes alike gets a suffix, in subgraph name order
+    assert 'MY_SVC_1 @join__graph(name: "my-svc"' in sdl
+    assert 'MY_SVC_2 @join__graph(name: "my_svc"' in sdl
     assert '_2ND @join__graph(name: "2nd"' in sdl
 
 
