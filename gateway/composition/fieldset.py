@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from graphql import GraphQLError, parse
+from graphql import GraphQLError, parse, print_ast
 from graphql.language import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode
 
 from .model import Field, Kind, Subgraph
@@ -19,6 +19,8 @@ class Selection:
     children: tuple[Selection, ...] = ()
     args: tuple[str, ...] = ()  # the names of the arguments the selection gives
     type_condition: str | None = None
+    alias: str | None = None
+    directives: tuple[str, ...] = ()  # printed directive applications (never allowed in a field set)
 
 
 @lru_cache(maxsize=4096)
@@ -38,12 +40,16 @@ def _convert(selection_set: SelectionSetNode | None) -> tuple[Selection, ...]:
         return ()
     out: list[Selection] = []
     for sel in selection_set.selections:
+        directives = tuple(print_ast(d) for d in sel.directives or ())
         if isinstance(sel, FieldNode):
             args = tuple(a.name.value for a in sel.arguments or ())
-            out.append(Selection(sel.name.value, _convert(sel.selection_set), args))
+            alias = sel.alias.value if sel.alias else None
+            out.append(Selection(sel.name.value, _convert(sel.selection_set), args, None, alias, directives))
         elif isinstance(sel, InlineFragmentNode):
             condition = sel.type_condition.name.value if sel.type_condition else None
-            out.append(Selection("", _convert(sel.selection_set), type_condition=condition or ""))
+            out.append(
+                Selection("", _convert(sel.selection_set), type_condition=condition or "", directives=directives)
+            )
     return tuple(out)
 
 
@@ -98,8 +104,10 @@ def _argument_problems(sel: Selection, fdef: Field, coordinate: str, rules: _Rul
         if name not in fdef.args
     ]
     problems.extend(
-        FieldSetProblem("INVALID_FIELDS", f'Field "{coordinate}" argument "{arg.name}" of type "{arg.type}" is '
-                        "required, but it was not provided")
+        FieldSetProblem(
+            "INVALID_FIELDS",
+            f'Field "{coordinate}" argument "{arg.name}" of type "{arg.type}" is required, but it was not provided',
+        )
         for arg in fdef.args.values()
         if arg.type.non_null and arg.default is None and arg.name not in sel.args
     )
@@ -120,6 +128,20 @@ def _walk(
         out.problems.append(FieldSetProblem("INVALID_FIELDS", f'unknown type "{type_name}"'))
         return
     for sel in selections:
+        if sel.directives:
+            out.problems.append(
+                FieldSetProblem(
+                    "DIRECTIVE_IN_FIELDS_ARG",
+                    f"cannot have directive applications in the fields argument but found {', '.join(sel.directives)}.",
+                )
+            )
+        if sel.alias is not None:
+            text = f"{sel.alias}: {sel.name}"
+            out.problems.append(
+                FieldSetProblem(
+                    "INVALID_FIELDS", f'Cannot use alias "{sel.alias}" in "{text}": aliases are not currently supported'
+                )
+            )
         if sel.type_condition is not None:
             target = sel.type_condition or type_name
             if subgraph.type(target) is None:

@@ -32,7 +32,26 @@ FEDERATION_DIRECTIVES = (
     "fromContext",
     "cost",
     "listSize",
+    "cacheTag",
 )
+# The federation spec versions @apollo/composition 2.14 knows, and since which one each element exists.
+FEDERATION_VERSIONS = frozenset((2, minor) for minor in range(15))
+_SINCE = {
+    "@composeDirective": (2, 1),
+    "@interfaceObject": (2, 3),
+    "@authenticated": (2, 5),
+    "@requiresScopes": (2, 5),
+    "Scope": (2, 5),
+    "@policy": (2, 6),
+    "Policy": (2, 6),
+    "@context": (2, 8),
+    "@fromContext": (2, 8),
+    "ContextFieldValue": (2, 8),
+    "@cost": (2, 9),
+    "@listSize": (2, 9),
+    "@cacheTag": (2, 12),
+}
+_FEDERATION_ELEMENTS = frozenset({*(f"@{d}" for d in FEDERATION_DIRECTIVES), "FieldSet", *_SINCE})
 FED1_DIRECTIVES = ("key", "requires", "provides", "external", "extends", "tag", "inaccessible")
 # Specs whose single directive carries the spec's own name (e.g. `@link(url: ".../tag/v0.3")`).
 SINGLE_DIRECTIVE_SPECS = ("tag", "inaccessible")
@@ -41,6 +60,7 @@ MACHINERY_TYPES = frozenset(
     {"_Service", "_Entity", "_Any", "_FieldSet", "FieldSet", "link__Import", "link__Purpose", "Import", "Purpose"}
 )
 
+_APOLLO_SPECS = "https://specs.apollo.dev/"
 _SPEC_URL = re.compile(r"^(?P<base>.+)/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<major>\d+)\.(?P<minor>\d+)/?$")
 
 
@@ -51,6 +71,7 @@ class LinkInfo:
     version: tuple[int, int]
     prefix: str
     imports: dict[str, str] = field(default_factory=dict)  # imported name (no "@") -> local name
+    imported_names: list[str] = field(default_factory=list)  # as written, "@key" or "FieldSet"
 
     @property
     def identity(self) -> str:
@@ -93,7 +114,21 @@ class DirectiveNames:
 
 
 class LinkError(ValueError):
-    pass
+    def __init__(self, message: str, code: str = "INVALID_LINK_DIRECTIVE_USAGE") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _check_federation_link(link: LinkInfo, imported: Iterable[str]) -> None:
+    if link.version not in FEDERATION_VERSIONS:
+        raise LinkError(
+            f"Invalid version v{link.version[0]}.{link.version[1]} for the federation feature in @link directive on "
+            "schema",
+            "UNKNOWN_FEDERATION_LINK_VERSION",
+        )
+    for name in imported:
+        if name not in _FEDERATION_ELEMENTS or _SINCE.get(name, (2, 0)) > link.version:
+            raise LinkError(f'Cannot import unknown element "{name}".')
 
 
 def _string(node: object) -> str | None:
@@ -125,6 +160,9 @@ def parse_link(directive: DirectiveNode) -> LinkInfo:
         if imported.startswith("@") != alias.startswith("@"):
             raise LinkError(f'@link(url: "{url}") import "{imported}" cannot be renamed to "{alias}"')
         info.imports[imported.lstrip("@")] = alias.lstrip("@")
+        info.imported_names.append(imported)
+    if info.name == "federation" and url.startswith(_APOLLO_SPECS):
+        _check_federation_link(info, info.imported_names)
     return info
 
 

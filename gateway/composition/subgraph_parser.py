@@ -139,7 +139,7 @@ class _Builder:
         try:
             self.names: DirectiveNames = resolve_names(d for node in schema_nodes for d in node.directives or ())
         except LinkError as exc:
-            raise SubgraphParseError([_issue(name, "INVALID_LINK_DIRECTIVE_USAGE", f"[{name}] {exc}")]) from exc
+            raise SubgraphParseError([_issue(name, exc.code, f"[{name}] {exc}")]) from exc
         self.subgraph = Subgraph(name, url, fed1=self.names.fed1, names=self.names)
         for node in schema_nodes:
             for directive in node.directives or ():
@@ -396,9 +396,14 @@ class _Builder:
             self._clear_fake_externals(tdef)
             if sub.fed1:
                 # As Apollo's Federation 1 upgrader: `extend type` becomes a plain definition, so only
-                # `@extends` still makes a key an extension (`@join__type(..., extension: true)`).
+                # `@extends` still makes a key an extension (`@join__type(..., extension: true)`), and
+                # an interface loses its @key and its fields' @provides / @requires.
                 for key in tdef.keys:
                     key.extension = tdef.extends
+                if tdef.kind == Kind.INTERFACE:
+                    tdef.keys = []
+                    for fdef in tdef.fields.values():
+                        fdef.provides = fdef.requires = None
             if sub.fed1 and tdef.kind == Kind.OBJECT:
                 for fdef in tdef.fields.values():
                     fdef.shareable = True

@@ -29,6 +29,14 @@ def validate_subgraph(sub: Subgraph) -> list[CompositionIssue]:
                     "KEY_UNSUPPORTED_ON_TYPE", f'@key cannot be applied to {tdef.kind.value} "{tdef.name}"', tdef.name
                 )
                 continue
+            version = sub.names.federation_version
+            if tdef.kind == Kind.INTERFACE and version is not None and version < (2, 3):
+                report(
+                    "KEY_UNSUPPORTED_ON_INTERFACE",
+                    f'Cannot use @key on interface "{tdef.name}": @key is not yet supported on interfaces',
+                    tdef.name,
+                )
+                continue
             check = check_field_set(sub, tdef.name, key.fields, for_key=True)
             used.update(check.visited)
             for problem in check.problems:
@@ -39,7 +47,16 @@ def validate_subgraph(sub: Subgraph) -> list[CompositionIssue]:
                 )
         for fdef in tdef.fields.values():
             coordinate = f"{tdef.name}.{fdef.name}"
-            if fdef.provides is not None:
+            if fdef.provides is not None and fdef.external:
+                used.add((tdef.name, fdef.name))  # the selection still counts as used, as in Apollo
+                if sub.type(fdef.type.base) is not None:
+                    used.update(check_field_set(sub, fdef.type.base, fdef.provides).visited)
+                report(
+                    "EXTERNAL_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                    f'Cannot have both @provides and @external on field "{coordinate}"',
+                    coordinate,
+                )
+            elif fdef.provides is not None:
                 target = sub.type(fdef.type.base)
                 if target is None or not target.is_composite:
                     report(

@@ -9,6 +9,7 @@ from .fixtures_custom_directives import CUSTOM_DIRECTIVE_ERROR_FIXTURES, CUSTOM_
 from .fixtures_parity import PARITY_ERROR_FIXTURES, PARITY_FIXTURES
 from .fixtures_paths import PATH_ERROR_FIXTURES, PATH_FIXTURES
 from .fixtures_rules import RULE_ERROR_FIXTURES, RULE_FIXTURES
+from .fixtures_validation import VALIDATION_ERROR_FIXTURES, VALIDATION_FIXTURES
 
 SUPERGRAPH_SETS: dict[str, list[SubgraphSource]] = {
     **FIXTURES,
@@ -16,6 +17,7 @@ SUPERGRAPH_SETS: dict[str, list[SubgraphSource]] = {
     **RULE_FIXTURES,
     **PATH_FIXTURES,
     **CUSTOM_DIRECTIVE_FIXTURES,
+    **VALIDATION_FIXTURES,
 }
 ERROR_SETS: dict[str, list[SubgraphSource]] = {
     **ERROR_FIXTURES,
@@ -23,4 +25,5 @@ ERROR_SETS: dict[str, list[SubgraphSource]] = {
     **RULE_ERROR_FIXTURES,
     **PATH_ERROR_FIXTURES,
     **CUSTOM_DIRECTIVE_ERROR_FIXTURES,
+    **VALIDATION_ERROR_FIXTURES,
 }
