@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from graphql.language import EnumValueNode, ListValueNode, ObjectValueNode, ValueNode
+
 from .errors import CompositionIssue
 from .model import Kind
 from .supergraph_model import SInputValue, SType, Supergraph
@@ -47,7 +49,50 @@ def check_inaccessible(supergraph: Supergraph) -> list[CompositionIssue]:
             )
         issues.extend(_implemented_by_inaccessible(supergraph, stype))
         issues.extend(_required_inaccessible(stype))
+        for coordinate, value in _accessible_input_values(stype):
+            if value.default is not None:
+                issues.extend(_default_uses_inaccessible(supergraph, coordinate, value.type.base, value.default))
     return issues
+
+
+def _accessible_input_values(stype: SType) -> Iterator[tuple[str, SInputValue]]:
+    for f in stype.fields.values():
+        if not f.deco.inaccessible:
+            yield from ((f"{stype.name}.{f.name}({a.name}:)", a) for a in f.args.values() if not a.deco.inaccessible)
+    yield from ((f"{stype.name}.{v.name}", v) for v in stype.input_fields.values() if not v.deco.inaccessible)
+
+
+def _default_uses_inaccessible(
+    supergraph: Supergraph, coordinate: str, type_name: str, value: ValueNode
+) -> Iterator[CompositionIssue]:
+    """A default value naming an @inaccessible enum value or input field (DEFAULT_VALUE_USES_INACCESSIBLE)."""
+    target = supergraph.types.get(type_name)
+    if target is None:
+        return
+    if isinstance(value, ListValueNode):
+        for item in value.values:
+            yield from _default_uses_inaccessible(supergraph, coordinate, type_name, item)
+    elif isinstance(value, EnumValueNode) and target.kind == Kind.ENUM:
+        enum_value = target.values.get(value.value)
+        if enum_value is not None and enum_value.deco.inaccessible:
+            yield _default_issue(f'Enum value "{type_name}.{value.value}"', coordinate)
+    elif isinstance(value, ObjectValueNode) and target.kind == Kind.INPUT_OBJECT:
+        for object_field in value.fields:
+            input_field = target.input_fields.get(object_field.name.value)
+            if input_field is None:
+                continue
+            if input_field.deco.inaccessible:
+                yield _default_issue(f'Input field "{type_name}.{input_field.name}"', coordinate)
+            yield from _default_uses_inaccessible(supergraph, coordinate, input_field.type.base, object_field.value)
+
+
+def _default_issue(what: str, coordinate: str) -> CompositionIssue:
+    return CompositionIssue(
+        "DEFAULT_VALUE_USES_INACCESSIBLE",
+        f'{what} is @inaccessible but is used in the default value of "{coordinate}", which is in the API schema.',
+        [],
+        coordinate,
+    )
 
 
 def _children(stype: SType) -> tuple[str, list[bool]] | None:

@@ -6,6 +6,7 @@ from gateway.composition import SubgraphSource
 
 from .fixtures import ERROR_FIXTURES, FIXTURES
 from .fixtures_custom_directives import CUSTOM_DIRECTIVE_ERROR_FIXTURES, CUSTOM_DIRECTIVE_FIXTURES
+from .fixtures_inaccessible import INACCESSIBLE_ERROR_FIXTURES, INACCESSIBLE_FIXTURES
 from .fixtures_parity import PARITY_ERROR_FIXTURES, PARITY_FIXTURES
 from .fixtures_paths import PATH_ERROR_FIXTURES, PATH_FIXTURES
 from .fixtures_rules import RULE_ERROR_FIXTURES, RULE_FIXTURES
@@ -18,6 +19,7 @@ SUPERGRAPH_SETS: dict[str, list[SubgraphSource]] = {
     **PATH_FIXTURES,
     **CUSTOM_DIRECTIVE_FIXTURES,
     **VALIDATION_FIXTURES,
+    **INACCESSIBLE_FIXTURES,
 }
 ERROR_SETS: dict[str, list[SubgraphSource]] = {
     **ERROR_FIXTURES,
@@ -26,4 +28,5 @@ ERROR_SETS: dict[str, list[SubgraphSource]] = {
     **PATH_ERROR_FIXTURES,
     **CUSTOM_DIRECTIVE_ERROR_FIXTURES,
     **VALIDATION_ERROR_FIXTURES,
+    **INACCESSIBLE_ERROR_FIXTURES,
 }
