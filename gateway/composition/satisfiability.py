@@ -29,6 +29,9 @@ class _State:
     type_name: str
     subgraph: str
     provided: Provided = ()
+    # after a type condition on an @interfaceObject: the implementation the value is known to be, though
+    # the subgraph only knows the interface object (Apollo's "fake downcast")
+    runtime: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,15 @@ class _Checker:
         for candidate in self._closure_of_all(node.options):
             sub = self.subs[candidate.subgraph]
             tdef = sub.type(candidate.type_name)
-            if tdef is None or tdef.interface_object:
+            if tdef is None:
+                continue
+            if tdef.interface_object:
+                # The subgraph cannot tell the implementations apart but still resolves its own fields
+                # for any of them: the state stays, knowing its runtime type.
+                if candidate.runtime is None and tdef.name == node.type_name:
+                    for impl in self._implementations(tdef.name):
+                        narrowed = _State(tdef.name, sub.name, _narrow(candidate.provided, impl), impl)
+                        by_type.setdefault(impl, []).append(narrowed)
                 continue
             if tdef.kind in (Kind.INTERFACE, Kind.UNION):
                 for possible in sub.possible_types(tdef.name):
@@ -168,6 +179,11 @@ class _Checker:
             elif tdef.kind == Kind.OBJECT and tdef.name != node.type_name and self._is_runtime_type(node, tdef.name):
                 by_type.setdefault(tdef.name, []).append(candidate)  # already that runtime type here
         return {name: tuple(dict.fromkeys(states)) for name, states in by_type.items()}
+
+    def _implementations(self, interface: str) -> list[str]:
+        return [
+            t.name for t in self.supergraph.types.values() if t.kind == Kind.OBJECT and interface in t.interfaces
+        ]
 
     def _is_runtime_type(self, node: _Node, type_name: str) -> bool:
         abstract = self.supergraph.types.get(node.type_name)
@@ -209,13 +225,15 @@ class _Checker:
         candidates = [tdef.name]
         if tdef.kind == Kind.OBJECT and not tdef.interface_object:
             candidates += self._supergraph_interfaces(tdef.name)
+        if state.runtime is not None:
+            candidates.append(state.runtime)  # the implementation itself, where another subgraph has it
         out: list[_State] = []
         for other in self.subs.values():
             if other.name == sub.name:
                 continue
             for name in candidates:
                 target = other.type(name)
-                if target is None or (name != tdef.name and not target.interface_object):
+                if target is None or (name not in (tdef.name, state.runtime) and not target.interface_object):
                     continue
                 keys = [k for k in target.keys if k.resolvable]
                 if any(self._collectable(sub, tdef, k.fields, state.provided) for k in keys) or (

@@ -8,8 +8,9 @@ into `billing` (`balance` under a type condition on an implementation, whose con
 interface itself (`... on Account @include(if: $x) { balance }`) stays in `billing` (it was sent to
 `accounts`, which failed to plan).
 
-Composed by the reference composer only: ours rejects this supergraph (its satisfiability check
-finds no path to `... on Business { balance }`, which @apollo/composition accepts). The planning
+Both composers accept it (ours since its satisfiability check lets a type condition on an
+@interfaceObject stay in its subgraph, as @apollo/composition does for `... on Business { balance }`;
+the fixture below still skips `[ours]` should it reject the supergraph again). The planning
 errors are our rule: @apollo/gateway plans an `_entities` fetch into `billing` that the subgraph
 cannot answer.
 """
