@@ -151,6 +151,31 @@ type P @key(fields: "id") { id: ID! }
         ),
         ("b", fed2('type P @key(fields: "id") { id: ID! x: Int }', *F)),
     ),
+    # `overdue { ... on Personal { balance } }` stays in `billing`, which cannot tell the implementations
+    # apart but resolves `balance` for all of them (the reference's "fake downcast")
+    "interface_object_type_condition": sources(
+        (
+            "accounts",
+            fed2(
+                """
+interface Account @key(fields: "id") { id: ID! name: String! }
+type Personal implements Account @key(fields: "id") { id: ID! name: String! }
+type Business implements Account @key(fields: "id") { id: ID! name: String! vat: String! }
+""",
+                *F,
+            ),
+        ),
+        (
+            "billing",
+            fed2(
+                """
+type Query { overdue: [Account!]! }
+type Account @key(fields: "id", resolvable: false) @interfaceObject { id: ID! balance: Int! }
+""",
+                *F,
+            ),
+        ),
+    ),
 }
 
 PATH_ERROR_FIXTURES: dict[str, list[SubgraphSource]] = {
