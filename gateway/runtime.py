@@ -243,11 +243,7 @@ class Gateway:
         """`claims`: the verified identity (None: anonymous), which fields it may see (gateway.authz)."""
         variant = self.authorized(prepared, claims)
         plan = self.plan(prepared, variant)
-        run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
-        if variant is not None:
-            run.errors.extend(dict(error) for error in variant.errors)
-        await run.run(plan)
-        self._introspect(prepared, variables, run)
+        run = await self._run(prepared, plan, variant, variables, headers)
         data = shape_response(prepared.shape, run.data, variables, run.errors)
         response: dict[str, Any] = {}
         if run.errors:
@@ -278,11 +274,7 @@ class Gateway:
         variant = self.authorized(prepared, claims)
         plan = prepared.plan_for(self.active_labels(), deferred, variant)
         shape = prepared.incremental_for(deferred)
-        run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
-        if variant is not None:
-            run.errors.extend(dict(error) for error in variant.errors)
-        await run.run(plan)
-        self._introspect(prepared, variables, run)
+        run = await self._run(prepared, plan, variant, variables, headers)
         data = shape_response(shape.primary, run.data, variables, run.errors)
         delivery = DeferredDelivery(run, plan, shape, data)
         first: dict[str, Any] = {}
@@ -310,6 +302,22 @@ class Gateway:
         if include_cost:
             extensions["cost"] = cost_extension(self.estimated_cost(prepared, variables), self.limits.max_cost)
         return extensions
+
+    async def _run(
+        self,
+        prepared: PreparedOperation,
+        plan: QueryPlan,
+        variant: AuthorizedVariant | None,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+    ) -> PlanExecution:
+        """Run the plan (the authorization outcome's errors first) and merge introspection in."""
+        run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
+        if variant is not None:
+            run.errors.extend(dict(error) for error in variant.errors)
+        await run.run(plan)
+        self._introspect(prepared, variables, run)
+        return run
 
     def _introspect(self, prepared: PreparedOperation, variables: Mapping[str, Any], run: PlanExecution) -> None:
         if prepared.introspection is not None:

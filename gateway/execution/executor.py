@@ -66,13 +66,14 @@ def _collect(value: Any, keys: tuple[str, ...], depth: int, out: list[dict[str, 
     _collect(value.get(keys[depth]), keys, depth + 1, out)
 
 
-def _collect_paths(
+def collect_paths(
     value: Any, keys: tuple[str, ...], depth: int, path: list[str | int], out: list[list[str | int]]
 ) -> None:
+    """The concrete paths (list indexes included) of the non-null objects at `keys` in `value`."""
     if type(value) is list:
         for index, item in enumerate(value):
             path.append(index)
-            _collect_paths(item, keys, depth, path, out)
+            collect_paths(item, keys, depth, path, out)
             path.pop()
         return
     if type(value) is not dict:
@@ -81,7 +82,7 @@ def _collect_paths(
         out.append(list(path))
         return
     path.append(keys[depth])
-    _collect_paths(value.get(keys[depth]), keys, depth + 1, path, out)
+    collect_paths(value.get(keys[depth]), keys, depth + 1, path, out)
     path.pop()
 
 
@@ -269,7 +270,7 @@ class PlanExecution:
 
         def first_entity_path() -> list[str | int] | None:
             found: list[list[str | int]] = []
-            _collect_paths(self.data, flatten.keys, 0, [], found)
+            collect_paths(self.data, flatten.keys, 0, [], found)
             return found[targets[0][0]] if targets[0][0] < len(found) else None
 
         response = await self._send(fetch, variables, first_entity_path)
@@ -287,7 +288,7 @@ class PlanExecution:
         errors = response.get("errors")
         if errors:
             paths: list[list[str | int]] = []
-            _collect_paths(self.data, flatten.keys, 0, [], paths)
+            collect_paths(self.data, flatten.keys, 0, [], paths)
             for error in subgraph_errors(errors, fetch.service):
                 path = error.get("path")
                 if (

@@ -19,7 +19,7 @@ import orjson
 from ..planning.incremental import DeferSite, IncrementalShape
 from ..planning.nodes import DeferredNode, QueryPlan
 from ..planning.operation import clauses_hold
-from .executor import PlanExecution
+from .executor import PlanExecution, collect_paths
 from .shaping import shape_at
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class DeferredDelivery:
         if site.frag.clause and not clauses_hold((site.frag.clause,), self.primary.variables):
             return []
         targets: list[Path] = []
-        _paths(self.delivered, site.path, 0, [], targets)
+        collect_paths(self.delivered, site.path, 0, [], targets)
         return targets
 
     async def payloads(self) -> AsyncIterator[dict[str, Any]]:
@@ -138,24 +138,6 @@ class DeferredDelivery:
             else:
                 items.append({"data": None, "path": targets[0], "errors": stray})
         return items
-
-
-def _paths(value: Any, keys: tuple[str, ...], depth: int, path: Path, out: list[Path]) -> None:
-    """The concrete paths (list indexes included) of the non-null objects at `keys` in `value`."""
-    if type(value) is list:
-        for index, item in enumerate(value):
-            path.append(index)
-            _paths(item, keys, depth, path, out)
-            path.pop()
-        return
-    if type(value) is not dict:
-        return
-    if depth == len(keys):
-        out.append(list(path))
-        return
-    path.append(keys[depth])
-    _paths(value.get(keys[depth]), keys, depth + 1, path, out)
-    path.pop()
 
 
 def _at(value: Any, path: Path) -> Any:
