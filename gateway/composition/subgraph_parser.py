@@ -39,6 +39,7 @@ from graphql.language import (
     ValueNode,
 )
 
+from ..supergraph.api_schema import EXECUTABLE_LOCATIONS
 from .errors import CompositionIssue
 from .fieldset import top_level_fields
 from .links import DirectiveNames, LinkError, resolve_names
@@ -63,18 +64,6 @@ _KIND_BY_NODE: dict[type, Kind] = {
 BUILTIN_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "oneOf", "include", "skip", "defer", "stream"})
 # Federation directives people commonly forget to import; an unknown one of these gets a hint.
 _FED_HINT = frozenset({"key", "shareable", "external", "requires", "provides", "override", "inaccessible", "tag"})
-EXECUTABLE_LOCATIONS = frozenset(
-    {
-        "QUERY",
-        "MUTATION",
-        "SUBSCRIPTION",
-        "FIELD",
-        "FRAGMENT_DEFINITION",
-        "FRAGMENT_SPREAD",
-        "INLINE_FRAGMENT",
-        "VARIABLE_DEFINITION",
-    }
-)
 
 
 class SubgraphParseError(Exception):

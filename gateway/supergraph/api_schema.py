@@ -35,7 +35,7 @@ from .links import collect_links
 from .parse import Names, SupergraphError, named_type_of
 
 _KEPT_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "oneOf"})
-_EXECUTABLE_LOCATIONS = frozenset(
+EXECUTABLE_LOCATIONS = frozenset(
     {
         "QUERY",
         "MUTATION",
@@ -104,7 +104,7 @@ def api_document(document: DocumentNode) -> DocumentNode:
 def _composed_directive(definition: DirectiveDefinitionNode, removed: set[str]) -> DirectiveDefinitionNode | None:
     if any(named_type_of(a.type) in removed for a in definition.arguments or ()):
         return None
-    locations = tuple(loc for loc in definition.locations if loc.value not in _EXECUTABLE_LOCATIONS)
+    locations = tuple(loc for loc in definition.locations if loc.value not in EXECUTABLE_LOCATIONS)
     return _with(definition, locations=locations) if locations else None
 
 
