@@ -258,3 +258,23 @@ def test_the_base_references_secrets_the_overlay_provides_and_commits_none(
                              check=True).stdout.split()
     secret_files = [f for f in tracked if "/secrets/" in f]
     assert secret_files and all(f.endswith((".example", ".gitignore")) for f in secret_files), secret_files
+
+
+def test_network_policies_let_in_only_what_each_pod_serves(production: Rendered) -> None:
+    policies = production.of_kind("NetworkPolicy")
+    assert any(p["spec"]["podSelector"] == {} and "ingress" not in p["spec"] for p in policies), "no default deny"
+    for name, deployment in production.deployments.items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        rules = [rule for p in policies if p["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+                 and p["spec"]["podSelector"] for rule in p["spec"].get("ingress", [])]
+        served = {p["containerPort"] for c in containers(deployment) for p in c.get("ports", [])}
+        allowed = {port["port"] for rule in rules for port in rule["ports"]}
+        assert served <= allowed, f"{name}: {served - allowed} not let in"
+        for rule in rules:
+            if name != "gateway":  # the subgraphs answer pods of the shop (the gateway, orders), no one else
+                (source,) = rule["from"]
+                for caller in ("gateway", "orders"):
+                    caller_labels = production.deployments[caller]["spec"]["template"]["metadata"]["labels"]
+                    assert source["podSelector"]["matchLabels"].items() <= caller_labels.items(), name
+        if not served:
+            assert rules == [], f"{name} serves nothing and should take no connection"
