@@ -387,7 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m scripts.kustomize_render DIRECTORY", file=sys.stderr)
         return 2
-    sys.stdout.write(yaml.safe_dump_all(render(Path(args[0])), sort_keys=False))
+    try:
+        objects = render(Path(args[0]))
+    except (OSError, ValueError) as exc:  # a missing secret file, a bad or unsupported kustomization
+        print(f"kustomize_render: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
     return 0
 
 
