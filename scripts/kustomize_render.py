@@ -2,8 +2,9 @@
 
     python -m scripts.kustomize_render deploy/k8s/overlays/production > rendered.yaml
 
-kustomize itself is a Go binary that is on neither PyPI nor npm, so the tests (tests/deploy) render
-deploy/k8s with this instead. Supported: `resources` (files and kustomization directories),
+kustomize itself is a Go binary (built into kubectl) that is on neither PyPI nor npm, so the tests
+(tests/deploy) render deploy/k8s with this, and compare it with `kubectl kustomize` where kubectl is
+installed. Supported: `resources` (files and kustomization directories),
 `namespace`, `labels` (with `includeSelectors` / `includeTemplates`), `images`, `configMapGenerator`
 and `secretGenerator` (`literals`, `envs`, `files`; `behavior` create or merge; `generatorOptions`
 `disableNameSuffixHash`), and `patches` (strategic merge or JSON 6902, from `path` or inline, with a
