@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-pymongo lint bench demo setup reset clean
+.PHONY: dev test test-pymongo lint bench demo token setup reset clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv -q $(VENV); }
@@ -46,6 +46,12 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo
+
+# A development JWT from .venv: make token SUB=alice [SCOPES="orders:admin catalog:write"] [EMAIL=alice@example.com]
+# [ARGS="--ttl 600"]; `make token ARGS=--help` lists the scopes.
+SUB ?= alice
+token: $(STAMP)
+	@$(BIN)/python -m gateway token --sub '$(SUB)' $(foreach s,$(SCOPES),--scope '$(s)') $(if $(EMAIL),--email '$(EMAIL)') $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

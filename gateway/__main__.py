@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from authn.scopes import describe_scopes
+
 from .config import Settings
 
 
@@ -138,8 +140,10 @@ def cmd_token(args: argparse.Namespace) -> int:
         print("token needs JWT_SECRET (an HS256 key); asymmetric keys are minted by your identity provider",
               file=sys.stderr)
         return 2
-    print(make_dev_token(args.sub, args.scope or [], args.ttl, settings.jwt_secret,
-                         settings.jwt_issuer, settings.jwt_audience))
+    scopes = [scope for value in args.scope or [] for scope in value.replace(",", " ").split()]
+    extra = {"email": args.email} if args.email else None
+    print(make_dev_token(args.sub, scopes, args.ttl, settings.jwt_secret,
+                         settings.jwt_issuer, settings.jwt_audience, extra))
     return 0
 
 
@@ -170,10 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the JSON form")
     plan.set_defaults(func=cmd_plan)
 
-    token = sub.add_parser("token", help="print a development JWT (HS256, JWT_SECRET)")
-    token.add_argument("--sub", required=True)
-    token.add_argument("--scope", action="append")
-    token.add_argument("--ttl", type=int, default=3600)
+    token = sub.add_parser(
+        "token",
+        help="print a development JWT (HS256, JWT_SECRET)",
+        description="Print a development JWT signed with JWT_SECRET (HS256), for the Authorization header.",
+        epilog="scopes the services check:\n" + describe_scopes()
+        + "\n\nWithout a scope a token is a customer: their own cart, orders, payments and notifications.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    token.add_argument("--sub", required=True, help="the user id (claim sub)")
+    token.add_argument("--scope", action="append", metavar="SCOPE",
+                       help="a scope to grant (repeatable, or several separated by spaces or commas)")
+    token.add_argument("--email", help="claim email: orders records it and notifications email the user there")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
     token.set_defaults(func=cmd_token)
     return parser
 

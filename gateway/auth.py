@@ -72,10 +72,13 @@ def make_dev_token(
     secret: str,
     issuer: str | None = None,
     audience: str | None = None,
+    extra_claims: Mapping[str, object] | None = None,
 ) -> str:
-    """A signed token with claims sub, scope (space-separated), iat and exp (iss, aud when given)."""
+    """A signed token with claims sub, scope (space-separated), iat and exp (iss, aud when given),
+    and any `extra_claims` (e.g. email)."""
     now = int(time.time())
-    claims: dict[str, object] = {"sub": subject, "scope": " ".join(scopes), "iat": now, "exp": now + int(ttl_seconds)}
+    claims: dict[str, object] = {**(extra_claims or {}), "sub": subject, "scope": " ".join(scopes), "iat": now,
+                                 "exp": now + int(ttl_seconds)}
     if issuer:
         claims["iss"] = issuer
     if audience:
