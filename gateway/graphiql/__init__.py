@@ -8,6 +8,7 @@ installed the page explains how to install them (HTTP 503), never a 500.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from starlette.requests import Request
@@ -47,12 +48,15 @@ class GraphiQL:
         prefix: str = "/graphiql",
         examples_dir: str | Path | None = None,
         title: str = "GraphiQL",
+        default_headers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.assets_dir = Path(assets_dir)
         self.endpoint = endpoint
         self.prefix = prefix.rstrip("/")
         self.examples: list[Example] = load_examples(Path(examples_dir) if examples_dir else None)
         self.title = title
+        # called per page load: a development token is minted fresh each time
+        self.default_headers = default_headers
 
     @property
     def assets_prefix(self) -> str:
@@ -63,7 +67,8 @@ class GraphiQL:
         if missing:
             return 503, build_setup_html(missing, str(self.assets_dir))
         page = build_explorer_html(
-            endpoint=self.endpoint, assets_prefix=self.assets_prefix, examples=self.examples, title=self.title
+            endpoint=self.endpoint, assets_prefix=self.assets_prefix, examples=self.examples, title=self.title,
+            default_headers=self.default_headers() if self.default_headers else None,
         )
         return 200, page
 

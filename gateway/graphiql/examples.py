@@ -1,8 +1,9 @@
 """Example operations shown as the explorer's tabs, read from `.graphql` files.
 
 Each file is one tab: a first comment line is its title, a `# variables: {...}` comment line gives
-the variables editor's content, a `# headers: {...}` line the headers editor's; the rest is the
-operation. Files are sorted by name. The gateway
+the variables editor's content, a `# headers: {...}` line the headers editor's (those two lines are
+not repeated in the query editor, where a long line would be cut off); the rest is the operation.
+Files are sorted by name. The gateway
 knows nothing of the domain: the shop's examples are just the files shipped in `examples/`.
 """
 
@@ -48,12 +49,15 @@ def parse_example(text: str, fallback_title: str) -> Example:
     headers: str | None = None
     if lines and lines[0].startswith("#") and not lines[0].startswith((_VARIABLES_PREFIX, _HEADERS_PREFIX)):
         title = lines[0].lstrip("#").strip() or fallback_title
+    shown: list[str] = []
     for line in lines:
         if line.startswith(_VARIABLES_PREFIX):
             variables = _json_comment(line, _VARIABLES_PREFIX)
         elif line.startswith(_HEADERS_PREFIX):
             headers = _json_comment(line, _HEADERS_PREFIX)
-    return Example(title=title, query=text.strip() + "\n", variables=variables, headers=headers)
+        else:
+            shown.append(line)
+    return Example(title=title, query="\n".join(shown).strip() + "\n", variables=variables, headers=headers)
 
 
 def load_examples(directory: Path | None = None) -> list[Example]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .assets import OWN_SCRIPTS, SCRIPTS, STYLESHEETS
@@ -23,16 +23,21 @@ def build_explorer_html(
     assets_prefix: str,
     examples: Sequence[Example],
     title: str = "GraphiQL",
+    default_headers: Mapping[str, str] | None = None,
 ) -> str:
     """The GraphiQL page: every asset from `assets_prefix` on this server, nothing from the internet.
 
     `endpoint` is the GraphQL path; the page derives the ws:// URL for subscriptions from it.
+    `default_headers` (development: a dev token) fill the headers editor of every tab that names none.
     """
     prefix = assets_prefix.rstrip("/")
-    config = {
-        "endpoint": endpoint,
-        "tabs": [example.tab() for example in examples],
-    }
+    tabs = [example.tab() for example in examples]
+    config: dict[str, Any] = {"endpoint": endpoint, "tabs": tabs}
+    if default_headers:
+        headers = json.dumps(dict(default_headers), indent=2)
+        config["defaultHeaders"] = headers
+        for tab in tabs:
+            tab.setdefault("headers", headers)
     styles = "\n".join(f'    <link rel="stylesheet" href="{html.escape(f"{prefix}/{name}")}">' for name in STYLESHEETS)
     scripts = "\n".join(
         f'    <script src="{html.escape(f"{prefix}/{name}")}"></script>' for name in (*SCRIPTS, *OWN_SCRIPTS)

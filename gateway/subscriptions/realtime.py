@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Router, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket
 from ..config import OperationLimits, Settings
 from ..cors import Cors
 from ..graphiql import GraphiQL, wants_html
+from ..graphiql.dev_token import dev_headers_factory
 from ..runtime import Gateway
 from .engine import SubscriptionEngine
 from .executor import OperationExecutor
@@ -133,6 +134,10 @@ class RealtimeMiddleware:
                 if wants_html(request):
                     await (await self.graphiql.page(request))(scope, receive, send)
                     return
+        if kind == "http" and path == "/" and self.graphiql_prefix and scope.get("method") in ("GET", "HEAD"):
+            # a person opening the gateway's address: the explorer (404 where it is closed)
+            await RedirectResponse(self.graphiql_prefix, status_code=302)(scope, receive, send)
+            return
         if (
             kind == "http"
             and self.graphiql_router is not None
@@ -171,5 +176,9 @@ def with_realtime(
 ) -> RealtimeMiddleware:
     """`app` (the core HTTP app) behind the WebSocket/SSE transports and the GraphiQL explorer."""
     realtime = Realtime.for_gateway(gateway, subscription_settings or SubscriptionSettings.from_env())
-    graphiql = GraphiQL(settings.graphiql_assets_dir, endpoint=path) if settings.graphiql else None
+    graphiql = (
+        GraphiQL(settings.graphiql_assets_dir, endpoint=path, default_headers=dev_headers_factory(settings))
+        if settings.graphiql
+        else None
+    )
     return RealtimeMiddleware(app, realtime, path=path, graphiql=graphiql, cors=Cors.from_settings(settings))

@@ -53,6 +53,9 @@
   }
 
   var props = { fetcher: fetcher, defaultEditorToolsVisibility: true, isHeadersEditorEnabled: true };
+  if (config.defaultHeaders) {
+    props.defaultHeaders = config.defaultHeaders;  // development: a dev token (page.py)
+  }
   if (config.tabs.length) {
     props.defaultTabs = config.tabs;
   }
