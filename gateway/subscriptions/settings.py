@@ -27,6 +27,10 @@ class SubscriptionSettings:
     max_pending_events: int = 1000
     # SSE: comment lines sent while idle so proxies keep the stream open; 0 disables.
     sse_keepalive_interval: float = 15.0
+    # SSE resumption (gateway.subscriptions.resume): the payload field whose value is each event's
+    # `id:`, and the root field argument `Last-Event-ID` sets; empty disables.
+    sse_event_id_field: str = "eventId"
+    sse_cursor_argument: str = "after"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubscriptionSettings:
@@ -46,6 +50,8 @@ class SubscriptionSettings:
             ),
             max_pending_events=env_int(env, "GATEWAY_MAX_PENDING_EVENTS", defaults.max_pending_events),
             sse_keepalive_interval=env_float(env, "GATEWAY_SSE_KEEPALIVE_INTERVAL", defaults.sse_keepalive_interval),
+            sse_event_id_field=env.get("GATEWAY_SSE_EVENT_ID_FIELD", defaults.sse_event_id_field).strip(),
+            sse_cursor_argument=env.get("GATEWAY_SSE_CURSOR_ARGUMENT", defaults.sse_cursor_argument).strip(),
         )
 
     def with_changes(self, **changes: object) -> SubscriptionSettings:

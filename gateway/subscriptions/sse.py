@@ -1,9 +1,11 @@
 """GraphQL over Server-Sent Events, "distinct connections mode" of the graphql-sse protocol.
 
 One request (POST with a JSON body, or GET with query parameters) with `Accept: text/event-stream`
-opens one stream: `event: next` per result, then `event: complete`. Errors found before execution
-are reported inside the accepted stream as a `next` event, as the protocol asks. The client ends a
-subscription by closing the connection.
+opens one stream: `event: next` per result, then `event: complete`. A subscription whose events
+carry an id is resumable: each `next` has an `id:` line, and a reconnection's `Last-Event-ID`
+becomes the subscription's cursor argument (the convention is in gateway.subscriptions.resume).
+Errors found before execution are reported inside the accepted stream as a `next` event, as the
+protocol asks. The client ends a subscription by closing the connection.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ..request import (
 from .executor import OperationError, OperationExecutor, as_stream
 from .limits import ConnectionLimiter
 from .request import ClientContext, GraphQLRequest
+from .resume import ResumePoint, SseResumption
 from .settings import SubscriptionSettings
 
 logger = logging.getLogger("gateway.subscriptions.sse")
@@ -65,9 +68,10 @@ def _refusal(exc: RequestError) -> Response:
     return Response(orjson.dumps({"errors": exc.errors}), exc.status, headers=headers, media_type="application/json")
 
 
-def _event(name: str, data: Any = None) -> bytes:
+def _event(name: str, data: Any = None, event_id: str | None = None) -> bytes:
     body = b"" if data is None else orjson.dumps(data)
-    return b"event: " + name.encode() + b"\ndata: " + body + b"\n\n"
+    head = b"" if event_id is None else b"id: " + event_id.encode() + b"\n"
+    return head + b"event: " + name.encode() + b"\ndata: " + body + b"\n\n"
 
 
 def _errors_event(errors: list[dict[str, Any]]) -> bytes:
@@ -75,7 +79,11 @@ def _errors_event(errors: list[dict[str, Any]]) -> bytes:
 
 
 async def _results(
-    executor: OperationExecutor, graphql_request: GraphQLRequest, context: ClientContext, keepalive: float
+    executor: OperationExecutor,
+    graphql_request: GraphQLRequest,
+    context: ClientContext,
+    keepalive: float,
+    point: ResumePoint | None = None,
 ) -> AsyncIterator[bytes]:
     """Run the operation in a task so idle periods can emit keep-alive comments."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -85,7 +93,7 @@ async def _results(
         try:
             stream = as_stream(await executor.run(graphql_request, context))
             async for result in stream:
-                await queue.put(_event("next", result))
+                await queue.put(_event("next", result, point.event_id(result) if point else None))
         except OperationError as exc:
             await queue.put(_errors_event(exc.errors))
         except Exception:
@@ -132,6 +140,11 @@ async def sse_response(
         graphql_request = exc
     except HttpError as exc:
         return _refusal(exc)
+    point: ResumePoint | None = None
+    if isinstance(graphql_request, GraphQLRequest):
+        resumption = SseResumption(settings.sse_cursor_argument, settings.sse_event_id_field)
+        graphql_request = resumption.resumed(graphql_request, request.headers.get("last-event-id"))
+        point = resumption.point(graphql_request)
 
     async def events() -> AsyncIterator[bytes]:
         if isinstance(graphql_request, InvalidRequest):
@@ -144,7 +157,8 @@ async def sse_response(
             return
         try:
             context = ClientContext.build(request.headers, peer=request.client.host if request.client else None)
-            async for chunk in _results(executor, graphql_request, context, settings.sse_keepalive_interval):
+            keepalive = settings.sse_keepalive_interval
+            async for chunk in _results(executor, graphql_request, context, keepalive, point):
                 yield chunk
             yield _event("complete")
         finally:

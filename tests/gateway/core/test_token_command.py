@@ -50,7 +50,8 @@ def test_help_lists_every_scope_a_service_checks(capsys: pytest.CaptureFixture[s
 
 def test_email_claim_reaches_the_viewer(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JWT_SECRET", "s3cret")
-    assert main(["token", "--sub", "alice", "--email", "alice@example.com", "--scope", "orders:admin,catalog:write"]) == 0
+    args = ["token", "--sub", "alice", "--email", "alice@example.com", "--scope", "orders:admin,catalog:write"]
+    assert main(args) == 0
     token = capsys.readouterr().out.strip()
     claims = decode_dev_token(token, "s3cret")
     assert claims["email"] == "alice@example.com" and claims["sub"] == "alice"

@@ -3,7 +3,8 @@
 - orders: `Order @key(id)` with lines (each a `Product` stub), and the `Subscription` root:
   `orderStatusChanged(orderId)` (events published by the test through a :class:`Broker`),
   `ticker(id, count)` (counts 1..count as fast as the client reads), `whoami` (what auth the
-  subgraph saw), `failAfter(n)` (n events, then a resolver error).
+  subgraph saw), `failAfter(n)` (n events, then a resolver error), `journal(after)` (the entries of
+  :data:`JOURNAL` after an eventId, then each one appended: the SSE resumption convention).
 - payments: adds `Order.payments`.
 - products: owns `Product.name`.
 
@@ -54,6 +55,14 @@ class Broker:
 
 
 BROKER = Broker()
+
+# `journal` entries (eventId = n); :func:`append_journal` adds one and tells the live subscribers.
+JOURNAL: list[int] = []
+
+
+def append_journal(n: int) -> int:
+    JOURNAL.append(n)
+    return BROKER.publish("journal", {"n": n})
 
 ORDERS: dict[str, dict[str, Any]] = {
     "o1": {"number": "A-1001", "lines": [("sku-1", 2, "p1"), ("sku-2", 1, "p2")]},
@@ -120,6 +129,12 @@ def _seen_authorization(info: Info) -> str:
     return f"header={header};init={params.get('Authorization')}"
 
 
+@strawberry.type
+class JournalEntry:
+    event_id: strawberry.ID
+    n: int
+
+
 @strawberry.type(name="Subscription")
 class OrdersSubscription:
     @strawberry.subscription
@@ -137,6 +152,18 @@ class OrdersSubscription:
         yield _seen_authorization(info)
         async for _ in BROKER.listen("whoami"):
             yield _seen_authorization(info)
+
+    @strawberry.subscription
+    async def journal(self, after: strawberry.ID | None = None) -> AsyncGenerator[JournalEntry, None]:
+        seen = int(str(after)) if after is not None else 0
+        live = BROKER.listen("journal")
+        for n in [n for n in JOURNAL if n > seen]:
+            seen = n
+            yield JournalEntry(event_id=strawberry.ID(str(n)), n=n)
+        async for event in live:
+            if event["n"] > seen:
+                seen = event["n"]
+                yield JournalEntry(event_id=strawberry.ID(str(seen)), n=seen)
 
     @strawberry.subscription
     async def fail_after(self, n: int) -> AsyncGenerator[int, None]:
