@@ -8,11 +8,18 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
+from gateway.auth import decode_dev_token
+from gateway.config import Settings
 from gateway.graphiql import GraphiQL, build_explorer_html, graphiql_routes, load_examples, wants_html
 from gateway.graphiql.assets import SERVED
+from gateway.graphiql.dev_token import EXPLORER_SUBJECT
 from gateway.graphiql.examples import DEFAULT_EXAMPLES_DIR, parse_example
+from gateway.server import create_app
 from scripts.install_graphiql import PINNED
 from scripts.npm_pinned import missing_packages, npm_command
+from subgraphs.orders.domain import order_id_for
+from subgraphs.products.demo import demo_specs
+from tests.gateway.core import shop
 
 
 def fake_assets(root: Path) -> Path:
@@ -109,3 +116,59 @@ def test_wants_html_only_for_browser_navigation() -> None:
     assert not wants_html(request("GET", browser, "query=%7Bx%7D"))
     assert not wants_html(request("POST", browser))
     assert not wants_html(request("GET", "application/json"))
+
+
+EDITOR_WIDTH = 80  # characters the query editor shows without scrolling at a usual window size
+
+
+def test_shipped_examples_are_runnable_as_they_are() -> None:
+    examples = load_examples(DEFAULT_EXAMPLES_DIR)
+    assert len(examples) >= 6
+    for example in examples:
+        for line in example.query.splitlines():
+            assert len(line) <= EDITOR_WIDTH, (example.title, line)
+        assert "# variables:" not in example.query and "# headers:" not in example.query
+        assert "<" not in example.query + (example.variables or ""), f"a placeholder left in {example.title}"
+        if example.variables is not None:
+            assert isinstance(json.loads(example.variables), dict), example.title
+        assert example.headers is None, "tokens come from the explorer itself (development), not the files"
+
+
+def test_example_ids_are_the_demo_catalog_and_the_order_it_places() -> None:
+
+    products = {pid: spec for pid, _created, spec, _vids in demo_specs()}
+    skus = {v.sku: v.on_hand for spec in products.values() for v in spec.variants}
+    variables = {e.title: json.loads(e.variables) for e in load_examples(DEFAULT_EXAMPLES_DIR) if e.variables}
+    assert variables["Product by id"]["id"] in products
+    place = variables["Place an order"]
+    assert all(skus.get(line["sku"], 0) >= line["quantity"] for line in place["input"]["lines"])
+    order_id = order_id_for(EXPLORER_SUBJECT, place["key"])
+    assert variables["Order status subscription"]["orderId"] == order_id
+    assert variables["Order page, notifications deferred"]["orderId"] == order_id
+
+
+async def test_root_redirects_to_the_explorer_and_development_prefills_a_token(tmp_path: Path) -> None:
+
+    assets = str(fake_assets(tmp_path))
+    dev = create_app(Settings(supergraph_sdl=shop.SUPERGRAPH, graphiql_assets_dir=assets, jwt_secret="k"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=dev), base_url="http://gw") as client:
+        root = await client.get("/")
+        assert root.status_code == 302 and root.headers["location"] == "/graphiql"
+        assert (await client.head("/")).status_code == 302
+        assert (await client.post("/", json={})).status_code == 404
+        page = await client.get("/", follow_redirects=True)
+    config = json.loads(page.text.split('type="application/json">')[1].split("</script>")[0])
+    token = json.loads(config["defaultHeaders"])["Authorization"].removeprefix("Bearer ")
+    claims = decode_dev_token(token, "k")
+    assert claims["sub"] == "alice" and claims["email"] == "alice@example.com"
+    assert all(json.loads(tab["headers"]) == json.loads(config["defaultHeaders"]) for tab in config["tabs"])
+
+    prod = Settings(supergraph_sdl=shop.SUPERGRAPH, graphiql_assets_dir=assets, jwt_secret="k" * 40,
+                    app_env="production", graphiql_enabled=True, subgraph_shared_secret="s" * 40,
+                    jwt_issuer="https://id.example", jwt_audience="shop")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(prod)), base_url="http://gw") as client:
+        page = await client.get("/", follow_redirects=True)
+    assert page.status_code == 200 and "defaultHeaders" not in page.text and "Bearer" not in page.text
+    closed = Settings(supergraph_sdl=shop.SUPERGRAPH, graphiql_assets_dir=assets, graphiql_enabled=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(closed)), base_url="http://gw") as client:
+        assert (await client.get("/")).status_code == 404
