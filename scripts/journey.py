@@ -31,7 +31,9 @@ BROWSE = """
 query Browse {
   products(first: 20, filter: {inStock: true}, sortBy: PRICE_ASC) {
     totalCount
-    edges { node { id name category variants { sku price { amount currency } stock { available } } } }
+    edges {
+      node { id name category variants { sku options { name value } price { amount currency } stock { available } } }
+    }
   }
 }"""
 ADD_TO_CART = """
@@ -112,8 +114,9 @@ class Journey:
         ]
         if len(variants) < 2:
             raise JourneyError("the catalog has fewer than two variants in stock")
-        self.say(f"browse: {data['products']['totalCount']} products; picked {variants[0]['product']} "
-                 f"({variants[0]['sku']}) and {variants[1]['product']} ({variants[1]['sku']})")
+        self.say(f"browse: {data['products']['totalCount']} products in stock; picked two variants:")
+        for line in describe_picks(variants[:2], ("bought in step 1", "the declined card of step 2")):
+            self.say(line)
         return variants
 
     async def add_to_cart(self, sku: str, quantity: int) -> dict[str, Any]:
@@ -221,6 +224,18 @@ async def run_journey(journey: Journey) -> JourneyResult:
     for note in notes:
         say(f"  {note['eventType']:<16} {note['channel']:<8} {note['status']:<7} {note['subject'] or ''}")
     return JourneyResult(paid, paid_events, cancelled, cancelled_events, before, after, notes)
+
+
+def describe_picks(variants: list[dict[str, Any]], roles: tuple[str, ...]) -> list[str]:
+    """One line per picked variant saying what tells it from the others: two variants of one product
+    share its name, so their options (size, colour...) are printed, with price and stock."""
+    rows = []
+    for variant, role in zip(variants, roles, strict=False):
+        options = ", ".join(f"{o['name']} {o['value']}" for o in variant.get("options") or []) or "no options"
+        rows.append((f"{variant['product']} ({options})", variant["sku"],
+                     f"{money(variant['price'])}, {variant['stock']['available']} available", role))
+    width = max((len(row[0]) for row in rows), default=0)
+    return [f"  {name:<{width}}  {sku}  {price}: {role}" for name, sku, price, role in rows]
 
 
 def money(value: dict[str, Any] | None) -> str:
