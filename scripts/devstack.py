@@ -27,7 +27,8 @@ def main() -> int:
     try:
         stack.start()
         print("\nThe stack is up (Ctrl-C stops it):", flush=True)
-        print(f"  gateway + GraphiQL  {stack.gateway_url}")
+        print(f"  gateway             {stack.gateway_url}")
+        print(f"  explorer (GraphiQL) {stack.url('gateway')}/  (examples with a development token filled in)")
         access = " (gateway and services only: SUBGRAPH_SHARED_SECRET)" if stack.subgraph_secret else ""
         for name, _ in stack.processes:
             if name in stack.ports and name != "gateway":
@@ -37,8 +38,8 @@ def main() -> int:
         print(f"  redis               {stack.redis_url}")
         if stack.mongo is not None:
             print(f"  mongodb             {stack.mongo.url} (data in {DATA.relative_to(ROOT)}; make reset wipes it)")
-        print("  a token:            .venv/bin/python -m gateway token --sub alice --scope catalog:write")
-        print("  the journey:        make demo\n", flush=True)
+        print("  a token             make token SUB=alice SCOPES=catalog:write EMAIL=alice@example.com")
+        print("  the journey         make demo\n", flush=True)
         while True:
             time.sleep(0.5)
             exited = [name for name, process in stack.processes if process.poll() is not None]

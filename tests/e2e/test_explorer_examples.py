@@ -17,9 +17,12 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from authn import DEV_JWT_SECRET
+from gateway.auth import make_dev_token
 from gateway.graphiql.assets import SERVED
 from gateway.graphiql.dev_token import EXPLORER_EMAIL
 from scripts.stack import Stack
+from tests.gateway.subscriptions.test_sse_resume import read_numbered
 from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -143,3 +146,38 @@ def _notifications(payload: dict[str, Any]) -> list[dict[str, Any]]:
     for part in payload.get("incremental") or []:
         found += (part.get("data") or {}).get("notifications") or []
     return found
+
+
+async def test_order_status_over_sse_resumes_after_last_event_id(stack: Stack) -> None:
+    """The orders subgraph follows the SSE resumption convention: eventId out, `after` in."""
+    token = make_dev_token("sse-shopper", (), 600, DEV_JWT_SECRET)
+    auth = {"Authorization": f"Bearer {token}"}
+    place = ("mutation($input: PlaceOrderInput!) { placeOrder(input: $input, idempotencyKey: \"sse-1\") "
+             "{ __typename ... on OrderPlaced { order { id } } } }")
+    lines = [{"sku": "CTSA-000-05", "quantity": 1}]
+    variables = {"input": {"lines": lines, "payment": {"provider": "CARD", "token": "pm_card_visa"}}}
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as client:
+        placed = (await client.post("/graphql", json={"query": place, "variables": variables}, headers=auth)).json()
+        order_id = placed["data"]["placeOrder"]["order"]["id"]
+
+        async def paid() -> bool:
+            query = {"query": f'{{ order(id: "{order_id}") {{ status }} }}'}
+            return (await client.post("/graphql", json=query, headers=auth)).json()["data"]["order"]["status"] == "PAID"
+
+        await wait_for(paid, timeout=60, interval=0.2, message="the order to be paid")
+        params = {"query": f'subscription {{ orderStatusChanged(orderId: "{order_id}") {{ eventId status }} }}'}
+        sse = {**auth, "Accept": "text/event-stream"}
+        async with client.stream("GET", "/graphql", params=params, headers=sse) as response:
+            current = await read_numbered(response, 1)
+        async with client.stream("GET", "/graphql", params=params, headers={**sse, "Last-Event-ID": "0"}) as response:
+            from_start = await read_numbered(response, 2)
+        async with client.stream("GET", "/graphql", params=params, headers={**sse, "Last-Event-ID": "1"}) as response:
+            after_first = await read_numbered(response, 1)
+
+    def event(event_id: str, status: str) -> tuple[str, str, dict[str, Any]]:
+        return event_id, "next", {"data": {"orderStatusChanged": {"eventId": event_id, "status": status}}}
+
+    # without a cursor: the current status; after an id: every change after it, and only those
+    assert current == [event("2", "PAID")]
+    assert from_start == [event("1", "AWAITING_PAYMENT"), event("2", "PAID")]
+    assert after_first == [event("2", "PAID")]
