@@ -104,8 +104,8 @@ class SseResumption:
         self.event_id_field = event_id_field
 
     def _parsed(self, request: GraphQLRequest) -> tuple[DocumentNode, FieldNode] | None:
-        if not self.cursor_argument or not self.event_id_field or not request.query:
-            return None
+        if not self.cursor_argument or not self.event_id_field or self.event_id_field not in (request.query or ""):
+            return None  # the field's name is not even in the text: no parse
         try:
             document = parse(request.query)
         except GraphQLError:  # the executor reports it
@@ -116,21 +116,34 @@ class SseResumption:
             return None
         return document, field
 
+    def prepare(self, request: GraphQLRequest, last_event_id: str | None) -> tuple[GraphQLRequest, ResumePoint | None]:
+        """The request to run (its cursor set to `last_event_id` when numbered and given) and where
+        each result's event id is (None: not numbered); the operation is parsed once."""
+        parsed = self._parsed(request)
+        if parsed is None:
+            return request, None
+        return self._resumed(request, parsed, last_event_id), self._point(parsed[1])
+
     def point(self, request: GraphQLRequest) -> ResumePoint | None:
         """Where each result's event id is, or None when this operation is not numbered."""
         parsed = self._parsed(request)
-        if parsed is None:
-            return None
-        field = parsed[1]
-        id_key = _id_key(field.selection_set, self.event_id_field)
-        assert id_key is not None
-        return ResumePoint((field.alias or field.name).value, id_key)
+        return None if parsed is None else self._point(parsed[1])
 
     def resumed(self, request: GraphQLRequest, last_event_id: str | None) -> GraphQLRequest:
         """`request` with its cursor set to `last_event_id` (unchanged without one or when not numbered)."""
+        parsed = self._parsed(request) if clean_event_id(last_event_id) else None
+        return request if parsed is None else self._resumed(request, parsed, last_event_id)
+
+    def _point(self, field: FieldNode) -> ResumePoint:
+        id_key = _id_key(field.selection_set, self.event_id_field)
+        assert id_key is not None  # _parsed checked it
+        return ResumePoint((field.alias or field.name).value, id_key)
+
+    def _resumed(
+        self, request: GraphQLRequest, parsed: tuple[DocumentNode, FieldNode], last_event_id: str | None
+    ) -> GraphQLRequest:
         last = clean_event_id(last_event_id)
-        parsed = self._parsed(request) if last else None
-        if parsed is None or last is None:
+        if last is None:
             return request
         document, field = parsed
         arguments = list(field.arguments or ())

@@ -143,8 +143,7 @@ async def sse_response(
     point: ResumePoint | None = None
     if isinstance(graphql_request, GraphQLRequest):
         resumption = SseResumption(settings.sse_cursor_argument, settings.sse_event_id_field)
-        graphql_request = resumption.resumed(graphql_request, request.headers.get("last-event-id"))
-        point = resumption.point(graphql_request)
+        graphql_request, point = resumption.prepare(graphql_request, request.headers.get("last-event-id"))
 
     async def events() -> AsyncIterator[bytes]:
         if isinstance(graphql_request, InvalidRequest):

@@ -133,3 +133,8 @@ def test_resumption_rewrites_only_numbered_subscriptions() -> None:
     assert resume.resumed(persisted, "5") == persisted
     assert SseResumption(cursor_argument="since").resumed(numbered, "5").query.count("since: ") == 1
     assert SseResumption(cursor_argument="").resumed(numbered, "5") == numbered
+    prepared, point = resume.prepare(numbered, "5")
+    assert prepared == rewritten and point is not None
+    assert point.event_id({"data": {"orderStatusChanged": {"eventId": 6, "status": "PAID"}}}) == "6"
+    assert point.event_id({"data": None, "errors": [{"message": "gone"}]}) is None
+    assert resume.prepare(GraphQLRequest(query="subscription { s { status } }"), "5")[1] is None
