@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-pymongo lint bench demo token setup reset clean
+.PHONY: dev test test-pymongo lint bench demo token setup reset clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv -q $(VENV); }
@@ -55,6 +55,15 @@ token: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The lock files (hashes, every platform, Python 3.11 as in the image): requirements.lock holds the
+# runtime dependencies the Dockerfile installs, requirements-dev.lock adds the dev extra. Run after
+# changing pyproject's dependencies (tests/deploy/test_lock.py fails until then).
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
+	--custom-compile-command "make lock"
+lock: $(STAMP)
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -o requirements-dev.lock
 
 # Wipe make dev's data (the embedded MongoDB's file); the next make dev seeds the demo catalog again.
 reset:

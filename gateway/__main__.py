@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from authn.scopes import describe_scopes
 
@@ -29,31 +30,17 @@ def _composition_error() -> type[Exception]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     env = os.environ
     if args.config:
-        try:
-            sdl = _compose(args.config)
-        except _composition_error() as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
-        fd, name = tempfile.mkstemp(suffix=".graphql", prefix="supergraph-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(sdl)
-        env["GATEWAY_SUPERGRAPH"] = name
-    elif args.supergraph:
+        return _serve_composing(args)
+    if args.supergraph:
         env["GATEWAY_SUPERGRAPH"] = str(Path(args.supergraph).resolve())
     if not env.get("GATEWAY_SUPERGRAPH"):
         print("serve needs --supergraph FILE or --config FILE (or GATEWAY_SUPERGRAPH)", file=sys.stderr)
         return 2
-    try:
-        settings = Settings.from_env()
-    except ValueError as exc:  # a bad value, or production on development defaults
-        print(str(exc), file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 1
-    host = args.host or settings.host
-    port = args.port if args.port is not None else settings.port
     # Fail fast on a bad supergraph before forking workers.
     from .supergraph import SupergraphError, parse_supergraph
 
@@ -62,21 +49,98 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (OSError, SupergraphError) as exc:
         print(f"cannot load supergraph: {exc}", file=sys.stderr)
         return 1
-    uvicorn.run(
-        "gateway.server:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers if args.workers and args.workers > 1 else None,
-        log_level=args.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        # client addresses come from the TCP peer; the gateway itself trusts TRUSTED_PROXIES only
-        proxy_headers=False,
-    )
+    _run_uvicorn("gateway.server:create_app_from_env", args, settings, factory=True)
     return 0
+
+
+def _serve_composing(args: argparse.Namespace) -> int:
+    """`serve --config`: compose at start-up, retrying while subgraphs are unavailable (gateway.compose_retry).
+
+    One worker: the server listens at once (`/health` 200, `/ready` 503 until composed). Several
+    workers: the parent composes (same retries, nothing listening yet), then forks them."""
+    import asyncio
+
+    from .compose_retry import ComposeRetry, CompositionGaveUp, compose_until_ready
+
+    _log_startup()
+    settings = _settings()
+    if settings is None:
+        return 1
+    try:
+        retry = ComposeRetry.from_env(deadline=args.compose_deadline)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.workers and args.workers > 1:
+        try:
+            sdl = asyncio.run(compose_until_ready(args.config, retry))
+        except CompositionGaveUp:
+            return 1
+        fd, name = tempfile.mkstemp(suffix=".graphql", prefix="supergraph-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(sdl)
+        os.environ["GATEWAY_SUPERGRAPH"] = name
+        _run_uvicorn("gateway.server:create_app_from_env", args, settings, factory=True)
+        return 0
+
+    import uvicorn
+
+    from .startup import ComposingApp
+
+    gave_up: list[bool] = []
+    server: uvicorn.Server | None = None
+
+    def give_up() -> None:
+        gave_up.append(True)
+        if server is not None:
+            server.should_exit = True
+
+    app = ComposingApp(args.config, settings, retry, give_up)
+    server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args, settings)))
+    server.run()
+    return 1 if gave_up else 0
+
+
+def _settings() -> Settings | None:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:  # a bad value, or production on development defaults
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+def _log_startup() -> None:
+    """Composition attempts are logged on stderr (uvicorn configures only its own loggers)."""
+    import logging
+
+    logger = logging.getLogger("gateway.startup")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def _uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    return {
+        "host": args.host or settings.host,
+        "port": args.port if args.port is not None else settings.port,
+        "log_level": args.log_level,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "on",
+        # client addresses come from the TCP peer; the gateway itself trusts TRUSTED_PROXIES only
+        "proxy_headers": False,
+    }
+
+
+def _run_uvicorn(app: str, args: argparse.Namespace, settings: Settings, *, factory: bool) -> None:
+    import uvicorn
+
+    workers = args.workers if args.workers and args.workers > 1 else None
+    uvicorn.run(app, factory=factory, workers=workers, **_uvicorn_options(args, settings))
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
@@ -159,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--compose-deadline", type=float, default=None, metavar="SECONDS",
+        help="with --config: keep retrying unavailable subgraphs this long, then exit 1 "
+             "(default GATEWAY_COMPOSE_DEADLINE_SECONDS or 300)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     compose = sub.add_parser("compose", help="compose subgraphs from a config into a supergraph")

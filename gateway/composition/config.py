@@ -13,7 +13,7 @@ import yaml
 from authn.internal import GATEWAY_SENDER, InternalSigner
 
 from .compose import compose
-from .errors import CompositionError, CompositionIssue
+from .errors import CompositionError, CompositionIssue, SubgraphUnavailable
 from .source import SubgraphSource
 
 INTROSPECTION_TIMEOUT_SECONDS = 10.0
@@ -41,7 +41,16 @@ def load_supergraph_config(path: str) -> list[SubgraphSource]:
     subgraphs = data.get("subgraphs")
     if not isinstance(subgraphs, dict) or not subgraphs:
         raise _config_error(f"supergraph config {path} must define at least one subgraph under 'subgraphs'")
-    return [_load_subgraph(config_path.parent, str(name), entry) for name, entry in subgraphs.items()]
+    sources: list[SubgraphSource] = []
+    unavailable: list[CompositionIssue] = []
+    for name, entry in subgraphs.items():  # every subgraph is tried, so one error names all that are down
+        try:
+            sources.append(_load_subgraph(config_path.parent, str(name), entry))
+        except SubgraphUnavailable as exc:
+            unavailable.extend(exc.issues)
+    if unavailable:
+        raise SubgraphUnavailable(unavailable)
+    return sources
 
 
 def compose_config(path: str) -> str:
@@ -55,6 +64,10 @@ def _check_federation_version(path: str, version: Any) -> None:
         raise _config_error(
             f"supergraph config {path}: unsupported federation_version {version!r} (this composer emits Federation 2)"
         )
+
+
+def _unavailable(message: str, subgraph: str) -> SubgraphUnavailable:
+    return SubgraphUnavailable([CompositionIssue("CONFIG_ERROR", message, [subgraph])])
 
 
 def _load_subgraph(base: Path, name: str, entry: Any) -> SubgraphSource:
@@ -98,17 +111,17 @@ def fetch_subgraph_sdl(name: str, url: str, timeout: float = INTROSPECTION_TIMEO
     try:
         response = httpx.post(url, json={"query": _SDL_QUERY}, timeout=timeout, headers=_internal_headers())
     except httpx.HTTPError as exc:
-        raise _config_error(f'subgraph "{name}": cannot reach {url} to fetch its schema: {exc}', name) from exc
+        raise _unavailable(f'subgraph "{name}": cannot reach {url} to fetch its schema: {exc}', name) from exc
     if response.status_code != 200:
-        raise _config_error(
+        raise _unavailable(
             f'subgraph "{name}": {url} answered HTTP {response.status_code} to _service {{ sdl }}', name
         )
     try:
         sdl = response.json()["data"]["_service"]["sdl"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise _config_error(
+        raise _unavailable(
             f'subgraph "{name}": {url} did not return data._service.sdl ({response.text[:200]})', name
         ) from exc
     if not isinstance(sdl, str):
-        raise _config_error(f'subgraph "{name}": {url} returned a non-string _service.sdl', name)
+        raise _unavailable(f'subgraph "{name}": {url} returned a non-string _service.sdl', name)
     return sdl

@@ -45,6 +45,15 @@ class CompositionError(Exception):
         return [issue.code for issue in self.issues]
 
 
+class SubgraphUnavailable(CompositionError):
+    """A subgraph's schema could not be fetched (unreachable, not answering 200, no SDL): worth
+    retrying, unlike a composition failure of schemas that were all fetched."""
+
+    @property
+    def subgraphs(self) -> list[str]:
+        return list(dict.fromkeys(name for issue in self.issues for name in issue.subgraphs))
+
+
 def quote_subgraphs(names: Iterable[str]) -> str:
     """Format subgraph names the way Apollo does: `subgraphs "a", "b" and "c"`."""
     quoted = [f'"{name}"' for name in names]
