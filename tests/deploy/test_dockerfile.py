@@ -1,0 +1,66 @@
+"""The Dockerfile (Docker cannot run here, so its rules are checked as text): multi-stage, pinned
+bases, installed from the hash-pinned lock, non-root, with a HEALTHCHECK, EXPOSE and CMD."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
+
+
+def _stages() -> list[list[tuple[str, str]]]:
+    stages: list[list[tuple[str, str]]] = []
+    for instruction in _instructions():
+        if instruction[0] == "FROM":
+            stages.append([])
+        stages[-1].append(instruction)
+    return stages
+
+
+def test_bases_are_pinned_and_supported() -> None:
+    bases = [args.split()[0] for op, args in _instructions() if op == "FROM"]
+    assert len(bases) >= 3, bases  # npm assets, build, runtime
+    for base in bases:
+        if base.startswith("python:"):
+            assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base
+        else:
+            # the npm stage: Node 22 LTS at an exact patch version
+            assert re.fullmatch(r"node:22\.\d+\.\d+-bookworm(@sha256:[0-9a-f]{64})?", base), base
+
+
+def test_the_runtime_stage_is_non_root_with_health_expose_and_cmd() -> None:
+    runtime = _stages()[-1]
+    ops = {op: args for op, args in runtime}
+    user = ops.get("USER", "")
+    assert user and user.split(":")[0] not in ("0", "root"), "the image must not run as root"
+    assert "HEALTHCHECK" in ops and "/health" in ops["HEALTHCHECK"]
+    assert "4000" in ops.get("EXPOSE", "").split()
+    cmd = ops["CMD"]
+    assert cmd.startswith("[") and "gateway" in cmd and "serve" in cmd  # exec form; other roles override it
+    assert not any(op in ("RUN",) and "pip install" in args for op, args in runtime), "build in the build stage"
+
+
+def test_dependencies_come_from_the_lock_with_hashes() -> None:
+    runs = [args for op, args in _instructions() if op == "RUN"]
+    installs = [shlex.split(run) for run in runs if "pip install" in run and "requirements.lock" in run]
+    assert installs, "the image must install requirements.lock"
+    assert all("--require-hashes" in words for words in installs)
+    # our own package without resolving anything again
+    assert any("--no-deps" in run and ".whl" in run for run in runs)
+
+
+def test_the_explorer_assets_are_built_in_the_node_stage_and_copied() -> None:
+    node_stage = next(stage for stage in _stages() if stage[0][1].startswith("node:"))
+    assert any(op == "RUN" and "scripts.install_graphiql" in args for op, args in node_stage)
+    name = node_stage[0][1].split()[-1]
+    runtime = _stages()[-1]
+    assert any(op == "COPY" and f"--from={name}" in args for op, args in runtime)
+    assert any(op == "ENV" and "GRAPHIQL_ASSETS_DIR=" in args for op, args in runtime)
