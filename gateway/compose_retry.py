@@ -30,7 +30,7 @@ class ComposeRetry:
     `deadline` seconds after the first (0: one attempt only)."""
 
     initial_delay: float = 0.5
-    max_delay: float = 10.0
+    max_delay: float = 5.0
     deadline: float = 300.0
 
     def delay(self, attempt: int) -> float:

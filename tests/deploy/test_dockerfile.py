@@ -3,8 +3,13 @@ bases, installed from the hash-pinned lock, non-root, with a HEALTHCHECK, EXPOSE
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +69,40 @@ def test_the_explorer_assets_are_built_in_the_node_stage_and_copied() -> None:
     runtime = _stages()[-1]
     assert any(op == "COPY" and f"--from={name}" in args for op, args in runtime)
     assert any(op == "ENV" and "GRAPHIQL_ASSETS_DIR=" in args for op, args in runtime)
+
+
+def _copies(stage: list[tuple[str, str]]) -> list[list[str]]:
+    """The COPY instructions of a stage without --from: [sources..., destination]."""
+    return [shlex.split(args) for op, args in stage if op == "COPY" and "--from=" not in args]
+
+
+def test_the_node_stage_copies_all_the_installer_needs(tmp_path: Path) -> None:
+    node_stage = next(stage for stage in _stages() if stage[0][1].startswith("node:"))
+    for *sources, destination in _copies(node_stage):
+        for source in sources:
+            target = tmp_path / destination.rstrip("/") / Path(source).name if destination.endswith("/") \
+                else tmp_path / destination
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / source, target)
+    result = subprocess.run([sys.executable, "-m", "scripts.install_graphiql", "--help"], cwd=tmp_path,
+                            env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_build_stage_copies_what_the_wheel_is_built_from() -> None:
+    from tests.deploy.test_packaging import SOURCES
+
+    build_stage = next(stage for stage in _stages() if " AS build" in stage[0][1])
+    copied = {source for *sources, _ in _copies(build_stage) for source in sources}
+    assert set(SOURCES) <= copied, f"the wheel needs {sorted(set(SOURCES) - copied)}"
+
+
+def test_the_default_command_finds_its_config_in_the_image() -> None:
+    runtime = _stages()[-1]
+    workdir = [args for op, args in runtime if op == "WORKDIR"][-1]
+    cmd = json.loads(dict(runtime)["CMD"])
+    config = cmd[cmd.index("--config") + 1]
+    destinations = {Path(words[-1]) for words in _copies(runtime)}
+    assert Path(workdir) / config in destinations
+    assert (ROOT / config).is_file()
