@@ -112,7 +112,7 @@ def stack_env(settings: LoadSettings, databases: Databases, out_dir: Path) -> di
 
 
 async def run_loadtest(settings: LoadSettings, out_dir: Path, say: Callable[[str], None] = print) -> LoadResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     databases = run_databases()
     stack = Stack.on_free_ports(env=stack_env(settings, databases, out_dir), log_dir=out_dir / "logs")
     if os.environ.get("REDIS_URL") or os.environ.get("MONGODB_URL"):
@@ -128,10 +128,9 @@ async def run_loadtest(settings: LoadSettings, out_dir: Path, say: Callable[[str
         jwt_secret = os.environ.get("JWT_SECRET") or DEV_JWT_SECRET
         catalog = await asyncio.to_thread(prepare_catalog, stack.gateway_url, settings, jwt_secret)
         initial = await read_stock(mongo_url, databases.products)
-        catalog_path = out_dir / "catalog.json"
-        catalog_path.write_text(json.dumps(catalog))
-        requests_csv = out_dir / "requests.csv"
-        requests_csv.write_text("")
+        catalog_path, requests_csv = out_dir / "catalog.json", out_dir / "requests.csv"
+        await asyncio.to_thread(catalog_path.write_text, json.dumps(catalog))
+        await asyncio.to_thread(requests_csv.write_text, "")
         say(f"loadtest: {len(catalog['product_ids'])} products, {len(catalog['skus'])} SKUs in stock; "
             f"{settings.browsers} browsers, {settings.base_buyers} -> {settings.spike_buyers} buyers; "
             f"{settings.duration:.0f}s of load")
@@ -147,8 +146,8 @@ async def run_loadtest(settings: LoadSettings, out_dir: Path, say: Callable[[str
             f"{settings.hold_seconds + SETTLE_MARGIN_SECONDS:.0f}s)")
         settle_started = time.monotonic()
         try:
-            state, settled = await quiesce(mongo_url, redis_url, databases, settings.hold_seconds + SETTLE_MARGIN_SECONDS,
-                                           say=say)
+            bound = settings.hold_seconds + SETTLE_MARGIN_SECONDS
+            state, settled = await quiesce(mongo_url, redis_url, databases, bound, say=say)
         finally:
             sampler.stop()
         settle_seconds = time.monotonic() - settle_started
@@ -210,7 +209,8 @@ def prepare_catalog(gateway_url: str, settings: LoadSettings, jwt_secret: str) -
                 product_ids.append(node["id"])
                 categories.add(node["category"])
                 words.update(w.lower() for w in re.findall(r"[A-Za-z]{4,}", node["name"]))
-                skus.extend(v["sku"] for v in node["variants"] if v["stock"]["available"] > 0 and v["sku"] not in hot_skus)
+                skus.extend(v["sku"] for v in node["variants"]
+                            if v["stock"]["available"] > 0 and v["sku"] not in hot_skus)
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]

@@ -18,6 +18,7 @@ import os
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from locust import FastHttpUser, LoadTestShape, events, task
@@ -28,7 +29,7 @@ from subgraphs.kit.auth import issue_token
 from subgraphs.kit.settings import DEV_JWT_SECRET
 
 SETTINGS = LoadSettings.from_env()
-CATALOG: dict[str, Any] = json.loads(open(os.environ["LOADTEST_CATALOG"]).read()) if os.environ.get(
+CATALOG: dict[str, Any] = json.loads(Path(os.environ["LOADTEST_CATALOG"]).read_text()) if os.environ.get(
     "LOADTEST_CATALOG") else {"product_ids": [], "skus": [], "hot_skus": [], "words": [], "categories": []}
 JWT_SECRET = os.environ.get("JWT_SECRET") or DEV_JWT_SECRET
 RNG = random.Random(SETTINGS.seed)

@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
-from bench.loadtest.analysis import SagaLatency, Window  # noqa: E402
-from bench.loadtest.sampler import Sample  # noqa: E402
+from bench.loadtest.analysis import SagaLatency, Window
+from bench.loadtest.sampler import Sample
 
 DPI = 80
 SIZE = (9, 4)

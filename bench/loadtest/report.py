@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from bench.loadtest import analysis, plots
 from bench.loadtest.harness import LoadResult
+from bench.loadtest.sampler import Sample
 from tests.support.invariants import Violation, check_all, count_by_invariant
 
 SECTIONS = ("## Parameters", "## Throughput and latency", "## Saga completion: placed -> paid",
@@ -161,17 +163,24 @@ def write_report(result: LoadResult) -> tuple[Path, int]:
     return report, 1 if failed else 0
 
 
-def _series(result: LoadResult) -> list[tuple[str, object]]:
+def _series(result: LoadResult) -> list[tuple[str, Callable[[Sample], int]]]:
     queues = sorted({q for x in result.samples for q in x.queued})
     groups = sorted({g for x in result.samples for g in x.lag})
-    found: list[tuple[str, object]] = []
+    found: list[tuple[str, Callable[[Sample], int]]] = []
     for q in queues:
-        found.append((f"queue {q}: due", lambda x, q=q: x.due.get(q, 0)))
-        found.append((f"queue {q}: queued", lambda x, q=q: x.queued.get(q, 0)))
+        found.append((f"queue {q}: due", _pick("due", q)))
+        found.append((f"queue {q}: queued", _pick("queued", q)))
     for g in groups:
-        found.append((f"group {g}: lag", lambda x, g=g: x.lag.get(g, 0)))
-        found.append((f"group {g}: pending", lambda x, g=g: x.pending.get(g, 0)))
+        found.append((f"group {g}: lag", _pick("lag", g)))
+        found.append((f"group {g}: pending", _pick("pending", g)))
     return found
+
+
+def _pick(series: str, key: str) -> Callable[[Sample], int]:
+    def pick(sample: Sample) -> int:
+        values: dict[str, int] = getattr(sample, series)
+        return values.get(key, 0)
+    return pick
 
 
 def _load(values: tuple[float, float, float]) -> str:

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import redis
@@ -82,8 +82,8 @@ class Sampler:
 
     def _sample(self, client: redis.Redis, http: httpx.Client, now: float, cpu: dict[str, float]) -> Sample:
         due_before = int(time.time() * 1000)
-        queued = {name: int(client.zcard(key)) for name, key in QUEUES.items()}
-        due = {name: int(client.zcount(key, "-inf", due_before)) for name, key in QUEUES.items()}
+        queued = {name: int(cast(int, client.zcard(key))) for name, key in QUEUES.items()}
+        due = {name: int(cast(int, client.zcount(key, "-inf", due_before))) for name, key in QUEUES.items()}
         groups: dict[str, Any] = http.get(self.stats_url).json()["groups"]
         return Sample(t=round(now - self._started, 2), queued=queued, due=due,
                       lag={g: int(s["lag"]) for g, s in groups.items()},
