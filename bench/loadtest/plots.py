@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from PIL import Image
 
 from bench.loadtest.analysis import SagaLatency, Window
 from bench.loadtest.sampler import Sample
@@ -24,9 +25,13 @@ def _spike(axes: Axes, spike: tuple[float, float]) -> None:
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
+    """Save as a palette PNG (a few dozen KB: small enough to commit into docs/)."""
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=64)
+    small.save(path, optimize=True)
     return path
 
 

@@ -115,6 +115,7 @@ def write_report(result: LoadResult) -> tuple[Path, int]:
     lines += ["", SECTIONS[2], "", "From each order's timeline in the orders database (AWAITING_PAYMENT -> PAID).",
               "", f"Orders: {len(result.timelines)} ({', '.join(f'{k} {v}' for k, v in statuses.most_common())}). "
               + (f"Cancelled because: {', '.join(f'{k} ({v})' for k, v in reasons.most_common())}." if reasons else ""),
+              "", _payments_line(result),
               "", "| orders paid | median s | p95 s | p99 s | max s | median s, placed during the spike |",
               "| ---: | ---: | ---: | ---: | ---: | ---: |",
               f"| {len(seconds)} | {_s(analysis.median(seconds))} | {_s(analysis.percentile(seconds, 95))} | "
@@ -181,6 +182,14 @@ def _pick(series: str, key: str) -> Callable[[Sample], int]:
         values: dict[str, int] = getattr(sample, series)
         return values.get(key, 0)
     return pick
+
+
+def _payments_line(result: LoadResult) -> str:
+    payments = result.state.payments.values()
+    statuses = Counter(p.status for p in payments)
+    refunded = sum(1 for p in payments if p.refunded)
+    return (f"Payments: {len(payments)} ({', '.join(f'{k} {v}' for k, v in statuses.most_common())}); "
+            f"{refunded} with a refund (a capture that came after its order was cancelled is refunded).")
 
 
 def _load(values: tuple[float, float, float]) -> str:

@@ -84,4 +84,6 @@ class LoadSettings:
 
     def describe(self) -> dict[str, Any]:
         return {**asdict(self), "browsers": self.browsers, "base_buyers": self.base_buyers,
-                "spike_buyers": self.spike_buyers}
+                "spike_buyers": self.spike_buyers,
+                "target checkouts/s (base -> spike)": f"{self.base_buyers / CHECKOUT_PACE:.2f} -> "
+                                                      f"{self.spike_buyers / CHECKOUT_PACE:.2f}"}
