@@ -113,9 +113,11 @@ def cpu(samples: Sequence[Sample], spike: tuple[float, float], path: Path) -> Pa
     names = sorted({n for s in samples for n in s.cpu})
     for name in names:
         axes.plot([s.t for s in samples], [s.cpu.get(name, 0) for s in samples], label=name, linewidth=1)
-    axes.plot([s.t for s in samples], [100 * s.load1 for s in samples], color="black", linestyle="--",
-              label="load average x 100")
     _spike(axes, spike)
-    axes.set(xlabel="seconds since start", ylabel="% of one core", title="CPU by process")
+    axes.set(xlabel="seconds since start", ylabel="% of one core", title="CPU by process (load average dashed)")
     axes.legend(fontsize=6, ncol=3, loc="upper left")
+    load = axes.twinx()
+    load.plot([s.t for s in samples], [s.load1 for s in samples], color="black", linestyle="--", linewidth=1)
+    load.set_ylabel("1-minute load average (2 cores here)")
+    load.set_ylim(bottom=0)
     return _save(figure, path)
