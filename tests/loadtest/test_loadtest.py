@@ -86,3 +86,20 @@ def test_the_spike_multiplies_the_checkouts_and_keeps_the_browsers() -> None:
     with pytest.raises(ValueError, match="LOADTEST_SPIKE"):
         LoadSettings.from_env({"LOADTEST_SPIKE": "soon"})
     assert LoadSettings.from_env({"LOADTEST_SPIKE": "20"}, before=5).spike == 20
+
+
+def test_failed_requests_are_counted_by_operation_http_status_and_graphql_code(clean_run: LoadResult,
+                                                                              tmp_path: Path) -> None:
+    requests_csv = tmp_path / "requests.csv"
+    at = clean_run.started_at + 1
+    requests_csv.write_text(clean_run.requests_csv.read_text()
+                            + f"{at},checkout: placeOrder,12.0,200,SERVICE_UNAVAILABLE,,1\n"
+                            + f"{at},checkout: placeOrder,15.0,200,SERVICE_UNAVAILABLE,,1\n"
+                            + f"{at},products: search,3.0,503,,,1\n"
+                            + f"{at},products: listing,9.0,0,,,1\n")
+    report, code = write_report(dataclasses.replace(clean_run, requests_csv=requests_csv, out_dir=tmp_path))
+    text = report.read_text()
+    assert code == 0  # failed requests are reported; only the invariants, rest and Locust decide the verdict
+    assert "| checkout: placeOrder | 200 | SERVICE_UNAVAILABLE | 2 |" in text
+    assert "| products: search | 503 | - | 1 |" in text
+    assert "| products: listing | no response | - | 1 |" in text
