@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.loadtest import analysis, plots
-from bench.loadtest.harness import LoadResult
+from bench.loadtest.harness import SETTLE_MARGIN_SECONDS, LoadResult
 from bench.loadtest.sampler import Sample
 from tests.support.invariants import Violation, check_all, count_by_invariant
 
@@ -28,11 +28,15 @@ KINDS = {"I1": "stock (oversell, lost or leaked units)", "I2": "money (a capture
 
 
 def failures(result: LoadResult) -> list[str]:
-    """Why the run fails, most important first; empty when it passes."""
-    found = [f"{v.invariant} {KINDS[v.invariant].split(' (')[0]}: {v}" for v in result.violations]
+    """Why the run fails, one line per broken rule (with its count and first case); empty when it passes."""
+    by_rule: dict[tuple[str, str], list[Violation]] = {}
+    for violation in result.violations:
+        by_rule.setdefault((violation.invariant, violation.rule), []).append(violation)
+    found = [f"{invariant} {KINDS[invariant].split(' (')[0]}, {rule}: {len(cases)} violation(s), first: {cases[0]}"
+             for (invariant, rule), cases in sorted(by_rule.items())]
     if not result.settled:
-        found.append(f"the system did not rest within {result.settings.hold_seconds:.0f}s hold + margin "
-                     f"(waited {result.settle_seconds:.0f}s)")
+        found.append(f"the system did not rest within the {result.settings.hold_seconds:.0f} s hold + "
+                     f"{SETTLE_MARGIN_SECONDS:.0f} s (waited {result.settle_seconds:.0f} s)")
     if result.locust_exit != 0:
         found.append(f"Locust did not finish cleanly (exit {result.locust_exit}; see locust.log)")
     return found
@@ -77,6 +81,7 @@ def write_report(result: LoadResult) -> tuple[Path, int]:
     if failed:
         lines += ["# Load test: order spike — FAILED", "", "**The run failed:**", ""]
         lines += [f"- {reason}" for reason in failed]
+        lines += ["", "Every violation is listed under Invariants below."]
     else:
         lines += ["# Load test: order spike — passed", "",
                   "No invariant broke: no oversell, no double charge, no order stuck past its hold."]
