@@ -45,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/mypy authn gateway subgraphs scripts
 
 # The order-spike load test (docs/loadtest.md): the whole stack on free ports, Locust headless through the
-# gateway, then the invariant checks; the report lands in var/loadtest/<timestamp>/report.md. About four
+# gateway, then the invariant checks; the report lands in var/loadtest/<timestamp>/report.md. About three
 # minutes with defaults; shorten it with LOADTEST_BEFORE / LOADTEST_SPIKE / LOADTEST_AFTER (seconds).
 loadtest: setup
 	$(BIN)/python -m bench.loadtest
