@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-pymongo lint bench demo token setup reset clean lock
+.PHONY: dev test test-pymongo lint bench loadtest demo token setup reset clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv -q $(VENV); }
@@ -43,6 +43,12 @@ test-pymongo: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy authn gateway subgraphs scripts
+
+# The order-spike load test (docs/loadtest.md): the whole stack on free ports, Locust headless through the
+# gateway, then the invariant checks; the report lands in var/loadtest/<timestamp>/report.md. About three
+# minutes with defaults; shorten it with LOADTEST_BEFORE / LOADTEST_SPIKE / LOADTEST_AFTER (seconds).
+loadtest: setup
+	$(BIN)/python -m bench.loadtest
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo
