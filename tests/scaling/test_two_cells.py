@@ -1,0 +1,248 @@
+"""Horizontal scaling on one machine: two instances of every service, of every worker and of the gateway.
+
+The stack runs two *cells* (scripts/stack.py, `instances=2`) on one Redis and one MongoDB server (each
+service its own database, shared by its two instances): gateway-1's supergraph names products-1,
+orders-1, ..., and orders-1 calls products-1; cell 2 likewise. Nothing but Redis and MongoDB joins the
+cells, so every check below that crosses from one gateway to the other proves that the state it needs
+lives there and not in a process: the catalog cache and its invalidation (also after Redis refused one),
+persisted queries, live order status, and the whole saga run by both cells' consumers and workers at once.
+products-1 reaches Redis through a proxy that the test can cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.persisted import sha256_hex
+from scripts.journey import CARD_DECLINED, CARD_OK, Journey
+from scripts.stack import Stack
+from subgraphs.kit import embedded_mongo
+from subgraphs.kit.auth import issue_token
+from subgraphs.kit.embedded_redis import EmbeddedRedis
+from subgraphs.kit.settings import DEV_JWT_SECRET
+from tests.chaos.harness import quiesce
+from tests.support.invariants import check_all
+from tests.support.servers import wait_for
+from tests.support.system_state import SERVICES, Databases, read_stock
+from tests.support.tcp_proxy import CuttableProxy
+
+pytestmark = [pytest.mark.slow, pytest.mark.scaling]
+
+REPAIR_SECONDS = 1.0
+# After a refused invalidation, how long an instance may still serve the old entry: a repair round, plus
+# the time a busy machine takes to run it.
+STALENESS_BOUND = 3 * REPAIR_SECONDS + 5
+ADMIN = {"Authorization": f"Bearer {issue_token('scale-admin', ('catalog:write', 'orders:admin'), DEV_JWT_SECRET)}"}
+PRODUCT = "query P($id: ID!) { product(id: $id) { name } }"
+FIRST_PRODUCT = "query { products(first: 1) { edges { node { id name } } } }"
+RENAME = """mutation R($id: ID!, $name: String!) {
+  updateProduct(id: $id, input: {name: $name}) { __typename ... on ProductSuccess { product { name } } }
+}"""
+FULFILL = """mutation F($id: ID!) {
+  fulfillOrder(id: $id) { __typename ... on OrderTransitioned { order { status } } }
+}"""
+ORDER_STATUS = "query S($id: ID!) { order(id: $id) { status } }"
+
+
+@dataclass
+class Cells:
+    stack: Stack
+    gateways: list[str]
+    proxy: CuttableProxy  # between products-1 and Redis
+    mongo_url: str
+    redis_url: str
+    databases: Databases
+    initial_stock: dict[str, int]
+    log_dir: Path
+    orders: dict[str, str]  # order id -> the status it must rest in
+
+
+@pytest.fixture(scope="module")
+def cells(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cells]:
+    if not embedded_mongo.available():
+        pytest.skip(f"two instances need one shared MongoDB: {embedded_mongo.unavailable_reason()}")
+    logs = tmp_path_factory.mktemp("scaling-logs")
+    redis = EmbeddedRedis().start()
+    proxy = CuttableProxy(redis.port).start()
+    prefix = f"scale_{uuid.uuid4().hex[:8]}"
+    databases = Databases(**{s: f"{prefix}_{s}" for s in SERVICES}, provider_ledger=f"{prefix}_provider_ledger")
+    env = {
+        "REDIS_URL": redis.url,
+        **{f"{s.upper()}_MONGODB_DATABASE": databases.of(s) for s in SERVICES},
+        "PAYMENTS_PROVIDER_LEDGER_DATABASE": databases.provider_ledger,
+        "PRODUCTS_SEED_DEMO": "1",
+        "PRODUCTS_CACHE_REPAIR_SECONDS": str(REPAIR_SECONDS),
+        "NOTIFICATIONS_MAILDIR": str(logs / "mail"),
+        "SMTP_URL": "",
+        "LOG_LEVEL": "INFO",
+    }
+    stack = Stack.on_free_ports(instances=2, env=env, log_dir=logs,
+                                process_env={"products-1": {"REDIS_URL": f"redis://{proxy.address}/0"}})
+    try:
+        try:
+            stack.start(timeout=120)
+        except RuntimeError as exc:
+            pytest.fail(f"the stack did not start: {exc}\n{_tail_logs(logs)}")
+        mongo_url = stack.mongo.url if stack.mongo is not None else stack._environ["MONGODB_URL"]
+        initial = asyncio.run(read_stock(mongo_url, databases.products))
+        yield Cells(stack, stack.gateway_urls(), proxy, mongo_url, redis.url, databases, initial, logs, {})
+    finally:
+        stack.stop()
+        proxy.stop()
+        redis.stop()
+
+
+def _tail_logs(folder: Path) -> str:
+    return "\n".join(f"--- {log.name}\n{log.read_text()[-2000:]}" for log in sorted(folder.glob("*.log")))
+
+
+async def _post(url: str, query: str, variables: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(url, json={"query": query, "variables": variables or {}}, headers=headers or ADMIN)
+    body = response.json()
+    assert response.status_code == 200 and not body.get("errors"), response.text
+    return dict(body["data"])
+
+
+async def _name(url: str, product_id: str) -> str:
+    return str((await _post(url, PRODUCT, {"id": product_id}))["product"]["name"])
+
+
+async def test_each_gateway_reaches_its_own_cell(cells: Cells) -> None:
+    names = {name for name, process in cells.stack.processes if process.poll() is None}
+    for cell in ("1", "2"):
+        assert {f"products-{cell}", f"orders-{cell}", f"payments-{cell}", f"notifications-{cell}",
+                f"orders-worker-{cell}", f"payments-worker-{cell}", f"notifications-worker-{cell}",
+                f"gateway-{cell}"} <= names
+    for cell, gateway in enumerate(cells.gateways):
+        supergraph = Path(cells.stack._supergraph_config(cell)).read_text()
+        ports = sorted({int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)/graphql", supergraph)})
+        own = sorted(cells.stack.cells[cell][s] for s in SERVICES)
+        assert ports == own, f"gateway {gateway} routes to {ports}, not to its cell {own}"
+
+
+async def test_a_catalog_update_through_one_instance_is_visible_at_once_through_the_other(cells: Cells) -> None:
+    one, two = cells.gateways
+    product = (await _post(two, FIRST_PRODUCT))["products"]["edges"][0]["node"]
+    assert await _name(two, product["id"]) == product["name"]  # cached in Redis by products-2
+    renamed = f"{product['name']} ({uuid.uuid4().hex[:6]})"
+    result = await _post(one, RENAME, {"id": product["id"], "name": renamed})
+    assert result["updateProduct"]["product"]["name"] == renamed
+    assert await _name(two, product["id"]) == renamed  # no wait: the write invalidated before it answered
+
+
+async def test_an_invalidation_redis_refused_still_reaches_the_other_instance(cells: Cells) -> None:
+    one, two = cells.gateways
+    product = (await _post(two, FIRST_PRODUCT))["products"]["edges"][0]["node"]
+    before = await _name(two, product["id"])
+    assert await _name(two, product["id"]) == before  # the entry products-2 would keep serving
+    renamed = f"Renamed while Redis was cut {uuid.uuid4().hex[:6]}"
+    log = cells.log_dir / "products-1.log"
+    failures_before = log.read_text().count("catalog cache invalidation failed")
+    cells.proxy.cut()
+    try:
+        result = await _post(one, RENAME, {"id": product["id"], "name": renamed})
+        assert result["updateProduct"]["product"]["name"] == renamed  # MongoDB took it; Redis refused
+        answered = time.monotonic()
+        assert log.read_text().count("catalog cache invalidation failed") == failures_before + 1
+        assert cells.proxy.cut_connections >= 1
+
+        async def fresh_on_two() -> bool:
+            return await _name(two, product["id"]) == renamed
+
+        await wait_for(fresh_on_two, timeout=STALENESS_BOUND, interval=0.1,
+                       message="products-2 to stop serving the entry cached before the write")
+        print(f"products-2 served the new name {time.monotonic() - answered:.2f}s after the refused invalidation")
+        assert await _name(one, product["id"]) == renamed  # the writer never trusts the old entries
+    finally:
+        cells.proxy.restore()
+
+    async def one_ready() -> bool:
+        async with httpx.AsyncClient(timeout=5) as http:
+            return (await http.get(f"{cells.stack.url('products-1')}/ready")).status_code == 200
+
+    await wait_for(one_ready, timeout=30, message="products-1 to be ready again")
+    assert await _name(one, product["id"]) == renamed
+    assert await _name(two, product["id"]) == renamed
+
+
+async def test_a_query_persisted_through_one_gateway_runs_through_the_other(cells: Cells) -> None:
+    one, two = cells.gateways
+    query = f"query Persisted{uuid.uuid4().hex[:6]} {{ products(first: 1) {{ totalCount }} }}"
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(query)}}
+    async with httpx.AsyncClient(timeout=30, headers=ADMIN) as http:
+        registered = await http.post(one, json={"query": query, "extensions": extensions})
+        assert registered.status_code == 200 and "errors" not in registered.json(), registered.text
+        by_hash = await http.post(two, json={"extensions": extensions})
+    assert by_hash.json() == registered.json()
+
+
+async def test_a_subscription_on_one_gateway_sees_changes_made_through_the_other(cells: Cells) -> None:
+    one, two = cells.gateways
+    shopper = Journey(two, say=lambda line: None, timeout=60)
+    opened = asyncio.Event()
+    watcher = Journey(one, user_id=shopper.user_id, say=lambda line: opened.set(), timeout=60)
+    try:
+        variant = (await shopper.browse())[0]
+        order = await shopper.place_order(CARD_OK, lines=[{"sku": variant["sku"], "quantity": 1}])
+        cells.orders[order["id"]] = "FULFILLED"
+
+        async def paid() -> bool:
+            return (await shopper.query(ORDER_STATUS, {"id": order["id"]}))["order"]["status"] == "PAID"
+
+        await shopper.eventually(paid, "the order to be paid")
+        watching = asyncio.create_task(watcher.watch_until(order["id"], "FULFILLED"))
+        await asyncio.wait_for(opened.wait(), 30)  # the first event: the status when it opened (PAID)
+        fulfilled = await _post(two, FULFILL, {"id": order["id"]})
+        assert fulfilled["fulfillOrder"]["order"]["status"] == "FULFILLED"
+        events = await watching
+    finally:
+        await shopper.aclose()
+        await watcher.aclose()
+    assert [e["status"] for e in events] == ["PAID", "FULFILLED"]
+    assert events[-1]["previousStatus"] == "PAID"
+    assert int(events[-1]["eventId"]) > int(events[0]["eventId"])
+
+
+SHOPPERS_PER_GATEWAY = 3
+
+
+async def test_shoppers_on_both_gateways_at_once_keep_stock_and_money_whole(cells: Cells) -> None:
+    """Several shoppers through each gateway at once (browse, cart, checkout, payment), each following its
+    order live through the *other* gateway; then the system rests and I1-I4 hold over every store."""
+
+    async def shop(index: int) -> None:
+        mine, other = cells.gateways[index % 2], cells.gateways[1 - index % 2]
+        shopper = Journey(mine, say=lambda line: None, timeout=90)
+        watcher = Journey(other, user_id=shopper.user_id, say=lambda line: None, timeout=90)
+        try:
+            variants = await shopper.browse()
+            await shopper.add_to_cart(variants[index % len(variants)]["sku"], 2)
+            card, target = (CARD_DECLINED, "CANCELLED") if index % 3 == 2 else (CARD_OK, "PAID")
+            order = await shopper.place_order(card)
+            cells.orders[order["id"]] = target
+            events = await watcher.watch_until(order["id"], target)
+            assert events[-1]["status"] == target
+        finally:
+            await shopper.aclose()
+            await watcher.aclose()
+
+    await asyncio.gather(*(shop(i) for i in range(2 * SHOPPERS_PER_GATEWAY)))
+    state, settled = await quiesce(cells.mongo_url, cells.redis_url, cells.databases, 90, say=print)
+    assert settled, "the system did not rest within 90 s"
+    assert {order_id: state.orders[order_id].status for order_id in cells.orders} == cells.orders
+    assert len(cells.orders) >= 2 * SHOPPERS_PER_GATEWAY
+    violations = check_all(state, cells.initial_stock)
+    assert not violations, "\n".join(map(str, violations))
+    assert all(process.poll() is None for _, process in cells.stack.processes)
