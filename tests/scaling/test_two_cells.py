@@ -52,6 +52,7 @@ FULFILL = """mutation F($id: ID!) {
   fulfillOrder(id: $id) { __typename ... on OrderTransitioned { order { status } } }
 }"""
 ORDER_STATUS = "query S($id: ID!) { order(id: $id) { status } }"
+CATEGORIES_PER_CLIENT = 3
 
 
 @dataclass
@@ -85,6 +86,9 @@ def cells(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cells]:
         "NOTIFICATIONS_MAILDIR": str(logs / "mail"),
         "SMTP_URL": "",
         "LOG_LEVEL": "INFO",
+        # One tight limit on a root field no other test uses; the defaults stay for the rest.
+        "RATE_LIMIT_ENABLED": "1",
+        "RATE_LIMIT_RULES": f"categories={CATEGORIES_PER_CLIENT}/600",
     }
     stack = Stack.on_free_ports(instances=2, env=env, log_dir=logs,
                                 process_env={"products-1": {"REDIS_URL": f"redis://{proxy.address}/0"}})
@@ -186,6 +190,17 @@ async def test_a_query_persisted_through_one_gateway_runs_through_the_other(cell
         assert registered.status_code == 200 and "errors" not in registered.json(), registered.text
         by_hash = await http.post(two, json={"extensions": extensions})
     assert by_hash.json() == registered.json()
+
+
+async def test_a_rate_limit_is_one_budget_across_both_gateways(cells: Cells) -> None:
+    one, two = cells.gateways
+    client = {"Authorization": f"Bearer {issue_token(f'limited-{uuid.uuid4().hex[:6]}', (), DEV_JWT_SECRET)}"}
+    statuses = []
+    async with httpx.AsyncClient(timeout=30, headers=client) as http:
+        for gateway in (one, two, one, two, one):
+            statuses.append((await http.post(gateway, json={"query": "{ categories { slug } }"})).status_code)
+    # Per process, each gateway would have let 3 through (5 in all); shared in Redis, 3 in all.
+    assert statuses == [200] * CATEGORIES_PER_CLIENT + [429] * (5 - CATEGORIES_PER_CLIENT)
 
 
 async def test_a_subscription_on_one_gateway_sees_changes_made_through_the_other(cells: Cells) -> None:
