@@ -278,11 +278,11 @@ class CatalogCache:
         if records:
             await self._apply([i for _, ids in records for i in ids])
             await self.pending.done([record_id for record_id, _ in records])
-        if self._recorded_through == failures_before == self._failed_invalidations and self._untrusted_until:
-            # Every failed invalidation of this process was recorded and is applied now: old entries are dead.
-            if not await self.pending.pending():
-                self._untrusted_until = 0.0
-                log.info("catalog cache: the failed invalidations are applied; this process trusts the cache again")
+        # Every failed invalidation of this process was recorded and is applied now: old entries are dead.
+        if (self._untrusted_until and self._recorded_through == failures_before == self._failed_invalidations
+                and not await self.pending.pending()):
+            self._untrusted_until = 0.0
+            log.info("catalog cache: the failed invalidations are applied; this process trusts the cache again")
         return len(records)
 
 

@@ -14,12 +14,13 @@ MAX_RETENTION_DAYS = 36500
 @dataclass(frozen=True)
 class ProductsConfig:
     """`PRODUCTS_CACHE` (default on) switches the Redis catalog cache; `PRODUCTS_CACHE_TTL` is its
-    backstop in seconds; `PRODUCTS_CACHE_REPAIR_SECONDS` (1) how often each instance applies the recorded
-    invalidations Redis refused (the staleness bound after one); `PRODUCTS_SEED_DEMO` seeds the demo catalog into an empty database at
-    start-up (default: only into a database private to this process; `make dev` turns it on for
-    its shared server). `PRODUCTS_CART_RETENTION_DAYS` (30): a cart unchanged that long is removed;
-    `PRODUCTS_RESERVATION_RETENTION_DAYS` (30): how long a released or committed stock reservation
-    is kept after its last change (pending and reserved ones are never removed)."""
+    backstop in seconds; `PRODUCTS_CACHE_REPAIR_SECONDS` (1): how often each instance applies the
+    recorded invalidations Redis refused (the staleness bound after one); `PRODUCTS_SEED_DEMO` seeds
+    the demo catalog into an empty database at start-up (default: only into a database private to
+    this process; `make dev` turns it on for its shared server). `PRODUCTS_CART_RETENTION_DAYS`
+    (30): a cart unchanged that long is removed; `PRODUCTS_RESERVATION_RETENTION_DAYS` (30): how
+    long a released or committed stock reservation is kept after its last change (pending and
+    reserved ones are never removed)."""
 
     cache_enabled: bool = True
     cache_ttl_seconds: int = 300

@@ -12,6 +12,7 @@ products-1 reaches Redis through a proxy that the test can cut.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import uuid
@@ -97,7 +98,7 @@ def cells(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cells]:
             stack.start(timeout=120)
         except RuntimeError as exc:
             pytest.fail(f"the stack did not start: {exc}\n{_tail_logs(logs)}")
-        mongo_url = stack.mongo.url if stack.mongo is not None else stack._environ["MONGODB_URL"]
+        mongo_url = stack.mongo.url if stack.mongo is not None else os.environ["MONGODB_URL"]
         initial = asyncio.run(read_stock(mongo_url, databases.products))
         yield Cells(stack, stack.gateway_urls(), proxy, mongo_url, redis.url, databases, initial, logs, {})
     finally:
@@ -123,7 +124,7 @@ async def _name(url: str, product_id: str) -> str:
     return str((await _post(url, PRODUCT, {"id": product_id}))["product"]["name"])
 
 
-async def test_each_gateway_reaches_its_own_cell(cells: Cells) -> None:
+def test_each_gateway_reaches_its_own_cell(cells: Cells) -> None:
     names = {name for name, process in cells.stack.processes if process.poll() is None}
     for cell in ("1", "2"):
         assert {f"products-{cell}", f"orders-{cell}", f"payments-{cell}", f"notifications-{cell}",
