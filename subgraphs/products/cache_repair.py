@@ -53,8 +53,10 @@ class RepairLoop:
         self.health = LoopHealth("products-cache-repair")
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """One round now (so `/ready` is true as soon as the service is), then one every interval."""
         self.health.starting()
+        await self._round()
         self._task = asyncio.create_task(self._run(), name="products-cache-repair")
 
     async def stop(self) -> None:
@@ -69,13 +71,16 @@ class RepairLoop:
 
     async def _run(self) -> None:
         while True:
-            try:
-                repaired = await self.repair()
-            except Exception as exc:  # Redis or MongoDB unreachable: the records wait for the next round
-                self.health.failed(exc)
-                log.warning("catalog cache repair failed (%s: %s); retrying", exc.__class__.__name__, exc)
-            else:
-                self.health.beat()
-                if repaired:
-                    log.info("catalog cache: applied %d invalidation(s) that had failed", repaired)
             await asyncio.sleep(self.interval)
+            await self._round()
+
+    async def _round(self) -> None:
+        try:
+            repaired = await self.repair()
+        except Exception as exc:  # Redis or MongoDB unreachable: the records wait for the next round
+            self.health.failed(exc)
+            log.warning("catalog cache repair failed (%s: %s); retrying", exc.__class__.__name__, exc)
+        else:
+            self.health.beat()
+            if repaired:
+                log.info("catalog cache: applied %d invalidation(s) that had failed", repaired)

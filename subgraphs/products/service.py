@@ -53,7 +53,7 @@ class ProductsService:
             await seed(store)
         if self._repair is not None:
             self.runtime.watch(self._repair.health)
-            self._repair.start()
+            await self._repair.start()
 
     async def stop(self) -> None:
         if self._repair is not None:

@@ -247,3 +247,11 @@ async def test_an_unrecorded_failed_invalidation_keeps_the_writer_off_the_cache(
     assert writer._untrusted_until > 0
     await writer.redis.aclose()
     await unreachable.aclose()
+
+
+def test_the_repair_interval_is_read_and_checked() -> None:
+    assert ProductsConfig.from_env({}).cache_repair_seconds == 1.0
+    assert ProductsConfig.from_env({"PRODUCTS_CACHE_REPAIR_SECONDS": "0.25"}).cache_repair_seconds == 0.25
+    for bad in ("0", "soon", "-1", "7200"):
+        with pytest.raises(ValueError, match="PRODUCTS_CACHE_REPAIR_SECONDS"):
+            ProductsConfig.from_env({"PRODUCTS_CACHE_REPAIR_SECONDS": bad})
