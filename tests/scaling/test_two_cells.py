@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from gateway.persisted import sha256_hex
 from scripts.journey import CARD_DECLINED, CARD_OK, Journey
@@ -30,11 +31,12 @@ from scripts.stack import Stack
 from subgraphs.kit import embedded_mongo
 from subgraphs.kit.auth import issue_token
 from subgraphs.kit.embedded_redis import EmbeddedRedis
+from subgraphs.kit.events.bus import EVENTS_STREAM
 from subgraphs.kit.settings import DEV_JWT_SECRET
 from tests.chaos.harness import quiesce
 from tests.support.invariants import check_all
 from tests.support.servers import wait_for
-from tests.support.system_state import SERVICES, Databases, read_stock
+from tests.support.system_state import CONSUMER_GROUPS, SERVICES, Databases, read_stock
 from tests.support.tcp_proxy import CuttableProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.scaling]
@@ -261,4 +263,12 @@ async def test_shoppers_on_both_gateways_at_once_keep_stock_and_money_whole(cell
     assert len(cells.orders) >= 2 * SHOPPERS_PER_GATEWAY
     violations = check_all(state, cells.initial_stock)
     assert not violations, "\n".join(map(str, violations))
+    # Both instances of every consuming service took entries from its one group (and I3 says: once each).
+    redis = aioredis.Redis.from_url(cells.redis_url, decode_responses=True)
+    try:
+        consumers = {group: [c["name"] for c in await redis.xinfo_consumers(EVENTS_STREAM, group)]
+                     for group in CONSUMER_GROUPS}
+    finally:
+        await redis.aclose()
+    assert all(len(names) >= 2 for names in consumers.values()), consumers
     assert all(process.poll() is None for _, process in cells.stack.processes)
