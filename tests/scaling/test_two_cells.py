@@ -34,6 +34,7 @@ from subgraphs.kit.embedded_redis import EmbeddedRedis
 from subgraphs.kit.events.bus import EVENTS_STREAM
 from subgraphs.kit.settings import DEV_JWT_SECRET
 from tests.chaos.harness import quiesce
+from tests.gateway.subscriptions.test_sse import SSE, read_events
 from tests.support.invariants import check_all
 from tests.support.servers import wait_for
 from tests.support.system_state import CONSUMER_GROUPS, SERVICES, Databases, read_stock
@@ -56,6 +57,7 @@ FULFILL = """mutation F($id: ID!) {
 }"""
 ORDER_STATUS = "query S($id: ID!) { order(id: $id) { status } }"
 CATEGORIES_PER_CLIENT = 3
+RESUME = "subscription R($id: ID!, $after: ID) { orderStatusChanged(orderId: $id, after: $after) { eventId status } }"
 
 
 @dataclass
@@ -231,6 +233,14 @@ async def test_a_subscription_on_one_gateway_sees_changes_made_through_the_other
     assert [e["status"] for e in events] == ["PAID", "FULFILLED"]
     assert events[-1]["previousStatus"] == "PAID"
     assert int(events[-1]["eventId"]) > int(events[0]["eventId"])
+
+    # A client that lost gateway 1 resumes on gateway 2 (SSE) after the last event it saw there.
+    body = {"query": RESUME, "variables": {"id": order["id"], "after": events[0]["eventId"]}}
+    async with httpx.AsyncClient(timeout=30, headers={**SSE, "Authorization": f"Bearer {shopper.token}"}) as http, \
+            http.stream("POST", two, json=body) as response:
+        resumed = await asyncio.wait_for(read_events(response), 30)
+    assert resumed == [("next", {"data": {"orderStatusChanged": {
+        "eventId": events[-1]["eventId"], "status": "FULFILLED"}}}), ("complete", None)]
 
 
 SHOPPERS_PER_GATEWAY = 3
