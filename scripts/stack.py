@@ -156,7 +156,8 @@ class Stack:
             env[f"{prefix}_URL"] = f"http://127.0.0.1:{port}/graphql"
         return env
 
-    def _supergraph_config(self, cell: int = 0) -> Path:
+    def supergraph_config(self, cell: int = 0) -> Path:
+        """The Rover-format config naming the subgraph instances of `cell` (written under var/)."""
         ports = self.cells[cell]
         if all(ports[n] == DEFAULT_PORTS[n] for n in ports):
             return SUPERGRAPH_CONFIG
@@ -236,7 +237,7 @@ class Stack:
                         self._spawn(self.instance_name(f"{name}-worker", cell), [
                             "-m", "subgraphs.kit.worker_process", f"subgraphs.{name}.worker.WorkerSettings"], cell)
             for cell in cells:
-                serve = ["-m", "gateway", "serve", "--config", str(self._supergraph_config(cell))]
+                serve = ["-m", "gateway", "serve", "--config", str(self.supergraph_config(cell))]
                 self._spawn(self.instance_name("gateway", cell), [*serve, "--port", str(self.cells[cell]["gateway"])],
                             cell)
             for cell in cells:

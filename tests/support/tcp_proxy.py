@@ -16,7 +16,7 @@ class CuttableProxy:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
-        self.cut_connections = 0  # connections dropped or refused while cut
+        self.cut_connections = 0  # connections dropped by a cut or refused while cut
         self._cut = False
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
@@ -35,6 +35,7 @@ class CuttableProxy:
     def cut(self) -> None:
         async def drop() -> None:
             self._cut = True
+            self.cut_connections += sum(1 for writer in self._writers if not writer.is_closing()) // 2
             for writer in list(self._writers):
                 self._close(writer)
         self._call(drop())
@@ -50,6 +51,9 @@ class CuttableProxy:
                 self._server.close()
             for writer in list(self._writers):
                 self._close(writer)
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
         self._call(close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
@@ -60,7 +64,6 @@ class CuttableProxy:
     def _close(self, writer: asyncio.StreamWriter) -> None:
         self._writers.discard(writer)
         if not writer.is_closing():
-            self.cut_connections += 1 if self._cut else 0
             writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
