@@ -46,6 +46,8 @@ REPAIR_SECONDS = 1.0
 # After a refused invalidation, how long an instance may still serve the old entry: a repair round, plus
 # the time a busy machine takes to run it.
 STALENESS_BOUND = 3 * REPAIR_SECONDS + 5
+FAILED_LINE = "catalog cache invalidation failed"
+TRUSTED_LINE = "this process trusts the cache again"
 ADMIN = {"Authorization": f"Bearer {issue_token('scale-admin', ('catalog:write', 'orders:admin'), DEV_JWT_SECRET)}"}
 PRODUCT = "query P($id: ID!) { product(id: $id) { name } }"
 FIRST_PRODUCT = "query { products(first: 1) { edges { node { id name } } } }"
@@ -151,39 +153,49 @@ async def test_a_catalog_update_through_one_instance_is_visible_at_once_through_
     assert await _name(two, product["id"]) == renamed  # no wait: the write invalidated before it answered
 
 
+REFUSED_ROUNDS = 3
+
+
 async def test_an_invalidation_redis_refused_still_reaches_the_other_instance(cells: Cells) -> None:
+    """products-1's Redis is cut while it renames a product that products-2 has cached: MongoDB takes the
+    write, the invalidation fails, and products-2 must still stop serving the old name within the bound."""
     one, two = cells.gateways
     product = (await _post(two, FIRST_PRODUCT))["products"]["edges"][0]["node"]
-    before = await _name(two, product["id"])
-    assert await _name(two, product["id"]) == before  # the entry products-2 would keep serving
-    renamed = f"Renamed while Redis was cut {uuid.uuid4().hex[:6]}"
     log = cells.log_dir / "products-1.log"
-    failures_before = log.read_text().count("catalog cache invalidation failed")
-    cells.proxy.cut()
-    try:
-        result = await _post(one, RENAME, {"id": product["id"], "name": renamed})
-        assert result["updateProduct"]["product"]["name"] == renamed  # MongoDB took it; Redis refused
-        answered = time.monotonic()
-        assert log.read_text().count("catalog cache invalidation failed") == failures_before + 1
-        assert cells.proxy.cut_connections >= 1
+    staleness = []
+    for _ in range(REFUSED_ROUNDS):
+        before = await _name(two, product["id"])
+        assert await _name(two, product["id"]) == before  # the entry products-2 would keep serving
+        renamed = f"Renamed while Redis was cut {uuid.uuid4().hex[:6]}"
+        failures, trusted = (log.read_text().count(line) for line in (FAILED_LINE, TRUSTED_LINE))
+        cut_before = cells.proxy.cut_connections
+        cells.proxy.cut()
+        try:
+            result = await _post(one, RENAME, {"id": product["id"], "name": renamed})
+            assert result["updateProduct"]["product"]["name"] == renamed  # MongoDB took it; Redis refused
+            answered = time.monotonic()
+            assert log.read_text().count(FAILED_LINE) == failures + 1
+            assert cells.proxy.cut_connections > cut_before
 
-        async def fresh_on_two() -> bool:
-            return await _name(two, product["id"]) == renamed
+            async def fresh_on_two(name: str = renamed) -> bool:
+                return await _name(two, product["id"]) == name
 
-        await wait_for(fresh_on_two, timeout=STALENESS_BOUND, interval=0.1,
-                       message="products-2 to stop serving the entry cached before the write")
-        print(f"products-2 served the new name {time.monotonic() - answered:.2f}s after the refused invalidation")
-        assert await _name(one, product["id"]) == renamed  # the writer never trusts the old entries
-    finally:
-        cells.proxy.restore()
+            await wait_for(fresh_on_two, timeout=STALENESS_BOUND, interval=0.05,
+                           message="products-2 to stop serving the entry cached before the write")
+            staleness.append(time.monotonic() - answered)
+            assert await _name(one, product["id"]) == renamed  # the writer never trusts the old entries
+        finally:
+            cells.proxy.restore()
 
-    async def one_ready() -> bool:
-        async with httpx.AsyncClient(timeout=5) as http:
-            return (await http.get(f"{cells.stack.url('products-1')}/ready")).status_code == 200
+        async def writer_trusts_again(count: int = trusted) -> bool:
+            return log.read_text().count(TRUSTED_LINE) > count
 
-    await wait_for(one_ready, timeout=30, message="products-1 to be ready again")
-    assert await _name(one, product["id"]) == renamed
-    assert await _name(two, product["id"]) == renamed
+        await wait_for(writer_trusts_again, timeout=30, message="products-1 to read the cache again")
+        assert await _name(one, product["id"]) == renamed
+        assert await _name(two, product["id"]) == renamed
+    staleness.sort()
+    print(f"products-2 served the new name {staleness[len(staleness) // 2]:.2f}s (median of {len(staleness)}; "
+          f"max {staleness[-1]:.2f}s) after a refused invalidation")
 
 
 async def test_a_query_persisted_through_one_gateway_runs_through_the_other(cells: Cells) -> None:
