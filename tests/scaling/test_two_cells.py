@@ -246,13 +246,21 @@ async def test_a_subscription_on_one_gateway_sees_changes_made_through_the_other
     assert events[-1]["previousStatus"] == "PAID"
     assert int(events[-1]["eventId"]) > int(events[0]["eventId"])
 
-    # A client that lost gateway 1 resumes on gateway 2 (SSE) after the last event it saw there.
-    body = {"query": RESUME, "variables": {"id": order["id"], "after": events[0]["eventId"]}}
-    async with httpx.AsyncClient(timeout=30, headers={**SSE, "Authorization": f"Bearer {shopper.token}"}) as http, \
-            http.stream("POST", two, json=body) as response:
-        resumed = await asyncio.wait_for(read_events(response), 30)
-    assert resumed == [("next", {"data": {"orderStatusChanged": {
-        "eventId": events[-1]["eventId"], "status": "FULFILLED"}}}), ("complete", None)]
+    # A client that lost gateway 1 reconnects to gateway 2 (an EventSource sends Last-Event-ID) and resumes
+    # where it was: event ids are the order's versions, the same through every gateway.
+    async def resume_on_two(last_event_id: str) -> list[tuple[str, str]]:
+        headers = {**SSE, "Authorization": f"Bearer {shopper.token}", "Last-Event-ID": last_event_id}
+        async with httpx.AsyncClient(timeout=30, headers=headers) as http, \
+                http.stream("POST", two, json={"query": RESUME, "variables": {"id": order["id"]}}) as response:
+            stream = await asyncio.wait_for(read_events(response), 30)
+        assert stream[-1] == ("complete", None), stream
+        return [(e["data"]["orderStatusChanged"]["status"], e["data"]["orderStatusChanged"]["eventId"])
+                for kind, e in stream if kind == "next"]
+
+    history = await resume_on_two("0")  # every change since the order was placed
+    assert history[0][0] == "AWAITING_PAYMENT"
+    assert history[-2:] == [(e["status"], e["eventId"]) for e in events]  # the ids gateway 1 gave
+    assert await resume_on_two(history[0][1]) == history[1:]
 
 
 SHOPPERS_PER_GATEWAY = 3
