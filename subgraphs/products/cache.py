@@ -64,8 +64,8 @@ class CatalogCache:
         self.ttl_seconds = ttl_seconds
         self.pending = pending
         self._failed_invalidations = 0
-        # The count of failed invalidations when the last one was recorded (-1: one was not recorded)
-        self._recorded_through = 0
+        # Until when an invalidation that could not be recorded keeps this process off the cache (one TTL)
+        self._unrecorded_until = 0.0
         self._flights: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._landed: deque[tuple[float, tuple[str, str], asyncio.Future[Any]]] = deque()
         self._skip_until = 0.0
@@ -246,7 +246,8 @@ class CatalogCache:
             self._failed_invalidations += 1
             self._untrusted_until = time.monotonic() + self.ttl_seconds
             recorded = await self._record(product_ids)
-            self._recorded_through = self._failed_invalidations if recorded else -1
+            if not recorded:
+                self._unrecorded_until = self._untrusted_until
             log.error("catalog cache invalidation failed: this process bypasses the cache %s",
                       "until an instance applies it (recorded)" if recorded else f"for {self.ttl_seconds}s")
 
@@ -278,10 +279,11 @@ class CatalogCache:
         if records:
             await self._apply([i for _, ids in records for i in ids])
             await self.pending.done([record_id for record_id, _ in records])
-        # Every failed invalidation of this process was recorded and is applied now: old entries are dead.
-        if (self._untrusted_until and self._recorded_through == failures_before == self._failed_invalidations
+        # Every recorded failed invalidation is applied now (and none failed meanwhile): the entries they left
+        # are dead. One that could not be recorded still keeps this process off the cache for its TTL.
+        if (self._untrusted_until > self._unrecorded_until and failures_before == self._failed_invalidations
                 and not await self.pending.pending()):
-            self._untrusted_until = 0.0
+            self._untrusted_until = self._unrecorded_until
             log.info("catalog cache: the failed invalidations are applied; this process trusts the cache again")
         return len(records)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -245,6 +245,32 @@ async def test_an_unrecorded_failed_invalidation_keeps_the_writer_off_the_cache(
     writer.redis = aioredis.Redis.from_url(redis_url)
     assert await writer.repair() == 0
     assert writer._untrusted_until > 0
+    await writer.redis.aclose()
+    await unreachable.aclose()
+
+
+async def test_a_recorded_failure_after_an_unrecorded_one_keeps_the_first_ones_bound(
+        redis_url: str, mongo: TestMongo) -> None:
+    from subgraphs.kit.embedded_redis import free_port
+    from subgraphs.products.cache import CatalogCache
+    from subgraphs.products.cache_repair import COLLECTION, PendingInvalidations
+
+    class RefusingOnce(PendingInvalidations):
+        refused = False
+
+        async def record(self, product_ids: Sequence[str]) -> None:
+            if not self.refused:
+                self.refused = True
+                raise ConnectionError("MongoDB is away too")
+            await super().record(product_ids)
+
+    unreachable = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
+    writer = CatalogCache(unreachable, 60, RefusingOnce(mongo.database("products")[COLLECTION]))
+    await writer.invalidate(["p"])  # neither applied nor recorded: its old entries live up to a TTL
+    await writer.invalidate(["q"])  # recorded
+    writer.redis = aioredis.Redis.from_url(redis_url)
+    assert await writer.repair() == 1
+    assert writer._untrusted_until == writer._unrecorded_until > 0  # still off the cache for p's sake
     await writer.redis.aclose()
     await unreachable.aclose()
 
