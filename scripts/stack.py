@@ -10,6 +10,12 @@ database and runs its worker inside itself.
 `make dev` runs it on the default ports; the end-to-end and chaos tests run it on free ports. Which
 subgraphs exist comes from supergraph.yaml; with other ports, a copy of it pointing at them is composed.
 
+With `instances=N` (free ports only), it runs N *cells* on the one Redis and the one MongoDB: cell k has
+its own process of every service (`products-k`, ...), of every worker (`orders-worker-k`, ...) and a
+gateway (`gateway-k`) whose supergraph names that cell's instances, and each service of cell k calls
+the other services of cell k (`<SERVICE>_URL`). Nothing but Redis and MongoDB joins two cells, so
+whatever one cell sees of another's writes went through them (tests/scaling/).
+
 Every process gets the environment (APP_ENV, JWT_*, SUBGRAPH_SHARED_SECRET included). Unless
 `open_subgraphs` is set or the environment has one, the stack makes a SUBGRAPH_SHARED_SECRET for the
 run, so its subgraphs answer only the gateway and each other, as in production (docs/security.md).
@@ -64,22 +70,49 @@ class Stack:
     # True: no SUBGRAPH_SHARED_SECRET is made, so subgraphs answer direct callers (development only)
     open_subgraphs: bool = False
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    # The ports of cells 2..N (each: every name of DEFAULT_PORTS); empty for the usual one-cell stack.
+    extra_cells: list[dict[str, int]] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
     mongo: EmbeddedMongo | None = None
-    _commands: dict[str, list[str]] = field(default_factory=dict)
+    _commands: dict[str, tuple[list[str], int]] = field(default_factory=dict)
     _environ: dict[str, str] = field(default_factory=dict)
     _logs: list[Any] = field(default_factory=list)
 
     @classmethod
-    def on_free_ports(cls, **kwargs: Any) -> Stack:
-        return cls(ports=dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS)), strict=True)), **kwargs)
+    def on_free_ports(cls, instances: int = 1, **kwargs: Any) -> Stack:
+        """A stack on free ports; `instances` > 1 runs that many cells (see the module docstring)."""
+        if instances < 1:
+            raise ValueError("instances must be at least 1")
+        ports = iter(free_ports(len(DEFAULT_PORTS) * instances))
+        cells = [{name: next(ports) for name in DEFAULT_PORTS} for _ in range(instances)]
+        return cls(ports=cells[0], extra_cells=cells[1:], **kwargs)
+
+    @property
+    def cells(self) -> list[dict[str, int]]:
+        return [self.ports, *self.extra_cells]
+
+    def instance_name(self, name: str, cell: int = 0) -> str:
+        """The process name of service (or gateway, or `<service>-worker`) `name` in `cell` (0-based)."""
+        return name if not self.extra_cells else f"{name}-{cell + 1}"
+
+    def _port_of(self, name: str) -> int:
+        for cell, ports in enumerate(self.cells):
+            for service, port in ports.items():
+                if self.instance_name(service, cell) == name:
+                    return port
+        raise KeyError(f"no process named {name!r} listens in this stack")
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}"
+        """The base URL of a process by name (`products`, or `products-2` in a stack of cells)."""
+        return f"http://127.0.0.1:{self._port_of(name)}"
 
     @property
     def gateway_url(self) -> str:
-        return f"{self.url('gateway')}/graphql"
+        return f"{self.url(self.instance_name('gateway'))}/graphql"
+
+    def gateway_urls(self) -> list[str]:
+        """Each cell's gateway /graphql, cell 1 first."""
+        return [f"{self.url(self.instance_name('gateway', cell))}/graphql" for cell in range(len(self.cells))]
 
     @property
     def subgraph_secret(self) -> str | None:
@@ -111,36 +144,44 @@ class Stack:
                     env.setdefault("PRODUCTS_SEED_DEMO", "1")
             else:
                 print(f"stack: {reason}; each service runs on its own in-memory database", file=sys.stderr)
-        for name, port in self.ports.items():
+        env.update(self._cell_env(0))
+        return env
+
+    def _cell_env(self, cell: int) -> dict[str, str]:
+        """Where the processes of `cell` listen and reach each other (`<NAME>_PORT`, `<NAME>_URL`)."""
+        env = {}
+        for name, port in self.cells[cell].items():
             prefix = name.upper()
             env[f"{prefix}_PORT"] = str(port)
             env[f"{prefix}_URL"] = f"http://127.0.0.1:{port}/graphql"
         return env
 
-    def _supergraph_config(self) -> Path:
-        if all(self.ports[n] == DEFAULT_PORTS[n] for n in self.ports):
+    def supergraph_config(self, cell: int = 0) -> Path:
+        """The Rover-format config naming the subgraph instances of `cell` (written under var/)."""
+        ports = self.cells[cell]
+        if all(ports[n] == DEFAULT_PORTS[n] for n in ports):
             return SUPERGRAPH_CONFIG
         config = yaml.safe_load(SUPERGRAPH_CONFIG.read_text())
         for name, spec in config["subgraphs"].items():
-            url = f"{self.url(name)}/graphql"
+            url = f"http://127.0.0.1:{ports[name]}/graphql"
             spec["routing_url"] = url
             spec["schema"] = {"subgraph_url": url}
-        target = ROOT / "var" / f"supergraph-{self.ports['gateway']}.yaml"
+        target = ROOT / "var" / f"supergraph-{ports['gateway']}.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(config, sort_keys=False))
         return target
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: list[str], cell: int = 0) -> subprocess.Popen[bytes]:
         output: Any = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop())
             self._logs.append(output)
         process = subprocess.Popen(
-            [sys.executable, *args], env={**self._environ, **self.process_env.get(name, {})}, cwd=ROOT, stdout=output,
-            stderr=subprocess.STDOUT if output else None,
+            [sys.executable, *args], env={**self._environ, **self._cell_env(cell), **self.process_env.get(name, {})},
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT if output else None,
         )
-        self._commands[name] = args
+        self._commands[name] = (args, cell)
         self.processes = [(n, p) for n, p in self.processes if n != name] + [(name, process)]
         return process
 
@@ -158,15 +199,16 @@ class Stack:
         """Start a killed or exited process again with the same command; wait until it is ready."""
         if self.process(name).poll() is None:
             raise RuntimeError(f"{name} is still running")
-        self._spawn(name, self._commands[name])
-        if not name.endswith("-worker"):
+        args, cell = self._commands[name]
+        self._spawn(name, args, cell)
+        if "-worker" not in name:
             self.wait_ready(name, timeout)
 
     def _check_ports_free(self) -> None:
         """Fail before starting anything when a port is taken (e.g. by another `make dev`): otherwise
         the readiness checks would be answered by whatever already listens there."""
         busy = []
-        for name, port in self.ports.items():
+        for name, port in ((n, p) for ports in self.cells for n, p in ports.items()):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     busy.append(f"{name} ({port})")
@@ -178,18 +220,28 @@ class Stack:
         try:
             self._environ = self._environment()
             self.redis_url = self._environ["REDIS_URL"]
+            if self.extra_cells and not self.shared_database:
+                raise RuntimeError("several instances need one MongoDB for all of them (the embedded "
+                                   "wire-protocol server: `make setup`; or MONGODB_URL)")
             services = subgraph_names()
-            for name in services:
-                self._spawn(name, ["-m", f"subgraphs.{name}"])
-            for name in services:
-                self.wait_ready(name, timeout)
+            cells = range(len(self.cells))
+            for cell in cells:
+                for name in services:
+                    self._spawn(self.instance_name(name, cell), ["-m", f"subgraphs.{name}"], cell)
+            for cell in cells:
+                for name in services:
+                    self.wait_ready(self.instance_name(name, cell), timeout)
             if self.shared_database:
-                for name in filter(has_worker, services):
-                    self._spawn(f"{name}-worker", ["-m", "subgraphs.kit.worker_process",
-                                                     f"subgraphs.{name}.worker.WorkerSettings"])
-            serve = ["-m", "gateway", "serve", "--config", str(self._supergraph_config())]
-            self._spawn("gateway", [*serve, "--port", str(self.ports["gateway"])])
-            self.wait_ready("gateway", timeout)
+                for cell in cells:
+                    for name in filter(has_worker, services):
+                        self._spawn(self.instance_name(f"{name}-worker", cell), [
+                            "-m", "subgraphs.kit.worker_process", f"subgraphs.{name}.worker.WorkerSettings"], cell)
+            for cell in cells:
+                serve = ["-m", "gateway", "serve", "--config", str(self.supergraph_config(cell))]
+                self._spawn(self.instance_name("gateway", cell), [*serve, "--port", str(self.cells[cell]["gateway"])],
+                            cell)
+            for cell in cells:
+                self.wait_ready(self.instance_name("gateway", cell), timeout)
         except BaseException:
             self.stop()
             raise

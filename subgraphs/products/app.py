@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, config: ProductsConfig | None =
                 response: Response | WebSocket | None) -> ProductsContext:
         return ProductsContext(runtime, request, response, service=service)
 
-    app = create_service_app(runtime, build_schema(), context_factory=context, on_startup=[service.start])
+    app = create_service_app(runtime, build_schema(), context_factory=context, on_startup=[service.start],
+                             on_shutdown=[service.stop])
     app.state.products = service
     return app

@@ -11,8 +11,10 @@ Concurrent misses of one key in this process share one load (single-flight, keye
 a read that starts after a write never joins a load that began before it).
 
 Redis failures never fail a read: they are logged and the read goes to MongoDB. After a failure Redis is
-skipped for a short while; after a failed invalidation this process stops trusting cached entries until
-the TTL has expired them all.
+skipped for a short while. After a failed invalidation this process stops trusting cached entries, and
+records the invalidation in MongoDB (`cache_repair`): every instance's repair loop applies it once Redis
+answers, so no instance serves an entry older than the write for longer than the repair interval; the
+writer trusts the cache again once the repair is applied (or after the TTL, if even the record failed).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any, TypeVar
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from subgraphs.products.cache_repair import PendingInvalidations
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +58,14 @@ def listing_entry_key(name: str) -> str:
 class CatalogCache:
     """`redis=None` disables caching (PRODUCTS_CACHE=0): every read loads from MongoDB."""
 
-    def __init__(self, redis: aioredis.Redis | None, ttl_seconds: int = 300) -> None:
+    def __init__(self, redis: aioredis.Redis | None, ttl_seconds: int = 300,
+                 pending: PendingInvalidations | None = None) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
+        self.pending = pending
+        self._failed_invalidations = 0
+        # Until when an invalidation that could not be recorded keeps this process off the cache (one TTL)
+        self._unrecorded_until = 0.0
         self._flights: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._landed: deque[tuple[float, tuple[str, str], asyncio.Future[Any]]] = deque()
         self._skip_until = 0.0
@@ -229,17 +238,54 @@ class CatalogCache:
         if self.redis is None:
             return
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for product_id in dict.fromkeys(product_ids):
-                    pipe.set(product_version_key(product_id), uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
-                pipe.set(CATALOG_VERSION_KEY, uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
-                await pipe.execute()
+            await self._apply(product_ids)
         except (RedisError, OSError) as exc:
             self._failed("invalidation", exc)
-            # Entries written before this write may still be in Redis: do not serve any until they expire.
+            # Entries written before this write may still be in Redis: this process serves none of them
+            # until the recorded invalidation is applied (or, unrecorded, until they expire).
+            self._failed_invalidations += 1
             self._untrusted_until = time.monotonic() + self.ttl_seconds
-            log.error("catalog cache invalidation failed: this process bypasses the cache for %ss",
-                      self.ttl_seconds)
+            recorded = await self._record(product_ids)
+            if not recorded:
+                self._unrecorded_until = self._untrusted_until
+            log.error("catalog cache invalidation failed: this process bypasses the cache %s",
+                      "until an instance applies it (recorded)" if recorded else f"for {self.ttl_seconds}s")
+
+    async def _apply(self, product_ids: Sequence[str]) -> None:
+        assert self.redis is not None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for product_id in dict.fromkeys(product_ids):
+                pipe.set(product_version_key(product_id), uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
+            pipe.set(CATALOG_VERSION_KEY, uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
+            await pipe.execute()
+
+    async def _record(self, product_ids: Sequence[str]) -> bool:
+        if self.pending is None:
+            return False
+        try:
+            await self.pending.record(product_ids)
+        except Exception as exc:  # MongoDB refused too: the TTL is the only bound left
+            log.error("could not record the failed catalog cache invalidation (%s: %s)", exc.__class__.__name__, exc)
+            return False
+        return True
+
+    async def repair(self) -> int:
+        """Apply every recorded failed invalidation (any instance's) and delete it; returns how many.
+        Raises when Redis or MongoDB fails (the records stay for the next round)."""
+        if self.redis is None or self.pending is None:
+            return 0
+        failures_before = self._failed_invalidations
+        records = await self.pending.pending()
+        if records:
+            await self._apply([i for _, ids in records for i in ids])
+            await self.pending.done([record_id for record_id, _ in records])
+        # Every recorded failed invalidation is applied now (and none failed meanwhile): the entries they left
+        # are dead. One that could not be recorded still keeps this process off the cache for its TTL.
+        if (self._untrusted_until > self._unrecorded_until and failures_before == self._failed_invalidations
+                and not await self.pending.pending()):
+            self._untrusted_until = self._unrecorded_until
+            log.info("catalog cache: the failed invalidations are applied; this process trusts the cache again")
+        return len(records)
 
 
 def _decode(raw: Any) -> tuple[str, Any] | None:

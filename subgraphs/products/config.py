@@ -14,14 +14,17 @@ MAX_RETENTION_DAYS = 36500
 @dataclass(frozen=True)
 class ProductsConfig:
     """`PRODUCTS_CACHE` (default on) switches the Redis catalog cache; `PRODUCTS_CACHE_TTL` is its
-    backstop in seconds; `PRODUCTS_SEED_DEMO` seeds the demo catalog into an empty database at
-    start-up (default: only into a database private to this process; `make dev` turns it on for
-    its shared server). `PRODUCTS_CART_RETENTION_DAYS` (30): a cart unchanged that long is removed;
-    `PRODUCTS_RESERVATION_RETENTION_DAYS` (30): how long a released or committed stock reservation
-    is kept after its last change (pending and reserved ones are never removed)."""
+    backstop in seconds; `PRODUCTS_CACHE_REPAIR_SECONDS` (1): how often each instance applies the
+    recorded invalidations Redis refused (the staleness bound after one); `PRODUCTS_SEED_DEMO` seeds
+    the demo catalog into an empty database at start-up (default: only into a database private to
+    this process; `make dev` turns it on for its shared server). `PRODUCTS_CART_RETENTION_DAYS`
+    (30): a cart unchanged that long is removed; `PRODUCTS_RESERVATION_RETENTION_DAYS` (30): how
+    long a released or committed stock reservation is kept after its last change (pending and
+    reserved ones are never removed)."""
 
     cache_enabled: bool = True
     cache_ttl_seconds: int = 300
+    cache_repair_seconds: float = 1.0
     seed_demo: bool | None = None
     cart_retention_days: float = 30
     reservation_retention_days: float = 30
@@ -32,11 +35,23 @@ class ProductsConfig:
         return cls(
             cache_enabled=env_flag(env.get("PRODUCTS_CACHE"), default=True),
             cache_ttl_seconds=max(1, int(env.get("PRODUCTS_CACHE_TTL", "300"))),
+            cache_repair_seconds=_seconds(env, "PRODUCTS_CACHE_REPAIR_SECONDS", 1.0),
             seed_demo=None if not env.get("PRODUCTS_SEED_DEMO", "").strip()
             else env_flag(env.get("PRODUCTS_SEED_DEMO"), default=False),
             cart_retention_days=_days(env, "PRODUCTS_CART_RETENTION_DAYS", 30),
             reservation_retention_days=_days(env, "PRODUCTS_RESERVATION_RETENTION_DAYS", 30),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        seconds = float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"{name} must be more than 0 and at most 3600 seconds, not {raw!r}")
+    return seconds
 
 
 def _days(env: Mapping[str, str], name: str, default: float) -> float:

@@ -6,6 +6,8 @@ import logging
 
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.products.cache import CatalogCache
+from subgraphs.products.cache_repair import COLLECTION as CACHE_REPAIRS
+from subgraphs.products.cache_repair import PendingInvalidations, RepairLoop
 from subgraphs.products.carts import Carts
 from subgraphs.products.catalog import Catalog
 from subgraphs.products.config import ProductsConfig
@@ -24,14 +26,18 @@ class ProductsService:
         self._catalog: Catalog | None = None
         self._carts: Carts | None = None
         self._inventory: Inventory | None = None
+        self._repair: RepairLoop | None = None
 
     async def start(self) -> None:
         db = self.runtime.db
         store = CatalogStore(db)
-        cache = CatalogCache(self.runtime.redis if self.config.cache_enabled else None, self.config.cache_ttl_seconds)
+        cache = CatalogCache(self.runtime.redis if self.config.cache_enabled else None, self.config.cache_ttl_seconds,
+                             PendingInvalidations(db[CACHE_REPAIRS]))
         if not self.config.cache_enabled:
             log.warning("PRODUCTS_CACHE is off: every catalog read goes to MongoDB")
         self._catalog = Catalog(store, cache)
+        if cache.enabled:  # failed invalidations, any instance's, reach every instance through this loop
+            self._repair = RepairLoop(cache.repair, self.config.cache_repair_seconds)
         self._carts = Carts(db, self._catalog)
         self._inventory = Inventory(db, self._catalog, store, cache)
         await store.ensure_indexes()
@@ -45,6 +51,15 @@ class ProductsService:
         if seed_demo and not await store.count({}):
             log.info("the catalog is empty: seeding the demo catalog")
             await seed(store)
+        if self._repair is not None:
+            self.runtime.watch(self._repair.health)
+            await self._repair.start()
+
+    async def stop(self) -> None:
+        if self._repair is not None:
+            await self._repair.stop()
+            self.runtime.unwatch(self._repair.health)
+            self._repair = None
 
     @property
     def catalog(self) -> Catalog:

@@ -18,7 +18,7 @@ async def harness(redis_url: str, mongo: TestMongo) -> AsyncIterator[Harness]:
     try:
         yield h
     finally:
-        await h.runtime.stop()
+        await h.stop()
 
 
 @pytest.fixture
@@ -28,4 +28,4 @@ async def empty(redis_url: str, mongo: TestMongo) -> AsyncIterator[Harness]:
     try:
         yield h
     finally:
-        await h.runtime.stop()
+        await h.stop()

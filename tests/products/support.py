@@ -64,6 +64,10 @@ class Harness:
     runtime: ServiceRuntime
     service: ProductsService
 
+    async def stop(self) -> None:
+        await self.service.stop()
+        await self.runtime.stop()
+
     async def execute(self, query: str, variables: dict[str, Any] | None = None,
                       headers: dict[str, str] | None = None) -> Any:
         context = ProductsContext(self.runtime, FakeRequest(headers), None, service=self.service)  # type: ignore[arg-type]
@@ -84,7 +88,7 @@ class Harness:
 
 
 async def start_harness(redis_url: str, mongo: TestMongo, config: ProductsConfig) -> Harness:
-    """A started products service on this test's database and the given Redis (stop its runtime)."""
+    """A started products service on this test's database and the given Redis (`stop()` it)."""
     runtime = ServiceRuntime(Settings.from_env("products", env={"REDIS_URL": redis_url, **mongo.env("products")}))
     await runtime.start()
     service = ProductsService(runtime, config)

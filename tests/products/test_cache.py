@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -28,7 +28,7 @@ async def uncached(redis_url: str, mongo: TestMongo) -> AsyncIterator[Harness]:
     try:
         yield h
     finally:
-        await h.runtime.stop()
+        await h.stop()
 
 
 def reps(ids: list[str]) -> dict:
@@ -158,7 +158,7 @@ async def test_reads_survive_redis_going_away(mongo: TestMongo) -> None:
         entities = await harness.data(ENTITIES, reps([doc["_id"]]))
         assert entities["_entities"][0]["name"] == "Still Works"
     finally:
-        await harness.runtime.stop()
+        await harness.stop()
         redis_server.stop()
 
 
@@ -196,3 +196,88 @@ async def test_a_load_that_raced_a_write_is_never_served(redis_url: str) -> None
     assert await cache.get_many_or_load(["p"], fast_load) == {"p": "new"}
     assert loads == 2  # the second read after the write came from Redis
     await client.aclose()
+
+
+async def test_a_failed_invalidation_reaches_every_instance(redis_url: str, mongo: TestMongo) -> None:
+    """Instance A's invalidation is refused (its Redis is unreachable); instance B, whose Redis answers, holds
+    an entry from before the write. B's next repair round applies A's recorded invalidation: B stops serving
+    the old value, and A trusts the cache again once it is applied."""
+    from subgraphs.kit.embedded_redis import free_port
+    from subgraphs.products.cache import CatalogCache, product_entry_key
+    from subgraphs.products.cache_repair import COLLECTION, PendingInvalidations
+
+    pending = PendingInvalidations(mongo.database("products")[COLLECTION])
+    healthy = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    unreachable = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
+    writer, reader = CatalogCache(unreachable, 60, pending), CatalogCache(healthy, 60, pending)
+    database = {"p": "old"}
+
+    async def load(ids: list[str]) -> dict:
+        return {"p": database["p"]}
+
+    assert await reader.get_many_or_load(["p"], load) == {"p": "old"}
+    database["p"] = "new"
+    await writer.invalidate(["p"])  # refused: recorded instead
+    assert len(await pending.pending()) == 1
+    assert await healthy.get(product_entry_key("p")) is not None
+    assert await reader.get_many_or_load(["p"], load) == {"p": "old"}  # stale until a repair round
+    assert await reader.repair() == 1
+    assert await pending.pending() == []
+    assert await reader.get_many_or_load(["p"], load) == {"p": "new"}
+
+    assert not writer._usable()  # it does not trust entries cached before its failed write ...
+    writer.redis = healthy  # ... until its Redis answers and the repair is applied (by anyone)
+    assert await writer.repair() == 0
+    assert writer._untrusted_until == 0.0
+    writer._skip_until = 0.0  # (the 1 s breaker after any Redis failure, which is not what this is about)
+    assert await writer.get_many_or_load(["p"], load) == {"p": "new"}
+    await healthy.aclose()
+    await unreachable.aclose()
+
+
+async def test_an_unrecorded_failed_invalidation_keeps_the_writer_off_the_cache(redis_url: str) -> None:
+    from subgraphs.kit.embedded_redis import free_port
+    from subgraphs.products.cache import CatalogCache
+
+    unreachable = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
+    writer = CatalogCache(unreachable, 60)  # nowhere to record: only the TTL bounds it
+    await writer.invalidate(["p"])
+    writer.redis = aioredis.Redis.from_url(redis_url)
+    assert await writer.repair() == 0
+    assert writer._untrusted_until > 0
+    await writer.redis.aclose()
+    await unreachable.aclose()
+
+
+async def test_a_recorded_failure_after_an_unrecorded_one_keeps_the_first_ones_bound(
+        redis_url: str, mongo: TestMongo) -> None:
+    from subgraphs.kit.embedded_redis import free_port
+    from subgraphs.products.cache import CatalogCache
+    from subgraphs.products.cache_repair import COLLECTION, PendingInvalidations
+
+    class RefusingOnce(PendingInvalidations):
+        refused = False
+
+        async def record(self, product_ids: Sequence[str]) -> None:
+            if not self.refused:
+                self.refused = True
+                raise ConnectionError("MongoDB is away too")
+            await super().record(product_ids)
+
+    unreachable = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
+    writer = CatalogCache(unreachable, 60, RefusingOnce(mongo.database("products")[COLLECTION]))
+    await writer.invalidate(["p"])  # neither applied nor recorded: its old entries live up to a TTL
+    await writer.invalidate(["q"])  # recorded
+    writer.redis = aioredis.Redis.from_url(redis_url)
+    assert await writer.repair() == 1
+    assert writer._untrusted_until == writer._unrecorded_until > 0  # still off the cache for p's sake
+    await writer.redis.aclose()
+    await unreachable.aclose()
+
+
+def test_the_repair_interval_is_read_and_checked() -> None:
+    assert ProductsConfig.from_env({}).cache_repair_seconds == 1.0
+    assert ProductsConfig.from_env({"PRODUCTS_CACHE_REPAIR_SECONDS": "0.25"}).cache_repair_seconds == 0.25
+    for bad in ("0", "soon", "-1", "7200"):
+        with pytest.raises(ValueError, match="PRODUCTS_CACHE_REPAIR_SECONDS"):
+            ProductsConfig.from_env({"PRODUCTS_CACHE_REPAIR_SECONDS": bad})

@@ -50,7 +50,8 @@ def code(body: dict) -> str:
 
 async def test_sdl_health_and_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json()["status"] == "ok"
-    assert (await client.get("/ready")).json() == {"status": "ready", "mongo": True, "redis": True}
+    assert (await client.get("/ready")).json() == {"status": "ready", "mongo": True, "redis": True,
+                                                   "products-cache-repair": True}
     sdl = (await gql(client, "{ _service { sdl } }"))["data"]["_service"]["sdl"]
     assert '@link(url: "https://specs.apollo.dev/federation/v2' in sdl
     assert 'type Product @key(fields: "id")' in sdl
