@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from subgraphs.kit.auth import Viewer
 from subgraphs.kit.cards import looks_like_card_number, refuse_card_number
 from subgraphs.kit.errors import BadUserInput, Forbidden, NotFound
@@ -179,7 +181,13 @@ class PaymentService:
             method={**(change or {}), "job_id": job_id_for(payment["_id"], attempt + 1)}, now=_now(),
         )
         if reopened is not None:
-            await self.core.enqueue(reopened)
+            try:
+                await self.core.enqueue(reopened)
+            except RedisError as exc:
+                # The new attempt is recorded: reconciliation queues an open payment that has no job
+                # (`Reconciler._repair`), so the retry is scheduled, only later than usual.
+                log.warning("payment %s attempt %d reopened but not queued (%s); reconciliation queues it",
+                            reopened["_id"], reopened["attempt"], exc)
             return RetryScheduled(reopened)
         current = await self.core.store.get(payment["_id"]) or payment
         if current["status"] in OPEN_STATUSES and current["attempt"] > 1 and not current.get("outcome_unknown"):

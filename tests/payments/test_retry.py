@@ -7,15 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from subgraphs.kit.auth import Viewer
 from subgraphs.kit.errors import BadUserInput, Forbidden, NotFound
 from subgraphs.kit.events.types import OrderCancelled
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.domain import job_id_for
+from subgraphs.payments.reconciliation import Reconciler
 from subgraphs.payments.service import PaymentService, RetryRefused, RetryScheduled
 from tests.payments.conftest import (
     DECLINED_CARD,
+    EVERYTHING_STALE,
     INSUFFICIENT_FUNDS_CARD,
     SUCCESS_CARD,
     order_created,
@@ -102,3 +105,27 @@ async def test_the_reopen_guard_lets_one_of_many_stale_readers_win(
     results = [await core.store.reopen_for_retry(payment["_id"], 1, method=None, now=datetime.now(UTC))
                for _ in range(5)]
     assert sum(result is not None for result in results) == 1
+
+
+async def test_a_retry_accepted_while_the_queue_is_unreachable_is_queued_by_reconciliation(
+    core: PaymentsCore, service: PaymentService, redis: aioredis.Redis, redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by the chaos suite (a Redis restart): the new attempt was recorded, the enqueue raised, and the
+    customer got 'Internal server error' for a retry that was in fact scheduled."""
+    order_id = await failed_payment(core, service, redis_url, INSUFFICIENT_FUNDS_CARD)
+
+    async def queue_down(payment: dict[str, object], job_id: str | None = None) -> bool:
+        raise RedisConnectionError("Error 111 connecting to the queue. Connection refused.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(core, "enqueue", queue_down)
+        outcome = await service.retry_payment(CUSTOMER, order_id, ("card", SUCCESS_CARD))
+    assert isinstance(outcome, RetryScheduled) and outcome.payment["attempt"] == 2
+    payment_id = outcome.payment["_id"]
+    assert await redis.zrange(core.config.queue_name, 0, -1) == []
+    report = await Reconciler(core).run_once(stale_after_seconds=EVERYTHING_STALE)
+    assert report.requeued == [payment_id]
+    async with running_worker(core, redis_url):
+        payment = await wait_status(core, payment_id, "SUCCEEDED")
+    assert [(a["number"], a["outcome"]) for a in payment["attempts"]] == [(1, "DECLINED"), (2, "SUCCEEDED")]
