@@ -15,6 +15,7 @@ Every repair is idempotent: a pass run any number of times changes nothing more 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -108,7 +109,11 @@ class Reconciler:
         record = None
         if payment["provider"] in self.core.providers:
             provider = self.core.providers.get(payment["provider"])
-            record = await provider.lookup(idempotency_key_for(payment_id, attempt))
+            # bounded like every provider call: an unanswered lookup is retried next round, and must not
+            # hold the pass (a job's timeout would cut it; a direct caller would wait for ever)
+            record = await asyncio.wait_for(
+                provider.lookup(idempotency_key_for(payment_id, attempt)), self.core.config.provider_timeout_seconds
+            )
         if record is not None:
             outcome = await self.processor.settle(payment, attempt, record, job_try=None, latency_ms=0)
             if not outcome.startswith("skipped"):
