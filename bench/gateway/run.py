@@ -1,6 +1,10 @@
 """Gateway benchmark: Node fixture subgraphs, our gateway, wrk (or aiohttp) load, median of N runs.
 
     .venv/bin/python bench/gateway/run.py [--duration 8] [--runs 3] [--connections 50] [--workers 1,2]
+                                          [--tracing 0.1,1]
+
+With --tracing, one worker's gateway is measured again per sampling ratio, exporting over OTLP/HTTP to
+a local sink that discards (the "off" row is the usual workers=1 one: no OTEL_* variables).
 
 Prints a table and writes var/bench/gateway.json. See bench/README.md.
 """
@@ -105,7 +109,23 @@ def compose_supergraph(products_url: str, reviews_url: str) -> str:
     )
 
 
-def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_wrk: bool) -> dict[str, Any]:
+def tracing_env(ratio: float, sink_port: int) -> dict[str, str]:
+    """OTEL_* for a gateway that samples `ratio` of the requests (of every trace it starts)."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": f"{ratio:g}",
+    }
+
+
+def bench_gateway(
+    supergraph: Path,
+    workers: int,
+    args: argparse.Namespace,
+    use_wrk: bool,
+    env: dict[str, str] | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
     cmd = [
@@ -123,7 +143,8 @@ def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_
     if workers > 1:
         cmd += ["--workers", str(workers)]
     log = tempfile.NamedTemporaryFile(prefix="bench-gateway-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**clean, **(env or {})})
     try:
         try:
             wait_until(
@@ -137,16 +158,48 @@ def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_
         answer = httpx.post(url, json={"query": QUERY}, timeout=10)
         if answer.status_code != 200 or answer.json() != EXPECTED:
             return {"error": f"wrong answer ({answer.status_code}): {answer.text[:500]}"}
-        return measure(url, json.dumps({"query": QUERY}), args, use_wrk, f"gateway workers={workers}")
+        return measure(url, json.dumps({"query": QUERY}), args, use_wrk, label or f"gateway workers={workers}")
     finally:
         stop(proc)
         log.close()
+
+
+def bench_tracing(supergraph: Path, args: argparse.Namespace, use_wrk: bool, results: dict[str, Any]) -> int:
+    """The workers=1 gateway again per sampling ratio; ratios against the same run's tracing-off row."""
+    ratios = [float(r) for r in args.tracing.split(",") if r.strip()]
+    if not ratios:
+        return 0
+    sink_port = free_port()
+    sink = subprocess.Popen([sys.executable, str(HERE / "otlp_sink.py"), str(sink_port)])
+    exit_code = 0
+    results["tracing"] = {}
+    try:
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{sink_port}/", timeout=2).status_code == 200, "OTLP sink", sink)
+        off = results["gateway"].get("1")
+        for ratio in ratios:
+            name = f"tracing {ratio:.0%}"
+            print(f"gateway workers=1 {name}", flush=True)
+            outcome = bench_gateway(supergraph, 1, args, use_wrk, tracing_env(ratio, sink_port), f"gateway {name}")
+            if "error" in outcome:
+                exit_code = 1
+            else:
+                base = results["baseline"]
+                outcome["rps_ratio"] = outcome["requests_per_second"] / base["requests_per_second"]
+                outcome["p50_ratio"] = outcome["p50_ms"] / base["p50_ms"]
+                if off and "error" not in off:
+                    outcome["rps_vs_off"] = outcome["requests_per_second"] / off["requests_per_second"]
+                    outcome["p50_vs_off"] = outcome["p50_ms"] / off["p50_ms"]
+            results["tracing"][name] = outcome
+    finally:
+        stop(sink)
+    return exit_code
 
 
 def print_table(results: dict[str, Any]) -> None:
     base = results["baseline"]
     rows = [("node subgraph direct (baseline)", base)]
     rows += [(w if w == "composition" else f"gateway workers={w}", r) for w, r in results["gateway"].items()]
+    rows += [(f"gateway workers=1 {name}", r) for name, r in results.get("tracing", {}).items()]
     print()
     print(
         f"load generator: {results['load_generator']}; {results['connections']} connections, "
@@ -162,6 +215,7 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"{name:<34}{r['requests_per_second']:>10,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
             f"{r['errors']:>8}{r.get('rps_ratio', 1.0):>10.3f}{r.get('p50_ratio', 1.0):>10.2f}"
+            + (f"  vs off: rps {r['rps_vs_off']:.3f}, p50 {r['p50_vs_off']:.2f}" if "rps_vs_off" in r else "")
         )
 
 
@@ -171,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", default="1,2", help="comma-separated gateway worker counts")
+    parser.add_argument("--tracing", default="0.1,1",
+                        help="comma-separated sampling ratios measured with tracing on (workers=1); '' for none")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench" / "gateway.json")
     args = parser.parse_args(argv or [])  # `python -m bench` calls main() with no arguments
@@ -226,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                         outcome["p50_ratio"] = outcome["p50_ms"] / base["p50_ms"]
                         outcome["p99_ratio"] = outcome["p99_ms"] / base["p99_ms"]
                     results["gateway"][str(workers)] = outcome
+                exit_code = max(exit_code, bench_tracing(supergraph, args, use_wrk, results))
     finally:
         stop(node)
 
