@@ -3,8 +3,8 @@
     .venv/bin/python bench/gateway/run.py [--duration 8] [--runs 3] [--connections 50] [--workers 1,2]
                                           [--tracing 0.1,1]
 
-With --tracing, one worker's gateway is measured again per sampling ratio, exporting over OTLP/HTTP to
-a local sink that discards (the "off" row is the usual workers=1 one: no OTEL_* variables).
+With --tracing, one-worker gateways with tracing off and at each sampling ratio (exporting over
+OTLP/HTTP to a local sink that discards) run side by side and are measured in interleaved runs.
 
 Prints a table and writes var/bench/gateway.json. See bench/README.md.
 """
@@ -118,14 +118,7 @@ def tracing_env(ratio: float, sink_port: int) -> dict[str, str]:
     }
 
 
-def bench_gateway(
-    supergraph: Path,
-    workers: int,
-    args: argparse.Namespace,
-    use_wrk: bool,
-    env: dict[str, str] | None = None,
-    label: str | None = None,
-) -> dict[str, Any]:
+def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_wrk: bool) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
     cmd = [
@@ -144,7 +137,7 @@ def bench_gateway(
         cmd += ["--workers", str(workers)]
     log = tempfile.NamedTemporaryFile(prefix="bench-gateway-", suffix=".log", delete=False)  # noqa: SIM115
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**clean, **(env or {})})
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=clean)
     try:
         try:
             wait_until(
@@ -158,41 +151,72 @@ def bench_gateway(
         answer = httpx.post(url, json={"query": QUERY}, timeout=10)
         if answer.status_code != 200 or answer.json() != EXPECTED:
             return {"error": f"wrong answer ({answer.status_code}): {answer.text[:500]}"}
-        return measure(url, json.dumps({"query": QUERY}), args, use_wrk, label or f"gateway workers={workers}")
+        return measure(url, json.dumps({"query": QUERY}), args, use_wrk, f"gateway workers={workers}")
     finally:
         stop(proc)
         log.close()
 
 
+def start_gateway(supergraph: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, Any]:
+    """A one-worker gateway with `env` on a free port, checked for the right answer."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    cmd = [sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph),
+           "--host", "127.0.0.1", "--port", str(port)]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    log = tempfile.NamedTemporaryFile(prefix="bench-gateway-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**clean, **env})
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200, "gateway", proc)
+    answer = httpx.post(url, json={"query": QUERY}, timeout=10)
+    if answer.status_code != 200 or answer.json() != EXPECTED:
+        raise RuntimeError(f"wrong answer ({answer.status_code}): {answer.text[:500]}")
+    return proc, url, log
+
+
 def bench_tracing(supergraph: Path, args: argparse.Namespace, use_wrk: bool, results: dict[str, Any]) -> int:
-    """The workers=1 gateway again per sampling ratio; ratios against the same run's tracing-off row."""
+    """Tracing off and at each sampling ratio: one-worker gateways running side by side, their runs
+    interleaved (off, 10%, 100%, off, ...) so that every variant sees the same machine noise."""
     ratios = [float(r) for r in args.tracing.split(",") if r.strip()]
     if not ratios:
         return 0
     sink_port = free_port()
     sink = subprocess.Popen([sys.executable, str(HERE / "otlp_sink.py"), str(sink_port)])
-    exit_code = 0
-    results["tracing"] = {}
+    variants: dict[str, dict[str, str]] = {"tracing off": {}}
+    variants.update({f"tracing {ratio:.0%}": tracing_env(ratio, sink_port) for ratio in ratios})
+    started: dict[str, tuple[subprocess.Popen[bytes], str, Any]] = {}
+    body = json.dumps({"query": QUERY})
     try:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{sink_port}/", timeout=2).status_code == 200, "OTLP sink", sink)
-        off = results["gateway"].get("1")
-        for ratio in ratios:
-            name = f"tracing {ratio:.0%}"
-            print(f"gateway workers=1 {name}", flush=True)
-            outcome = bench_gateway(supergraph, 1, args, use_wrk, tracing_env(ratio, sink_port), f"gateway {name}")
-            if "error" in outcome:
-                exit_code = 1
-            else:
-                base = results["baseline"]
-                outcome["rps_ratio"] = outcome["requests_per_second"] / base["requests_per_second"]
-                outcome["p50_ratio"] = outcome["p50_ms"] / base["p50_ms"]
-                if off and "error" not in off:
-                    outcome["rps_vs_off"] = outcome["requests_per_second"] / off["requests_per_second"]
-                    outcome["p50_vs_off"] = outcome["p50_ms"] / off["p50_ms"]
-            results["tracing"][name] = outcome
+        for name, env in variants.items():
+            started[name] = start_gateway(supergraph, env)
+        print(f"tracing: {', '.join(variants)} side by side, runs interleaved", flush=True)
+        for _, url, _ in started.values():
+            run_load(url, body, args.connections, WARMUP_SECONDS, use_wrk)
+        runs: dict[str, list[LoadResult]] = {name: [] for name in variants}
+        for i in range(args.runs):
+            for name, (_, url, _) in started.items():
+                result = run_load(url, body, args.connections, args.duration, use_wrk)
+                print(f"  gateway {name} run {i + 1}/{args.runs}: {result.requests_per_second:,.0f} req/s "
+                      f"p50 {result.p50_ms:.2f} ms p99 {result.p99_ms:.2f} ms errors {result.errors}", flush=True)
+                runs[name].append(result)
+    except RuntimeError as exc:
+        results["tracing"] = {"error": {"error": str(exc)}}
+        return 1
     finally:
+        for proc, _, log in started.values():
+            stop(proc)
+            log.close()
         stop(sink)
-    return exit_code
+    base = results["baseline"]
+    summaries = {name: summarize(found) for name, found in runs.items()}
+    off = summaries["tracing off"]
+    for summary in summaries.values():
+        summary["rps_ratio"] = summary["requests_per_second"] / base["requests_per_second"]
+        summary["p50_ratio"] = summary["p50_ms"] / base["p50_ms"]
+        summary["rps_vs_off"] = summary["requests_per_second"] / off["requests_per_second"]
+        summary["p50_vs_off"] = summary["p50_ms"] / off["p50_ms"]
+    results["tracing"] = summaries
+    return 0
 
 
 def print_table(results: dict[str, Any]) -> None:
