@@ -30,7 +30,8 @@ def instrument_http(app: Any) -> Any:
         return app
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-    return OpenTelemetryMiddleware(app, excluded_urls="/health,/ready")
+    return OpenTelemetryMiddleware(app, excluded_urls="/health,/ready",
+                                   exclude_spans=["receive", "send"])  # per-message spans: cost, no insight
 
 
 def client_trace_configs() -> list[Any]:

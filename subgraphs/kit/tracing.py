@@ -42,7 +42,8 @@ def instrument_app(app: ASGIApp) -> ASGIApp:
         return app
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-    return OpenTelemetryMiddleware(app, excluded_urls="/health,/ready,/events/stats")
+    return OpenTelemetryMiddleware(app, excluded_urls="/health,/ready,/events/stats",
+                                   exclude_spans=["receive", "send"])  # per-message spans: cost, no insight
 
 
 @contextlib.contextmanager
