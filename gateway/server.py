@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from . import tracing
 from .config import Settings
 from .errors import RequestError, error_dict
 from .limits.report import COST_HEADER
@@ -246,9 +247,11 @@ def create_app(
     gateway behind the subscription transports and the explorer. Its `.app` is the `GatewayApp`."""
     settings = settings or Settings.from_env()
     settings.check_production()  # production on development defaults: refuse to start
+    tracing.configure()
     if gateway is None:
         gateway = Gateway(settings.load_supergraph_sdl(), settings)
-    return with_realtime(GatewayApp(gateway, settings), gateway, settings, subscription_settings)
+    core = tracing.instrument_http(GatewayApp(gateway, settings))
+    return with_realtime(core, gateway, settings, subscription_settings)
 
 
 def create_app_from_env() -> RealtimeMiddleware:

@@ -1,6 +1,10 @@
 """Gateway benchmark: Node fixture subgraphs, our gateway, wrk (or aiohttp) load, median of N runs.
 
     .venv/bin/python bench/gateway/run.py [--duration 8] [--runs 3] [--connections 50] [--workers 1,2]
+                                          [--tracing 0.1,1]
+
+With --tracing, one-worker gateways with tracing off and at each sampling ratio (exporting over
+OTLP/HTTP to a local sink that discards) run side by side and are measured in interleaved runs.
 
 Prints a table and writes var/bench/gateway.json. See bench/README.md.
 """
@@ -105,6 +109,15 @@ def compose_supergraph(products_url: str, reviews_url: str) -> str:
     )
 
 
+def tracing_env(ratio: float, sink_port: int) -> dict[str, str]:
+    """OTEL_* for a gateway that samples `ratio` of the requests (of every trace it starts)."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": f"{ratio:g}",
+    }
+
+
 def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_wrk: bool) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
@@ -123,7 +136,8 @@ def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_
     if workers > 1:
         cmd += ["--workers", str(workers)]
     log = tempfile.NamedTemporaryFile(prefix="bench-gateway-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=clean)
     try:
         try:
             wait_until(
@@ -143,10 +157,73 @@ def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_
         log.close()
 
 
+def start_gateway(supergraph: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, Any]:
+    """A one-worker gateway with `env` on a free port, checked for the right answer."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    cmd = [sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph),
+           "--host", "127.0.0.1", "--port", str(port)]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    log = tempfile.NamedTemporaryFile(prefix="bench-gateway-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**clean, **env})
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200, "gateway", proc)
+    answer = httpx.post(url, json={"query": QUERY}, timeout=10)
+    if answer.status_code != 200 or answer.json() != EXPECTED:
+        raise RuntimeError(f"wrong answer ({answer.status_code}): {answer.text[:500]}")
+    return proc, url, log
+
+
+def bench_tracing(supergraph: Path, args: argparse.Namespace, use_wrk: bool, results: dict[str, Any]) -> int:
+    """Tracing off and at each sampling ratio: one-worker gateways running side by side, their runs
+    interleaved (off, 10%, 100%, off, ...) so that every variant sees the same machine noise."""
+    ratios = [float(r) for r in args.tracing.split(",") if r.strip()]
+    if not ratios:
+        return 0
+    sink_port = free_port()
+    sink = subprocess.Popen([sys.executable, str(HERE / "otlp_sink.py"), str(sink_port)])
+    variants: dict[str, dict[str, str]] = {"tracing off": {}}
+    variants.update({f"tracing {ratio:.0%}": tracing_env(ratio, sink_port) for ratio in ratios})
+    started: dict[str, tuple[subprocess.Popen[bytes], str, Any]] = {}
+    body = json.dumps({"query": QUERY})
+    try:
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{sink_port}/", timeout=2).status_code == 200, "OTLP sink", sink)
+        for name, env in variants.items():
+            started[name] = start_gateway(supergraph, env)
+        print(f"tracing: {', '.join(variants)} side by side, runs interleaved", flush=True)
+        for _, url, _ in started.values():
+            run_load(url, body, args.connections, WARMUP_SECONDS, use_wrk)
+        runs: dict[str, list[LoadResult]] = {name: [] for name in variants}
+        for i in range(args.runs):
+            for name, (_, url, _) in started.items():
+                result = run_load(url, body, args.connections, args.duration, use_wrk)
+                print(f"  gateway {name} run {i + 1}/{args.runs}: {result.requests_per_second:,.0f} req/s "
+                      f"p50 {result.p50_ms:.2f} ms p99 {result.p99_ms:.2f} ms errors {result.errors}", flush=True)
+                runs[name].append(result)
+    except RuntimeError as exc:
+        results["tracing"] = {"error": {"error": str(exc)}}
+        return 1
+    finally:
+        for proc, _, log in started.values():
+            stop(proc)
+            log.close()
+        stop(sink)
+    base = results["baseline"]
+    summaries = {name: summarize(found) for name, found in runs.items()}
+    off = summaries["tracing off"]
+    for summary in summaries.values():
+        summary["rps_ratio"] = summary["requests_per_second"] / base["requests_per_second"]
+        summary["p50_ratio"] = summary["p50_ms"] / base["p50_ms"]
+        summary["rps_vs_off"] = summary["requests_per_second"] / off["requests_per_second"]
+        summary["p50_vs_off"] = summary["p50_ms"] / off["p50_ms"]
+    results["tracing"] = summaries
+    return 0
+
+
 def print_table(results: dict[str, Any]) -> None:
     base = results["baseline"]
     rows = [("node subgraph direct (baseline)", base)]
     rows += [(w if w == "composition" else f"gateway workers={w}", r) for w, r in results["gateway"].items()]
+    rows += [(f"gateway workers=1 {name}", r) for name, r in results.get("tracing", {}).items()]
     print()
     print(
         f"load generator: {results['load_generator']}; {results['connections']} connections, "
@@ -162,6 +239,7 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"{name:<34}{r['requests_per_second']:>10,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
             f"{r['errors']:>8}{r.get('rps_ratio', 1.0):>10.3f}{r.get('p50_ratio', 1.0):>10.2f}"
+            + (f"  vs off: rps {r['rps_vs_off']:.3f}, p50 {r['p50_vs_off']:.2f}" if "rps_vs_off" in r else "")
         )
 
 
@@ -171,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", default="1,2", help="comma-separated gateway worker counts")
+    parser.add_argument("--tracing", default="0.1,1",
+                        help="comma-separated sampling ratios measured with tracing on (workers=1); '' for none")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench" / "gateway.json")
     args = parser.parse_args(argv or [])  # `python -m bench` calls main() with no arguments
@@ -226,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                         outcome["p50_ratio"] = outcome["p50_ms"] / base["p50_ms"]
                         outcome["p99_ratio"] = outcome["p99_ms"] / base["p99_ms"]
                     results["gateway"][str(workers)] = outcome
+                exit_code = max(exit_code, bench_tracing(supergraph, args, use_wrk, results))
     finally:
         stop(node)
 

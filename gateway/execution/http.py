@@ -18,6 +18,7 @@ import orjson
 
 from authn.internal import GATEWAY_SENDER, INTERNAL_HEADER, InternalSigner
 
+from .. import tracing
 from ..config import Settings
 
 log = logging.getLogger("gateway.execution.http")
@@ -80,6 +81,7 @@ class SubgraphClient:
                 connector=connector,
                 skip_auto_headers=("User-Agent",),
                 auto_decompress=True,
+                trace_configs=tracing.client_trace_configs() or None,
             )
 
     async def close(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from .. import tracing
 from ..authz.operation import AuthorizedVariant
 from ..execution.executor import PlanExecution, merge_into, subgraph_errors
 from ..execution.shaping import shape_response
@@ -47,15 +48,17 @@ class EnrichedStream:
         self._plan = plan
         self._variables = variables
         self._headers = headers
+        self._span = tracing.subscribed(prepared.name, headers)
 
     def __aiter__(self) -> AsyncIterator[ExecutionResult]:
         return self
 
     async def __anext__(self) -> ExecutionResult:
         event = await self._source.__anext__()
-        return await self._engine.complete_event(
-            self._prepared, self._plan, event, self._variables, self._headers, self._auth_errors
-        )
+        with tracing.completing_event(self._prepared.name, self._span):
+            return await self._engine.complete_event(
+                self._prepared, self._plan, event, self._variables, self._headers, self._auth_errors
+            )
 
     async def aclose(self) -> None:
         await self._source.aclose()

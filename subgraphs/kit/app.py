@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from subgraphs.kit import tracing
 from subgraphs.kit.auth import prepare_authorization
 from subgraphs.kit.context import RequestContext
 from subgraphs.kit.events.stats import stream_stats
@@ -159,4 +160,6 @@ def create_service_app(
     app.add_middleware(InternalOnlyMiddleware, secret=settings.subgraph_shared_secret,
                        max_skew_seconds=settings.subgraph_max_skew_seconds)
     app.add_middleware(RequestIdMiddleware)
+    if tracing.configure(settings.service):
+        app.add_middleware(tracing.instrument_app)
     return app

@@ -21,6 +21,7 @@ import os
 import signal
 from typing import Any
 
+from subgraphs.kit import tracing
 from subgraphs.kit.queue import InProcessWorker
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m subgraphs.kit.worker_process")
     parser.add_argument("settings", help="the WorkerSettings class, e.g. subgraphs.orders.worker.WorkerSettings")
     args = parser.parse_args(argv)
+    tracing.configure(f"{args.settings.split('.')[1] if args.settings.count('.') >= 2 else 'service'}-worker")
     asyncio.run(run(load_settings(args.settings), os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"))
     return 0
 

@@ -24,6 +24,7 @@ from arq.jobs import Job, JobStatus
 from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.kit.events import Event, outbox_entry
 from subgraphs.kit.events.types import NotificationSent
+from subgraphs.kit.tracing import TRACE_FIELD, job_carrier
 from subgraphs.notifications.config import NotificationConfig
 from subgraphs.notifications.model import QUEUE_NAME, SOURCE, Channel, Outcome, Status, sent_event_id
 from subgraphs.notifications.store import NotificationStore, attempt_record
@@ -149,7 +150,8 @@ class Deliverer:
 
 async def enqueue_delivery(pool: ArqRedis, job: str, notification_id: str) -> None:
     """Enqueue once per job id (arq ignores a job id that is queued, running or has a kept result)."""
-    await pool.enqueue_job(DELIVER_JOB, notification_id, _job_id=job, _queue_name=QUEUE_NAME)
+    extra: dict[str, Any] = {TRACE_FIELD: carried} if (carried := job_carrier()) else {}
+    await pool.enqueue_job(DELIVER_JOB, notification_id, _job_id=job, _queue_name=QUEUE_NAME, **extra)
 
 
 async def requeue_stale(store: NotificationStore, pool: ArqRedis, older_than: timedelta) -> int:

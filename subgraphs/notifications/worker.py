@@ -16,6 +16,7 @@ from arq import Retry, cron, func
 from arq.connections import RedisSettings
 
 from subgraphs.kit.queue import HEALTH_CHECK_INTERVAL_SECONDS, redis_settings
+from subgraphs.kit.tracing import running_job
 from subgraphs.notifications.delivery import DELIVER_JOB, requeue_stale
 from subgraphs.notifications.model import QUEUE_NAME
 
@@ -27,9 +28,11 @@ UNEXPECTED_ERROR_RETRIES = 3
 UNEXPECTED_ERROR_DELAY_SECONDS = 5.0
 
 
-async def deliver_notification(ctx: dict[str, Any], notification_id: str) -> str:
+async def deliver_notification(ctx: dict[str, Any], notification_id: str, trace: dict[str, str] | None = None) -> str:
+    """`trace`: the W3C context the job was enqueued in (absent in jobs enqueued without tracing)."""
     try:
-        return str(await ctx["deliverer"].deliver(notification_id))
+        with running_job(DELIVER_JOB, trace, int(ctx.get("job_try", 1))):
+            return str(await ctx["deliverer"].deliver(notification_id))
     except Retry:
         raise
     except Exception:

@@ -10,6 +10,7 @@ from arq.connections import ArqRedis
 
 from subgraphs.kit.events import EventBus, OutboxRelay
 from subgraphs.kit.queue import queue_pool
+from subgraphs.kit.tracing import traced_spec
 from subgraphs.payments.breaker import CircuitBreaker
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.documents import job_spec
@@ -69,7 +70,7 @@ class PaymentsCore:
     async def enqueue(self, payment: dict[str, Any], job_id: str | None = None) -> bool:
         """Queue the charge of the payment's current attempt; False when that job id is already queued."""
         job = await self.queue.enqueue_job(
-            PROCESS_PAYMENT, payment["_id"], payment["attempt"], job_spec(payment),
+            PROCESS_PAYMENT, payment["_id"], payment["attempt"], traced_spec(job_spec(payment)),
             _job_id=job_id or payment["job_id"], _queue_name=self.config.queue_name,
         )
         return job is not None

@@ -11,6 +11,7 @@ from arq.worker import Function
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from subgraphs.kit.tracing import TRACE_FIELD, running_job
 from subgraphs.payments.components import PROCESS_PAYMENT, PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.processor import PaymentProcessor
@@ -22,8 +23,10 @@ REDIS_OUTAGE_DEFER_SECONDS = 1.0
 
 async def process_payment(ctx: dict[str, Any], payment_id: str, attempt: int, spec: dict[str, Any]) -> str:
     core: PaymentsCore = ctx[CTX_KEY]
+    job_try = int(ctx.get("job_try", 1))
     try:
-        return await PaymentProcessor(core).run(payment_id, attempt, spec, job_try=int(ctx.get("job_try", 1)))
+        with running_job(PROCESS_PAYMENT, spec.get(TRACE_FIELD), job_try):
+            return await PaymentProcessor(core).run(payment_id, attempt, spec, job_try=job_try)
     except (RedisConnectionError, RedisTimeoutError) as exc:
         # Redis (ledger, breaker) went away mid-job: the outcome is unknown, the same key makes a re-run safe.
         raise Retry(defer=REDIS_OUTAGE_DEFER_SECONDS) from exc

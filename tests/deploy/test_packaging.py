@@ -34,7 +34,7 @@ from tests.support.tokens import bearer
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "authn", "gateway", "subgraphs")
+SOURCES = ("pyproject.toml", "README.md", "authn", "gateway", "subgraphs", "telemetry")
 RUNTIME_DATA = (
     "subgraphs/notifications/templates/_layout.html",
     "subgraphs/notifications/templates/order.created/email.html",

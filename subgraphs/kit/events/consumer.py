@@ -37,6 +37,7 @@ from subgraphs.kit.events.stats import dead_letter_minid, dead_letter_stream
 from subgraphs.kit.indexes import ensure_indexes, ttl
 from subgraphs.kit.liveness import LoopHealth
 from subgraphs.kit.logs import trace_id_var
+from subgraphs.kit.tracing import consuming
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,8 @@ class EventConsumer:
     async def _run_handler(handler: Handler, event: Event) -> Exception | None:
         token = trace_id_var.set(event.trace_id or "-")
         try:
-            await handler(event)
+            with consuming(event.type, event.id, event.source, event.trace_carrier()):
+                await handler(event)
         except Exception as exc:
             log.warning("handler for %s (%s) failed: %s", event.type, event.id, exc, exc_info=True)
             return exc

@@ -1,0 +1,1 @@
+"""Observability mechanics shared by the gateway and the services (imports neither)."""
