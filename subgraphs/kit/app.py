@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from subgraphs.kit.access_log import AccessLogMiddleware
 from subgraphs.kit.auth import prepare_authorization
 from subgraphs.kit.context import RequestContext
 from subgraphs.kit.events.stats import stream_stats
@@ -158,5 +159,6 @@ def create_service_app(
     settings = runtime.settings
     app.add_middleware(InternalOnlyMiddleware, secret=settings.subgraph_shared_secret,
                        max_skew_seconds=settings.subgraph_max_skew_seconds)
+    app.add_middleware(AccessLogMiddleware)  # inside RequestIdMiddleware: its line carries the id
     app.add_middleware(RequestIdMiddleware)
     return app

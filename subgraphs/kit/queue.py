@@ -22,6 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from subgraphs.kit.liveness import LoopHealth
+from subgraphs.kit.logs import quiet_cron_jobs
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class InProcessWorker:
         options: dict[str, Any] | None = None,
     ) -> None:
         self.queue_name = queue_name
+        quiet_cron_jobs(job.name for job in cron_jobs)  # their idle runs log at DEBUG (kit.logs)
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self._options: dict[str, Any] = {
             "functions": list(functions),
