@@ -165,6 +165,7 @@ class GatewayApp:
         if extensions is not None or gateway.persisted.safelist:  # persisted queries (APQ, safelist)
             query = await gateway.persisted.resolve(query, extensions)
         prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http
+        note_operation(prepared.name)  # the document's own name when the request gave none
         check_operation_kind(prepared.kind, via_get=is_get, streaming=False)
         if gateway.rate_limiter is not None:  # after parsing, before any subgraph fetch
             await gateway.rate_limiter.check(prepared, claims.subject if claims else None, headers, peer)

@@ -42,7 +42,7 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
         Panel("p95 latency by operation",
               ((_p95("gateway_request_duration_seconds", "operation_name"), "{{operation_name}}"),), "s"),
         Panel("Error ratio by operation",
-              ((f'sum by (operation_name) (rate(gateway_requests_total{{outcome!="ok"}}[{RATE}]))'
+              ((f'sum by (operation_name) (rate(gateway_requests_total{{outcome!="success"}}[{RATE}]))'
                 f" / sum by (operation_name) (rate(gateway_requests_total[{RATE}]))", "{{operation_name}}"),),
               "percentunit"),
     )),

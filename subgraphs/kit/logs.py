@@ -8,12 +8,14 @@ health-check records, and the internal HTTP clients (httpx, httpcore, aiohttp)."
 
 from __future__ import annotations
 
-import ast
 import contextvars
+import dataclasses
+import functools
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import orjson
 
@@ -42,17 +44,8 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def _idle_result(text: str) -> bool:
-    """Whether a job result (arq's repr of it) says no work was done: None, 0, False, empty, or a
-    mapping/sequence of such (a sweep's counters all zero)."""
-    try:
-        value = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):  # truncated or not a literal: work
-        return False
-    return _idle_value(value)
-
-
 def _idle_value(value: object) -> bool:
+    """None, 0, False, empty, or a mapping/sequence of such (a sweep's counters all zero)."""
     if isinstance(value, dict):
         return all(_idle_value(v) for v in value.values())
     if isinstance(value, list | tuple | set):
@@ -60,18 +53,32 @@ def _idle_value(value: object) -> bool:
     return not value
 
 
-_cron_job_names: set[str] = set()
+# cron job name -> whether its latest run did nothing (noted by the wrapper quiet_cron_jobs puts around it)
+_cron_runs: dict[str, bool] = {}
 
 
-def quiet_cron_jobs(names: Iterable[str]) -> None:
-    """Mark arq cron job names whose start/finish lines are DEBUG unless they did work (InProcessWorker
-    registers its cron jobs)."""
-    _cron_job_names.update(names)
+def quiet_cron_jobs(jobs: Iterable[Any]) -> list[Any]:
+    """Copies of arq cron jobs whose start/finish lines log at DEBUG unless the run did work (a result
+    other than None, 0, False, empty, or counters all zero). InProcessWorker runs its cron jobs so."""
+    return [dataclasses.replace(job, coroutine=_noting(job.name, job.coroutine)) for job in jobs]
+
+
+def _noting(name: str, coroutine: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    _cron_runs.setdefault(name, True)
+
+    @functools.wraps(coroutine)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        _cron_runs[name] = False  # raised: not idle (arq logs the failure at its own level anyway)
+        result = await coroutine(*args, **kwargs)
+        _cron_runs[name] = _idle_value(result)
+        return result
+
+    return run
 
 
 def _is_cron_ref(ref: object) -> bool:
     """arq names a cron job's run by the cron job's name alone (other jobs: `<job id>:<function>`)."""
-    return isinstance(ref, str) and ref in _cron_job_names
+    return isinstance(ref, str) and ref in _cron_runs
 
 
 class QuietCronFilter(logging.Filter):
@@ -89,8 +96,8 @@ class QuietCronFilter(logging.Filter):
         elif len(args) >= 2 and _is_cron_ref(args[1]):
             if "→" in record.msg:  # a cron job starts: whether it does anything shows when it ends
                 quiet = True
-            elif "←" in record.msg and len(args) >= 3:
-                quiet = _idle_result(str(args[2]))
+            elif "←" in record.msg:
+                quiet = _cron_runs.get(str(args[1]), False)
         if not quiet:
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"

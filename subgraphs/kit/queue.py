@@ -123,11 +123,10 @@ class InProcessWorker:
         options: dict[str, Any] | None = None,
     ) -> None:
         self.queue_name = queue_name
-        quiet_cron_jobs(job.name for job in cron_jobs)  # their idle runs log at DEBUG (kit.logs)
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self._options: dict[str, Any] = {
             "functions": list(functions),
-            "cron_jobs": list(cron_jobs) or None,
+            "cron_jobs": quiet_cron_jobs(cron_jobs) or None,  # idle runs log at DEBUG (kit.logs)
             "queue_name": queue_name,
             "redis_settings": redis_settings(redis_url),
             "ctx": ctx,

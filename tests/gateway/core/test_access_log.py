@@ -59,16 +59,18 @@ def test_one_access_line_per_request_and_the_ids_travel_on(
                          headers={"x-request-id": "client-7", "traceparent": TRACEPARENT})
         bad = client.post("/graphql", json={"query": "{ nope }"})
         missing = client.get("/nowhere")
+        unnamed = client.post("/graphql", json={"query": "query Whoami { me { id } }"})
     assert ok.status_code == 200 and ok.json()["data"] == {"me": {"id": "1"}}
-    assert bad.status_code == 400 and missing.status_code == 404
-    first, second, third = access_lines(caplog)
+    assert bad.status_code == 400 and missing.status_code == 404 and unnamed.status_code == 200
+    first, second, third, fourth = access_lines(caplog)
     assert (first.method, first.path, first.operation, first.status) == ("POST", "/graphql", "Me", 200)  # type: ignore[attr-defined]
     assert (first.request_id, first.trace_id) == ("client-7", TRACE)  # type: ignore[attr-defined]
     assert isinstance(first.duration_ms, float) and first.duration_ms > 0  # type: ignore[attr-defined]
     assert (second.status, second.operation, second.trace_id) == (400, "-", "-")  # type: ignore[attr-defined]
     assert second.request_id == bad.headers["x-request-id"]  # type: ignore[attr-defined]
     assert (third.path, third.status) == ("/nowhere", 404)  # type: ignore[attr-defined]
-    assert len(seen) == 1 and seen[0]["x-request-id"] == "client-7" and seen[0]["traceparent"] == TRACEPARENT
+    assert fourth.operation == "Whoami"  # type: ignore[attr-defined]  # from the document
+    assert len(seen) == 2 and seen[0]["x-request-id"] == "client-7" and seen[0]["traceparent"] == TRACEPARENT
 
 
 def test_probes_log_at_debug(upstream: tuple[RunningServer, list[dict[str, str]]],
