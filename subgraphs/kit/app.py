@@ -74,7 +74,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id")
-        request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
+        text = incoming.decode("latin-1")[:128] if incoming else ""
+        # a printable id only: it is written into every log line of the request
+        request_id = text if text.isprintable() and text.strip() else uuid.uuid4().hex
         token = request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:

@@ -76,7 +76,9 @@ async def test_one_access_line_per_request_with_its_fields(
         )
         refused = await client.post("/graphql", content=b"not json", headers={"content-type": "application/json"})
         fetched = await client.get("/graphql", params={"query": "query G { thing { id } }", "operationName": "G"})
+        forged = await client.get("/health", headers={"x-request-id": "a\tb"})
     assert answered.status_code == 200 and refused.status_code == 400 and fetched.status_code == 200
+    assert forged.headers["x-request-id"] not in ("a\tb", "-")  # not printable: a new id
     lines = [r for r in caplog.records if r.name == "access"]
     assert len(lines) == 3, [r.getMessage() for r in lines]
     first, second, third = lines
