@@ -109,17 +109,11 @@ def _settings() -> Settings | None:
         return None
 
 
-def _log_startup() -> None:
-    """Composition attempts are logged on stderr (uvicorn configures only its own loggers)."""
-    import logging
+def _log_startup(level: str | None = None) -> None:
+    """The gateway's log lines on stderr (gateway.logs); uvicorn keeps no handlers of its own."""
+    from .logs import configure_from_env
 
-    logger = logging.getLogger("gateway.startup")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    configure_from_env(level)
 
 
 def _uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -127,7 +121,8 @@ def _uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
         "host": args.host or settings.host,
         "port": args.port if args.port is not None else settings.port,
         "log_level": args.log_level,
-        "access_log": False,
+        "log_config": None,  # gateway.logs configures every logger, uvicorn's included
+        "access_log": False,  # gateway.access writes the access line
         "loop": "uvloop",
         "http": "httptools",
         "lifespan": "on",

@@ -67,7 +67,9 @@ class Gateway:
         self.persisted = PersistedQueries.from_settings(self.settings)
         # who is asking: verified once per request, before planning (gateway.auth)
         self.auth = RequestIdentity(self.settings.verifier_config())
-        self._forward = tuple(dict.fromkeys(("authorization", "x-request-id", *self.settings.forward_headers)))
+        # traceparent: the subgraphs' log lines carry the client's trace id
+        forwarded = ("authorization", "x-request-id", "traceparent", *self.settings.forward_headers)
+        self._forward = tuple(dict.fromkeys(forwarded))
         self._fixed_labels = frozenset(
             label for label in self.supergraph.override_labels if label in self.settings.override_labels
         )

@@ -17,9 +17,11 @@ from urllib.parse import parse_qsl
 import orjson
 
 from . import tracing
+from .access_log import AccessRecord, note_operation, trace_id_from
 from .config import Settings
 from .errors import RequestError, error_dict
 from .limits.report import COST_HEADER
+from .logs import configure_from_env, request_id_var, trace_id_var
 from .multipart import accepts_multipart, send_multipart
 from .request import (
     HttpError,
@@ -83,7 +85,21 @@ class GatewayApp:
         path: str = scope["path"]
         method: str = scope["method"]
         request_id = _request_id(scope)
-        send = _sending_request_id(send, request_id)
+        id_token = request_id_var.set(request_id)
+        trace_id = trace_id_from(_header(scope, b"traceparent"))
+        trace_token = trace_id_var.set(trace_id) if trace_id else None
+        access = AccessRecord(method, path)
+        send = access.wrap(_sending_request_id(send, request_id))
+        try:
+            await self._route(scope, receive, send, path, method, request_id)
+        finally:
+            access.finish()
+            if trace_token is not None:
+                trace_id_var.reset(trace_token)
+            request_id_var.reset(id_token)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send, path: str, method: str,
+                     request_id: str) -> None:
         try:
             if path in ("/graphql", "/graphql/"):
                 headers = _headers(scope)
@@ -144,11 +160,13 @@ class GatewayApp:
         receive: Receive | None = None,
     ) -> None:
         query, variables, operation_name, extensions = request_params(payload)
+        note_operation(operation_name)
         gateway = self.gateway
         claims = await gateway.identify(headers, peer)  # a bad token: 401 before any planning
         if extensions is not None or gateway.persisted.safelist:  # persisted queries (APQ, safelist)
             query = await gateway.persisted.resolve(query, extensions)
         prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http
+        note_operation(prepared.name)  # the document's own name when the request gave none
         check_operation_kind(prepared.kind, via_get=is_get, streaming=False)
         if gateway.rate_limiter is not None:  # after parsing, before any subgraph fetch
             await gateway.rate_limiter.check(prepared, claims.subject if claims else None, headers, peer)
@@ -182,6 +200,13 @@ def _request_id(scope: Scope) -> str:
                 return text
             break
     return uuid.uuid4().hex
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _sending_request_id(send: Send, request_id: str) -> Send:
@@ -256,4 +281,5 @@ def create_app(
 
 def create_app_from_env() -> RealtimeMiddleware:
     """Factory for `uvicorn --factory` and multi-worker runs: everything comes from the environment."""
+    configure_from_env()  # a spawned uvicorn worker process starts with no logging configured
     return create_app(Settings.from_env())

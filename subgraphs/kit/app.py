@@ -23,6 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from subgraphs.kit import tracing
+from subgraphs.kit.access_log import AccessLogMiddleware
 from subgraphs.kit.auth import prepare_authorization
 from subgraphs.kit.context import RequestContext
 from subgraphs.kit.events.stats import stream_stats
@@ -74,7 +75,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id")
-        request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
+        text = incoming.decode("latin-1")[:128] if incoming else ""
+        # a printable id only: it is written into every log line of the request
+        request_id = text if text.isprintable() and text.strip() else uuid.uuid4().hex
         token = request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:
@@ -159,6 +162,7 @@ def create_service_app(
     settings = runtime.settings
     app.add_middleware(InternalOnlyMiddleware, secret=settings.subgraph_shared_secret,
                        max_skew_seconds=settings.subgraph_max_skew_seconds)
+    app.add_middleware(AccessLogMiddleware)  # inside RequestIdMiddleware: its line carries the id
     app.add_middleware(RequestIdMiddleware)
     if tracing.configure(settings.service):
         app.add_middleware(tracing.instrument_app)

@@ -22,6 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from subgraphs.kit.liveness import LoopHealth
+from subgraphs.kit.logs import quiet_cron_jobs
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class InProcessWorker:
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self._options: dict[str, Any] = {
             "functions": list(functions),
-            "cron_jobs": list(cron_jobs) or None,
+            "cron_jobs": quiet_cron_jobs(cron_jobs) or None,  # idle runs log at DEBUG (kit.logs)
             "queue_name": queue_name,
             "redis_settings": redis_settings(redis_url),
             "ctx": ctx,

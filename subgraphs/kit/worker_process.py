@@ -22,7 +22,9 @@ import signal
 from typing import Any
 
 from subgraphs.kit import tracing
+from subgraphs.kit.logs import configure_logging
 from subgraphs.kit.queue import InProcessWorker
+from subgraphs.kit.settings import env_flag
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,20 @@ async def run(settings: Any, redis_url: str) -> None:
             await on_shutdown(ctx)
 
 
+def worker_service_name(path: str) -> str:
+    """`subgraphs.orders.worker.WorkerSettings` -> `orders-worker` (the name in every log line)."""
+    parts = path.split(".")
+    return f"{parts[1]}-worker" if len(parts) > 2 and parts[0] == "subgraphs" else parts[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m subgraphs.kit.worker_process")
     parser.add_argument("settings", help="the WorkerSettings class, e.g. subgraphs.orders.worker.WorkerSettings")
     args = parser.parse_args(argv)
-    tracing.configure(f"{args.settings.split('.')[1] if args.settings.count('.') >= 2 else 'service'}-worker")
+    service = worker_service_name(args.settings)
+    configure_logging(service, os.environ.get("LOG_LEVEL", "INFO").upper(),
+                      env_flag(os.environ.get("LOG_JSON"), default=False))
+    tracing.configure(service)
     asyncio.run(run(load_settings(args.settings), os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"))
     return 0
 

@@ -1,0 +1,69 @@
+"""One access line per HTTP request at the gateway: method, path, operation name, status, duration,
+request id and trace id (the W3C `traceparent`'s, when the client sent one). Probe and scrape paths
+log at DEBUG."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .logs import request_id_var, trace_id_var
+
+log = logging.getLogger("gateway.access")
+
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+# What the request handler learns on the way (the operation name); the access line reads it at the end.
+_fields: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("gateway_access", default=None)
+
+
+def trace_id_from(traceparent: str | None) -> str | None:
+    if not traceparent:
+        return None
+    match = _TRACEPARENT.match(traceparent.strip().lower())
+    if match is None or match["trace"] == "0" * 32:
+        return None
+    return match["trace"]
+
+
+def note_operation(name: str | None) -> None:
+    """Called once the request's operation name is known."""
+    fields = _fields.get()
+    if fields is not None and name:
+        fields["operation"] = name
+
+
+class AccessRecord:
+    """The state of one request's access line: `start()`, wrap `send`, `finish()` in a finally."""
+
+    def __init__(self, method: str, path: str) -> None:
+        self.method, self.path = method, path
+        self.status = 500
+        self.started = time.perf_counter()
+        self.fields: dict[str, str] = {"operation": "-"}
+        self._token = _fields.set(self.fields)
+
+    def wrap(self, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = int(message["status"])
+            await send(message)
+
+        return wrapped
+
+    def finish(self) -> None:
+        _fields.reset(self._token)
+        duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
+        operation = self.fields["operation"]
+        level = logging.DEBUG if self.path in QUIET_PATHS and self.status < 500 else logging.INFO
+        log.log(level, "%s %s %s %d %.1fms", self.method, self.path, operation, self.status, duration_ms,
+                extra={"method": self.method, "path": self.path, "operation": operation, "status": self.status,
+                       "duration_ms": duration_ms, "request_id": request_id_var.get(),
+                       "trace_id": trace_id_var.get()})
