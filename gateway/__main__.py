@@ -95,7 +95,9 @@ def _serve_composing(args: argparse.Namespace) -> int:
         if server is not None:
             server.should_exit = True
 
-    app = ComposingApp(args.config, settings, retry, give_up)
+    from .metrics import with_metrics
+
+    app = with_metrics(ComposingApp(args.config, settings, retry, give_up), production=settings.production)
     server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args, settings)))
     server.run()
     return 1 if gave_up else 0
@@ -134,8 +136,11 @@ def _uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
 def _run_uvicorn(app: str, args: argparse.Namespace, settings: Settings, *, factory: bool) -> None:
     import uvicorn
 
+    from .metrics import multiprocess_dir
+
     workers = args.workers if args.workers and args.workers > 1 else None
-    uvicorn.run(app, factory=factory, workers=workers, **_uvicorn_options(args, settings))
+    with multiprocess_dir(workers or 1):  # the workers' shared metrics files (gateway.metrics)
+        uvicorn.run(app, factory=factory, workers=workers, **_uvicorn_options(args, settings))
 
 
 def cmd_compose(args: argparse.Namespace) -> int:

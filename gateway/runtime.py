@@ -16,6 +16,7 @@ from graphql.execution.values import get_variable_values
 
 from authn.tokens import Claims
 
+from . import metrics
 from .auth import RequestIdentity, Unauthenticated
 from .authz.model import AuthorizationModel
 from .authz.operation import AuthorizedVariant, OperationAuthorization
@@ -106,6 +107,7 @@ class Gateway:
         Synchronous: for tools and tests. Request handlers use :meth:`prepare_async`."""
         key = _cache_key(query, operation_name)
         cached = self.cache.get(key)
+        metrics.plan_cache(cached is not None)
         if cached is None:
             cached = self._prepare_fresh(query, operation_name, None)
             self.cache.put(key, cached)
@@ -118,6 +120,7 @@ class Gateway:
         in a worker thread (gateway.limits.offload) so the event loop keeps serving others."""
         key = _cache_key(query, operation_name)
         cached = self.cache.get(key)
+        metrics.plan_cache(cached is not None)
         if cached is None:
             labels = self.active_labels()
             # a full queue raises its 503 here, uncached: it says nothing about the document

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from . import tracing
+from . import metrics, tracing
 from .access_log import AccessRecord, note_operation, trace_id_from
 from .config import Settings
 from .errors import RequestError, error_dict
@@ -122,6 +122,7 @@ class GatewayApp:
             else:
                 await _send_json(send, 404, {"errors": [error_dict("Not found", "NOT_FOUND")]})
         except RequestError as exc:  # HttpError, a bad payload, or the operation failed before execution
+            metrics.note_refusal(exc.errors)
             media = _negotiate(_headers(scope).get("accept")) or APPLICATION_JSON
             extra = getattr(exc, "headers", None)  # HttpError, RateLimited, PersistedQueryError
             await _send_json(send, exc.status, {"errors": exc.errors}, media, extra)
@@ -167,6 +168,7 @@ class GatewayApp:
             query = await gateway.persisted.resolve(query, extensions)
         prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http
         note_operation(prepared.name)  # the document's own name when the request gave none
+        metrics.note_operation(prepared.name, prepared.kind)
         check_operation_kind(prepared.kind, via_get=is_get, streaming=False)
         if gateway.rate_limiter is not None:  # after parsing, before any subgraph fetch
             await gateway.rate_limiter.check(prepared, claims.subject if claims else None, headers, peer)
@@ -184,6 +186,7 @@ class GatewayApp:
         response = await gateway.execute_prepared(
             prepared, values, headers, include_plan=want_plan, claims=claims, include_cost=want_cost
         )
+        metrics.note_response(response)
         await _send_bytes(send, 200, orjson.dumps(response), media)
 
 
@@ -279,7 +282,9 @@ def create_app(
     return with_realtime(core, gateway, settings, subscription_settings)
 
 
-def create_app_from_env() -> RealtimeMiddleware:
-    """Factory for `uvicorn --factory` and multi-worker runs: everything comes from the environment."""
+def create_app_from_env() -> Any:
+    """Factory for `uvicorn --factory` and multi-worker runs: everything comes from the environment,
+    behind the metrics layer (gateway.metrics; off with GATEWAY_METRICS=0)."""
     configure_from_env()  # a spawned uvicorn worker process starts with no logging configured
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    return metrics.with_metrics(create_app(settings), production=settings.production)

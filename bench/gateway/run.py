@@ -1,10 +1,11 @@
 """Gateway benchmark: Node fixture subgraphs, our gateway, wrk (or aiohttp) load, median of N runs.
 
     .venv/bin/python bench/gateway/run.py [--duration 8] [--runs 3] [--connections 50] [--workers 1,2]
-                                          [--tracing 0.1,1]
+                                          [--tracing 0.1,1] [--no-metrics-off]
 
 With --tracing, one-worker gateways with tracing off and at each sampling ratio (exporting over
 OTLP/HTTP to a local sink that discards) run side by side and are measured in interleaved runs.
+Each --workers variant runs with Prometheus metrics on and off (GATEWAY_METRICS) the same way.
 
 Prints a table and writes var/bench/gateway.json. See bench/README.md.
 """
@@ -12,6 +13,7 @@ Prints a table and writes var/bench/gateway.json. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -72,13 +74,36 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(timeout=5)
 
 
-def summarize(runs: list[LoadResult]) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of `pid` and its descendants (uvicorn workers), from /proc; None elsewhere."""
+    try:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return None
+    if pid not in stats:
+        return None
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, (ppid, _) in stats.items() if ppid == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(stats[p][1] for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def summarize(runs: list[LoadResult], cpu_us: list[float] | None = None) -> dict[str, Any]:
     return {
         "requests_per_second": statistics.median(r.requests_per_second for r in runs),
         "p50_ms": statistics.median(r.p50_ms for r in runs),
         "p99_ms": statistics.median(r.p99_ms for r in runs),
         "errors": sum(r.errors for r in runs),
         "runs": [r.as_dict() for r in runs],
+        **({"cpu_us_per_request": statistics.median(cpu_us)} if cpu_us else {}),
     }
 
 
@@ -118,43 +143,78 @@ def tracing_env(ratio: float, sink_port: int) -> dict[str, str]:
     }
 
 
-def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_wrk: bool) -> dict[str, Any]:
+def spawn_gateway(
+    supergraph: Path, workers: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, Any]:
     port = free_port()
-    url = f"http://127.0.0.1:{port}/graphql"
-    cmd = [
-        sys.executable,
-        "-m",
-        "gateway",
-        "serve",
-        "--supergraph",
-        str(supergraph),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    cmd = [sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph),
+           "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
         cmd += ["--workers", str(workers)]
     log = tempfile.NamedTemporaryFile(prefix="bench-gateway-", suffix=".log", delete=False)  # noqa: SIM115
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=clean)
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**clean, **(env or {})})
+    return proc, f"http://127.0.0.1:{port}", log
+
+
+def check_gateway(proc: subprocess.Popen[bytes], base: str, log: Any, what: str) -> str | None:
+    """None when the gateway is up and answers the benchmark query right, else the error."""
     try:
-        try:
-            wait_until(
-                lambda: httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200,
-                f"gateway (workers={workers})",
-                proc,
-            )
-        except RuntimeError as exc:
-            tail = Path(log.name).read_text(errors="replace")[-1500:]
-            return {"error": f"{exc}; log tail:\n{tail}"}
-        answer = httpx.post(url, json={"query": QUERY}, timeout=10)
-        if answer.status_code != 200 or answer.json() != EXPECTED:
-            return {"error": f"wrong answer ({answer.status_code}): {answer.text[:500]}"}
-        return measure(url, json.dumps({"query": QUERY}), args, use_wrk, f"gateway workers={workers}")
+        wait_until(lambda: httpx.get(f"{base}/ready", timeout=2).status_code == 200, what, proc)
+    except RuntimeError as exc:
+        tail = Path(log.name).read_text(errors="replace")[-1500:]
+        return f"{exc}; log tail:\n{tail}"
+    answer = httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=10)
+    if answer.status_code != 200 or answer.json() != EXPECTED:
+        return f"wrong answer ({answer.status_code}): {answer.text[:500]}"
+    return None
+
+
+def bench_gateway(supergraph: Path, workers: int, args: argparse.Namespace, use_wrk: bool) -> dict[str, Any]:
+    """Metrics on and off (GATEWAY_METRICS) side by side, their runs interleaved so both see the same
+    machine; the result is metrics on, with `metrics_off` and `metrics_rps_ratio` (on / off)."""
+    variants = {"on": {"GATEWAY_METRICS": "1"}, "off": {"GATEWAY_METRICS": "0"}}
+    if not args.metrics_off:
+        variants = {"on": variants["on"]}
+    started = {name: spawn_gateway(supergraph, workers, env) for name, env in variants.items()}
+    body = json.dumps({"query": QUERY})
+    try:
+        for name, (proc, base, log) in started.items():
+            error = check_gateway(proc, base, log, f"gateway (workers={workers}, metrics {name})")
+            if error:
+                return {"error": error}
+            run_load(f"{base}/graphql", body, args.connections, WARMUP_SECONDS, use_wrk)
+        runs: dict[str, list[LoadResult]] = {name: [] for name in started}
+        cpu: dict[str, list[float]] = {name: [] for name in started}
+        for i in range(args.runs):
+            order = list(started.items()) if i % 2 == 0 else list(reversed(started.items()))  # no order bias
+            for name, (proc, base, _) in order:
+                before = cpu_seconds(proc.pid)
+                result = run_load(f"{base}/graphql", body, args.connections, args.duration, use_wrk)
+                after = cpu_seconds(proc.pid)
+                done = result.requests_per_second * args.duration
+                if before is not None and after is not None and done:
+                    cpu[name].append((after - before) / done * 1e6)
+                print(
+                    f"  gateway workers={workers} metrics {name} run {i + 1}/{args.runs}: "
+                    f"{result.requests_per_second:,.0f} req/s p50 {result.p50_ms:.2f} ms "
+                    f"p99 {result.p99_ms:.2f} ms errors {result.errors}",
+                    flush=True,
+                )
+                runs[name].append(result)
+        outcome = summarize(runs["on"], cpu["on"])
+        if "off" in runs:
+            off = summarize(runs["off"], cpu["off"])
+            outcome["metrics_off"] = off
+            outcome["metrics_rps_ratio"] = outcome["requests_per_second"] / off["requests_per_second"]
+            if "cpu_us_per_request" in outcome and "cpu_us_per_request" in off:
+                # CPU per request barely moves with the machine's load, where req/s swings by +-15%
+                outcome["metrics_cpu_ratio"] = outcome["cpu_us_per_request"] / off["cpu_us_per_request"]
+        return outcome
     finally:
-        stop(proc)
-        log.close()
+        for proc, _, log in started.values():
+            stop(proc)
+            log.close()
 
 
 def start_gateway(supergraph: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, Any]:
@@ -229,7 +289,8 @@ def print_table(results: dict[str, Any]) -> None:
         f"load generator: {results['load_generator']}; {results['connections']} connections, "
         f"{results['runs']} x {results['duration_s']:.0f}s runs, medians"
     )
-    header = f"{'target':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'rps/base':>10}{'p50/base':>10}"
+    header = (f"{'target':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'rps/base':>10}{'p50/base':>10}"
+              f"{'on/off':>8}")
     print(header)
     print("-" * len(header))
     for name, r in rows:
@@ -240,7 +301,16 @@ def print_table(results: dict[str, Any]) -> None:
             f"{name:<34}{r['requests_per_second']:>10,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
             f"{r['errors']:>8}{r.get('rps_ratio', 1.0):>10.3f}{r.get('p50_ratio', 1.0):>10.2f}"
             + (f"  vs off: rps {r['rps_vs_off']:.3f}, p50 {r['p50_vs_off']:.2f}" if "rps_vs_off" in r else "")
+            + (f"{r['metrics_rps_ratio']:>8.3f}" if "metrics_rps_ratio" in r else "")
+            + (f"   CPU {r['cpu_us_per_request']:.0f} us/request" if "cpu_us_per_request" in r else "")
+            + (f" ({r['metrics_cpu_ratio']:.3f} of off)" if "metrics_cpu_ratio" in r else "")
         )
+        if "metrics_off" in r:
+            off = r["metrics_off"]
+            print(f"{'  ... with GATEWAY_METRICS=0':<34}{off['requests_per_second']:>10,.0f}{off['p50_ms']:>9.2f}"
+                  f"{off['p99_ms']:>9.2f}{off['errors']:>8}"
+                  + (f"{'':>28}   CPU {off['cpu_us_per_request']:.0f} us/request"
+                     if "cpu_us_per_request" in off else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracing", default="0.1,1",
                         help="comma-separated sampling ratios measured with tracing on (workers=1); '' for none")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--no-metrics-off", dest="metrics_off", action="store_false",
+                        help="skip the GATEWAY_METRICS=0 variant (by default measured alongside, interleaved)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench" / "gateway.json")
     args = parser.parse_args(argv or [])  # `python -m bench` calls main() with no arguments
 

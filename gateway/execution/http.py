@@ -10,6 +10,7 @@ production a failed fetch tells the client only the code and the subgraph: the t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import orjson
 
 from authn.internal import GATEWAY_SENDER, INTERNAL_HEADER, InternalSigner
 
-from .. import tracing
+from .. import metrics, tracing
 from ..config import Settings
 
 log = logging.getLogger("gateway.execution.http")
@@ -90,9 +91,13 @@ class SubgraphClient:
             await session.close()
 
     async def post(self, service: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        started = time.perf_counter()
         try:
-            return await self._post(service, body, headers)
+            payload = await self._post(service, body, headers)
+            metrics.observe_fetch(service, started, None)
+            return payload
         except SubgraphFetchError as exc:
+            metrics.observe_fetch(service, started, exc.code)
             if not self._redact:
                 raise
             request_id = headers.get("x-request-id")

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import metrics
 from .executor import ExecutionResult, OperationError, OperationExecutor, as_stream
 from .request import ClientContext, GraphQLRequest
 from .settings import SubscriptionSettings
@@ -167,6 +168,7 @@ class WebSocketSession(ABC):
     async def _run(self, operation_id: str, request: GraphQLRequest, context: ClientContext) -> None:
         me = asyncio.current_task()
         stream = None
+        metrics.subscription_changed("websocket", 1)
         try:
             try:
                 stream = as_stream(await self.executor.run(request, context))
@@ -185,6 +187,7 @@ class WebSocketSession(ABC):
                 operation_id, [{"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
             )
         finally:
+            metrics.subscription_changed("websocket", -1)
             self._forget(operation_id, me)
             if stream is not None:
                 await stream.aclose()

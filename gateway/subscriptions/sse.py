@@ -20,6 +20,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from .. import metrics
 from ..errors import RequestError, error_dict
 from ..request import (
     HttpError,
@@ -65,6 +66,7 @@ async def read_request(request: Request, max_bytes: int = 0) -> GraphQLRequest:
 def _refusal(exc: RequestError) -> Response:
     """A request refused before any stream opens (method, media type, size): a plain HTTP error."""
     headers = exc.headers if isinstance(exc, HttpError) else None
+    metrics.note_refusal(exc.errors)
     return Response(orjson.dumps({"errors": exc.errors}), exc.status, headers=headers, media_type="application/json")
 
 

@@ -29,6 +29,7 @@ from subgraphs.kit.context import RequestContext
 from subgraphs.kit.events.stats import stream_stats
 from subgraphs.kit.internal_access import InternalOnlyMiddleware
 from subgraphs.kit.logs import request_id_var
+from subgraphs.kit.metrics import ScrapeGauges, Source, instrument_schema, metrics_route, stream_sources
 from subgraphs.kit.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,12 @@ def create_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     extra_routes: Sequence[Any] = (),
+    metrics_sources: Sequence[Source] = (),
+    queues: Sequence[str] = (),
 ) -> Starlette:
     """Build a service's ASGI app. Startup hooks run after Mongo and Redis are connected,
-    shutdown hooks before they are closed (in reverse order)."""
+    shutdown hooks before they are closed (in reverse order). `/metrics` adds the event stream, the
+    depth of `queues` and `metrics_sources` (scrape-time gauges, subgraphs.kit.metrics)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -149,6 +153,8 @@ def create_service_app(
     async def event_stats(_: Request) -> Response:
         return JSONResponse((await stream_stats(runtime.redis)).to_dict())
 
+    instrument_schema(schema, runtime.settings.service)
+    gauges = ScrapeGauges([*stream_sources(lambda: runtime.redis, queues), *metrics_sources])
     graphql_app = _GraphQLApp(schema, runtime, context_factory)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
@@ -156,6 +162,7 @@ def create_service_app(
         Route("/health", health),
         Route("/ready", ready),
         Route("/events/stats", event_stats),
+        Route("/metrics", metrics_route(gauges, production=runtime.settings.production)),
         *extra_routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -21,9 +21,13 @@ Database = Any
 DRIVERS = ("motor", "pymongo")
 
 
-def connect_url(url: str, database: str, driver: str = "motor") -> tuple[Any, Database]:
-    """Return (client, database) on a real server."""
+def connect_url(url: str, database: str, driver: str = "motor", service: str | None = None) -> tuple[Any, Database]:
+    """Return (client, database) on a real server (its commands timed for `service`'s metrics)."""
     options: dict[str, Any] = {"tz_aware": True, "serverSelectionTimeoutMS": 5000}
+    if service:
+        from subgraphs.kit.metrics import MongoCommandMetrics
+
+        options["event_listeners"] = [MongoCommandMetrics(service)]
     client: Any
     if driver == "pymongo":
         from pymongo import AsyncMongoClient
@@ -51,7 +55,7 @@ def connect_mongo(settings: Settings, url: str | None = None) -> tuple[Any, Data
     if url:
         log.info("MongoDB at %s, database %r (driver %s)", redact(url), settings.mongodb_database,
                  settings.mongodb_driver)
-        return connect_url(url, settings.mongodb_database, settings.mongodb_driver)
+        return connect_url(url, settings.mongodb_database, settings.mongodb_driver, settings.service)
     log.warning("%s runs on the in-memory MongoDB fake (mongomock-motor): no MONGODB_URL and no "
                 "wire-protocol server could be started; data is lost on exit", settings.service)
     return connect_memory(settings.mongodb_database)

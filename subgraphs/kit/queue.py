@@ -23,6 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from subgraphs.kit.liveness import LoopHealth
 from subgraphs.kit.logs import quiet_cron_jobs
+from subgraphs.kit.metrics import instrument_cron_jobs, instrument_functions
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,9 @@ class InProcessWorker:
         self.queue_name = queue_name
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self._options: dict[str, Any] = {
-            "functions": list(functions),
-            "cron_jobs": quiet_cron_jobs(cron_jobs) or None,  # idle runs log at DEBUG (kit.logs)
+            "functions": instrument_functions(functions, queue_name),
+            # idle runs log at DEBUG (kit.logs); every run is timed (kit.metrics)
+            "cron_jobs": quiet_cron_jobs(instrument_cron_jobs(cron_jobs, queue_name)) or None,
             "queue_name": queue_name,
             "redis_settings": redis_settings(redis_url),
             "ctx": ctx,

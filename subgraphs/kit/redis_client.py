@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import redis.asyncio as aioredis
+
+from subgraphs.kit.metrics import observe_redis
+
+
+class TimedRedis(aioredis.Redis):
+    """Every command timed into `service_redis_command_duration_seconds` (pipelines count as one)."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        started = time.perf_counter()
+        ok = False
+        try:
+            result = await super().execute_command(*args, **options)
+            ok = True
+            return result
+        finally:
+            observe_redis(args, started, ok)
 
 
 def connect_redis(url: str) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
+    return TimedRedis.from_url(
         url,
         decode_responses=True,
         socket_connect_timeout=2,

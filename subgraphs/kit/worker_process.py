@@ -23,6 +23,7 @@ from typing import Any
 
 from subgraphs.kit import tracing
 from subgraphs.kit.logs import configure_logging
+from subgraphs.kit.metrics import serve_worker_metrics
 from subgraphs.kit.queue import InProcessWorker
 from subgraphs.kit.settings import env_flag
 
@@ -60,6 +61,7 @@ async def run(settings: Any, redis_url: str) -> None:
     if on_startup is not None:
         await on_startup(ctx)
     worker = build_worker(settings, ctx, redis_url)
+    serve_worker_metrics()  # WORKER_METRICS_PORT: the worker's own /metrics (docs/observability.md)
     try:
         await worker.start()
         log.info("worker for %s started (supervised)", settings.queue_name)

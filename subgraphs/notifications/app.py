@@ -8,7 +8,9 @@ from starlette.applications import Starlette
 from subgraphs.kit.app import create_service_app
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
+from subgraphs.notifications import metrics
 from subgraphs.notifications.config import NotificationConfig
+from subgraphs.notifications.model import QUEUE_NAME
 from subgraphs.notifications.schema import build_schema
 from subgraphs.notifications.schema.context import context_factory
 from subgraphs.notifications.service import NotificationService
@@ -25,6 +27,8 @@ def create_app(settings: Settings | None = None, config: NotificationConfig | No
         context_factory=context_factory(service),
         on_startup=[service.start],
         on_shutdown=[service.stop],
+        metrics_sources=metrics.sources(service),
+        queues=[QUEUE_NAME],
     )
     app.state.notifications = service
     return app

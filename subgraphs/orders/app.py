@@ -11,6 +11,7 @@ from subgraphs.kit.app import create_service_app
 from subgraphs.kit.queue import InProcessWorker
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
+from subgraphs.orders import metrics
 from subgraphs.orders.config import OrdersConfig
 from subgraphs.orders.queue import ORDERS_QUEUE
 from subgraphs.orders.schema import build_schema
@@ -61,6 +62,8 @@ def create_app(
         context_factory=context_factory(services),
         on_startup=[start_services],
         on_shutdown=[stop_services],
+        metrics_sources=metrics.sources(services),
+        queues=[ORDERS_QUEUE],
     )
     app.state.orders = services
     return app

@@ -17,6 +17,7 @@ from subgraphs.kit.events.types import OrderCancelled, OrderCreated, OrderPaid
 from subgraphs.kit.queue import InProcessWorker
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
+from subgraphs.payments import metrics
 from subgraphs.payments.components import PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.context import PaymentsContext
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
                 ) -> PaymentsContext:
         return PaymentsContext(runtime, request, response, service=state.service)
 
-    app = create_service_app(runtime, build_schema(), context_factory=context, on_startup=[start], on_shutdown=[stop])
+    app = create_service_app(runtime, build_schema(), context_factory=context, on_startup=[start], on_shutdown=[stop],
+                             metrics_sources=metrics.sources(state), queues=[config.queue_name])
     app.state.payments = state
     app.state.runtime = runtime
     return app

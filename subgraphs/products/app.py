@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 from subgraphs.kit.app import create_service_app
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
+from subgraphs.products import metrics
 from subgraphs.products.config import ProductsConfig
 from subgraphs.products.schema import build_schema
 from subgraphs.products.schema.context import ProductsContext
@@ -29,6 +30,6 @@ def create_app(settings: Settings | None = None, config: ProductsConfig | None =
         return ProductsContext(runtime, request, response, service=service)
 
     app = create_service_app(runtime, build_schema(), context_factory=context, on_startup=[service.start],
-                             on_shutdown=[service.stop])
+                             on_shutdown=[service.stop], metrics_sources=metrics.sources(service))
     app.state.products = service
     return app

@@ -39,6 +39,7 @@ from subgraphs.kit.events.envelope import Event
 from subgraphs.kit.events.retention import StreamRetention
 from subgraphs.kit.events.stats import dead_letter_minid, outbox_dead_letter_stream
 from subgraphs.kit.liveness import LoopHealth
+from subgraphs.kit.metrics import observe_relay_lag
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ class OutboxRelay:
                 await self._dead_letter(collection, document["_id"], index, entry, f"{exc.__class__.__name__}: {exc}")
                 continue
             await self.bus.publish(event)
+            observe_relay_lag(str(getattr(collection, "name", collection)), event.occurred_at)
             await collection.update_one(
                 {"_id": document["_id"], f"outbox.{index}.event.id": event.id},
                 {"$set": {f"outbox.{index}.published": True}},
