@@ -110,6 +110,8 @@ async def test_services_report_payments_by_status_and_notifications_sent(stack: 
         return total(samples, "notifications_by_status", channel="EMAIL", status="SENT")
 
     assert await wait_for(sent, timeout=30, interval=0.2, message="notifications sent") >= 1
+    orders = await scrape(f"{stack.url('orders')}/metrics")
+    assert total(orders, "orders_by_status", status="CANCELLED") >= 1  # the declined card's order
     products = await scrape(f"{stack.url('products')}/metrics")
     assert total(products, "products_reservations") >= 2
 
