@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .logs import request_id_var, trace_id_var
+from telemetry.logs import request_id_var, trace_id_var
 
 log = logging.getLogger("gateway.access")
 
@@ -19,18 +18,10 @@ Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
 QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
 # What the request handler learns on the way (the operation name); the access line reads it at the end.
 _fields: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("gateway_access", default=None)
 
 
-def trace_id_from(traceparent: str | None) -> str | None:
-    if not traceparent:
-        return None
-    match = _TRACEPARENT.match(traceparent.strip().lower())
-    if match is None or match["trace"] == "0" * 32:
-        return None
-    return match["trace"]
 
 
 def note_operation(name: str | None) -> None:

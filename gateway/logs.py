@@ -1,80 +1,20 @@
-"""The gateway's logging (it imports nothing from subgraphs/, so this mirrors subgraphs.kit.logs):
-JSON lines with LOG_JSON=1, readable lines otherwise; the service name, the request id and the trace id
-in every line; uvicorn's `uvicorn.error` named `uvicorn`, its ANSI `color_message` dropped and its
-access log off (gateway.access writes one line per request); httpx/httpcore/aiohttp at DEBUG."""
+"""The gateway's logging: the shared line format (`telemetry.logs`) for the service `gateway`, set from
+LOG_LEVEL and LOG_JSON; gateway.access writes one line per request."""
 
 from __future__ import annotations
 
-import contextvars
-import logging
 import os
-import sys
-import time
 
-import orjson
+from telemetry.logs import configure_root, request_id_var, trace_id_var
 
 SERVICE = "gateway"
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("gateway_request_id", default="-")
-trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("gateway_trace_id", default="-")
 
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
-QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access", "aiohttp.client", "aiohttp.internal")
-_RENAMED = {"uvicorn.error": "uvicorn"}
-
-
-class ContextFilter(logging.Filter):
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self.service = service
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.service = self.service
-        record.request_id = request_id_var.get()
-        record.trace_id = trace_id_var.get()
-        record.name = _RENAMED.get(record.name, record.name)
-        record.__dict__.pop("color_message", None)
-        return True
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "service": getattr(record, "service", SERVICE),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_") and key not in entry:
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
-
-
-class ReadableFormatter(logging.Formatter):
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)-5s %(service)s %(name)s [%(request_id)s] %(message)s", "%H:%M:%S")
+__all__ = ["SERVICE", "configure_from_env", "configure_logging", "request_id_var", "trace_id_var"]
 
 
 def configure_logging(level: str = "INFO", json_lines: bool = False, service: str = SERVICE) -> None:
     """Root handler on stderr; idempotent (a later call replaces the handler)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else ReadableFormatter())
-    handler.addFilter(ContextFilter(service))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "gateway.startup"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    access = logging.getLogger("uvicorn.access")
-    access.handlers[:] = []
-    access.disabled = True
-    debug = root.isEnabledFor(logging.DEBUG)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+    configure_root(service, level, json_lines, propagating=("gateway.startup",))
 
 
 def configure_from_env(level: str | None = None) -> None:

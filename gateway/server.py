@@ -16,8 +16,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from telemetry.logs import trace_id_from
+
 from . import metrics, tracing
-from .access_log import AccessRecord, note_operation, trace_id_from
+from .access_log import AccessRecord, note_operation
 from .config import Settings
 from .errors import RequestError, error_dict
 from .limits.report import COST_HEADER

@@ -7,31 +7,21 @@ otherwise print several lines a minute from an idle service."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from subgraphs.kit.logs import request_id_var, trace_id_var
+from telemetry.logs import request_id_var, trace_id_from, trace_id_var
 
 log = logging.getLogger("access")
 
 QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 # The body prefix kept to read `operationName` from (it is near the start in every client we know).
 BODY_PEEK_BYTES = 64 * 1024
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
-def trace_id_from(traceparent: str | None) -> str | None:
-    """The trace id of a W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex>`); None when absent or invalid."""
-    if not traceparent:
-        return None
-    match = _TRACEPARENT.match(traceparent.strip().lower())
-    if match is None or match["trace"] == "0" * 32:
-        return None
-    return match["trace"]
 
 
 def operation_name(method: str, query_string: bytes, body: bytes) -> str:

@@ -8,40 +8,15 @@ health-check records, and the internal HTTP clients (httpx, httpcore, aiohttp)."
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import functools
 import logging
-import sys
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import orjson
+from telemetry.logs import configure_root, request_id_var, trace_id_var
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
-
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
-# The internal HTTP clients: their INFO lines (one per call) only show at DEBUG.
-QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access", "aiohttp.client", "aiohttp.internal")
-_RENAMED = {"uvicorn.error": "uvicorn"}
-
-
-class ContextFilter(logging.Filter):
-    """Adds `service`, `request_id` and `trace_id` to every record; names uvicorn's loggers plainly."""
-
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self.service = service
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.service = self.service
-        record.request_id = request_id_var.get()
-        record.trace_id = trace_id_var.get()
-        record.name = _RENAMED.get(record.name, record.name)
-        record.__dict__.pop("color_message", None)  # uvicorn's ANSI copy of the message
-        return True
+__all__ = ["QuietCronFilter", "configure_logging", "quiet_cron_jobs", "request_id_var", "trace_id_var"]
 
 
 def _idle_value(value: object) -> bool:
@@ -104,48 +79,9 @@ class QuietCronFilter(logging.Filter):
         return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "service": getattr(record, "service", "-"),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_") and key not in entry:
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
-
-
-class ReadableFormatter(logging.Formatter):
-    def __init__(self) -> None:
-        super().__init__(
-            "%(asctime)s %(levelname)-5s %(service)s %(name)s [%(request_id)s] %(message)s", "%H:%M:%S"
-        )
-
-
 def configure_logging(service: str, level: str = "INFO", json_lines: bool = False) -> None:
     """Root handler on stderr for `service`; idempotent (a later call replaces the handler)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else ReadableFormatter())
-    handler.addFilter(ContextFilter(service))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    debug = root.isEnabledFor(logging.DEBUG)
-    for name in ("uvicorn", "uvicorn.error"):  # uvicorn.run(log_config=None) leaves them as they are
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    access = logging.getLogger("uvicorn.access")  # replaced by the kit's access line
-    access.handlers[:] = []
-    access.disabled = True
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+    configure_root(service, level, json_lines)
     arq = logging.getLogger("arq.worker")
     if not any(isinstance(f, QuietCronFilter) for f in arq.filters):
         arq.addFilter(QuietCronFilter())

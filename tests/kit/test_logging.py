@@ -16,9 +16,9 @@ from arq.connections import create_pool
 from arq.worker import Worker
 
 from subgraphs.kit import logs
-from subgraphs.kit.access_log import trace_id_from
 from subgraphs.kit.queue import InProcessWorker, redis_settings
 from subgraphs.kit.worker_process import worker_service_name
+from telemetry.logs import trace_id_from
 from tests.kit.test_app import make_app
 from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi

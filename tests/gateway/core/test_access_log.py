@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from gateway import logs
-from gateway.access_log import trace_id_from
+from telemetry.logs import QUIET_LOGGERS, trace_id_from
 
 from . import shop
 from .harness import RunningServer, gateway_app, serve
@@ -97,7 +97,7 @@ def restore_logging() -> Iterator[None]:
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
     logging.getLogger("uvicorn.access").disabled = access_disabled
-    for name in logs.QUIET_LOGGERS:
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)
 
 
