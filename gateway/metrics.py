@@ -129,6 +129,20 @@ def flush() -> None:
                 bucket.inc(amount)
 
 
+def start() -> None:
+    """Start the flusher with the app (the gateway's lifespan): a task the first request made would
+    outlive that request and look leaked. Without a running app it starts at the first count."""
+    if ENABLED and _flusher is None:
+        _start_flusher()
+
+
+def stop() -> None:
+    """At shutdown: stop the flusher; the counts still buffered go to prometheus_client."""
+    if _flusher is not None:
+        _flusher.cancel()
+    flush()
+
+
 def _start_flusher() -> None:
     global _flusher
     try:
@@ -320,9 +334,7 @@ def _flushing_at_shutdown(receive: Receive) -> Receive:
     async def wrapped() -> Message:
         message = await receive()
         if message["type"] == "lifespan.shutdown":
-            if _flusher is not None:
-                _flusher.cancel()
-            flush()
+            stop()
         return message
 
     return wrapped

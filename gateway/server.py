@@ -75,9 +75,11 @@ class GatewayApp:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 self.ready = True
+                metrics.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
+                metrics.stop()
                 await self.gateway.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
