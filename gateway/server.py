@@ -173,6 +173,7 @@ class GatewayApp:
         prepared = await gateway.prepare_async(query, operation_name)  # RequestError: answered by _http
         note_operation(prepared.name)  # the document's own name when the request gave none
         metrics.note_operation(prepared.name, prepared.kind)
+        tracing.note_operation(prepared.name, prepared.kind)
         check_operation_kind(prepared.kind, via_get=is_get, streaming=False)
         if gateway.rate_limiter is not None:  # after parsing, before any subgraph fetch
             await gateway.rate_limiter.check(prepared, claims.subject if claims else None, headers, peer)

@@ -253,9 +253,14 @@ def bench_tracing(supergraph: Path, args: argparse.Namespace, use_wrk: bool, res
         for _, url, _ in started.values():
             run_load(url, body, args.connections, WARMUP_SECONDS, use_wrk)
         runs: dict[str, list[LoadResult]] = {name: [] for name in variants}
+        cpu: dict[str, list[float]] = {name: [] for name in variants}
         for i in range(args.runs):
-            for name, (_, url, _) in started.items():
+            for name, (proc, url, _) in started.items():
+                before = cpu_seconds(proc.pid)
                 result = run_load(url, body, args.connections, args.duration, use_wrk)
+                after = cpu_seconds(proc.pid)
+                if before is not None and after is not None and result.requests_per_second:
+                    cpu[name].append((after - before) / (result.requests_per_second * args.duration) * 1e6)
                 print(f"  gateway {name} run {i + 1}/{args.runs}: {result.requests_per_second:,.0f} req/s "
                       f"p50 {result.p50_ms:.2f} ms p99 {result.p99_ms:.2f} ms errors {result.errors}", flush=True)
                 runs[name].append(result)
@@ -268,13 +273,15 @@ def bench_tracing(supergraph: Path, args: argparse.Namespace, use_wrk: bool, res
             log.close()
         stop(sink)
     base = results["baseline"]
-    summaries = {name: summarize(found) for name, found in runs.items()}
+    summaries = {name: summarize(found, cpu[name]) for name, found in runs.items()}
     off = summaries["tracing off"]
     for summary in summaries.values():
         summary["rps_ratio"] = summary["requests_per_second"] / base["requests_per_second"]
         summary["p50_ratio"] = summary["p50_ms"] / base["p50_ms"]
         summary["rps_vs_off"] = summary["requests_per_second"] / off["requests_per_second"]
         summary["p50_vs_off"] = summary["p50_ms"] / off["p50_ms"]
+        if "cpu_us_per_request" in summary and "cpu_us_per_request" in off:
+            summary["cpu_vs_off"] = summary["cpu_us_per_request"] / off["cpu_us_per_request"]
     results["tracing"] = summaries
     return 0
 
@@ -301,6 +308,7 @@ def print_table(results: dict[str, Any]) -> None:
             f"{name:<34}{r['requests_per_second']:>10,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
             f"{r['errors']:>8}{r.get('rps_ratio', 1.0):>10.3f}{r.get('p50_ratio', 1.0):>10.2f}"
             + (f"  vs off: rps {r['rps_vs_off']:.3f}, p50 {r['p50_vs_off']:.2f}" if "rps_vs_off" in r else "")
+            + (f", CPU {r['cpu_vs_off']:.3f}" if "cpu_vs_off" in r else "")
             + (f"{r['metrics_rps_ratio']:>8.3f}" if "metrics_rps_ratio" in r else "")
             + (f"   CPU {r['cpu_us_per_request']:.0f} us/request" if "cpu_us_per_request" in r else "")
             + (f" ({r['metrics_cpu_ratio']:.3f} of off)" if "metrics_cpu_ratio" in r else "")

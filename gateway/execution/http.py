@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 
 from authn.internal import GATEWAY_SENDER, INTERNAL_HEADER, InternalSigner
+from telemetry import tracing as telemetry_tracing
 
 from .. import metrics, tracing
 from ..config import Settings
@@ -82,7 +83,6 @@ class SubgraphClient:
                 connector=connector,
                 skip_auto_headers=("User-Agent",),
                 auto_decompress=True,
-                trace_configs=tracing.client_trace_configs() or None,
             )
 
     async def close(self) -> None:
@@ -93,7 +93,12 @@ class SubgraphClient:
     async def post(self, service: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            payload = await self._post(service, body, headers)
+            if telemetry_tracing.enabled():
+                headers = dict(headers)  # the span's context goes into them
+                with tracing.fetching(service, self.urls.get(service, ""), headers):
+                    payload = await self._post(service, body, headers)
+            else:
+                payload = await self._post(service, body, headers)
             metrics.observe_fetch(service, started, None)
             return payload
         except SubgraphFetchError as exc:
@@ -119,6 +124,7 @@ class SubgraphClient:
             ) as response:
                 raw = await response.read()
                 status = response.status
+            tracing.note_fetch_status(status)
         except TimeoutError as exc:
             raise SubgraphFetchError(
                 service,

@@ -20,6 +20,8 @@ class Span:
     span_id: str
     parent_span_id: str
     links: tuple[tuple[str, str], ...]  # (trace id, span id)
+    kind: int = 0  # the OTLP enum: 2 server, 3 client, 5 consumer
+    attributes: tuple[tuple[str, str], ...] = ()  # (key, value as text)
 
 
 class OtlpReceiver:
@@ -69,6 +71,7 @@ class OtlpReceiver:
                         service=service, name=span.name, trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
                         parent_span_id=span.parent_span_id.hex(),
                         links=tuple((link.trace_id.hex(), link.span_id.hex()) for link in span.links),
+                        kind=span.kind, attributes=tuple((a.key, _text(a.value)) for a in span.attributes),
                     ))
         with self._lock:
             self.spans.extend(found)
@@ -76,3 +79,10 @@ class OtlpReceiver:
     def snapshot(self) -> list[Span]:
         with self._lock:
             return list(self.spans)
+
+
+def _text(value: object) -> str:
+    for field in ("string_value", "int_value", "bool_value", "double_value"):
+        if value.HasField(field):  # type: ignore[attr-defined]
+            return str(getattr(value, field))
+    return ""
