@@ -77,7 +77,10 @@ async def _lifespan(app: App) -> Callable[[], Awaitable[None]]:
             finished.set()
 
     await inbox.put({"type": "lifespan.startup"})
-    task = asyncio.create_task(app({"type": "lifespan"}, inbox.get, send))
+    async def serve() -> None:
+        await app({"type": "lifespan"}, inbox.get, send)
+
+    task = asyncio.create_task(serve())
     await started.wait()
 
     async def shutdown() -> None:
