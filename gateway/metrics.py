@@ -200,6 +200,7 @@ def note_response(response: Any) -> None:
 
 
 def note_refusal(errors: list[dict[str, Any]]) -> None:
+    """Count a refusal before execution, its reason read from the first error's code."""
     if not ENABLED:
         return
     code = ""
@@ -212,6 +213,12 @@ def note_refusal(errors: list[dict[str, Any]]) -> None:
     else:
         reason = "bad_request"
     _count(REFUSALS, reason)
+
+
+def count_refusal(reason: str) -> None:
+    """Count a refusal whose reason is known (`limit`: a connection or per-connection operation limit)."""
+    if ENABLED:
+        _count(REFUSALS, reason)
 
 
 def plan_cache(hit: bool) -> None:
