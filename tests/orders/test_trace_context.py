@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry import trace
-
 from subgraphs.kit.tracing import CONTEXT_FIELD
 from subgraphs.orders.queue import EXPIRE_ORDER_JOB
 from tests.orders.conftest import ALICE
