@@ -208,7 +208,7 @@ def note_refusal(errors: list[dict[str, Any]]) -> None:
         code = str(errors[0]["extensions"].get("code") or "")
     if code == "RATE_LIMITED":
         reason = "rate_limit"
-    elif "LIMIT" in code or "COST" in code or "DEPTH" in code or "TOO_" in code:
+    elif "LIMIT" in code or "COST" in code or "EXCEEDED" in code or "TOO_" in code:  # MAX_*_EXCEEDED
         reason = "limit"
     else:
         reason = "bad_request"
