@@ -102,13 +102,6 @@ async def context_of(collection: Any, document_id: Any) -> dict[str, str] | None
         return None
     return stored_context(document)
 
-
-def job_context(document_context: Mapping[str, Any] | None, legacy: Any = None) -> Mapping[str, Any] | None:
-    """What a job continues: the carrier its enqueuer passed (`legacy`: jobs queued by the previous release,
-    or a payment spec's field), else the one stored on its document."""
-    return legacy if isinstance(legacy, Mapping) and legacy else document_context
-
-
 @contextlib.contextmanager
 def running_job(name: str, carrier: Mapping[str, Any] | None, job_try: int = 1) -> Iterator[None]:
     """A CONSUMER span for an arq job, a child of the context it was enqueued with (a root without one)."""
