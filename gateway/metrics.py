@@ -200,6 +200,7 @@ def note_response(response: Any) -> None:
 
 
 def note_refusal(errors: list[dict[str, Any]]) -> None:
+    """Count a refusal before execution, its reason read from the first error's code."""
     if not ENABLED:
         return
     code = ""
@@ -207,11 +208,17 @@ def note_refusal(errors: list[dict[str, Any]]) -> None:
         code = str(errors[0]["extensions"].get("code") or "")
     if code == "RATE_LIMITED":
         reason = "rate_limit"
-    elif "LIMIT" in code or "COST" in code or "DEPTH" in code or "TOO_" in code:
+    elif "LIMIT" in code or "COST" in code or "EXCEEDED" in code or "TOO_" in code:  # MAX_*_EXCEEDED
         reason = "limit"
     else:
         reason = "bad_request"
     _count(REFUSALS, reason)
+
+
+def count_refusal(reason: str) -> None:
+    """Count a refusal whose reason is known (`limit`: a connection or per-connection operation limit)."""
+    if ENABLED:
+        _count(REFUSALS, reason)
 
 
 def plan_cache(hit: bool) -> None:

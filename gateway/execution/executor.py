@@ -178,7 +178,10 @@ class PlanExecution:
         variables: dict[str, Any],
         entity_path: Callable[[], list[str | int] | None] | None = None,
     ) -> dict[str, Any] | None:
-        body = orjson.dumps({"query": fetch.operation, "variables": variables})
+        payload: dict[str, Any] = {"query": fetch.operation, "variables": variables}
+        if fetch.operation_name:  # the subgraph's access line and metrics name the fetch (as Apollo's router)
+            payload["operationName"] = fetch.operation_name
+        body = orjson.dumps(payload)
         try:
             return await self.client.post(fetch.service, body, self.headers)
         except SubgraphFetchError as exc:

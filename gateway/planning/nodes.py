@@ -92,6 +92,9 @@ class FetchNode:
     unalias: Unalias | None = None
     # @fromContext arguments (entity fetches): one fetch per distinct tuple of values
     context_values: tuple[ContextValue, ...] = ()
+    # the name `operation` declares (`<client operation>__<subgraph>__<id>`, "" for an anonymous one),
+    # sent as the fetch's operationName; not part of the plan's JSON (the operation text shows it)
+    operation_name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -872,6 +872,7 @@ class Planner:
                 conditions=_conditions(group.sel),
                 unalias=self._unaliases.get(group.id),
                 context_values=tuple(group.context_values),
+                operation_name=name,
             )
             return FlattenNode(group.path, fetch)
         header = operation_kind
@@ -889,6 +890,7 @@ class Planner:
             input_rewrites=input_rewrites,
             conditions=_conditions(group.sel),
             unalias=self._unaliases.get(group.id),
+            operation_name=name,
         )
 
     def _input_rewrites(

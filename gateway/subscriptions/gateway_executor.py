@@ -3,6 +3,7 @@ queries and mutations through the normal request path."""
 
 from __future__ import annotations
 
+from .. import metrics
 from ..errors import RequestError
 from ..request import check_operation_kind
 from ..runtime import Gateway
@@ -24,6 +25,7 @@ class GatewayExecutor:
             if request.extensions is not None or gateway.persisted.safelist:
                 query = await gateway.persisted.resolve(query, request.extensions)
             prepared = await gateway.prepare_async(query, request.operation_name)
+            metrics.note_operation(prepared.name, prepared.kind)  # labels an SSE request (WebSocket: no-op)
             check_operation_kind(prepared.kind, via_get=request.via_get, streaming=True)
             if gateway.rate_limiter is not None:  # subscriptions count once, at subscribe time
                 subject = claims.subject if claims else None
@@ -36,5 +38,6 @@ class GatewayExecutor:
                 if payloads is not None:
                     return payloads
             return await self.gateway.execute_prepared(prepared, variables, context.headers, claims=claims)
-        except RequestError as exc:
+        except RequestError as exc:  # refused before execution, with the reasons HTTP counts
+            metrics.note_refusal(exc.errors)
             raise OperationError(exc.errors) from exc

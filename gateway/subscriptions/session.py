@@ -143,7 +143,9 @@ class WebSocketSession(ABC):
         return len(self.operations) >= self.settings.max_subscriptions_per_connection
 
     def operation_limit_errors(self) -> list[dict[str, Any]]:
+        """The refusal of an operation over the connection's limit (counted as a `limit` refusal)."""
         limit = self.settings.max_subscriptions_per_connection
+        metrics.count_refusal("limit")
         return [
             {
                 "message": f"Too many operations on this connection: at most {limit} may run at once",

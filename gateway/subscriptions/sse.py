@@ -153,6 +153,7 @@ async def sse_response(
             yield _event("complete")
             return
         if not limiter.try_acquire():
+            metrics.count_refusal("limit")
             yield _errors_event([{"message": limiter.refusal(), "extensions": {"code": "TOO_MANY_CONNECTIONS"}}])
             yield _event("complete")
             return

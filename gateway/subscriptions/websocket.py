@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.websockets import WebSocket
 
+from .. import metrics
 from .executor import OperationExecutor
 from .legacy_ws import LegacyWsSession
 from .limits import ConnectionLimiter
@@ -38,6 +39,7 @@ async def serve_websocket(
         await websocket.close(4406, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
         return
     if not limiter.try_acquire():
+        metrics.count_refusal("limit")
         await websocket.accept(subprotocol=cls.subprotocol)
         # 1013 "Try Again Later": clients treat it as retryable.
         await websocket.close(1013, limiter.refusal()[:123])

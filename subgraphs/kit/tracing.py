@@ -7,6 +7,7 @@ Set-up and propagation are `telemetry.tracing` (shared with the gateway); off un
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,7 +16,12 @@ from starlette.types import ASGIApp
 
 from telemetry import tracing
 
-TRACE_FIELD = "trace"  # the job spec's key (and job keyword) carrying the trace context
+TRACE_FIELD = "trace"  # the job spec's key (and the old job keyword) carrying the trace context
+# The W3C carrier stored on the document a job works on, written when the document is created: a job's
+# arguments never change for tracing (a worker of an older release would refuse a new keyword), and a job
+# re-queued by a sweep long after the request still continues the request's trace.
+CONTEXT_FIELD = "trace_context"
+log = logging.getLogger(__name__)
 _instrumented: list[bool] = []
 _tracer = tracing.tracer("subgraphs.kit")
 
@@ -61,16 +67,40 @@ def consuming(event_type: str, event_id: str, source: str, carrier: Mapping[str,
         yield
 
 
-def job_carrier() -> dict[str, str]:
-    """The current trace context to put into an arq job's spec or keywords ({} when tracing is off)."""
-    return tracing.carrier()
-
-
-def traced_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """`spec` with the current trace context under TRACE_FIELD (unchanged when there is none)."""
-    carried = tracing.carrier()
+def traced_spec(spec: dict[str, Any], document: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`spec` with a trace context under TRACE_FIELD: the current one, else the one stored on `document`
+    (a sweep outside any request); unchanged when there is none. Older workers ignore the field."""
+    carried = tracing.carrier() or (stored_context(document) if tracing.enabled() else None)
     return {**spec, TRACE_FIELD: carried} if carried else spec
 
+
+def with_context(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` (a new one, about to be inserted) with the current trace context under CONTEXT_FIELD."""
+    carried = tracing.carrier()
+    if carried:
+        document[CONTEXT_FIELD] = carried
+    return document
+
+
+def stored_context(document: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The trace context stored on a document (None: none, or written before it existed)."""
+    carried = document.get(CONTEXT_FIELD) if document else None
+    return dict(carried) if isinstance(carried, Mapping) and carried else None
+
+
+async def context_of(collection: Any, document_id: Any) -> dict[str, str] | None:
+    """The trace context stored on the document `document_id` of a (motor or pymongo async) collection.
+
+    One indexed read, only when tracing is on (off, None at once). A read that fails is logged and the
+    job runs in a new trace: tracing never fails a job."""
+    if not tracing.enabled():
+        return None
+    try:
+        document = await collection.find_one({"_id": document_id}, {CONTEXT_FIELD: 1})
+    except Exception as exc:  # the job's own reads report the outage; tracing must not fail it first
+        log.warning("no trace context for %s: %s", document_id, exc)
+        return None
+    return stored_context(document)
 
 @contextlib.contextmanager
 def running_job(name: str, carrier: Mapping[str, Any] | None, job_try: int = 1) -> Iterator[None]:

@@ -24,7 +24,6 @@ from arq.jobs import Job, JobStatus
 from subgraphs.kit.clock import as_utc, utcnow
 from subgraphs.kit.events import Event, outbox_entry
 from subgraphs.kit.events.types import NotificationSent
-from subgraphs.kit.tracing import TRACE_FIELD, job_carrier
 from subgraphs.notifications.config import NotificationConfig
 from subgraphs.notifications.model import QUEUE_NAME, SOURCE, Channel, Outcome, Status, sent_event_id
 from subgraphs.notifications.store import NotificationStore, attempt_record
@@ -149,9 +148,10 @@ class Deliverer:
 
 
 async def enqueue_delivery(pool: ArqRedis, job: str, notification_id: str) -> None:
-    """Enqueue once per job id (arq ignores a job id that is queued, running or has a kept result)."""
-    extra: dict[str, Any] = {TRACE_FIELD: carried} if (carried := job_carrier()) else {}
-    await pool.enqueue_job(DELIVER_JOB, notification_id, _job_id=job, _queue_name=QUEUE_NAME, **extra)
+    """Enqueue once per job id (arq ignores a job id that is queued, running or has a kept result).
+
+    The arguments are the same for every release: the trace context is on the notification itself."""
+    await pool.enqueue_job(DELIVER_JOB, notification_id, _job_id=job, _queue_name=QUEUE_NAME)
 
 
 async def requeue_stale(store: NotificationStore, pool: ArqRedis, older_than: timedelta) -> int:

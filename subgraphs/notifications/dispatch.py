@@ -14,6 +14,7 @@ from typing import Any
 from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.events import Event
+from subgraphs.kit.tracing import with_context
 from subgraphs.notifications import content
 from subgraphs.notifications.catalog import Rendered, TemplateCatalog
 from subgraphs.notifications.model import Channel, Status, job_id, notification_id
@@ -79,7 +80,7 @@ class Dispatcher:
         event: Event, info: content.EventFacts, channel: Channel, recipient: str, rendered: Rendered
     ) -> dict[str, Any]:
         moment = utcnow()
-        return {
+        return with_context({
             "_id": notification_id(event.id, channel, info.user_id),
             "job_id": job_id(event.id, channel, info.user_id),
             "event_id": event.id,
@@ -102,4 +103,4 @@ class Dispatcher:
             "created_at": moment,
             "updated_at": moment,
             "sent_at": None,
-        }
+        })

@@ -16,7 +16,7 @@ from arq import Retry, cron, func
 from arq.connections import RedisSettings
 
 from subgraphs.kit.queue import HEALTH_CHECK_INTERVAL_SECONDS, redis_settings
-from subgraphs.kit.tracing import running_job
+from subgraphs.kit.tracing import context_of, running_job
 from subgraphs.notifications.delivery import DELIVER_JOB, requeue_stale
 from subgraphs.notifications.model import QUEUE_NAME
 
@@ -29,9 +29,11 @@ UNEXPECTED_ERROR_DELAY_SECONDS = 5.0
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: str, trace: dict[str, str] | None = None) -> str:
-    """`trace`: the W3C context the job was enqueued in (absent in jobs enqueued without tracing)."""
+    """Continues the trace context stored on the notification. `trace`: only in jobs the previous release
+    queued (it passed the context as this keyword); kept so that they still run."""
     try:
-        with running_job(DELIVER_JOB, trace, int(ctx.get("job_try", 1))):
+        carried = trace or await context_of(ctx["store"].notifications, notification_id)
+        with running_job(DELIVER_JOB, carried, int(ctx.get("job_try", 1))):
             return str(await ctx["deliverer"].deliver(notification_id))
     except Retry:
         raise

@@ -28,6 +28,7 @@ from subgraphs.kit.errors import AppError, BadUserInput, ServiceUnavailable
 from subgraphs.kit.events import outbox_entry
 from subgraphs.kit.events.types import OrderCreated, OrderLineData
 from subgraphs.kit.money import MAX_UNITS_PER_ORDER, check_amount
+from subgraphs.kit.tracing import with_context
 from subgraphs.orders.domain import (
     OrderStatus,
     PaymentProvider,
@@ -252,7 +253,7 @@ class Checkout:
             payment_provider=request.payment_provider.value, payment_token=request.payment_token,
             customer_email=viewer.email,
         ).envelope(source=SOURCE, subject=f"order:{order_id}", event_id=event_id_for(order_id, 1))
-        return {
+        return with_context({
             "_id": order_id,
             "seq": sequence,
             "number": number,
@@ -273,7 +274,7 @@ class Checkout:
             "outbox": [outbox_entry(created)],
             "created_at": now,
             "updated_at": now,
-        }
+        })
 
     async def _after_placed(self, order: Document, viewer: Viewer, request: CheckoutRequest) -> None:
         self.notify_relay()

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 from subgraphs.kit.clock import utcnow
 from subgraphs.kit.errors import AppError
+from subgraphs.kit.tracing import context_of, running_job
 from subgraphs.orders.domain import OrderStatus
 from subgraphs.orders.lifecycle import OrderLifecycle, Transitioned
 from subgraphs.orders.products_client import ProductsClient
+from subgraphs.orders.queue import EXPIRE_ORDER_JOB
 from subgraphs.orders.store import OrderStore
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,14 @@ class Sweeps:
         return isinstance(outcome, Transitioned)
 
     async def expire_due_holds(self) -> int:
-        """Expire unpaid orders whose expiry job was never scheduled (a crash right after the insert)."""
+        """Expire unpaid orders whose expiry job was never scheduled (a crash right after the insert).
+
+        Each expiry is traced as the job would have been, in the trace of the request that placed the order."""
         expired = 0
         for order_id in await self.store.expired_holds(utcnow()):
-            if await self.expire_order(order_id):
-                expired += 1
+            with running_job(EXPIRE_ORDER_JOB, await context_of(self.store.orders, order_id)):
+                if await self.expire_order(order_id):
+                    expired += 1
         return expired
 
     async def release_stale_checkouts(self) -> int:

@@ -16,6 +16,7 @@ from subgraphs.kit.logs import configure_logging
 from subgraphs.kit.queue import HEALTH_CHECK_INTERVAL_SECONDS, redis_settings
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.kit.settings import Settings
+from subgraphs.kit.tracing import context_of, running_job
 from subgraphs.orders.config import OrdersConfig
 from subgraphs.orders.queue import EXPIRE_ORDER_JOB, ORDERS_QUEUE
 from subgraphs.orders.services import OrdersServices
@@ -31,8 +32,11 @@ def _services(ctx: Ctx) -> OrdersServices:
 
 
 async def expire_order(ctx: Ctx, order_id: str) -> bool:
-    """Cancel the order if it is still awaiting payment when its stock hold ends."""
-    return await _services(ctx).sweeps.expire_order(order_id)
+    """Cancel the order if it is still awaiting payment when its stock hold ends, in the trace of the
+    request that placed it (its context is stored on the order: the job's arguments never change)."""
+    services = _services(ctx)
+    with running_job(EXPIRE_ORDER_JOB, await context_of(services.store.orders, order_id), int(ctx.get("job_try", 1))):
+        return await services.sweeps.expire_order(order_id)
 
 
 async def retry_stock_actions(ctx: Ctx) -> int:

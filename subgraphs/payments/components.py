@@ -70,7 +70,7 @@ class PaymentsCore:
     async def enqueue(self, payment: dict[str, Any], job_id: str | None = None) -> bool:
         """Queue the charge of the payment's current attempt; False when that job id is already queued."""
         job = await self.queue.enqueue_job(
-            PROCESS_PAYMENT, payment["_id"], payment["attempt"], traced_spec(job_spec(payment)),
+            PROCESS_PAYMENT, payment["_id"], payment["attempt"], traced_spec(job_spec(payment), payment),
             _job_id=job_id or payment["job_id"], _queue_name=self.config.queue_name,
         )
         return job is not None

@@ -11,6 +11,7 @@ from typing import Any
 
 from subgraphs.kit.cards import looks_like_card_number
 from subgraphs.kit.events.types import OrderCreated
+from subgraphs.kit.tracing import with_context
 from subgraphs.payments.domain import OrderState, PaymentStatus, job_id_for, payment_id_for
 
 # The fields a process_payment job carries: enough to recreate the payment if the store lacks it.
@@ -20,7 +21,7 @@ SPEC_FIELDS = ("order_id", "order_number", "user_id", "amount", "currency", "pro
 def new_payment(order: OrderCreated, now: datetime) -> dict[str, Any]:
     payment_id = payment_id_for(order.order_id)
     card_number = looks_like_card_number(order.payment_token)
-    return {
+    return with_context({
         "_id": payment_id,
         "order_id": order.order_id,
         "order_number": order.order_number,
@@ -48,7 +49,7 @@ def new_payment(order: OrderCreated, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "completed_at": None,
         "outbox": [],
-    }
+    })
 
 
 def job_spec(payment: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from arq.worker import Function
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from subgraphs.kit.tracing import TRACE_FIELD, running_job
+from subgraphs.kit.tracing import TRACE_FIELD, context_of, running_job
 from subgraphs.payments.components import PROCESS_PAYMENT, PaymentsCore
 from subgraphs.payments.config import PaymentsConfig
 from subgraphs.payments.processor import PaymentProcessor
@@ -25,7 +25,9 @@ async def process_payment(ctx: dict[str, Any], payment_id: str, attempt: int, sp
     core: PaymentsCore = ctx[CTX_KEY]
     job_try = int(ctx.get("job_try", 1))
     try:
-        with running_job(PROCESS_PAYMENT, spec.get(TRACE_FIELD), job_try):
+        # The spec carries the context (`traced_spec`); a job queued without it continues the payment's.
+        carried = spec.get(TRACE_FIELD) or await context_of(core.store.collection, payment_id)
+        with running_job(PROCESS_PAYMENT, carried, job_try):
             return await PaymentProcessor(core).run(payment_id, attempt, spec, job_try=job_try)
     except (RedisConnectionError, RedisTimeoutError) as exc:
         # Redis (ledger, breaker) went away mid-job: the outcome is unknown, the same key makes a re-run safe.

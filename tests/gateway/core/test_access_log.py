@@ -116,3 +116,22 @@ def test_json_lines_name_the_gateway_and_carry_no_color_codes() -> None:
     assert "\x1b" not in text
     (entry,) = [orjson.loads(line) for line in text.splitlines()]
     assert (entry["service"], entry["logger"], entry["msg"]) == ("gateway", "uvicorn", "Shutting down")
+
+
+def test_the_subgraph_access_line_names_the_operation_the_gateway_fetched(caplog: pytest.LogCaptureFixture) -> None:
+    """The gateway sends each fetch's operation name (`<client operation>__<subgraph>__<id>`, the name in
+    the planned document, as Apollo's router does) as `operationName`; the subgraph's line shows it."""
+    from subgraphs.kit.access_log import AccessLogMiddleware
+
+    caplog.set_level(logging.INFO, logger="access")
+    accounts = RunningServer(AccessLogMiddleware(shop.accounts())).start()
+    try:
+        with serve(gateway_app(shop.SUPERGRAPH, {"accounts": accounts.url})) as gw, \
+                httpx.Client(base_url=gw.url, timeout=10) as client:
+            named = client.post("/graphql", json={"query": "query Me { me { id } }", "operationName": "Me"})
+            unnamed = client.post("/graphql", json={"query": "{ me { id } }"})
+    finally:
+        accounts.stop()
+    assert named.json() == unnamed.json() == {"data": {"me": {"id": "1"}}}  # the subgraph accepted the name
+    lines = [r for r in caplog.records if r.name == "access"]
+    assert [line.operation for line in lines] == ["Me__accounts__0", "-"]  # type: ignore[attr-defined]

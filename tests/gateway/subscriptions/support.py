@@ -17,7 +17,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from gateway.composition import SubgraphSource, compose
-from gateway.config import Settings
+from gateway.config import OperationLimits, Settings
+from gateway.metrics import with_metrics
 from gateway.server import create_app
 from gateway.subscriptions import (
     ClientContext,
@@ -187,21 +188,27 @@ class Stack:
             await self.stop_subgraph(name)
 
 
-def gateway_app(supergraph_sdl: str, subscription_settings: SubscriptionSettings) -> RealtimeMiddleware:
-    """The gateway's app as served, with these subscription limits."""
-    return create_app(Settings(supergraph_sdl=supergraph_sdl), subscription_settings=subscription_settings)
+def gateway_app(supergraph_sdl: str, subscription_settings: SubscriptionSettings,
+                limits: OperationLimits | None = None) -> RealtimeMiddleware:
+    """The gateway's app as served, with these subscription limits (and operation limits)."""
+    settings = Settings(supergraph_sdl=supergraph_sdl, limits=limits or OperationLimits())
+    return create_app(settings, subscription_settings=subscription_settings)
 
 
 @asynccontextmanager
-async def federated_stack(**settings: Any) -> AsyncIterator[Stack]:
-    """Three fixture subgraphs and the gateway in front of them, all on free loopback ports."""
+async def federated_stack(*, limits: OperationLimits | None = None, metrics: bool = False,
+                          **settings: Any) -> AsyncIterator[Stack]:
+    """Three fixture subgraphs and the gateway in front of them, all on free loopback ports.
+
+    `metrics`: behind the metrics layer, as `gateway serve` runs it (`/metrics` on the same port)."""
     stack = Stack("", None, {}, {}, {}, {})  # type: ignore[arg-type]
     try:
         for name in SCHEMAS:
             await stack.start_subgraph(name, subgraph_app(name))
         sdls = [SubgraphSource(n, stack.subgraph_urls[n], subgraph_sdl(s)) for n, s in SCHEMAS.items()]
-        stack.app = gateway_app(compose(sdls), SubscriptionSettings(**settings))
-        async with serve_asgi(stack.app) as base_url:
+        stack.app = gateway_app(compose(sdls), SubscriptionSettings(**settings), limits)
+        served = with_metrics(stack.app, production=False) if metrics else stack.app
+        async with serve_asgi(served) as base_url:
             stack.base_url = base_url
             yield stack
     finally:
