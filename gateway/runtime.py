@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
+import orjson
 from graphql import GraphQLSchema, execute_sync, parse
 from graphql.execution.values import get_variable_values
 
@@ -33,7 +34,7 @@ from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
 from .limits.report import cost_extension
 from .persisted import PersistedQueries
-from .planning.nodes import QueryPlan
+from .planning.nodes import FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, SequenceNode
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
 from .ratelimit.limiter import limiter_for
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
@@ -274,6 +275,36 @@ class Gateway:
             response["extensions"] = extensions
         return response
 
+    async def execute_to_json(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        document: str,
+        operation_name: str | None,
+        claims: Claims | None = None,
+    ) -> tuple[bytes, bool]:
+        """The response as JSON bytes, and whether it has errors. A query whose every field the caller
+        may see is first looked up whole in the cache (gateway.cache), and stored when every part of it
+        could be; anything else is :meth:`execute_prepared`."""
+        store = self.response_cache
+        variant = self.authorized(prepared, claims) if store is not None else None
+        if store is None or prepared.kind != "query" or variant is not None or prepared.introspection is not None:
+            response = await self.execute_prepared(prepared, variables, headers, claims=claims)
+            return orjson.dumps(response), bool(response.get("errors"))
+        plan = self.plan(prepared, None)
+        cache = RequestCache(store, claims.subject if claims is not None else None)
+        lookup = await cache.response_lookup(document, operation_name, variables, plan_subgraphs(plan))
+        if lookup.body is not None:
+            return lookup.body, False
+        run = await self._run(prepared, plan, None, variables, headers, claims, cache)
+        data = shape_response(prepared.shape, run.data, variables, run.errors)
+        if run.errors:
+            return orjson.dumps({"errors": run.errors, "data": data}), True
+        body = orjson.dumps({"data": data})
+        await cache.response_store(lookup, body)
+        return body, False
+
     async def execute_incremental(
         self,
         prepared: PreparedOperation,
@@ -331,12 +362,12 @@ class Gateway:
         variables: Mapping[str, Any],
         headers: Mapping[str, str] | None,
         claims: Claims | None = None,
+        cache: RequestCache | None = None,
     ) -> PlanExecution:
         """Run the plan (the authorization outcome's errors first) and merge introspection in. A query
         uses the cache; the invalidations the subgraphs asked for are applied before this returns."""
         store = self.response_cache
-        cache = None
-        if store is not None and prepared.kind == "query":
+        if cache is None and store is not None and prepared.kind == "query":
             cache = RequestCache(store, claims.subject if claims is not None else None)
         run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers), cache)
         if variant is not None:
@@ -386,6 +417,21 @@ async def _incremental_payloads(
     if first["hasNext"]:
         async for payload in delivery.payloads():
             yield payload
+
+
+def plan_subgraphs(plan: QueryPlan) -> list[str]:
+    """The subgraphs a plan fetches from (its deferred parts included), each once, sorted."""
+    found: set[str] = set()
+    pending: list[PlanNode] = [node for node in (plan.node, *(d.node for d in plan.deferred)) if node is not None]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, FetchNode):
+            found.add(node.service)
+        elif isinstance(node, FlattenNode):
+            found.add(node.node.service)
+        elif isinstance(node, SequenceNode | ParallelNode):
+            pending.extend(node.nodes)
+    return sorted(found)
 
 
 def _cache_key(query: str, operation_name: str | None) -> tuple[str | bytes, str | None]:

@@ -221,6 +221,12 @@ class GatewayApp:
             if payloads is not None:  # else no @defer is in force (`if: $v`): one response
                 await send_multipart(send, receive, payloads, [])
                 return
+        if gateway.response_cache is not None and not want_plan and not want_cost:  # gateway.cache
+            body, errors = await gateway.execute_to_json(prepared, values, headers, query, operation_name, claims)
+            if errors:
+                metrics.note_response({"errors": True})
+            await _send_bytes(send, 200, body, media)
+            return
         response = await gateway.execute_prepared(
             prepared, values, headers, include_plan=want_plan, claims=claims, include_cost=want_cost
         )

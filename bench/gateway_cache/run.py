@@ -78,7 +78,7 @@ def hit_rate(base_url: str) -> dict[str, float]:
                 key = (sample.labels["kind"], sample.labels["result"])
                 counts[key] = counts.get(key, 0.0) + sample.value
     rates = {}
-    for kind in ("root", "entity"):
+    for kind in ("response", "root", "entity"):
         hits, misses = counts.get((kind, "hit"), 0.0), counts.get((kind, "miss"), 0.0)
         rates[kind] = hits / (hits + misses) if hits + misses else 0.0
         rates[f"{kind}_lookups"] = hits + misses
@@ -179,8 +179,8 @@ def print_table(results: dict[str, Any]) -> None:
         ratio = gateways[CACHED]["requests_per_second"] / gateways[GRAFBASE_NAME]["requests_per_second"]
         print(f"ours cached / grafbase uncached: {ratio:.2f}x req/s")
     rates = results["hit_rate"]
-    print(f"hit rate: root {rates['root']:.4f} of {rates['root_lookups']:.0f}, "
-          f"entity {rates['entity']:.4f} of {rates['entity_lookups']:.0f}")
+    print("hit rate: " + ", ".join(f"{kind} {rates[kind]:.4f} of {rates[f'{kind}_lookups']:.0f} lookups"
+                                   for kind in ("response", "root", "entity")))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
   and scope), so one invalidation drops all of them. An entry is `<expires ms>:<fetch started ms>:<JSON>`;
   an invalidation leaves the field `#inv` (its time) in place, and an entry whose fetch started before
   it is ignored: a fetch that raced the invalidation cannot store stale data that is served later.
+- One hash per whole response, `<prefix>q:<digest>` (HTTP queries whose every fetch was cacheable),
+  an entry stamped with the generations of every subgraph the plan fetches from.
 - One hash per root query fetch, `<prefix>r:<subgraph>:<digest>`, a field per scope; an entry is
   `<expires ms>:<generation>:<JSON>`. Any invalidation of a subgraph bumps its generation
   (`<prefix>g:<subgraph>`), read in the same round trip as the entry: a root query may return any of
@@ -17,8 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import orjson
 import redis.asyncio as aioredis
@@ -75,7 +77,7 @@ class CacheStore:
         return max(1, min(max_age, self.max_ttl))
 
     # --- entities ----------------------------------------------------------------------
-    async def lookup_entities(self, keys: Sequence[str], fields: Sequence[Sequence[bytes]]) -> list[bytes | None]:
+    async def lookup_entities(self, keys: Sequence[str], fields: Sequence[Sequence[bytes]]) -> list[Hit | None]:
         """Per entity key, the first live entry among its `fields` (None: a miss)."""
         if not self._usable():
             return [None] * len(keys)
@@ -89,10 +91,10 @@ class CacheStore:
             return [None] * len(keys)
         self._recovered()
         now = _now_ms()
-        out: list[bytes | None] = []
+        out: list[Hit | None] = []
         for row in rows:
             invalidated = int(row[0]) if row[0] else 0
-            out.append(next((body for raw in row[1:] if (body := _live(raw, now, invalidated)) is not None), None))
+            out.append(_first_live(row[1:], now, _newer_than(invalidated)))
         return out
 
     async def store_entities(self, entries: Sequence[tuple[str, bytes, bytes]], max_age: int, started_ms: int) -> None:
@@ -119,7 +121,7 @@ class CacheStore:
     def generation_key(self, subgraph: str) -> str:
         return f"{self.prefix}g:{subgraph}"
 
-    async def lookup_root(self, subgraph: str, digest: str, fields: Sequence[bytes]) -> tuple[bytes | None, int | None]:
+    async def lookup_root(self, subgraph: str, digest: str, fields: Sequence[bytes]) -> tuple[Hit | None, int | None]:
         """(The live entry or None, the subgraph's generation to store a fresh one under; None: don't)."""
         if not self._usable():
             return None, None
@@ -133,12 +135,7 @@ class CacheStore:
             return None, None
         self._recovered()
         generation = int(generation_raw) if generation_raw else 0
-        now = _now_ms()
-        for raw in row:
-            body = _live(raw, now, None, generation)
-            if body is not None:
-                return body, generation
-        return None, generation
+        return _first_live(row, _now_ms(), lambda stamp: int(stamp) == generation), generation
 
     async def store_root(
         self, subgraph: str, digest: str, field: bytes, body: bytes, max_age: int, generation: int
@@ -156,6 +153,39 @@ class CacheStore:
             self._failed("store", exc)
             return
         metrics.cache_stored("root", 1)
+
+    # --- whole responses ---------------------------------------------------------------
+    async def lookup_response(
+        self, digest: str, subgraphs: Sequence[str], fields: Sequence[bytes]
+    ) -> tuple[Hit | None, str | None]:
+        """(The live response or None, the generations of `subgraphs` to store a fresh one under)."""
+        if not self._usable():
+            return None, None
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.mget([self.generation_key(subgraph) for subgraph in subgraphs])
+                pipe.hmget(f"{self.prefix}q:{digest}", *fields)
+                generations_raw, row = await pipe.execute()
+        except Exception as exc:
+            self._failed("lookup", exc)
+            return None, None
+        self._recovered()
+        generations = ".".join((raw or b"0").decode() for raw in generations_raw)
+        return _first_live(row, _now_ms(), lambda stamp: stamp.decode() == generations), generations
+
+    async def store_response(self, digest: str, field: bytes, body: bytes, expires_ms: int, generations: str) -> None:
+        if not self._usable() or expires_ms <= _now_ms():
+            return
+        key = f"{self.prefix}q:{digest}"
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, field, f"{expires_ms}:{generations}:".encode() + body)
+                pipe.expire(key, self.max_ttl)
+                await pipe.execute()
+        except Exception as exc:
+            self._failed("store", exc)
+            return
+        metrics.cache_stored("response", 1)
 
     # --- invalidation ------------------------------------------------------------------
     async def invalidate(self, items: Sequence[Invalidation], source: str) -> int:
@@ -206,20 +236,29 @@ class CacheStore:
         await self.redis.aclose()
 
 
-def _live(raw: bytes | None, now_ms: int, invalidated_ms: int | None, generation: int | None = None) -> bytes | None:
-    """The JSON of a stored entry when it has not expired and is newer than the invalidation (or of
-    the current `generation`); None otherwise or when it is malformed."""
-    if not raw:
-        return None
-    expires, _, rest = raw.partition(b":")
-    stamp, _, body = rest.partition(b":")
-    try:
-        if int(expires) <= now_ms:
-            return None
-        if invalidated_ms is not None and int(stamp) <= invalidated_ms:
-            return None
-        if generation is not None and int(stamp) != generation:
-            return None
-    except ValueError:
-        return None
-    return body or None
+def _newer_than(invalidated_ms: int) -> Callable[[bytes], bool]:
+    """An entity entry counts when its fetch started after the entity's last invalidation."""
+    return lambda stamp: int(stamp) > invalidated_ms
+
+
+class Hit(NamedTuple):
+    body: bytes
+    expires_ms: int
+    field: int  # which of the fields asked for it was (0: the first)
+
+
+def _first_live(row: Sequence[bytes | None], now_ms: int, current: Callable[[bytes], bool]) -> Hit | None:
+    """The first entry of `row` that has not expired and whose stamp is `current`; a malformed one
+    counts as missing."""
+    for index, raw in enumerate(row):
+        if not raw:
+            continue
+        expires, _, rest = raw.partition(b":")
+        stamp, _, body = rest.partition(b":")
+        try:
+            expires_ms = int(expires)
+            if expires_ms > now_ms and body and current(stamp):
+                return Hit(body, expires_ms, index)
+        except ValueError:
+            continue
+    return None

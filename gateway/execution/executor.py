@@ -203,11 +203,17 @@ class PlanExecution:
                 self.errors.append(error)
             else:  # a failed entity fetch: one error per field it left null, at the first entity's path
                 self.errors.extend({**error, "path": [*path, key]} for key in keys)
+            if self.cache is not None:
+                self.cache.note_fetched(None)
             return None, None
         extensions = response.get("extensions")
         if type(extensions) is dict and "invalidation" in extensions:
             self.invalidations.append((fetch.service, extensions["invalidation"]))
-        return response, parse_cache_control(cache_control) if self.cache is not None else None
+        if self.cache is None:
+            return response, None
+        hint = parse_cache_control(cache_control)
+        self.cache.note_fetched(hint)
+        return response, hint
 
     async def _root_fetch(self, fetch: FetchNode) -> None:
         if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):

@@ -242,3 +242,12 @@ def test_redis_down_still_answers(setup: None, subgraphs: dict[str, str], logs: 
         assert len(logs["products"]) == 2
         response = invalidate(client, [{"kind": "subgraph", "subgraph": "products"}])
         assert response.status_code == 503
+
+
+def test_the_hinted_parts_of_a_partly_hinted_query_are_cached(
+    client: httpx.Client, logs: dict[str, list[Any]], hints: dict[str, str | None]
+) -> None:
+    hints["inventory"] = None  # the whole response may not be kept; the products root fetch may
+    first = query(client, TOP)
+    assert query(client, TOP) == first
+    assert len(logs["products"]) == 1 and len(logs["inventory"]) == 2
