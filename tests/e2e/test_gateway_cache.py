@@ -1,9 +1,12 @@
 """The gateway's cache over the real stack (every service a process, the gateway in front, a real
-Redis): catalog reads are served from the cache, and an admin's price change is visible at once."""
+Redis): catalog reads are served from the cache, an admin's price change is visible at once, and a
+stock change made by calling products directly (as orders does) reaches the gateway's cache through
+the event stream long before the cached answer would expire."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.stack import Stack
 from subgraphs.kit.auth import issue_token
+from subgraphs.kit.service_client import ServiceClient
 from subgraphs.kit.settings import DEV_JWT_SECRET
 from tests.support.servers import wait_for
 
@@ -36,8 +40,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         log_dir=logs,
     )
     gateway = running.url(running.instance_name("gateway"))
+    # stock answers may be kept a minute: only the invalidation can make a change visible sooner
     running.process_env = {"products": {"GATEWAY_CACHE_INVALIDATION_URL": f"{gateway}/cache/invalidation",
-                                        "GATEWAY_CACHE_INVALIDATION_TOKEN": TOKEN}}
+                                        "GATEWAY_CACHE_INVALIDATION_TOKEN": TOKEN, "PRODUCTS_STOCK_MAX_AGE": "60"}}
     try:
         running.start()
     except RuntimeError as exc:
@@ -93,3 +98,36 @@ def test_an_admin_price_change_is_visible_at_once_through_the_cache(stack: Stack
         assert fresh["variants"][0]["price"]["amount"] == new_price
         nodes = {n["id"]: n for n in _gql(client, url, LISTING)["products"]["nodes"]}
         assert nodes[product_id]["priceRange"]["min"]["amount"] == min(v["price"]["amount"] for v in variants)
+
+
+STOCK = "query($sku: String!) { variant(sku: $sku) { sku stock { available } } }"
+RESERVE = """mutation($order: ID!, $sku: String!) {
+  reserveStock(orderId: $order, lines: [{sku: $sku, quantity: 1}]) { __typename } }"""
+
+
+async def test_a_stock_change_that_bypasses_the_gateway_reaches_its_cache(stack: Stack) -> None:
+    url = stack.gateway_url
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def available(sku: str) -> int:
+            response = await client.post(url, json={"query": STOCK, "variables": {"sku": sku}})
+            return int(response.json()["data"]["variant"]["stock"]["available"])
+
+        listing = (await client.post(url, json={"query": LISTING})).json()["data"]["products"]["nodes"]
+        product = (await client.post(url, json={"query": PRODUCT, "variables": {"id": listing[-1]["id"]}})).json()
+        sku = product["data"]["product"]["variants"][0]["sku"]
+        before = await available(sku)
+        assert await available(sku) == before  # now cached, for up to a minute
+        products = ServiceClient(f"{stack.url('products')}/graphql", caller="orders", scopes=("inventory:write",),
+                                 jwt_secret=DEV_JWT_SECRET, subgraph_secret=stack.subgraph_secret)
+        try:
+            reserved = await products.execute(RESERVE, {"order": "e2e-cache-order", "sku": sku})
+        finally:
+            await products.aclose()
+        assert reserved["reserveStock"]["__typename"] == "StockReservation"
+        written = time.monotonic()
+
+        async def fresh() -> bool:
+            return await available(sku) == before - 1
+
+        await wait_for(fresh, timeout=30, interval=0.05, message="the reservation visible through the gateway")
+        print(f"stock write outside the gateway visible through it after {time.monotonic() - written:.3f}s")
