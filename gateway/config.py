@@ -131,7 +131,8 @@ class CacheSettings:
     key_prefix: str = "gw:cache:"
     # A subgraph's max-age is capped at this.
     max_ttl_seconds: int = 300
-    redis_timeout_seconds: float = 0.25
+    # generous: under load a reply waits for the event loop too, and a timeout bypasses the cache for 2 s
+    redis_timeout_seconds: float = 1.0
     # Bearer token of POST `invalidation_path`; None: the endpoint is off (404).
     invalidation_token: str | None = None
     invalidation_path: str = "/cache/invalidation"
