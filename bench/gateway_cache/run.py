@@ -29,6 +29,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
+import redis  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from bench.gateway.loadgen import LoadResult, run_load, wrk_available  # noqa: E402
@@ -97,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     use_wrk = wrk_available()
     redis_url = os.environ.get("GATEWAY_CACHE_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        print(f"skipped: no Redis for the cache at {redis_url} ({exc}); set GATEWAY_CACHE_URL", file=sys.stderr)
+        return 0
     ports = free_port(), free_port()
     urls = {"products": f"http://127.0.0.1:{ports[0]}/graphql", "reviews": f"http://127.0.0.1:{ports[1]}/graphql"}
     node = subprocess.Popen(["node", str(HERE / "subgraphs.js"), *map(str, ports)],
