@@ -122,6 +122,37 @@ class OperationLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """The entity and query cache (gateway.cache, docs/gateway.md); off unless `enabled`."""
+
+    enabled: bool = False
+    # None: the gateway's Redis (GATEWAY_REDIS_URL / REDIS_URL)
+    redis_url: str | None = None
+    key_prefix: str = "gw:cache:"
+    # A subgraph's max-age is capped at this.
+    max_ttl_seconds: int = 300
+    # generous: under load a reply waits for the event loop too, and a timeout bypasses the cache for 2 s
+    redis_timeout_seconds: float = 1.0
+    # Bearer token of POST `invalidation_path`; None: the endpoint is off (404).
+    invalidation_token: str | None = None
+    invalidation_path: str = "/cache/invalidation"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CacheSettings:
+        d = cls()
+        url = env.get("GATEWAY_CACHE_URL") or None
+        return cls(
+            enabled=env_bool(env, "GATEWAY_CACHE", url is not None),
+            redis_url=url,
+            key_prefix=env.get("GATEWAY_CACHE_KEY_PREFIX") or d.key_prefix,
+            max_ttl_seconds=max(1, env_int(env, "GATEWAY_CACHE_MAX_TTL_SECONDS", d.max_ttl_seconds)),
+            redis_timeout_seconds=env_float(env, "GATEWAY_CACHE_REDIS_TIMEOUT_SECONDS", d.redis_timeout_seconds),
+            invalidation_token=env.get("GATEWAY_CACHE_INVALIDATION_TOKEN") or None,
+            invalidation_path=env.get("GATEWAY_CACHE_INVALIDATION_PATH") or d.invalidation_path,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the gateway process needs; build with :meth:`from_env` or directly in tests."""
 
@@ -180,6 +211,7 @@ class Settings:
     graphiql_enabled: bool | None = None
     # `module:attribute` of the @policy decider (gateway.authz.policies); None: DefaultPolicies
     policy_decider: str | None = None
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
     @property
     def production(self) -> bool:
@@ -268,12 +300,20 @@ class Settings:
             introspection_enabled=env_bool(env, "GATEWAY_INTROSPECTION", False) if introspection else None,
             graphiql_enabled=env_bool(env, "GATEWAY_GRAPHIQL", False) if graphiql else None,
             policy_decider=env.get("GATEWAY_POLICY_DECIDER") or None,
+            cache=CacheSettings.from_env(env),
         )
         settings.check_production()
         return settings
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def cache_redis_url(self) -> str | None:
+        """The Redis of the entity and query cache; None when the cache is off or has no Redis."""
+        if not self.cache.enabled:
+            return None
+        return self.cache.redis_url or self.redis_url
 
     def timeout_for(self, subgraph: str) -> float:
         return self.subgraph_timeouts.get(subgraph, self.subgraph_timeout_seconds)

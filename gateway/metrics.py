@@ -76,6 +76,12 @@ CONNECTIONS = Gauge("gateway_open_connections", "open WebSocket and SSE connecti
 SUBSCRIPTIONS = Gauge("gateway_active_subscriptions", "subscriptions being served", ["transport"],
                       multiprocess_mode="livesum")
 REFUSALS = Counter("gateway_refusals_total", "requests refused before execution", ["reason"])
+CACHE_LOOKUPS = Counter("gateway_cache_lookups_total", "entity and root query cache lookups (per entity)",
+                        ["kind", "result"])
+CACHE_STORES = Counter("gateway_cache_stores_total", "entries written to the entity and query cache", ["kind"])
+CACHE_INVALIDATIONS = Counter("gateway_cache_invalidations_total", "invalidation items applied",
+                              ["source", "kind"])
+CACHE_ERRORS = Counter("gateway_cache_errors_total", "cache operations Redis failed", ["operation"])
 
 _operation_names: set[str] = set()
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}
@@ -99,9 +105,9 @@ _observations: dict[Any, list[float]] = {}  # histogram child -> [sum, count per
 _flusher: asyncio.Task[None] | None = None
 
 
-def _count(metric: Any, *labels: str) -> None:
+def _count(metric: Any, *labels: str, amount: float = 1.0) -> None:
     child = _child(metric, *labels)
-    _counts[child] = _counts.get(child, 0.0) + 1.0
+    _counts[child] = _counts.get(child, 0.0) + amount
     if _flusher is None:
         _start_flusher()
 
@@ -233,6 +239,32 @@ def observe_fetch(subgraph: str, started: float, error_code: str | None) -> None
     _observe(FETCH_DURATION, time.perf_counter() - started, subgraph, outcome)
     if error_code is not None:
         _count(FETCH_ERRORS, subgraph, outcome)
+
+
+def cache_lookup(kind: str, hits: int, misses: int) -> None:
+    """`kind`: entity | root."""
+    if ENABLED:
+        if hits:
+            _count(CACHE_LOOKUPS, kind, "hit", amount=hits)
+        if misses:
+            _count(CACHE_LOOKUPS, kind, "miss", amount=misses)
+
+
+def cache_stored(kind: str, entries: int) -> None:
+    if ENABLED and entries:
+        _count(CACHE_STORES, kind, amount=entries)
+
+
+def cache_invalidated(source: str, kind: str) -> None:
+    """`source`: endpoint | mutation; `kind`: entity | type | subgraph."""
+    if ENABLED:
+        _count(CACHE_INVALIDATIONS, source, kind)
+
+
+def cache_error(operation: str) -> None:
+    """`operation`: lookup | store | invalidate."""
+    if ENABLED:
+        _count(CACHE_ERRORS, operation)
 
 
 def subscription_changed(transport: str, delta: int) -> None:

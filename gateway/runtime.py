@@ -5,12 +5,15 @@ HTTP (gateway.server) and the subscription transports (gateway.subscriptions) ca
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import random
 import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
+import orjson
 from graphql import GraphQLSchema, execute_sync, parse
 from graphql.execution.values import get_variable_values
 
@@ -21,6 +24,7 @@ from .auth import RequestIdentity, Unauthenticated
 from .authz.model import AuthorizationModel
 from .authz.operation import AuthorizedVariant, OperationAuthorization
 from .authz.policies import load_policy_decider
+from .cache import CacheStore, CacheUnavailable, InvalidationError, RequestCache, parse_invalidations
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
@@ -30,7 +34,7 @@ from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
 from .limits.report import cost_extension
 from .persisted import PersistedQueries
-from .planning.nodes import QueryPlan
+from .planning.nodes import FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, SequenceNode
 from .planning.prepare import PlanCache, PreparedOperation, RequestError, error_dict, prepare_operation
 from .ratelimit.limiter import limiter_for
 from .supergraph import Supergraph, build_api_schema, parse_supergraph
@@ -38,6 +42,8 @@ from .supergraph import Supergraph, build_api_schema, parse_supergraph
 # Documents longer than this are cached under their digest (bytes: never equal to a document's
 # text), so 1,024 cached entries cannot pin 1,024 two-megabyte documents in memory.
 _DIGEST_KEYS_ABOVE = 4096
+
+log = logging.getLogger("gateway.runtime")
 
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 INTROSPECTION_DISABLED = "GraphQL introspection is not allowed (set GATEWAY_INTROSPECTION=true to allow it)."
@@ -66,6 +72,14 @@ class Gateway:
         # edge guards (docs/edge.md): None / pass-through unless configured, so they cost nothing off
         self.rate_limiter = limiter_for(self.settings)
         self.persisted = PersistedQueries.from_settings(self.settings)
+        # the entity and query cache (gateway.cache): None when it is off
+        cache_url = self.settings.cache_redis_url
+        cache = self.settings.cache
+        self.response_cache: CacheStore | None = (
+            CacheStore(cache_url, cache.key_prefix, cache.max_ttl_seconds, cache.redis_timeout_seconds)
+            if cache_url
+            else None
+        )
         # who is asking: verified once per request, before planning (gateway.auth)
         self.auth = RequestIdentity(self.settings.verifier_config())
         # traceparent: the subgraphs' log lines carry the client's trace id
@@ -89,6 +103,8 @@ class Gateway:
         if self.rate_limiter is not None:
             await self.rate_limiter.aclose()
         await self.persisted.aclose()
+        if self.response_cache is not None:
+            await self.response_cache.aclose()
 
     async def identify(self, headers: Mapping[str, str], peer: str | None) -> Claims | None:
         """The request's verified token claims (None: anonymous), before any planning or fan-out. A
@@ -248,7 +264,7 @@ class Gateway:
         """`claims`: the verified identity (None: anonymous), which fields it may see (gateway.authz)."""
         variant = self.authorized(prepared, claims)
         plan = self.plan(prepared, variant)
-        run = await self._run(prepared, plan, variant, variables, headers)
+        run = await self._run(prepared, plan, variant, variables, headers, claims)
         data = shape_response(prepared.shape, run.data, variables, run.errors)
         response: dict[str, Any] = {}
         if run.errors:
@@ -258,6 +274,36 @@ class Gateway:
         if extensions:
             response["extensions"] = extensions
         return response
+
+    async def execute_to_json(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        document: str,
+        operation_name: str | None,
+        claims: Claims | None = None,
+    ) -> tuple[bytes, bool]:
+        """The response as JSON bytes, and whether it has errors. A query whose every field the caller
+        may see is first looked up whole in the cache (gateway.cache), and stored when every part of it
+        could be; anything else is :meth:`execute_prepared`."""
+        store = self.response_cache
+        variant = self.authorized(prepared, claims) if store is not None else None
+        if store is None or prepared.kind != "query" or variant is not None or prepared.introspection is not None:
+            response = await self.execute_prepared(prepared, variables, headers, claims=claims)
+            return orjson.dumps(response), bool(response.get("errors"))
+        plan = self.plan(prepared, None)
+        cache = RequestCache(store, claims.subject if claims is not None else None)
+        lookup = await cache.response_lookup(document, operation_name, variables, plan_subgraphs(plan))
+        if lookup.body is not None:
+            return lookup.body, False
+        run = await self._run(prepared, plan, None, variables, headers, claims, cache)
+        data = shape_response(prepared.shape, run.data, variables, run.errors)
+        if run.errors:
+            return orjson.dumps({"errors": run.errors, "data": data}), True
+        body = orjson.dumps({"data": data})
+        await cache.response_store(lookup, body)
+        return body, False
 
     async def execute_incremental(
         self,
@@ -279,7 +325,7 @@ class Gateway:
         variant = self.authorized(prepared, claims)
         plan = prepared.plan_for(self.active_labels(), deferred, variant)
         shape = prepared.incremental_for(deferred)
-        run = await self._run(prepared, plan, variant, variables, headers)
+        run = await self._run(prepared, plan, variant, variables, headers, claims)
         data = shape_response(shape.primary, run.data, variables, run.errors)
         delivery = DeferredDelivery(run, plan, shape, data)
         first: dict[str, Any] = {}
@@ -315,14 +361,40 @@ class Gateway:
         variant: AuthorizedVariant | None,
         variables: Mapping[str, Any],
         headers: Mapping[str, str] | None,
+        claims: Claims | None = None,
+        cache: RequestCache | None = None,
     ) -> PlanExecution:
-        """Run the plan (the authorization outcome's errors first) and merge introspection in."""
-        run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers))
+        """Run the plan (the authorization outcome's errors first) and merge introspection in. A query
+        uses the cache; the invalidations the subgraphs asked for are applied before this returns."""
+        store = self.response_cache
+        if cache is None and store is not None and prepared.kind == "query":
+            cache = RequestCache(store, claims.subject if claims is not None else None)
+        run = PlanExecution(self.client, self.supergraph, variables, self.subgraph_headers(headers), cache)
         if variant is not None:
             run.errors.extend(dict(error) for error in variant.errors)
         await run.run(plan)
+        if run.invalidations and store is not None:
+            await self._apply_subgraph_invalidations(store, run.invalidations)
         self._introspect(prepared, variables, run)
         return run
+
+    async def _apply_subgraph_invalidations(self, store: CacheStore, requested: list[tuple[str, Any]]) -> None:
+        """The `extensions.invalidation` of subgraph responses; a malformed one or a Redis failure is
+        logged (the subgraph's own change stands; its cached entries expire with their max-age)."""
+        items = []
+        for subgraph, raw in requested:
+            try:
+                items.extend(parse_invalidations(raw, default_subgraph=subgraph))
+            except InvalidationError as exc:
+                log.warning("subgraph %s sent a malformed extensions.invalidation: %s", subgraph, exc)
+        if items:
+            with contextlib.suppress(CacheUnavailable):  # logged and counted by the store
+                await store.invalidate(items, "mutation")
+
+    async def invalidate(self, raw: Any) -> int:
+        """The invalidation endpoint's work: raises InvalidationError (400), CacheUnavailable (503)."""
+        assert self.response_cache is not None
+        return await self.response_cache.invalidate(parse_invalidations(raw), "endpoint")
 
     def _introspect(self, prepared: PreparedOperation, variables: Mapping[str, Any], run: PlanExecution) -> None:
         if prepared.introspection is not None:
@@ -345,6 +417,21 @@ async def _incremental_payloads(
     if first["hasNext"]:
         async for payload in delivery.payloads():
             yield payload
+
+
+def plan_subgraphs(plan: QueryPlan) -> list[str]:
+    """The subgraphs a plan fetches from (its deferred parts included), each once, sorted."""
+    found: set[str] = set()
+    pending: list[PlanNode] = [node for node in (plan.node, *(d.node for d in plan.deferred)) if node is not None]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, FetchNode):
+            found.add(node.service)
+        elif isinstance(node, FlattenNode):
+            found.add(node.node.service)
+        elif isinstance(node, SequenceNode | ParallelNode):
+            pending.extend(node.nodes)
+    return sorted(found)
 
 
 def _cache_key(query: str, operation_name: str | None) -> tuple[str | bytes, str | None]:

@@ -1,13 +1,15 @@
 """HTTP front end: a thin ASGI app (no framework on the hot path) speaking GraphQL over HTTP.
 
-Routes: POST/GET /graphql, /health, /ready. Status codes follow the GraphQL-over-HTTP spec: request
-errors (bad JSON, parse or validation failures, bad variables) are 4xx, field errors in an executed
-request are 200. `create_app` puts it behind the real-time layer (gateway.subscriptions), which
-serves WebSocket and SSE subscriptions on /graphql and the GraphiQL explorer to browsers.
+Routes: POST/GET /graphql, /health, /ready, POST /cache/invalidation (gateway.cache). Status codes
+follow the GraphQL-over-HTTP spec: request errors (bad JSON, parse or validation failures, bad
+variables) are 4xx, field errors in an executed request are 200. `create_app` puts it behind the
+real-time layer (gateway.subscriptions), which serves WebSocket and SSE subscriptions on /graphql
+and the GraphiQL explorer to browsers.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -20,6 +22,7 @@ from telemetry.logs import trace_id_from
 
 from . import metrics, tracing
 from .access_log import AccessRecord, note_operation
+from .cache import CacheUnavailable, InvalidationError
 from .config import Settings
 from .errors import RequestError, error_dict
 from .limits.report import COST_HEADER
@@ -118,6 +121,8 @@ class GatewayApp:
                         [error_dict(f"Method {method} is not allowed; use GET or POST.", "BAD_REQUEST")],
                         {"allow": "GET, POST"},
                     )
+            elif path == self.settings.cache.invalidation_path:
+                await self._invalidation(scope, receive, send, method)
             elif path == "/health":
                 await _send_json(send, 200, {"status": "ok"})
             elif path == "/ready":
@@ -133,6 +138,34 @@ class GatewayApp:
         except Exception:  # the last line of defence: never leak a traceback
             log.exception("unhandled error serving %s %s", method, path)
             await _send_json(send, 500, {"errors": [error_dict("Internal server error", "INTERNAL_SERVER_ERROR")]})
+
+    async def _invalidation(self, scope: Scope, receive: Receive, send: Send, method: str) -> None:
+        """POST a JSON list of invalidations (gateway.cache.invalidation) with the configured bearer
+        token; 404 while the cache or the token is not configured."""
+        token = self.settings.cache.invalidation_token
+        if self.gateway.response_cache is None or not token:
+            raise HttpError(404, [error_dict("Not found", "NOT_FOUND")])
+        if method != "POST":
+            raise HttpError(405, [error_dict(f"Method {method} is not allowed; use POST.", "BAD_REQUEST")],
+                            {"allow": "POST"})
+        headers = _headers(scope)
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise HttpError(401, [error_dict("a valid invalidation token is required", "UNAUTHENTICATED")],
+                            {"www-authenticate": "Bearer"})
+        body = await read_body(receive, self.gateway.limits.http_max_request_bytes, headers)
+        try:
+            raw = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise HttpError(400, [error_dict("the body must be JSON", "BAD_REQUEST")]) from None
+        try:
+            dropped = await self.gateway.invalidate(raw)
+        except InvalidationError as exc:
+            raise HttpError(400, [error_dict(str(exc), "BAD_REQUEST")]) from None
+        except CacheUnavailable:
+            raise HttpError(503, [error_dict("the cache's Redis is unavailable; retry", "CACHE_UNAVAILABLE")],
+                            {"retry-after": "1"}) from None
+        await _send_json(send, 200, {"invalidated": dropped})
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         media = _negotiate(headers.get("accept"))
@@ -188,6 +221,12 @@ class GatewayApp:
             if payloads is not None:  # else no @defer is in force (`if: $v`): one response
                 await send_multipart(send, receive, payloads, [])
                 return
+        if gateway.response_cache is not None and not want_plan and not want_cost:  # gateway.cache
+            body, errors = await gateway.execute_to_json(prepared, values, headers, query, operation_name, claims)
+            if errors:
+                metrics.note_response({"errors": True})
+            await _send_bytes(send, 200, body, media)
+            return
         response = await gateway.execute_prepared(
             prepared, values, headers, include_plan=want_plan, claims=claims, include_cost=want_cost
         )

@@ -154,6 +154,9 @@ class Stack:
             prefix = name.upper()
             env[f"{prefix}_PORT"] = str(port)
             env[f"{prefix}_URL"] = f"http://127.0.0.1:{port}/graphql"
+        if "gateway" in self.cells[cell] and "GATEWAY_CACHE_INVALIDATION_URL" not in {**os.environ, **self.env}:
+            # products tells its cell's gateway about writes that bypass it (used once a token is set)
+            env["GATEWAY_CACHE_INVALIDATION_URL"] = f"http://127.0.0.1:{self.cells[cell]['gateway']}/cache/invalidation"
         return env
 
     def supergraph_config(self, cell: int = 0) -> Path:

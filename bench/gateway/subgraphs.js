@@ -2,6 +2,7 @@
 // JSON, so the upstream costs (almost) nothing and the benchmark measures the gateway.
 //   node subgraphs.js PRODUCTS_PORT REVIEWS_PORT
 // products answers the root query (topProducts); reviews answers _entities for Product.
+// CACHE_CONTROL (environment): the Cache-Control header of every answer (none by default).
 "use strict";
 const http = require("http");
 
@@ -26,8 +27,12 @@ function collect(req, done) {
   req.on("end", () => done(Buffer.concat(chunks).toString("utf8")));
 }
 
+const cacheControl = process.env.CACHE_CONTROL;
+
 function reply(res, body) {
-  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+  if (cacheControl) headers["cache-control"] = cacheControl;
+  res.writeHead(200, headers);
   res.end(body);
 }
 

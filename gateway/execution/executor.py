@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from graphql import FieldNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode, parse
 
+from ..cache.hints import CacheHint, parse_cache_control
+from ..cache.request_cache import EntityLookup, RequestCache
 from ..planning.nodes import (
     FetchNode,
     FlattenNode,
@@ -130,9 +132,14 @@ def _project_value(value: Any, sel: RepSel, strict: bool) -> Any:
 
 
 class PlanExecution:
-    """State of one request's plan execution."""
+    """State of one request's plan execution.
 
-    __slots__ = ("client", "data", "errors", "headers", "supergraph", "variables")
+    `cache` (gateway.cache; a query's plan only) serves root and `_entities` fetches from Redis and
+    stores what the subgraphs' hints allow. `invalidations` collects the `extensions.invalidation` of
+    every subgraph response, as (subgraph, items), for the caller to apply before answering.
+    """
+
+    __slots__ = ("cache", "client", "data", "errors", "headers", "invalidations", "supergraph", "variables")
 
     def __init__(
         self,
@@ -140,13 +147,16 @@ class PlanExecution:
         supergraph: Supergraph,
         variables: Mapping[str, Any],
         headers: Mapping[str, str],
+        cache: RequestCache | None = None,
     ) -> None:
         self.client = client
         self.supergraph = supergraph
         self.variables = variables
         self.headers = headers
+        self.cache = cache
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
+        self.invalidations: list[tuple[str, Any]] = []
 
     async def run(self, plan: QueryPlan) -> None:
         if plan.node is not None:
@@ -177,13 +187,14 @@ class PlanExecution:
         fetch: FetchNode,
         variables: dict[str, Any],
         entity_path: Callable[[], list[str | int] | None] | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> tuple[dict[str, Any] | None, CacheHint | None]:
+        """The subgraph's response (None: it failed, the error is recorded) and its cache hint."""
         payload: dict[str, Any] = {"query": fetch.operation, "variables": variables}
         if fetch.operation_name:  # the subgraph's access line and metrics name the fetch (as Apollo's router)
             payload["operationName"] = fetch.operation_name
         body = orjson.dumps(payload)
         try:
-            return await self.client.post(fetch.service, body, self.headers)
+            response, cache_control = await self.client.post_with_hint(fetch.service, body, self.headers)
         except SubgraphFetchError as exc:
             error = exc.to_graphql_error()
             path = entity_path() if entity_path is not None else None
@@ -192,12 +203,27 @@ class PlanExecution:
                 self.errors.append(error)
             else:  # a failed entity fetch: one error per field it left null, at the first entity's path
                 self.errors.extend({**error, "path": [*path, key]} for key in keys)
-            return None
+            if self.cache is not None:
+                self.cache.note_fetched(None)
+            return None, None
+        extensions = response.get("extensions")
+        if type(extensions) is dict and "invalidation" in extensions:
+            self.invalidations.append((fetch.service, extensions["invalidation"]))
+        if self.cache is None:
+            return response, None
+        hint = parse_cache_control(cache_control)
+        self.cache.note_fetched(hint)
+        return response, hint
 
     async def _root_fetch(self, fetch: FetchNode) -> None:
         if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):
             return
-        response = await self._send(fetch, self._variables_for(fetch))
+        variables = self._variables_for(fetch)
+        cache = self.cache
+        if cache is None:
+            response = (await self._send(fetch, variables))[0]
+        else:
+            response = await self._cached_root_fetch(cache, fetch, variables)
         if response is None:
             return
         data = response.get("data")
@@ -213,6 +239,19 @@ class PlanExecution:
                     if "path" in error:
                         error["path"] = unalias_path(error["path"], fetch.unalias)
             self.errors.extend(cleaned)
+
+    async def _cached_root_fetch(
+        self, cache: RequestCache, fetch: FetchNode, variables: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        lookup = await cache.root_lookup(fetch.service, fetch.operation, variables)
+        if lookup.response is not None:
+            return lookup.response
+        response, hint = await self._send(fetch, variables)
+        if response is not None and hint is not None and not response.get("errors"):
+            data = response.get("data")
+            if type(data) is dict:  # serialised before the merge changes it
+                await cache.root_store(fetch.service, lookup, orjson.dumps(data), hint)
+        return response
 
     async def _flatten(self, flatten: FlattenNode) -> None:
         fetch = flatten.node
@@ -242,8 +281,10 @@ class PlanExecution:
         """One `_entities` fetch for `objects[positions]` (positions index every entity at the path)."""
         fetch = flatten.node
         recipes = fetch.entity_reps or {}
+        cache = self.cache
         representations: list[dict[str, Any]] = []
         targets: list[list[int]] = []
+        identities: list[tuple[str, dict[str, Any], bytes]] = []  # for the cache: type, key, representation
         seen: dict[bytes, int] = {}
         for position in positions:
             obj = objects[position]
@@ -253,6 +294,7 @@ class PlanExecution:
             rep: dict[str, Any] = {"__typename": recipe.typename}
             if not _project(obj, recipe.keys, rep, True):
                 continue
+            key = {name: value for name, value in rep.items() if name != "__typename"} if cache else None
             if recipe.requires.fields or recipe.requires.frags:
                 _project(obj, recipe.requires, rep, False)
             rep["__typename"] = recipe.typename
@@ -262,6 +304,8 @@ class PlanExecution:
                 seen[fingerprint] = len(representations)
                 representations.append(rep)
                 targets.append([position])
+                if key is not None:
+                    identities.append((recipe.typename, key, fingerprint))
             else:
                 targets[index].append(position)
         if not representations:
@@ -269,6 +313,22 @@ class PlanExecution:
         variables = self._variables_for(fetch)
         if extra_variables:
             variables.update(extra_variables)
+        lookup: EntityLookup | None = None
+        misses: list[int] = []
+        if cache is not None:
+            lookup = await cache.entity_lookup(fetch.service, fetch.operation, variables, identities)
+            misses = [index for index, entity in enumerate(lookup.found) if entity is None]
+            for index, entity in enumerate(lookup.found):
+                if entity is not None:
+                    if fetch.unalias is not None:
+                        unalias(entity, fetch.unalias)
+                    for position in targets[index]:
+                        merge_into(objects[position], entity)
+            if not misses:
+                return
+            if len(misses) < len(representations):  # fetch only the misses, in one batch
+                representations = [representations[i] for i in misses]
+                targets = [targets[i] for i in misses]
         variables["representations"] = representations
 
         def first_entity_path() -> list[str | int] | None:
@@ -276,11 +336,13 @@ class PlanExecution:
             collect_paths(self.data, flatten.keys, 0, [], found)
             return found[targets[0][0]] if targets[0][0] < len(found) else None
 
-        response = await self._send(fetch, variables, first_entity_path)
+        response, hint = await self._send(fetch, variables, first_entity_path)
         if response is None:
             return
         data = response.get("data")
         entities = data.get("_entities") if type(data) is dict else None
+        if cache is not None and lookup is not None and hint is not None and type(entities) is list:
+            await _store_entities(cache, lookup, misses, entities, response.get("errors"), hint)
         if type(entities) is list:
             for index, entity in enumerate(entities[: len(representations)]):
                 if type(entity) is dict:
@@ -317,6 +379,35 @@ class PlanExecution:
                     "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "service": fetch.service},
                 }
             )
+
+
+async def _store_entities(
+    cache: RequestCache,
+    lookup: EntityLookup,
+    misses: list[int],
+    entities: list[Any],
+    errors: Any,
+    hint: CacheHint,
+) -> None:
+    """Store the fetched entities (`entities[i]` answers `misses[i]` of the lookup) that came back as
+    objects with no error at or below them; serialised before the merge changes them."""
+    if errors:
+        if not isinstance(errors, list):
+            return
+        failed: set[int] = set()
+        for error in errors:
+            path = error.get("path") if isinstance(error, dict) else None
+            if not (isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int)):
+                return  # an error we cannot place: store nothing from this response
+            failed.add(path[1])
+    else:
+        failed = set()
+    fetched = [
+        (misses[index], orjson.dumps(entity))
+        for index, entity in enumerate(entities[: len(misses)])
+        if type(entity) is dict and index not in failed
+    ]
+    await cache.entity_store(lookup, fetched, hint)
 
 
 def entity_field_keys(operation: str) -> list[str]:

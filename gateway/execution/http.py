@@ -91,16 +91,22 @@ class SubgraphClient:
             await session.close()
 
     async def post(self, service: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        return (await self.post_with_hint(service, body, headers))[0]
+
+    async def post_with_hint(
+        self, service: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[dict[str, Any], str | None]:
+        """The subgraph's GraphQL response and its `Cache-Control` header (gateway.cache)."""
         started = time.perf_counter()
         try:
             if telemetry_tracing.enabled():
                 headers = dict(headers)  # the span's context goes into them
                 with tracing.fetching(service, self.urls.get(service, ""), headers):
-                    payload = await self._post(service, body, headers)
+                    answer = await self._post(service, body, headers)
             else:
-                payload = await self._post(service, body, headers)
+                answer = await self._post(service, body, headers)
             metrics.observe_fetch(service, started, None)
-            return payload
+            return answer
         except SubgraphFetchError as exc:
             metrics.observe_fetch(service, started, exc.code)
             if not self._redact:
@@ -109,7 +115,9 @@ class SubgraphClient:
             log.warning("fetch from subgraph %s failed (request %s): %s", service, request_id, exc.reason)
             raise exc.redact(request_id) from None
 
-    async def _post(self, service: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    async def _post(
+        self, service: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[dict[str, Any], str | None]:
         if self._signer is not None:
             headers = {**headers, INTERNAL_HEADER: self._signer.value()}
         if self._session is None:
@@ -124,6 +132,7 @@ class SubgraphClient:
             ) as response:
                 raw = await response.read()
                 status = response.status
+                cache_control = response.headers.get("cache-control")
             tracing.note_fetch_status(status)
         except TimeoutError as exc:
             raise SubgraphFetchError(
@@ -142,7 +151,7 @@ class SubgraphClient:
         if isinstance(payload, dict) and ("data" in payload or "errors" in payload):
             if status >= 400 and payload.get("data") is None and not payload.get("errors"):
                 raise SubgraphFetchError(service, "SUBREQUEST_HTTP_ERROR", f"{status}", status)
-            return payload
+            return payload, cache_control
         if status >= 400:
             raise SubgraphFetchError(service, "SUBREQUEST_HTTP_ERROR", f"{status}: {_reason(status)}", status)
         raise SubgraphFetchError(

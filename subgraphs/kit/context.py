@@ -33,6 +33,8 @@ class RequestContext:
     response: Response | WebSocket | None = None
     connection_params: dict[str, Any] | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    # what the gateway's cache must drop once this request's writes are done (kit.cache_hints)
+    invalidations: list[dict[str, Any]] = field(default_factory=list)
     _auth: Authenticator | None = field(default=None, repr=False)
 
     @property
@@ -53,6 +55,12 @@ class RequestContext:
 
     def require_scope(self, scope: str) -> Viewer:
         return self.auth.require_scope(scope)
+
+    def invalidate_entity(self, type_name: str, key: dict[str, Any]) -> None:
+        """Ask the gateway to drop its cached copies of one entity of this subgraph before it answers."""
+        item = {"kind": "entity", "type": type_name, "key": key}
+        if item not in self.invalidations:
+            self.invalidations.append(item)
 
     def loader(self, name: str, factory: Any) -> Any:
         """A per-request DataLoader (or any per-request object) created on first use."""

@@ -23,13 +23,14 @@ def create_app(settings: Settings | None = None, config: ProductsConfig | None =
     """The app; its products service is `app.state.products` (started with the app's lifespan)."""
     settings = settings or Settings.from_env(SERVICE)
     runtime = ServiceRuntime(settings)
-    service = ProductsService(runtime, config or ProductsConfig.from_env())
+    config = config or ProductsConfig.from_env()
+    service = ProductsService(runtime, config)
 
     def context(runtime: ServiceRuntime, request: Request | WebSocket,
                 response: Response | WebSocket | None) -> ProductsContext:
         return ProductsContext(runtime, request, response, service=service)
 
-    app = create_service_app(runtime, build_schema(), context_factory=context, on_startup=[service.start],
+    app = create_service_app(runtime, build_schema(config), context_factory=context, on_startup=[service.start],
                              on_shutdown=[service.stop], metrics_sources=metrics.sources(service))
     app.state.products = service
     return app

@@ -59,8 +59,11 @@ class CatalogCache:
     """`redis=None` disables caching (PRODUCTS_CACHE=0): every read loads from MongoDB."""
 
     def __init__(self, redis: aioredis.Redis | None, ttl_seconds: int = 300,
-                 pending: PendingInvalidations | None = None) -> None:
+                 pending: PendingInvalidations | None = None,
+                 on_invalidate: Callable[[Sequence[str]], Awaitable[None]] | None = None) -> None:
         self.redis = redis
+        # told of every invalidation, after this cache's own (the gateway's cache feed); must not raise
+        self.on_invalidate = on_invalidate
         self.ttl_seconds = ttl_seconds
         self.pending = pending
         self._failed_invalidations = 0
@@ -235,6 +238,13 @@ class CatalogCache:
 
     async def invalidate(self, product_ids: Sequence[str]) -> None:
         """Call after a write to MongoDB, before answering: new tokens for the products and the catalog."""
+        try:
+            await self._invalidate(product_ids)
+        finally:
+            if self.on_invalidate is not None:
+                await self.on_invalidate(product_ids)
+
+    async def _invalidate(self, product_ids: Sequence[str]) -> None:
         if self.redis is None:
             return
         try:

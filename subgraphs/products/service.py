@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
+from subgraphs.kit.gateway_cache import GatewayCacheFeed
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.products.cache import CatalogCache
 from subgraphs.products.cache_repair import COLLECTION as CACHE_REPAIRS
@@ -27,12 +30,18 @@ class ProductsService:
         self._carts: Carts | None = None
         self._inventory: Inventory | None = None
         self._repair: RepairLoop | None = None
+        self._gateway_feed: GatewayCacheFeed | None = None
 
     async def start(self) -> None:
         db = self.runtime.db
         store = CatalogStore(db)
+        url, token = self.config.gateway_invalidation_url, self.config.gateway_invalidation_token
+        if url and token:  # writes reach the gateway's cache through the event stream (kit.gateway_cache)
+            self._gateway_feed = GatewayCacheFeed(self.runtime.redis, db, "products", url, token)
+            await self._gateway_feed.start()  # its group exists before the first write below
+            self.runtime.watch(self._gateway_feed.consumer.health)
         cache = CatalogCache(self.runtime.redis if self.config.cache_enabled else None, self.config.cache_ttl_seconds,
-                             PendingInvalidations(db[CACHE_REPAIRS]))
+                             PendingInvalidations(db[CACHE_REPAIRS]), on_invalidate=self._tell_gateway)
         if not self.config.cache_enabled:
             log.warning("PRODUCTS_CACHE is off: every catalog read goes to MongoDB")
         self._catalog = Catalog(store, cache)
@@ -55,7 +64,19 @@ class ProductsService:
             self.runtime.watch(self._repair.health)
             await self._repair.start()
 
+    async def _tell_gateway(self, product_ids: Sequence[str]) -> None:
+        if self._gateway_feed is None:
+            return
+        items: list[dict[str, Any]] = [{"kind": "entity", "type": "Product", "key": {"id": product_id}}
+                                       for product_id in dict.fromkeys(product_ids)]
+        # no ids: the whole catalog changed (listings); the subgraph's cached root queries and entities
+        await self._gateway_feed.publish(items or [{"kind": "subgraph"}])
+
     async def stop(self) -> None:
+        if self._gateway_feed is not None:
+            self.runtime.unwatch(self._gateway_feed.consumer.health)
+            await self._gateway_feed.stop()
+            self._gateway_feed = None
         if self._repair is not None:
             await self._repair.stop()
             self.runtime.unwatch(self._repair.health)

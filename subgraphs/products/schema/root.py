@@ -6,9 +6,12 @@ from typing import Annotated
 
 import strawberry
 
+from subgraphs.kit.cache_hints import cache_hints
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.pagination import Edge, check_page_size, page_info
 from subgraphs.kit.schema import federation_schema
+from subgraphs.products.cache_policy import cache_policy
+from subgraphs.products.config import ProductsConfig
 from subgraphs.products.ids import require_product_id
 from subgraphs.products.inventory import ReservationState as DomainState
 from subgraphs.products.listing import (
@@ -129,6 +132,7 @@ class Mutation:
             doc = await info.context.products.catalog.create(input.to_spec())
         except ValidationFailed as exc:
             return ValidationError.from_exception(exc)
+        info.context.invalidate_entity("Product", {"id": doc["_id"]})  # and the listings with it
         return ProductSuccess(product=Product.from_plain(doc))
 
     @strawberry.mutation(description="Change a product; omitted fields are kept.")
@@ -138,12 +142,14 @@ class Mutation:
             doc = await info.context.products.catalog.update(require_product_id(str(id)), input.to_patch())
         except ValidationFailed as exc:
             return ValidationError.from_exception(exc)
+        info.context.invalidate_entity("Product", {"id": doc["_id"]})
         return ProductSuccess(product=Product.from_plain(doc))
 
     @strawberry.mutation(description="Take a product off sale (idempotent). It stays readable by id.")
     async def archive_product(self, info: Info, id: strawberry.ID) -> ProductPayload:
         info.context.require_scope(CATALOG_WRITE)
         doc = await info.context.products.catalog.archive(require_product_id(str(id)))
+        info.context.invalidate_entity("Product", {"id": doc["_id"]})
         return ProductSuccess(product=Product.from_plain(doc))
 
     @strawberry.mutation(description="Set the units on hand of a variant; it may not go below the reserved units.")
@@ -153,6 +159,7 @@ class Mutation:
             doc, found_sku = await info.context.products.catalog.set_stock(_check_sku(sku), on_hand)
         except ValidationFailed as exc:
             return ValidationError.from_exception(exc)
+        info.context.invalidate_entity("Product", {"id": doc["_id"]})
         return StockSuccess(variant=Product.from_plain(doc).variant(found_sku))
 
     # ---- cart (signed-in user) ---------------------------------------------------------------------
@@ -216,5 +223,7 @@ class Mutation:
                                  and reservation.state is DomainState.COMMITTED, state=state_of(reservation))
 
 
-def build_schema() -> strawberry.federation.Schema:
-    return federation_schema(query=Query, mutation=Mutation, types=[User])
+def build_schema(config: ProductsConfig | None = None) -> strawberry.federation.Schema:
+    """`config` sets the cache hints the gateway follows (subgraphs.products.cache_policy)."""
+    policy = cache_policy(config or ProductsConfig())
+    return federation_schema(query=Query, mutation=Mutation, types=[User], extensions=[cache_hints(policy)])

@@ -93,6 +93,9 @@ class StubClient:
         response = self.responses[service]
         return response(payload) if callable(response) else response
 
+    async def post_with_hint(self, service: str, body: bytes, headers: Any) -> tuple[dict[str, Any], str | None]:
+        return await self.post(service, body, headers), None
+
 
 async def run(query: str, client: StubClient, variables: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
     sg = parse_supergraph(media.SUPERGRAPH)

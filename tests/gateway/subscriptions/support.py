@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,24 +189,35 @@ class Stack:
 
 
 def gateway_app(supergraph_sdl: str, subscription_settings: SubscriptionSettings,
-                limits: OperationLimits | None = None) -> RealtimeMiddleware:
-    """The gateway's app as served, with these subscription limits (and operation limits)."""
-    settings = Settings(supergraph_sdl=supergraph_sdl, limits=limits or OperationLimits())
+                limits: OperationLimits | None = None, **gateway_settings: Any) -> RealtimeMiddleware:
+    """The gateway's app as served, with these subscription limits (and operation limits, and any
+    other settings)."""
+    settings = Settings(supergraph_sdl=supergraph_sdl, limits=limits or OperationLimits(), **gateway_settings)
     return create_app(settings, subscription_settings=subscription_settings)
 
 
 @asynccontextmanager
-async def federated_stack(*, limits: OperationLimits | None = None, metrics: bool = False,
-                          **settings: Any) -> AsyncIterator[Stack]:
+async def federated_stack(
+    *,
+    limits: OperationLimits | None = None,
+    metrics: bool = False,
+    gateway_settings: dict[str, Any] | None = None,
+    wrap_http: Callable[[str, Any], Any] | None = None,
+    **settings: Any,
+) -> AsyncIterator[Stack]:
     """Three fixture subgraphs and the gateway in front of them, all on free loopback ports.
 
-    `metrics`: behind the metrics layer, as `gateway serve` runs it (`/metrics` on the same port)."""
+    `metrics`: behind the metrics layer, as `gateway serve` runs it (`/metrics` on the same port).
+    `wrap_http(name, app)` puts a layer in front of a subgraph's app (its WebSockets pass through)."""
     stack = Stack("", None, {}, {}, {}, {})  # type: ignore[arg-type]
     try:
         for name in SCHEMAS:
-            await stack.start_subgraph(name, subgraph_app(name))
+            counter = subgraph_app(name)
+            if wrap_http is not None:
+                counter.app = wrap_http(name, counter.app)
+            await stack.start_subgraph(name, counter)
         sdls = [SubgraphSource(n, stack.subgraph_urls[n], subgraph_sdl(s)) for n, s in SCHEMAS.items()]
-        stack.app = gateway_app(compose(sdls), SubscriptionSettings(**settings), limits)
+        stack.app = gateway_app(compose(sdls), SubscriptionSettings(**settings), limits, **(gateway_settings or {}))
         served = with_metrics(stack.app, production=False) if metrics else stack.app
         async with serve_asgi(served) as base_url:
             stack.base_url = base_url

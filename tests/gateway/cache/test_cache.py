@@ -1,0 +1,253 @@
+"""The gateway's entity and query cache over real HTTP subgraphs and a real Redis (gateway.cache)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import redis
+
+from gateway.config import CacheSettings
+from subgraphs.kit.embedded_redis import free_port
+from tests.support.tokens import bearer
+
+from ..core import shop
+from ..core.harness import RunningServer, gateway_app, serve, subgraph_app
+from .hinting import hinting
+
+TOKEN = "invalidate-me"
+PUBLIC = "public, max-age=60"
+TOP = "{ topProducts(first: 3) { upc name price inStock } }"
+
+
+def _subject(info: Any) -> str | None:
+    for name, value in info.context["headers"]:
+        if name == b"authorization":
+            claims = jwt.decode(value.decode().partition(" ")[2], options={"verify_signature": False})
+            return str(claims["sub"])
+    return None
+
+
+def accounts(log: list[dict[str, Any]]) -> Any:
+    """`me` is whoever the forwarded token names: a leak across users would show another's name."""
+
+    def me(_parent: Any, info: Any) -> dict[str, Any] | None:
+        subject = _subject(info)
+        return {"id": subject, "name": f"user {subject}"} if subject else None
+
+    return subgraph_app(
+        """
+        type Query { me: User  user(id: ID!): User }
+        type Mutation { login(username: String!): User }
+        type User { id: ID! name: String username: String internal: String }
+        """,
+        resolvers={"Query.me": me, "Mutation.login": lambda _p, username: {"id": "9", "name": username}},
+        entities={"User": lambda rep: {"id": rep["id"], "name": f"user {rep['id']}"}},
+        log=log,
+    )
+
+
+@pytest.fixture(scope="module")
+def hints() -> dict[str, str | None]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def extensions() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def logs() -> dict[str, list[dict[str, Any]]]:
+    return {"accounts": [], "products": [], "inventory": [], "reviews": []}
+
+
+@pytest.fixture(scope="module")
+def subgraphs(
+    logs: dict[str, list[dict[str, Any]]], hints: dict[str, str | None], extensions: dict[str, Any]
+) -> Iterator[dict[str, str]]:
+    factories = {"accounts": accounts, "products": shop.products, "inventory": shop.inventory,
+                 "reviews": shop.reviews}
+    servers = {}
+    for name, factory in factories.items():
+        app = hinting(
+            factory(logs[name]),
+            lambda _payload, name=name: hints.get(name),
+            lambda _payload, name=name: extensions.get(name),
+        )
+        servers[name] = RunningServer(app).start()
+    try:
+        yield {name: server.url for name, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def setup(
+    logs: dict[str, list[dict[str, Any]]], hints: dict[str, str | None], extensions: dict[str, Any],
+    redis_server_url: str,
+) -> Iterator[None]:
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushdb()
+    client.close()
+    for log in logs.values():
+        log.clear()
+    hints.clear()
+    hints.update({"accounts": PUBLIC, "products": PUBLIC, "inventory": PUBLIC, "reviews": PUBLIC})
+    extensions.clear()
+    yield
+
+
+def _client(subgraphs: dict[str, str], redis_url: str) -> Iterator[httpx.Client]:
+    cache = CacheSettings(enabled=True, redis_url=redis_url, invalidation_token=TOKEN)
+    with serve(gateway_app(shop.SUPERGRAPH, subgraphs, cache=cache)) as gw, \
+            httpx.Client(base_url=gw.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def client(setup: None, subgraphs: dict[str, str], redis_server_url: str) -> Iterator[httpx.Client]:
+    yield from _client(subgraphs, redis_server_url)
+
+
+def query(client: httpx.Client, text: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    response = client.post("/graphql", json={"query": text}, headers=headers or {})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def invalidate(client: httpx.Client, items: Any, token: str = TOKEN) -> httpx.Response:
+    return client.post("/cache/invalidation", json=items, headers={"authorization": f"Bearer {token}"})
+
+
+def representations(log: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [entry["payload"]["variables"]["representations"] for entry in log
+            if "representations" in entry["payload"].get("variables", {})]
+
+
+def test_a_cached_second_read_reaches_no_subgraph(client: httpx.Client, logs: dict[str, list[Any]]) -> None:
+    first = query(client, TOP)
+    assert [p["inStock"] for p in first["data"]["topProducts"]] == [True, False, True]
+    assert len(logs["products"]) == 1 and len(logs["inventory"]) == 1
+    assert query(client, TOP) == first
+    assert len(logs["products"]) == 1 and len(logs["inventory"]) == 1
+
+
+def test_without_a_hint_nothing_is_cached(
+    client: httpx.Client, logs: dict[str, list[Any]], hints: dict[str, str | None]
+) -> None:
+    hints["inventory"] = None
+    hints["products"] = "no-store"
+    query(client, TOP)
+    query(client, TOP)
+    assert len(logs["products"]) == 2 and len(logs["inventory"]) == 2
+
+
+def test_only_the_missing_entities_are_fetched(client: httpx.Client, logs: dict[str, list[Any]]) -> None:
+    query(client, "{ topProducts(first: 2) { upc inStock } }")
+    assert [len(reps) for reps in representations(logs["inventory"])] == [2]
+    query(client, "{ topProducts(first: 3) { upc inStock } }")  # a new root query, two known entities
+    assert [[r["upc"] for r in reps] for reps in representations(logs["inventory"])] == [["1", "2"], ["3"]]
+
+
+def test_private_data_is_cached_per_user_and_never_shared(
+    client: httpx.Client, logs: dict[str, list[Any]], hints: dict[str, str | None]
+) -> None:
+    hints["accounts"] = "private, max-age=60"
+    ada, alan = bearer("ada"), bearer("alan")
+    assert query(client, "{ me { name } }", ada)["data"]["me"]["name"] == "user ada"
+    assert query(client, "{ me { name } }", ada)["data"]["me"]["name"] == "user ada"
+    assert len(logs["accounts"]) == 1  # ada's second read came from her cache entry
+    assert query(client, "{ me { name } }", alan)["data"]["me"]["name"] == "user alan"
+    assert len(logs["accounts"]) == 2
+    assert query(client, "{ me { name } }")["data"]["me"] is None  # anonymous: private is never cached
+    assert query(client, "{ me { name } }")["data"]["me"] is None
+    assert len(logs["accounts"]) == 4
+
+
+def test_mutations_are_not_cached(client: httpx.Client, logs: dict[str, list[Any]]) -> None:
+    for _ in range(2):
+        assert query(client, 'mutation { login(username: "x") { id name } }')["data"]["login"]["name"] == "x"
+    assert len(logs["accounts"]) == 2
+
+
+def test_the_endpoint_makes_a_price_change_visible_at_once(
+    client: httpx.Client, logs: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert query(client, TOP)["data"]["topProducts"][0]["price"] == 899
+    monkeypatch.setitem(shop.PRODUCTS["1"], "price", 799)
+    assert query(client, TOP)["data"]["topProducts"][0]["price"] == 899  # cached: the subgraph is not asked
+    response = invalidate(client, [{"kind": "entity", "subgraph": "products", "type": "Product", "key": {"upc": "1"}}])
+    assert response.status_code == 200, response.text
+    assert query(client, TOP)["data"]["topProducts"][0]["price"] == 799
+    assert len(logs["products"]) == 2
+
+
+def test_an_entity_invalidation_drops_that_entity_only(
+    client: httpx.Client, logs: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query(client, TOP)
+    monkeypatch.setitem(shop.IN_STOCK, "2", True)
+    response = invalidate(client, [{"kind": "entity", "subgraph": "inventory", "type": "Product", "key": {"upc": "2"}}])
+    assert response.status_code == 200
+    assert [p["inStock"] for p in query(client, TOP)["data"]["topProducts"]] == [True, True, True]
+    assert [[r["upc"] for r in reps] for reps in representations(logs["inventory"])] == [["1", "2", "3"], ["2"]]
+
+
+def test_type_and_subgraph_invalidations(
+    client: httpx.Client, logs: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query(client, TOP)
+    monkeypatch.setitem(shop.IN_STOCK, "3", False)
+    assert invalidate(client, [{"kind": "type", "subgraph": "inventory", "type": "Product"}]).status_code == 200
+    assert [p["inStock"] for p in query(client, TOP)["data"]["topProducts"]] == [True, False, False]
+    monkeypatch.setitem(shop.PRODUCTS["2"], "name", "Sofa")
+    assert invalidate(client, {"kind": "subgraph", "subgraph": "products"}).status_code == 200
+    assert query(client, TOP)["data"]["topProducts"][1]["name"] == "Sofa"
+    assert len(logs["inventory"]) == 2 and len(logs["products"]) == 2
+
+
+def test_a_mutation_extension_invalidates_before_the_answer(
+    client: httpx.Client, extensions: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert query(client, TOP)["data"]["topProducts"][0]["price"] == 899
+    monkeypatch.setitem(shop.PRODUCTS["1"], "price", 699)
+    extensions["accounts"] = {"invalidation": [
+        {"kind": "entity", "subgraph": "products", "type": "Product", "key": {"upc": "1"}}]}
+    query(client, 'mutation { login(username: "x") { id } }')
+    assert query(client, TOP)["data"]["topProducts"][0]["price"] == 699
+
+
+def test_the_endpoint_refuses_bad_tokens_and_bad_bodies(client: httpx.Client) -> None:
+    item = [{"kind": "subgraph", "subgraph": "products"}]
+    assert invalidate(client, item, token="wrong").status_code == 401
+    assert client.post("/cache/invalidation", json=item).status_code == 401
+    bad = invalidate(client, [{"kind": "entity", "subgraph": "products", "type": "Product"}])
+    assert bad.status_code == 400
+    assert "key" in bad.json()["errors"][0]["message"]
+    assert invalidate(client, "nope").status_code == 400
+    assert client.get("/cache/invalidation", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 405
+
+
+def test_redis_down_still_answers(setup: None, subgraphs: dict[str, str], logs: dict[str, list[Any]]) -> None:
+    for client in _client(subgraphs, f"redis://127.0.0.1:{free_port()}/0"):  # nothing listens there
+        first = query(client, TOP)
+        assert [p["upc"] for p in first["data"]["topProducts"]] == ["1", "2", "3"]
+        assert query(client, TOP) == first
+        assert len(logs["products"]) == 2
+        response = invalidate(client, [{"kind": "subgraph", "subgraph": "products"}])
+        assert response.status_code == 503
+
+
+def test_the_hinted_parts_of_a_partly_hinted_query_are_cached(
+    client: httpx.Client, logs: dict[str, list[Any]], hints: dict[str, str | None]
+) -> None:
+    hints["inventory"] = None  # the whole response may not be kept; the products root fetch may
+    first = query(client, TOP)
+    assert query(client, TOP) == first
+    assert len(logs["products"]) == 1 and len(logs["inventory"]) == 2
