@@ -121,6 +121,11 @@ class CompletionGroup:
     def size(self) -> int:
         return len(self._members)
 
+    @property
+    def remembered(self) -> int:
+        """Events whose completion is kept for members that have not taken it yet."""
+        return len(self._memo)
+
     def request_id(self, sequence: int) -> str:
         """The X-Request-ID of the fetches that complete event `sequence`."""
         return f"subscription-{self.id}-{sequence}"
@@ -140,8 +145,8 @@ class CompletionGroup:
             )
             task.add_done_callback(_retrieve)
             memo = self._memo[sequence] = _Memo(task, max(waiting, 1))
-            if len(self._memo) > MEMO_WINDOW:
-                del self._memo[next(iter(self._memo))]  # its waiters hold it; laggards compute again
+            if len(self._memo) > MEMO_WINDOW:  # the oldest event goes: its waiters hold it, laggards compute again
+                del self._memo[min(self._memo)]
         try:
             return await asyncio.shield(memo.task)
         finally:
