@@ -138,6 +138,11 @@ class CompletionGroup:
     async def complete(self, member: GroupMember, sequence: int, event: ExecutionResult) -> ExecutionResult:
         assert self.completer is not None
         memo = self._memo.get(sequence)
+        if memo is None and len(self._members) == 1:
+            # Alone: no one else gets this event (a member joining now starts after it), so no task
+            # and no memo, about 10 µs an event.
+            member.last = max(member.last, sequence)
+            return await self.completer(sequence, event, member.link)
         if memo is None:
             waiting = sum(1 for m in self._members if m.first <= sequence and m.last < sequence)
             task: asyncio.Task[ExecutionResult] = asyncio.create_task(

@@ -85,17 +85,34 @@ async def test_cancelling_the_computing_member_leaves_the_others_their_result() 
     assert group.remembered == 0 and group.size == 1
 
 
-async def test_the_last_member_to_go_cancels_a_completion_nobody_reads() -> None:
+async def test_a_completion_nobody_will_read_is_cancelled() -> None:
     groups, completions = CompletionGroups(), Completions()
     completions.hold = asyncio.Event()
     a = groups.join(key(), ANCHORS, 1, "a", completions)
+    b = groups.join(key(), ANCHORS, 1, "b", completions)
     computing = asyncio.create_task(a.complete(1, {"n": 1}))
     await eventually(lambda: completions.runs == [1], "the completion to start")
     computing.cancel()
     await asyncio.gather(computing, return_exceptions=True)
-    await eventually(lambda: completions.cancelled == 1, "the orphaned completion to be cancelled")
     a.leave()
+    assert completions.cancelled == 0  # kept for b
+    b.leave()  # b would have read it
+    await eventually(lambda: completions.cancelled == 1, "the orphaned completion to be cancelled")
     assert len(groups) == 0
+
+
+async def test_a_lone_member_completes_inline_and_its_cancellation_stops_the_completion() -> None:
+    groups, completions = CompletionGroups(), Completions()
+    alone = groups.join(key(), ANCHORS, 1, "alone", completions)
+    assert (await alone.complete(1, {"n": 1}))["data"]["by"] == "alone"
+    (group,) = groups._groups.values()
+    assert group.remembered == 0
+    completions.hold = asyncio.Event()
+    computing = asyncio.create_task(alone.complete(2, {"n": 2}))
+    await eventually(lambda: completions.runs == [1, 2], "the completion to start")
+    computing.cancel()
+    await asyncio.gather(computing, return_exceptions=True)
+    assert completions.cancelled == 1
 
 
 async def test_the_memo_is_bounded_by_its_members_and_a_window() -> None:
