@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import orjson
+
 from .. import tracing
 from ..authz.operation import AuthorizedVariant
 from ..execution.executor import PlanExecution, merge_into, subgraph_errors
@@ -115,7 +117,9 @@ class SubscriptionEngine:
         run.errors.extend(dict(error) for error in auth_errors)
         data = event.get("data")
         if isinstance(data, dict):
-            merge_into(run.data, data)
+            # a copy: the event is shared by every completion of the upstream, and merging entities
+            # into it would let one operation's fields stand in for another's
+            merge_into(run.data, orjson.loads(orjson.dumps(data)))
         if event.get("errors"):
             run.errors.extend(subgraph_errors(event["errors"], plan.root.service))
         if data is None:

@@ -5,8 +5,8 @@
   `ticker(id, count)` (counts 1..count as fast as the client reads), `whoami` (what auth the
   subgraph saw), `failAfter(n)` (n events, then a resolver error), `journal(after)` (the entries of
   :data:`JOURNAL` after an eventId, then each one appended: the SSE resumption convention).
-- payments: adds `Order.payments` (held while :data:`PAYMENTS_GATE` is closed) and `Order.viewer`
-  (the Authorization header the entity fetch carried).
+- payments: adds `Order.payments` (held while :data:`PAYMENTS_GATE` is closed), `Order.viewer`
+  (the Authorization header the entity fetch carried) and `Order.broken` (an error, after the gate).
 - products: owns `Product.name`.
 
 The broker lives in the test's event loop, so tests publish events directly and deterministically.
@@ -229,6 +229,11 @@ class PaymentsOrder:
     def viewer(self, info: Info) -> str:
         request = info.context.get("request")
         return (request.headers.get("authorization") if request is not None else None) or "anonymous"
+
+    @strawberry.field
+    async def broken(self) -> str | None:
+        await PAYMENTS_GATE.passed()
+        raise RuntimeError("the audit trail is unavailable")
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> PaymentsOrder:

@@ -176,3 +176,27 @@ async def test_a_failing_entity_fetch_reaches_every_member() -> None:
         }
         assert payloads[0]["data"] is None  # the non-null order and event are null
         assert len(products.posts) == before + 1  # the other entity fetch, once too
+
+
+async def test_completions_of_one_event_do_not_see_each_other() -> None:
+    """Two operations on one upstream complete the same raw event: one's entity data must not
+    stand in for the other's failed field (both put theirs under the response key `viewer`)."""
+    viewer = "subscription($id: ID!) { orderStatusChanged(orderId: $id) { eventId order { viewer } } }"
+    broken = "subscription($id: ID!) { orderStatusChanged(orderId: $id) { eventId order { viewer: broken } } }"
+    async with (
+        federated_stack() as stack,
+        clients(stack, [TOKENS["same"]], viewer) as (sees,),
+        clients(stack, [TOKENS["same"]], broken) as (fails,),
+    ):
+        assert stack.hub.upstream_count == 1
+        PAYMENTS_GATE.close()
+        try:
+            BROKER.publish("order:o1", {"eventId": 1, "status": "PAID"})
+            got = (await recv(sees))["payload"]
+            assert got == {"data": {"orderStatusChanged": {"eventId": 1, "order": {"viewer": TOKENS["same"]}}}}
+            await eventually(lambda: PAYMENTS_GATE.waiting == 1, "the failing fetch")
+        finally:
+            PAYMENTS_GATE.open()
+        failed = (await recv(fails))["payload"]
+        assert failed["data"] == {"orderStatusChanged": {"eventId": 1, "order": {"viewer": None}}}
+        assert failed["errors"][0]["message"] == "the audit trail is unavailable"
