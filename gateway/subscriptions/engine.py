@@ -11,6 +11,7 @@ nor the completion.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -28,6 +29,8 @@ from .planning import SubscriptionPlan, split_plan
 from .request import ClientContext
 from .sharing import Completer, CompletionGroup, CompletionGroups, CompletionKey, GroupMember
 from .upstream import UpstreamRequest
+
+logger = logging.getLogger("gateway.subscriptions.engine")
 
 # Added by the core to every subgraph HTTP request; meaningless on a WebSocket handshake.
 _HTTP_ONLY_HEADERS = frozenset({"content-type", "accept"})
@@ -101,6 +104,10 @@ class SubscriptionEngine:
 
         link = tracing.subscribed(prepared.name, context.headers)
         member = self.groups.join(key, anchors, source.first_sequence, link, completer)
+        # the subgraphs see the group's request ids (`subscription-<group>-<event>`): this ties them to the client's
+        logger.debug("request %s: %s completes its events in group %s (%d members)",
+                     context.headers.get("x-request-id", "-"), prepared.name or "subscription", member.group.id,
+                     member.group.size)
         return EnrichedStream(source, member)
 
     async def complete_event(

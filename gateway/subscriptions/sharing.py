@@ -19,6 +19,7 @@ on their parent is the completion's own span (gateway.tracing.completing_event).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import uuid
@@ -31,6 +32,7 @@ from .executor import ExecutionResult
 logger = logging.getLogger("gateway.subscriptions.sharing")
 
 MEMO_WINDOW = 64  # events whose completion a group remembers for members that are behind
+_unique = itertools.count()
 
 # (event number, raw event, the member's link: its subscribe span) -> the completed result
 Completer = Callable[[int, ExecutionResult, Any], Coroutine[Any, Any, ExecutionResult]]
@@ -76,7 +78,7 @@ def _canonical(variables: Mapping[str, Any]) -> str | int:
     try:
         return json.dumps(variables, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
-        return id(object())  # unique: such a client completes alone rather than risk a wrong match
+        return next(_unique)  # such a client completes alone rather than risk a wrong match
 
 
 class _Memo:
