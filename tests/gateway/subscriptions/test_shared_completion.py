@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import httpx
 from websockets.asyncio.client import ClientConnection
 
 from tests.support.tokens import bearer
 
 from .fixtures import BROKER, PAYMENTS_GATE
 from .support import Stack, eventually, federated_stack, init, open_ws, recv, send
+from .test_sse import SSE, read_events
 
 STATUS = """
 subscription Status($id: ID!) {
@@ -200,3 +202,22 @@ async def test_completions_of_one_event_do_not_see_each_other() -> None:
         failed = (await recv(fails))["payload"]
         assert failed["data"] == {"orderStatusChanged": {"eventId": 1, "order": {"viewer": None}}}
         assert failed["errors"][0]["message"] == "the audit trail is unavailable"
+
+
+async def test_sse_and_websocket_clients_share_across_transports_and_request_ids() -> None:
+    async with (
+        federated_stack() as stack,
+        clients(stack, [TOKENS["same"]], headers=[{"X-Request-ID": "ws-client"}]) as (ws,),
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        headers = {**SSE, "Authorization": TOKENS["same"], "X-Request-ID": "sse-client"}
+        body = {"query": STATUS, "variables": {"id": "o1"}}
+        async with http.stream("POST", stack.graphql_url, json=body, headers=headers) as response:
+            await eventually(lambda: stack.hub_clients() == 2, "the SSE client on the same upstream")
+            assert stack.hub.upstream_count == 1 and len(stack.engine.groups) == 1
+            before = len(stack.counters["payments"].posts)
+            BROKER.publish("order:o1", {"eventId": 1, "status": "PAID"})
+            expected = status_event(1, "PAID", TOKENS["same"])
+            assert (await recv(ws))["payload"] == expected
+            assert await read_events(response, limit=1) == [("next", expected)]
+            assert len(stack.counters["payments"].posts) == before + 1
