@@ -9,6 +9,7 @@ completion in a task of its own; every member, that one too, awaits the task thr
 while it waits (its client left) cancels nothing the others need. An event's memo is dropped once
 every member that gets the event has taken it (or left), and at the latest when it falls out of
 the group's last :data:`MEMO_WINDOW` events: a member that far behind completes it again, alone.
+A member alone in its group completes inline: no one else can need the event.
 
 A completion belongs to no one client request, so the per-request identity headers (X-Request-ID,
 traceparent, tracestate) are not in the key, and its fetches carry none of a client's: the engine
