@@ -48,6 +48,9 @@ log = logging.getLogger("gateway.runtime")
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 INTROSPECTION_DISABLED = "GraphQL introspection is not allowed (set GATEWAY_INTROSPECTION=true to allow it)."
 _BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+# Forwarded headers that name one request (a proxy stamps X-Request-ID on every one) and never change
+# what a subgraph answers: shared subscriptions leave them out of their sharing keys.
+PER_REQUEST_HEADERS = frozenset({"x-request-id", "traceparent", "tracestate"})
 
 
 class Gateway:

@@ -158,7 +158,8 @@ def subscribed(operation: str | None, headers: Mapping[str, str]) -> SpanContext
 
 @contextlib.contextmanager
 def completing_event(operation: str | None, subscription: SpanContext | None) -> Iterator[None]:
-    """A span for one subscription event's entity fetches, linked to the subscription's span."""
+    """A span for one subscription event's entity fetches, linked to the subscription's span (of the
+    client that reached the event first, when several share its completion)."""
     if subscription is None:
         yield
         return

@@ -4,63 +4,55 @@ Preparation (parse, validate, plan, response shape) is the core gateway's, cache
 queries. The plan's root fetch becomes a shared upstream subscription (hub.py); each event is
 merged into a fresh :class:`PlanExecution` as the root result, the remaining fetches of the plan
 run as for a query (entity fetches for fields other subgraphs own), and the core's response
-shaping builds the client's result.
+shaping builds the client's result. Clients whose completion cannot differ complete each event
+once between them (sharing.py), and the per-request identity headers split neither the upstream
+nor the completion.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+
+import orjson
 
 from .. import tracing
 from ..authz.operation import AuthorizedVariant
 from ..execution.executor import PlanExecution, merge_into, subgraph_errors
 from ..execution.shaping import shape_response
 from ..planning.prepare import PreparedOperation, RequestError
-from ..runtime import Gateway
+from ..runtime import PER_REQUEST_HEADERS, Gateway
 from .executor import ExecutionResult, OperationError
 from .hub import HubSubscription, SubscriptionHub
 from .planning import SubscriptionPlan, split_plan
 from .request import ClientContext
+from .sharing import Completer, CompletionGroup, CompletionGroups, CompletionKey, GroupMember
 from .upstream import UpstreamRequest
+
+logger = logging.getLogger("gateway.subscriptions.engine")
 
 # Added by the core to every subgraph HTTP request; meaningless on a WebSocket handshake.
 _HTTP_ONLY_HEADERS = frozenset({"content-type", "accept"})
 
 
 class EnrichedStream:
-    """A client's subscription: raw upstream events in, completed results out."""
+    """A client's subscription: raw upstream events in, completed results out (results are shared
+    with the other members of its completion group: read-only)."""
 
-    def __init__(
-        self,
-        engine: SubscriptionEngine,
-        source: HubSubscription,
-        prepared: PreparedOperation,
-        plan: SubscriptionPlan,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str],
-        auth_errors: tuple[dict[str, Any], ...] = (),
-    ) -> None:
-        self._auth_errors = auth_errors
-        self._engine = engine
+    def __init__(self, source: HubSubscription, member: GroupMember) -> None:
         self._source = source
-        self._prepared = prepared
-        self._plan = plan
-        self._variables = variables
-        self._headers = headers
-        self._span = tracing.subscribed(prepared.name, headers)
+        self._member = member
 
     def __aiter__(self) -> AsyncIterator[ExecutionResult]:
         return self
 
     async def __anext__(self) -> ExecutionResult:
-        event = await self._source.__anext__()
-        with tracing.completing_event(self._prepared.name, self._span):
-            return await self._engine.complete_event(
-                self._prepared, self._plan, event, self._variables, self._headers, self._auth_errors
-            )
+        sequence, event = await self._source.next_event()
+        return await self._member.complete(sequence, event)
 
     async def aclose(self) -> None:
+        self._member.leave()
         await self._source.aclose()
 
 
@@ -68,6 +60,7 @@ class SubscriptionEngine:
     def __init__(self, gateway: Gateway, hub: SubscriptionHub) -> None:
         self.gateway = gateway
         self.hub = hub
+        self.groups = CompletionGroups()
 
     def subscribe(
         self,
@@ -81,23 +74,41 @@ class SubscriptionEngine:
         if variant is not None and not variant.selections:
             raise OperationError([dict(error) for error in variant.errors])
         try:
-            plan = split_plan(self.gateway.plan(prepared, variant))
+            planned = self.gateway.plan(prepared, variant)
+            plan = split_plan(planned)
         except RequestError as exc:
             raise OperationError(exc.errors) from exc
         root = plan.root
         url = self.gateway.client.urls.get(root.service)
         if url is None:
             raise OperationError.single(f"no URL for subgraph '{root.service}'", "QUERY_PLANNING_FAILED")
-        forwarded = {
-            name: value
-            for name, value in self.gateway.subgraph_headers(context.headers).items()
-            if name not in _HTTP_ONLY_HEADERS
-        }
+        fetch_headers = self.gateway.subgraph_headers(context.headers)
+        forwarded = {name: value for name, value in fetch_headers.items() if name not in _HTTP_ONLY_HEADERS}
         upstream = UpstreamRequest.build(
             root.service, url, root.operation, plan.upstream_variables(variables), headers=forwarded
         )
+        rights = {name: value for name, value in forwarded.items() if name not in PER_REQUEST_HEADERS}
+        anchors = (prepared, planned, variant)
+        source = self.hub.join(upstream)
+        key = CompletionKey.of(source.upstream, anchors, variables, rights)
+        shared = {name: value for name, value in fetch_headers.items() if name not in PER_REQUEST_HEADERS}
         auth_errors = variant.errors if variant is not None else ()
-        return EnrichedStream(self, self.hub.join(upstream), prepared, plan, variables, context.headers, auth_errors)
+
+        def completer(group: CompletionGroup) -> Completer:
+            async def complete(sequence: int, event: ExecutionResult, link: Any) -> ExecutionResult:
+                headers = {**shared, "x-request-id": group.request_id(sequence)}
+                with tracing.completing_event(prepared.name, link):
+                    return await self.complete_event(prepared, plan, event, variables, headers, auth_errors)
+
+            return complete
+
+        link = tracing.subscribed(prepared.name, context.headers)
+        member = self.groups.join(key, anchors, source.first_sequence, link, completer)
+        # the subgraphs see the group's request ids (`subscription-<group>-<event>`): this ties them to the client's
+        logger.debug("request %s: %s completes its events in group %s (%d members)",
+                     context.headers.get("x-request-id", "-"), prepared.name or "subscription", member.group.id,
+                     member.group.size)
+        return EnrichedStream(source, member)
 
     async def complete_event(
         self,
@@ -105,16 +116,17 @@ class SubscriptionEngine:
         plan: SubscriptionPlan,
         event: ExecutionResult,
         variables: Mapping[str, Any],
-        headers: Mapping[str, str],
+        fetch_headers: Mapping[str, str],
         auth_errors: tuple[dict[str, Any], ...] = (),
     ) -> ExecutionResult:
-        run = PlanExecution(
-            self.gateway.client, self.gateway.supergraph, variables, self.gateway.subgraph_headers(headers)
-        )
+        """One event's result: `fetch_headers` go to the subgraphs as they are."""
+        run = PlanExecution(self.gateway.client, self.gateway.supergraph, variables, fetch_headers)
         run.errors.extend(dict(error) for error in auth_errors)
         data = event.get("data")
         if isinstance(data, dict):
-            merge_into(run.data, data)
+            # a copy: the event is shared by every completion of the upstream, and merging entities
+            # into it would let one operation's fields stand in for another's
+            merge_into(run.data, orjson.loads(orjson.dumps(data)))
         if event.get("errors"):
             run.errors.extend(subgraph_errors(event["errors"], plan.root.service))
         if data is None:

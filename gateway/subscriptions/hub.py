@@ -5,6 +5,11 @@ forwarded headers), so clients share a socket only when the subgraph would see t
 request. Each client gets its own bounded buffer; a client that falls too far behind is cut off
 with an error instead of growing memory or slowing the others. The upstream is closed when the
 last client leaves, and clients are ended with an error when the upstream fails.
+
+Per-request identity headers (X-Request-ID, traceparent, tracestate) are not part of the key: the
+upstream carries those of the client that opened it (gateway.subscriptions.upstream). Events are
+numbered per upstream, so the clients of one upstream can tell that they got the same event and
+complete it once between them (gateway.subscriptions.sharing).
 """
 
 from __future__ import annotations
@@ -31,15 +36,27 @@ class HubSubscription:
         self._hub = hub
         self._entry = entry
         self._max_pending = max_pending
-        self._pending: deque[dict[str, Any]] = deque()
+        self._pending: deque[tuple[int, dict[str, Any]]] = deque()
         self._wakeup = asyncio.Event()
         self._ended = False
         self._error: OperationError | None = None
+        # the number of the first event this client gets (events before it were pumped before it joined)
+        self.first_sequence = entry.sequence + 1
+
+    @property
+    def upstream(self) -> object:
+        """The running upstream this client reads (equal for the clients sharing one, for its lifetime)."""
+        return self._entry
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
+        return (await self.next_event())[1]
+
+    async def next_event(self) -> tuple[int, dict[str, Any]]:
+        """The next raw result and its number in the upstream's sequence (1, 2, ...: the same event
+        has the same number for every client of the upstream)."""
         while True:
             if self._pending:
                 return self._pending.popleft()
@@ -50,12 +67,12 @@ class HubSubscription:
             self._wakeup.clear()
             await self._wakeup.wait()
 
-    def _push(self, result: dict[str, Any]) -> bool:
+    def _push(self, sequence: int, result: dict[str, Any]) -> bool:
         if self._ended:
             return True
         if len(self._pending) >= self._max_pending:
             return False
-        self._pending.append(result)
+        self._pending.append((sequence, result))
         self._wakeup.set()
         return True
 
@@ -71,10 +88,11 @@ class HubSubscription:
 
 
 class _Entry:
-    __slots__ = ("request", "subscribers", "task")
+    __slots__ = ("request", "sequence", "subscribers", "task")
 
     def __init__(self, request: UpstreamRequest) -> None:
         self.request = request
+        self.sequence = 0  # events pumped so far
         self.subscribers: set[HubSubscription] = set()
         self.task: asyncio.Task[None] | None = None
 
@@ -115,8 +133,9 @@ class SubscriptionHub:
         try:
             async with aclosing(self._source(entry.request)) as results:
                 async for result in results:
+                    entry.sequence += 1
                     for subscriber in list(entry.subscribers):
-                        if not subscriber._push(result):
+                        if not subscriber._push(entry.sequence, result):
                             entry.subscribers.discard(subscriber)
                             subscriber._finish(
                                 OperationError.single(

@@ -4,7 +4,9 @@ One WebSocket per upstream subscription: sharing between clients happens a level
 keyed by the authorization too, so one socket never mixes users. The client's token goes both in
 the handshake's Authorization header and in the connection_init payload, since subgraphs read
 either. The gateway's signed internal header (authn.internal) is added at connect time, not kept
-in the request, so requests stay equal (shareable) across its once-a-second changes.
+in the request, so requests stay equal (shareable) across its once-a-second changes. Likewise the
+per-request identity headers (X-Request-ID, traceparent, tracestate) ride along without being part
+of the request's identity: a socket shared by many clients carries those of the one that opened it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.typing import Subprotocol
 
+from ..runtime import PER_REQUEST_HEADERS
 from .executor import OperationError
 
 logger = logging.getLogger("gateway.subscriptions.upstream")
@@ -49,6 +52,8 @@ class UpstreamRequest:
     operation_name: str | None = None
     authorization: str | None = None
     headers: tuple[tuple[str, str], ...] = field(default=())
+    # X-Request-ID, traceparent, tracestate of the client that asked first: sent, never compared
+    identity: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @classmethod
     def build(
@@ -63,6 +68,7 @@ class UpstreamRequest:
     ) -> UpstreamRequest:
         forwarded = {k.lower(): v for k, v in (headers or {}).items()}
         authorization = forwarded.pop("authorization", None)
+        identity = tuple(sorted((k, forwarded.pop(k)) for k in PER_REQUEST_HEADERS & forwarded.keys()))
         return cls(
             service=service,
             url=url,
@@ -71,10 +77,12 @@ class UpstreamRequest:
             operation_name=operation_name,
             authorization=authorization,
             headers=tuple(sorted(forwarded.items())),
+            identity=identity,
         )
 
     def handshake_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
+        headers.update(self.identity)
         if self.authorization:
             headers["Authorization"] = self.authorization
         return headers

@@ -5,11 +5,13 @@
   `ticker(id, count)` (counts 1..count as fast as the client reads), `whoami` (what auth the
   subgraph saw), `failAfter(n)` (n events, then a resolver error), `journal(after)` (the entries of
   :data:`JOURNAL` after an eventId, then each one appended: the SSE resumption convention).
-- payments: adds `Order.payments`.
+- payments: adds `Order.payments` (held while :data:`PAYMENTS_GATE` is closed), `Order.viewer`
+  (the Authorization header the entity fetch carried) and `Order.broken` (an error, after the gate).
 - products: owns `Product.name`.
 
 The broker lives in the test's event loop, so tests publish events directly and deterministically.
-A :class:`ConnectionCounter` wraps an app to count WebSocket connections (open now, and ever).
+A :class:`ConnectionCounter` wraps an app to count WebSocket connections (open now, and ever) and
+to record the headers of its WebSocket handshakes and HTTP requests.
 """
 
 from __future__ import annotations
@@ -55,6 +57,35 @@ class Broker:
 
 
 BROKER = Broker()
+
+
+class Gate:
+    """Holds the resolvers that pass it while it is closed, so a test decides when they answer."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+        self.waiting = 0
+
+    def close(self) -> None:
+        self._event = asyncio.Event()  # bound to the running test's loop
+
+    def open(self) -> None:
+        if self._event is not None:
+            self._event.set()
+        self._event = None
+
+    async def passed(self) -> None:
+        event = self._event
+        if event is None:
+            return
+        self.waiting += 1
+        try:
+            await event.wait()
+        finally:
+            self.waiting -= 1
+
+
+PAYMENTS_GATE = Gate()
 
 # `journal` entries (eventId = n); :func:`append_journal` adds one and tells the live subscribers.
 JOURNAL: list[int] = []
@@ -190,8 +221,19 @@ class PaymentsOrder:
     id: strawberry.ID
 
     @strawberry.field
-    def payments(self) -> list[Payment]:
+    async def payments(self) -> list[Payment]:
+        await PAYMENTS_GATE.passed()
         return [Payment(id=strawberry.ID(i), status=s, amount=a) for i, s, a in PAYMENTS.get(str(self.id), [])]
+
+    @strawberry.field
+    def viewer(self, info: Info) -> str:
+        request = info.context.get("request")
+        return (request.headers.get("authorization") if request is not None else None) or "anonymous"
+
+    @strawberry.field
+    async def broken(self) -> str | None:
+        await PAYMENTS_GATE.passed()
+        raise RuntimeError("the audit trail is unavailable")
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> PaymentsOrder:
@@ -243,12 +285,14 @@ def subgraph_sdl(schema: strawberry.federation.Schema) -> str:
 
 @dataclass
 class ConnectionCounter:
-    """ASGI wrapper counting WebSocket connections to the wrapped app."""
+    """ASGI wrapper counting WebSocket connections to the wrapped app and recording request headers."""
 
     app: ASGIApp
     open: int = 0
     total: int = 0
     history: list[str] = field(default_factory=list)
+    handshakes: list[dict[str, str]] = field(default_factory=list)  # each WebSocket's headers
+    posts: list[dict[str, str]] = field(default_factory=list)  # each HTTP POST's headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # Strawberry's ASGI app has no lifespan support
@@ -257,12 +301,16 @@ class ConnectionCounter:
                 await send({"type": message["type"] + ".complete"})
                 if message["type"] == "lifespan.shutdown":
                     return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
         if scope["type"] != "websocket":
+            if scope["type"] == "http" and scope["method"] == "POST":
+                self.posts.append(headers)
             await self.app(scope, receive, send)
             return
         self.open += 1
         self.total += 1
-        self.history.append(dict(scope.get("headers") or []).get(b"authorization", b"").decode())
+        self.history.append(headers.get("authorization", ""))
+        self.handshakes.append(headers)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -29,6 +29,8 @@ from gateway.subscriptions import (
     SubscriptionHub,
     SubscriptionSettings,
 )
+from gateway.subscriptions.engine import SubscriptionEngine
+from gateway.subscriptions.gateway_executor import GatewayExecutor
 from tests.support.servers import serve_asgi, wait_for
 
 from .fixtures import SCHEMAS, ConnectionCounter, subgraph_app, subgraph_sdl
@@ -170,6 +172,16 @@ class Stack:
     def hub(self) -> SubscriptionHub:
         assert self.realtime.hub is not None
         return self.realtime.hub
+
+    @property
+    def engine(self) -> SubscriptionEngine:
+        executor = self.realtime.executor
+        assert isinstance(executor, GatewayExecutor)
+        return executor.engine
+
+    def hub_clients(self) -> int:
+        """Clients reading an upstream subscription now, over all upstreams."""
+        return sum(len(entry.subscribers) for entry in self.hub._entries.values())
 
     async def start_subgraph(self, name: str, app: ConnectionCounter, port: int | None = None) -> None:
         server = serve_asgi(app, port)

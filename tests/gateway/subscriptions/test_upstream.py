@@ -46,6 +46,19 @@ def test_websocket_url_and_canonical_request() -> None:
     assert one.init_payload() == {"Authorization": "T"}
 
 
+def test_per_request_identity_headers_ride_along_without_splitting_requests() -> None:
+    def request(request_id: str, **extra: str) -> UpstreamRequest:
+        headers = {"Authorization": "T", "X-Request-ID": request_id, "traceparent": f"00-{request_id}", **extra}
+        return UpstreamRequest.build("s", "u", "q", {}, headers=headers)
+
+    first, second = request("1" * 32), request("2" * 32, tracestate="k=v")
+    assert first == second and hash(first) == hash(second)
+    identity = {"x-request-id": "1" * 32, "traceparent": "00-" + "1" * 32}
+    assert first.handshake_headers() == {"Authorization": "T", **identity}
+    assert second.handshake_headers()["tracestate"] == "k=v"
+    assert request("1", **{"x-tenant": "a"}) != request("1", **{"x-tenant": "b"})  # a FORWARD_HEADERS one splits
+
+
 async def test_results_then_error_message_raises_operation_error() -> None:
     seen: dict = {}
 
