@@ -4,7 +4,7 @@
 // products answers topProducts(first: N) and _entities for Product; reviews answers _entities for
 // Product (reviews, and shippingEstimate from the representation's price: the @requires); users
 // answers _entities for User; orders serves Subscription.orderStatus over graphql-transport-ws
-// (WebSocket upgrade on any path) and GraphQL over SSE (POST with Accept: text/event-stream), one
+// (WebSocket upgrade on any path) and GraphQL over SSE (POST or GET with Accept: text/event-stream), one
 // event every EVENT_MS ms (default 50) to every open subscription, stamped with its emission time.
 // The SDL of each lives in bench/gateway/schema.py (two subgraphs) and bench/peers/workloads.py.
 // Answers are memoised per raw request body: a gateway repeats the same subgraph requests.
@@ -49,25 +49,43 @@ function reply(res, body) {
   res.end(body);
 }
 
-function representationsOf(request) {
-  for (const value of Object.values(request.variables || {})) {
-    if (Array.isArray(value)) return value;
-  }
-  return [];
+// The top-level fields of a subgraph request, with their response keys: gateways alias them (Hive
+// Gateway batches several _entities fetches into one request as `_v0__entities: _entities(...)`).
+const TOP_LEVEL = /(?:([A-Za-z_]\w*)\s*:\s*)?\b(_entities|topProducts)\b\s*(?:\(([^)]*)\))?(?=\s*[{}]|\s*$|\s+\w)/g;
+
+function topLevelFields(query) {
+  const found = [];
+  for (const m of query.matchAll(TOP_LEVEL)) found.push({ key: m[1] || m[2], name: m[2], args: m[3] || "", at: m.index });
+  found.forEach((f, i) => { f.selection = query.slice(f.at, i + 1 < found.length ? found[i + 1].at : query.length); });
+  return found;
 }
 
-function firstArgument(request) {
-  for (const value of Object.values(request.variables || {})) {
-    if (typeof value === "number") return value;
-  }
-  const match = /first:\s*(\d+)/.exec(request.query || "");
-  return match ? Number(match[1]) : 5;
+function argument(field, name, variables) {
+  const m = new RegExp(`\\b${name}\\s*:\\s*(\\$\\w+|\\d+)`).exec(field.args);
+  if (!m) return undefined;
+  return m[1].startsWith("$") ? (variables || {})[m[1].slice(1)] : Number(m[1]);
+}
+
+// {data: {key: resolve(field)}} for every top-level field of the request.
+function answer(request, resolve) {
+  const data = {};
+  for (const field of topLevelFields(request.query || "")) data[field.key] = resolve(field, request.variables);
+  return JSON.stringify({ data });
 }
 
 function serve(port, handler, onServer) {
   const memo = new Map();
   const server = http.createServer((req, res) => {
-    if (req.method === "GET") { reply(res, '{"status":"ok"}'); return; }
+    if (req.method === "GET") {
+      if (onServer && onServer.request) {
+        const params = new URL(req.url, "http://127.0.0.1").searchParams;
+        let variables = {};
+        try { variables = JSON.parse(params.get("variables") || "{}"); } catch { /* no variables */ }
+        if (onServer.request(req, res, { query: params.get("query") || "", variables })) return;
+      }
+      reply(res, '{"status":"ok"}');
+      return;
+    }
     collect(req, (raw) => {
       let request;
       try { request = JSON.parse(raw); } catch { res.writeHead(400); res.end(); return; }
@@ -86,34 +104,32 @@ function serve(port, handler, onServer) {
 }
 
 function products(request) {
-  if ((request.query || "").includes("_entities")) {
-    const entities = representationsOf(request).map((r) => product(Number(r.upc)));
-    return JSON.stringify({ data: { _entities: entities } });
-  }
-  const list = [];
-  for (let i = 1; i <= firstArgument(request); i++) list.push(product(i));
-  return JSON.stringify({ data: { topProducts: list } });
+  return answer(request, (field, variables) => {
+    if (field.name === "_entities") return (argument(field, "representations", variables) || []).map((r) => product(Number(r.upc)));
+    const list = [];
+    for (let i = 1; i <= (argument(field, "first", variables) ?? 5); i++) list.push(product(i));
+    return list;
+  });
 }
 
 function reviews(request) {
-  const query = request.query || "";
-  const withReviews = query.includes("reviews");
-  const withReviewer = query.includes("reviewer");
-  const withShipping = query.includes("shippingEstimate");
-  const entities = representationsOf(request).map((r) => {
-    const entity = { __typename: "Product", upc: r.upc };
-    if (withReviews) entity.reviews = reviewsOf(r.upc, withReviewer);
-    if (withShipping) entity.shippingEstimate = typeof r.price === "number" ? Math.round(r.price / 10) : null;
-    return entity;
+  return answer(request, (field, variables) => {
+    const withReviews = field.selection.includes("reviews");
+    const withReviewer = field.selection.includes("reviewer");
+    const withShipping = field.selection.includes("shippingEstimate");
+    return (argument(field, "representations", variables) || []).map((r) => {
+      const entity = { __typename: "Product", upc: r.upc };
+      if (withReviews) entity.reviews = reviewsOf(r.upc, withReviewer);
+      if (withShipping) entity.shippingEstimate = typeof r.price === "number" ? Math.round(r.price / 10) : null;
+      return entity;
+    });
   });
-  return JSON.stringify({ data: { _entities: entities } });
 }
 
 function users(request) {
-  const entities = representationsOf(request).map((r) => ({
+  return answer(request, (field, variables) => (argument(field, "representations", variables) || []).map((r) => ({
     __typename: "User", id: r.id, username: `shopper${r.id.slice(1)}`,
-  }));
-  return JSON.stringify({ data: { _entities: entities } });
+  })));
 }
 
 // --- orders: Subscription.orderStatus over graphql-transport-ws and SSE -------------------------
@@ -214,7 +230,7 @@ function upgrade(req, socket) {
   socket.on("error", close);
 }
 
-// GraphQL over SSE, distinct connections mode: one subscription per POST.
+// GraphQL over SSE, distinct connections mode: one subscription per request (POST, or GET with query parameters).
 function sseRequest(req, res, request) {
   if (!String(req.headers.accept || "").includes("text/event-stream")) return false;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
