@@ -13,7 +13,6 @@ Prints a table and writes var/bench/gateway.json. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import os
@@ -35,6 +34,7 @@ if str(REPO_ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.gateway.loadgen import LoadResult, run_load, wrk_available  # noqa: E402
+from bench.gateway.procstat import cpu_seconds  # noqa: E402
 from bench.gateway.schema import BASELINE_QUERY, EXPECTED, PRODUCTS_SDL, QUERY, REVIEWS_SDL  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -72,28 +72,6 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of `pid` and its descendants (uvicorn workers), from /proc; None elsewhere."""
-    try:
-        stats = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    except OSError:
-        return None
-    if pid not in stats:
-        return None
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [p for p, (ppid, _) in stats.items() if ppid == parent and p not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(stats[p][1] for p in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def summarize(runs: list[LoadResult], cpu_us: list[float] | None = None) -> dict[str, Any]:
