@@ -59,7 +59,11 @@ SUB ?= alice
 token: $(STAMP)
 	@$(BIN)/python -m gateway token --sub '$(SUB)' $(foreach s,$(SCOPES),--scope '$(s)') $(if $(EMAIL),--email '$(EMAIL)') $(ARGS)
 
+# Every benchmark (bench/README.md). The peer gateways it compares ours with (Apollo Gateway, Hive Gateway
+# with and without its Rust planner, Grafbase) come from the npm registry, pinned, into var/bench-peers;
+# without npm they are skipped with the reason. `python -m bench peers --help` for a shorter run.
 bench: $(STAMP)
+	$(BIN)/python -m scripts.install_bench_peers --if-possible
 	$(BIN)/python -m bench
 
 # The lock files (hashes, every platform, Python 3.11 as in the image): requirements.lock holds the

@@ -77,7 +77,7 @@ def run_wrk(url: str, body: str, connections: int, duration: float, threads: int
                 "-c",
                 str(connections),
                 "-d",
-                f"{int(duration)}s",
+                f"{max(1, round(duration))}s",  # wrk takes whole seconds
                 "--latency",
                 "-s",
                 script.name,

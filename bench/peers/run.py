@@ -228,9 +228,17 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk not installed (apt-get install wrk)", file=sys.stderr)
         return 2
     loadgen = "wrk" if args.use_wrk else "python-aiohttp (wrk not found or --loadgen python)"
-    cores, core_note = assign_cores()
-    print(f"load generator: {loadgen}; {core_note}", flush=True)
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    try:
+        cores, core_note = assign_cores()
+        print(f"load generator: {loadgen}; {core_note}", flush=True)
+        return run(args, loadgen, cores, core_note)
+    finally:  # `python -m bench` runs the next benchmark in this process
+        if affinity is not None:
+            os.sched_setaffinity(0, affinity)
 
+
+def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], core_note: str) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as tmp:
         workdir = Path(tmp)
         ports = {name: free_port() for name in FIXTURE_ORDER}

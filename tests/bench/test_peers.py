@@ -1,0 +1,140 @@
+"""The peer benchmark's harness: its answer check, its arithmetic and tables, and one short real run
+(our gateway alone, 1 s rounds) so that the code cannot rot. No speed is asserted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.gateway.run import free_port
+from bench.peers import gateways, report
+from bench.peers import run as peers_run
+from bench.peers.gateways import Gateway
+from bench.peers.workloads import WORKLOADS, w4_stable
+from tests.differential.gateways import GatewayProcess
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (fixture subgraphs)")
+
+
+def test_answer_diff_is_none_for_equal_json_and_names_the_difference_otherwise() -> None:
+    assert report.answer_diff({"data": {"a": [1, 2]}}, {"data": {"a": [1, 2]}}, "x") is None
+    diff = report.answer_diff({"data": {"a": 1}}, {"data": {"a": 2}}, "peer")
+    assert diff is not None
+    assert "--- expected" in diff and "+++ peer" in diff
+    assert '-  "a": 1' in diff and '+  "a": 2' in diff
+
+
+def test_long_diffs_are_cut() -> None:
+    diff = report.answer_diff(list(range(200)), list(range(1000, 1200)), "peer")
+    assert diff is not None
+    assert len(diff.splitlines()) == report.MAX_DIFF_LINES + 1
+    assert diff.endswith("more diff lines)")
+
+
+def test_rounds_rotate_the_gateway_order() -> None:
+    names = ["a", "b", "c"]
+    assert [report.rotated(names, i) for i in range(4)] == [
+        ["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
+    assert report.rotated([], 3) == []
+
+
+def test_summaries_are_medians_errors_summed_rss_max() -> None:
+    rounds = [
+        {"requests_per_second": 100.0, "p50_ms": 5.0, "p99_ms": 50.0, "errors": 1, "cpu_ms_per_request": 0.5,
+         "rss_mib": 60.0},
+        {"requests_per_second": 300.0, "p50_ms": 1.0, "p99_ms": 10.0, "errors": 0, "cpu_ms_per_request": 0.3,
+         "rss_mib": 70.0},
+        {"requests_per_second": 200.0, "p50_ms": 3.0, "p99_ms": 30.0, "errors": 2, "cpu_ms_per_request": None,
+         "rss_mib": 65.0},
+    ]
+    summary = report.summarize(rounds)
+    assert summary["requests_per_second"] == 200.0
+    assert (summary["p50_ms"], summary["p99_ms"]) == (3.0, 30.0)
+    assert summary["cpu_ms_per_request"] == pytest.approx(0.4)  # the round without a figure is left out
+    assert summary["errors"] == 3
+    assert summary["rss_mib"] == 70.0
+    assert len(summary["rounds"]) == 3
+
+
+def test_ratios_are_to_the_best_node_peer_and_to_grafbase() -> None:
+    summaries: dict[str, dict[str, float]] = {
+        gateways.OURS: {"requests_per_second": 900.0},
+        gateways.APOLLO: {"requests_per_second": 300.0},
+        gateways.HIVE_RUST: {"requests_per_second": 600.0},
+        gateways.GRAFBASE: {"requests_per_second": 1800.0},
+    }
+    relative_to = report.add_ratios(summaries, subscription=False)
+    assert relative_to == {"best_node_peer": gateways.HIVE_RUST, "grafbase": gateways.GRAFBASE}
+    assert summaries[gateways.OURS]["vs_best_node"] == pytest.approx(1.5)
+    assert summaries[gateways.OURS]["vs_grafbase"] == pytest.approx(0.5)
+    assert summaries[gateways.APOLLO]["vs_best_node"] == pytest.approx(0.5)
+
+
+def test_without_peers_there_are_no_ratios_and_the_table_says_so() -> None:
+    summaries: dict[str, dict[str, float]] = {gateways.OURS: {"events_per_second": 950.0, "p50_ms": 2.0,
+                                                              "p99_ms": 9.0, "cpu_ms_per_event": 0.2}}
+    assert report.add_ratios(summaries, subscription=True) == {"best_node_peer": None, "grafbase": None}
+    text = report.table(summaries, subscription=True)
+    header, rule, row = text.splitlines()
+    assert "event/s" in header and "CPU ms/event" in header
+    assert set(rule) == {"-"}
+    assert row.split() == ["ours", "950", "2.00", "9.00", "0.200", "-", "0", "-", "-"]
+
+
+def test_scaling_is_two_workers_over_one() -> None:
+    summaries = {gateways.OURS: {"requests_per_second": 1000.0, "cpu_ms_per_request": 0.5},
+                 gateways.OURS_2W: {"requests_per_second": 1500.0, "cpu_ms_per_request": 0.6}}
+    scaling = report.scaling(summaries, gateways.OURS, gateways.OURS_2W, subscription=False)
+    assert scaling == {"throughput_ratio": pytest.approx(1.5), "cpu_per_unit_ratio": pytest.approx(1.2)}
+    assert report.scaling(summaries, gateways.OURS, "absent", subscription=False) == {}
+
+
+def test_w4_answers_are_compared_without_their_changing_fields() -> None:
+    event = {"data": {"orderStatus": {"orderId": "o1", "seq": 7, "status": "PAID", "emittedAt": 1.5,
+                                      "product": {"upc": "1", "name": "Product 1"}}}}
+    assert w4_stable(event) == WORKLOADS["W4"].expected
+    assert w4_stable({"errors": [{"message": "boom"}]}) == {"errors": [{"message": "boom"}]}
+
+
+@needs_node
+def test_a_gateway_that_answers_other_json_is_left_out(tmp_path: Path) -> None:
+    """The products fixture itself, put where a gateway would be, answers W3 with its __typename
+    fields: the check prints a diff and leaves it out, with a real HTTP server answering."""
+    ports = {name: free_port() for name in peers_run.FIXTURE_ORDER}
+    node = shutil.which("node")
+    assert node is not None
+    fixtures = peers_run.start_fixtures(node, ports, 1000, tmp_path / "fixtures.log")
+    try:
+        process = GatewayProcess("fixture", [], ports["products"], tmp_path / "unused.log", {})
+        impostor = Gateway("fixture", process, None, None)
+        ok, diffs, unsupported = peers_run.verify({"fixture": impostor}, WORKLOADS["W3"])
+        assert ok == []
+        assert '"__typename": "Product"' in diffs["fixture"]
+        _, _, unsupported = peers_run.verify({"fixture": impostor}, WORKLOADS["W4"])
+        assert "no subscriptions" in unsupported["fixture"]
+        assert httpx.get(f"http://127.0.0.1:{ports['products']}/", timeout=5).status_code == 200
+    finally:
+        fixtures.terminate()
+        fixtures.wait(timeout=10)
+
+
+@needs_node
+def test_a_short_run_of_our_gateway_measures_every_round_and_writes_the_json(tmp_path: Path) -> None:
+    out = tmp_path / "peers.json"
+    code = peers_run.main(["--gateways", gateways.OURS, "--workloads", "W3,W4", "--duration", "1", "--rounds", "2",
+                           "--warmup", "0.5", "--connections", "4", "--subscribers", "3", "--event-ms", "50",
+                           "--out", str(out)])
+    assert code == 0
+    results = json.loads(out.read_text())
+    w3 = results["workloads"]["W3"]["gateways"][gateways.OURS]
+    assert [r["round"] for r in w3["rounds"]] == [1, 2]
+    assert w3["requests_per_second"] > 0 and w3["errors"] == 0
+    assert w3["rss_mib"] > 0
+    w4 = results["workloads"]["W4"]["gateways"][gateways.OURS]
+    assert all(r["events"] > 0 for r in w4["rounds"])
+    assert w4["errors"] == 0
+    assert results["workloads"]["W3"]["excluded"] == {}
