@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -158,28 +159,30 @@ def verify(started: dict[str, Gateway], workload: Workload) -> tuple[list[str], 
 
 def http_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float) -> dict[str, Any]:
     pid = _pid(gateway)
-    before = cpu_seconds(pid)
+    before, started = cpu_seconds(pid), time.monotonic()
     result = run_load(gateway.process.url, json.dumps({"query": workload.query}), args.connections, duration,
                       args.use_wrk)
-    after = cpu_seconds(pid)
+    after, elapsed = cpu_seconds(pid), time.monotonic() - started
     figures = result.as_dict()
     if before is not None and after is not None and result.requests:
         figures["cpu_ms_per_request"] = (after - before) * 1000 / result.requests
+        figures["core_share"] = (after - before) / elapsed
     return _with_rss(figures, pid)
 
 
 def subscription_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float,
                        subscribers: int) -> dict[str, Any]:
     pid = _pid(gateway)
-    marks: dict[str, float | None] = {}
+    marks: dict[str, tuple[float | None, float]] = {}
     assert gateway.ws_url is not None
     result = fan_out(gateway.ws_url, workload.query, subscribers, duration,
-                     window=lambda mark: marks.__setitem__(mark, cpu_seconds(pid)))
+                     window=lambda mark: marks.__setitem__(mark, (cpu_seconds(pid), time.monotonic())))
     figures = result.as_dict()
     figures["expected_events_per_second"] = subscribers * 1000 / args.event_ms
-    start, end = marks.get("start"), marks.get("stop")
+    (start, t0), (end, t1) = marks.get("start", (None, 0.0)), marks.get("stop", (None, 0.0))
     if start is not None and end is not None and result.events:
         figures["cpu_ms_per_event"] = (end - start) * 1000 / result.events
+        figures["core_share"] = (end - start) / (t1 - t0)
     return _with_rss(figures, pid)
 
 

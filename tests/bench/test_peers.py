@@ -76,13 +76,14 @@ def test_ratios_are_to_the_best_node_peer_and_to_grafbase() -> None:
 
 def test_without_peers_there_are_no_ratios_and_the_table_says_so() -> None:
     summaries: dict[str, dict[str, float]] = {gateways.OURS: {"events_per_second": 950.0, "p50_ms": 2.0,
-                                                              "p99_ms": 9.0, "cpu_ms_per_event": 0.2}}
+                                                              "p99_ms": 9.0, "cpu_ms_per_event": 0.2,
+                                                              "core_share": 0.19}}
     assert report.add_ratios(summaries, subscription=True) == {"best_node_peer": None, "grafbase": None}
     text = report.table(summaries, subscription=True)
     header, rule, row = text.splitlines()
     assert "event/s" in header and "CPU ms/event" in header
     assert set(rule) == {"-"}
-    assert row.split() == ["ours", "950", "2.00", "9.00", "0.200", "-", "0", "-", "-"]
+    assert row.split() == ["ours", "950", "2.00", "9.00", "0.200", "19", "-", "0", "-", "-"]
 
 
 def test_scaling_is_two_workers_over_one() -> None:
@@ -134,6 +135,7 @@ def test_a_short_run_of_our_gateway_measures_every_round_and_writes_the_json(tmp
     assert [r["round"] for r in w3["rounds"]] == [1, 2]
     assert w3["requests_per_second"] > 0 and w3["errors"] == 0
     assert w3["rss_mib"] > 0
+    assert w3["core_share"] > 0 and w3["cpu_ms_per_request"] > 0
     w4 = results["workloads"]["W4"]["gateways"][gateways.OURS]
     assert all(r["events"] > 0 for r in w4["rounds"])
     assert w4["errors"] == 0
