@@ -173,16 +173,19 @@ def http_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, d
 def subscription_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float,
                        subscribers: int) -> dict[str, Any]:
     pid = _pid(gateway)
-    marks: dict[str, tuple[float | None, float]] = {}
+    marks: dict[str, tuple[float | None, float, float]] = {}
     assert gateway.ws_url is not None
     result = fan_out(gateway.ws_url, workload.query, subscribers, duration,
-                     window=lambda mark: marks.__setitem__(mark, (cpu_seconds(pid), time.monotonic())))
+                     window=lambda mark: marks.__setitem__(mark, (cpu_seconds(pid), time.monotonic(),
+                                                                  time.process_time())))
     figures = result.as_dict()
     figures["expected_events_per_second"] = subscribers * 1000 / args.event_ms
-    (start, t0), (end, t1) = marks.get("start", (None, 0.0)), marks.get("stop", (None, 0.0))
+    (start, t0, c0), (end, t1, c1) = marks.get("start", (None, 0.0, 0.0)), marks.get("stop", (None, 0.0, 0.0))
     if start is not None and end is not None and result.events:
         figures["cpu_ms_per_event"] = (end - start) * 1000 / result.events
         figures["core_share"] = (end - start) / (t1 - t0)
+        # The subscribers run in this process: near 1.0, the load side (not the gateway) is the limit.
+        figures["subscribers_core_share"] = (c1 - c0) / (t1 - t0)
     return _with_rss(figures, pid)
 
 
@@ -325,6 +328,11 @@ def print_results(results: dict[str, Any]) -> None:
         rel = outcome["relative_to"]
         print(f"  vs best Node = over {rel['best_node_peer'] or 'no Node peer'}; "
               f"vs Grafbase = over {rel['grafbase'] or 'no Grafbase'}")
+        clients = [r["subscribers_core_share"] for g in outcome["gateways"].values() for r in g["rounds"]
+                   if r.get("subscribers_core_share") is not None]
+        if clients:
+            print(f"  the subscribers (one Python process on the load core) used {100 * min(clients):.0f}-"
+                  f"{100 * max(clients):.0f}% of a core per round: near 100, the load side is the limit")
         if outcome["scaling"]:
             s = outcome["scaling"]
             print(f"  multi-core: {gateways.OURS_2W} / {gateways.OURS}: throughput "

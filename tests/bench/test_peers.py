@@ -137,7 +137,7 @@ def test_a_short_run_of_our_gateway_measures_every_round_and_writes_the_json(tmp
     assert w3["rss_mib"] > 0
     assert w3["core_share"] > 0 and w3["cpu_ms_per_request"] > 0
     w4 = results["workloads"]["W4"]["gateways"][gateways.OURS]
-    assert all(r["events"] > 0 for r in w4["rounds"])
+    assert all(r["events"] > 0 and r["subscribers_core_share"] > 0 for r in w4["rounds"])
     assert w4["errors"] == 0
     assert results["workloads"]["W3"]["excluded"] == {}
 
