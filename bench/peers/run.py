@@ -33,7 +33,7 @@ if str(REPO_ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.gateway.loadgen import run_load, wrk_available  # noqa: E402
-from bench.gateway.procstat import cpu_seconds, rss_bytes  # noqa: E402
+from bench.gateway.procstat import cpu_seconds, rss_bytes, run_queue_seconds  # noqa: E402
 from bench.gateway.run import free_port, stop, wait_until  # noqa: E402
 from bench.peers import gateways, report  # noqa: E402
 from bench.peers.gateways import Gateway, Setup  # noqa: E402
@@ -159,7 +159,7 @@ def verify(started: dict[str, Gateway], workload: Workload) -> tuple[list[str], 
 
 def http_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float) -> dict[str, Any]:
     pid = _pid(gateway)
-    before, started = cpu_seconds(pid), time.monotonic()
+    before, waited, started = cpu_seconds(pid), run_queue_seconds(pid), time.monotonic()
     result = run_load(gateway.process.url, json.dumps({"query": workload.query}), args.connections, duration,
                       args.use_wrk)
     after, elapsed = cpu_seconds(pid), time.monotonic() - started
@@ -167,31 +167,43 @@ def http_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, d
     if before is not None and after is not None and result.requests:
         figures["cpu_ms_per_request"] = (after - before) * 1000 / result.requests
         figures["core_share"] = (after - before) / elapsed
-    return _with_rss(figures, pid)
+    return _with_rss(_with_wait(figures, pid, waited, elapsed), pid)
 
 
 def subscription_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float,
                        subscribers: int) -> dict[str, Any]:
     pid = _pid(gateway)
-    marks: dict[str, tuple[float | None, float, float]] = {}
+    marks: dict[str, tuple[float | None, float | None, float, float]] = {}
+
+    def window(mark: str) -> None:
+        marks[mark] = (cpu_seconds(pid), run_queue_seconds(pid), time.monotonic(), time.process_time())
+
     assert gateway.ws_url is not None
-    result = fan_out(gateway.ws_url, workload.query, subscribers, duration,
-                     window=lambda mark: marks.__setitem__(mark, (cpu_seconds(pid), time.monotonic(),
-                                                                  time.process_time())))
+    result = fan_out(gateway.ws_url, workload.query, subscribers, duration, window=window)
     figures = result.as_dict()
     figures["expected_events_per_second"] = subscribers * 1000 / args.event_ms
-    (start, t0, c0), (end, t1, c1) = marks.get("start", (None, 0.0, 0.0)), marks.get("stop", (None, 0.0, 0.0))
+    unset: tuple[float | None, float | None, float, float] = (None, None, 0.0, 0.0)
+    (start, waited, t0, c0), (end, _, t1, c1) = marks.get("start", unset), marks.get("stop", unset)
     if start is not None and end is not None and result.events:
         figures["cpu_ms_per_event"] = (end - start) * 1000 / result.events
         figures["core_share"] = (end - start) / (t1 - t0)
         # The subscribers run in this process: near 1.0, the load side (not the gateway) is the limit.
         figures["subscribers_core_share"] = (c1 - c0) / (t1 - t0)
+        _with_wait(figures, pid, waited, t1 - t0)
     return _with_rss(figures, pid)
 
 
 def _pid(gateway: Gateway) -> int:
     assert gateway.process.process is not None
     return gateway.process.process.pid
+
+
+def _with_wait(figures: dict[str, Any], pid: int, before: float | None, elapsed: float) -> dict[str, Any]:
+    """The gateway's threads' run-queue wait over the window's wall time (schedstat, summed)."""
+    after = run_queue_seconds(pid)
+    if before is not None and after is not None and elapsed > 0:
+        figures["run_queue_share"] = (after - before) / elapsed
+    return figures
 
 
 def _with_rss(figures: dict[str, Any], pid: int) -> dict[str, Any]:

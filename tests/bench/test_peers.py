@@ -83,7 +83,7 @@ def test_without_peers_there_are_no_ratios_and_the_table_says_so() -> None:
     header, rule, row = text.splitlines()
     assert "event/s" in header and "CPU ms/event" in header
     assert set(rule) == {"-"}
-    assert row.split() == ["ours", "950", "2.00", "9.00", "0.200", "19", "-", "0", "-", "-"]
+    assert row.split() == ["ours", "950", "2.00", "9.00", "0.200", "19", "-", "-", "0", "-", "-"]
 
 
 def test_scaling_is_two_workers_over_one() -> None:
@@ -136,6 +136,7 @@ def test_a_short_run_of_our_gateway_measures_every_round_and_writes_the_json(tmp
     assert w3["requests_per_second"] > 0 and w3["errors"] == 0
     assert w3["rss_mib"] > 0
     assert w3["core_share"] > 0 and w3["cpu_ms_per_request"] > 0
+    assert w3["run_queue_share"] >= 0
     w4 = results["workloads"]["W4"]["gateways"][gateways.OURS]
     assert all(r["events"] > 0 and r["subscribers_core_share"] > 0 for r in w4["rounds"])
     assert w4["errors"] == 0
