@@ -54,3 +54,21 @@ def rss_bytes(pid: int) -> int | None:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
     return total
+
+
+def run_queue_seconds(pid: int) -> float | None:
+    """Time the threads of `pid` and its descendants spent runnable but waiting for a CPU (schedstat),
+    summed: how much the machine's other processes kept them off their core. None when unknown."""
+    try:
+        stats = _parents()
+    except OSError:
+        return None
+    if pid not in stats:
+        return None
+    total = 0
+    for p in _tree(pid, stats):
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9

@@ -8,7 +8,7 @@
 // event every EVENT_MS ms (default 50) to every open subscription, stamped with its emission time.
 // The SDL of each lives in bench/gateway/schema.py (two subgraphs) and bench/peers/workloads.py.
 // Answers are memoised per raw request body: a gateway repeats the same subgraph requests.
-// CACHE_CONTROL (environment): the Cache-Control header of every JSON answer (none by default).
+// CACHE_CONTROL (environment): the Cache-Control header of every answer (none by default).
 "use strict";
 const crypto = require("crypto");
 const http = require("http");

@@ -16,7 +16,7 @@ from bench.peers.gateways import GRAFBASE, NODE_PEERS
 MAX_DIFF_LINES = 40
 # Per round, the figures whose median is the gateway's result (a missing figure is left out).
 MEDIAN_FIELDS = ("requests_per_second", "events_per_second", "p50_ms", "p99_ms",
-                 "cpu_ms_per_request", "cpu_ms_per_event")
+                 "cpu_ms_per_request", "cpu_ms_per_event", "core_share", "run_queue_share")
 
 
 def answer_diff(expected: Any, actual: Any, label: str) -> str | None:
@@ -82,6 +82,10 @@ def _cell(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _percent(share: Any) -> str:
+    return "-" if share is None else f"{100 * share:.0f}"
+
+
 def _ratio(value: Any) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
@@ -89,14 +93,15 @@ def _ratio(value: Any) -> str:
 def table(summaries: Mapping[str, Mapping[str, Any]], subscription: bool) -> str:
     """One workload's table: a row per measured gateway."""
     unit = "event" if subscription else "req"
-    header = (f"{'gateway':<24}{unit + '/s':>10}{'p50 ms':>9}{'p99 ms':>9}{f'CPU ms/{unit}':>14}{'RSS MiB':>9}"
-              f"{'errors':>8}{'vs best Node':>14}{'vs Grafbase':>13}")
+    header = (f"{'gateway':<24}{unit + '/s':>10}{'p50 ms':>9}{'p99 ms':>9}{f'CPU ms/{unit}':>14}{'core %':>8}"
+              f"{'waited %':>9}{'RSS MiB':>9}{'errors':>8}{'vs best Node':>14}{'vs Grafbase':>13}")
     rows = [header, "-" * len(header)]
     for name, s in summaries.items():
         rows.append(
             f"{name:<24}{_cell(s.get(throughput_field(subscription)), ',.0f'):>10}"
             f"{_cell(s.get('p50_ms'), '.2f'):>9}{_cell(s.get('p99_ms'), '.2f'):>9}"
             f"{_cell(s.get('cpu_ms_per_' + ('event' if subscription else 'request')), '.3f'):>14}"
+            f"{_percent(s.get('core_share')):>8}{_percent(s.get('run_queue_share')):>9}"
             f"{_cell(s.get('rss_mib'), '.0f'):>9}{s.get('errors', 0):>8}"
             f"{_ratio(s.get('vs_best_node')):>14}{_ratio(s.get('vs_grafbase')):>13}"
         )

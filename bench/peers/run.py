@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ if str(REPO_ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.gateway.loadgen import run_load, wrk_available  # noqa: E402
-from bench.gateway.procstat import cpu_seconds, rss_bytes  # noqa: E402
+from bench.gateway.procstat import cpu_seconds, rss_bytes, run_queue_seconds  # noqa: E402
 from bench.gateway.run import free_port, stop, wait_until  # noqa: E402
 from bench.peers import gateways, report  # noqa: E402
 from bench.peers.gateways import Gateway, Setup  # noqa: E402
@@ -158,34 +159,51 @@ def verify(started: dict[str, Gateway], workload: Workload) -> tuple[list[str], 
 
 def http_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float) -> dict[str, Any]:
     pid = _pid(gateway)
-    before = cpu_seconds(pid)
+    before, waited, started = cpu_seconds(pid), run_queue_seconds(pid), time.monotonic()
     result = run_load(gateway.process.url, json.dumps({"query": workload.query}), args.connections, duration,
                       args.use_wrk)
-    after = cpu_seconds(pid)
+    after, elapsed = cpu_seconds(pid), time.monotonic() - started
     figures = result.as_dict()
     if before is not None and after is not None and result.requests:
         figures["cpu_ms_per_request"] = (after - before) * 1000 / result.requests
-    return _with_rss(figures, pid)
+        figures["core_share"] = (after - before) / elapsed
+    return _with_rss(_with_wait(figures, pid, waited, elapsed), pid)
 
 
 def subscription_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float,
                        subscribers: int) -> dict[str, Any]:
     pid = _pid(gateway)
-    marks: dict[str, float | None] = {}
+    marks: dict[str, tuple[float | None, float | None, float, float]] = {}
+
+    def window(mark: str) -> None:
+        marks[mark] = (cpu_seconds(pid), run_queue_seconds(pid), time.monotonic(), time.process_time())
+
     assert gateway.ws_url is not None
-    result = fan_out(gateway.ws_url, workload.query, subscribers, duration,
-                     window=lambda mark: marks.__setitem__(mark, cpu_seconds(pid)))
+    result = fan_out(gateway.ws_url, workload.query, subscribers, duration, window=window)
     figures = result.as_dict()
     figures["expected_events_per_second"] = subscribers * 1000 / args.event_ms
-    start, end = marks.get("start"), marks.get("stop")
+    unset: tuple[float | None, float | None, float, float] = (None, None, 0.0, 0.0)
+    (start, waited, t0, c0), (end, _, t1, c1) = marks.get("start", unset), marks.get("stop", unset)
     if start is not None and end is not None and result.events:
         figures["cpu_ms_per_event"] = (end - start) * 1000 / result.events
+        figures["core_share"] = (end - start) / (t1 - t0)
+        # The subscribers run in this process: near 1.0, the load side (not the gateway) is the limit.
+        figures["subscribers_core_share"] = (c1 - c0) / (t1 - t0)
+        _with_wait(figures, pid, waited, t1 - t0)
     return _with_rss(figures, pid)
 
 
 def _pid(gateway: Gateway) -> int:
     assert gateway.process.process is not None
     return gateway.process.process.pid
+
+
+def _with_wait(figures: dict[str, Any], pid: int, before: float | None, elapsed: float) -> dict[str, Any]:
+    """The gateway's threads' run-queue wait over the window's wall time (schedstat, summed)."""
+    after = run_queue_seconds(pid)
+    if before is not None and after is not None and elapsed > 0:
+        figures["run_queue_share"] = (after - before) / elapsed
+    return figures
 
 
 def _with_rss(figures: dict[str, Any], pid: int) -> dict[str, Any]:
@@ -280,8 +298,10 @@ def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], co
                 relative_to = report.add_ratios(summaries, workload.subscription)
                 results["workloads"][workload.name] = {
                     "description": workload.description,
+                    "subscription": workload.subscription,
                     "query": workload.query,
-                    "answer_bytes": len(json.dumps(workload.expected, separators=(",", ":"))),
+                    "answer_bytes": None if workload.subscription else len(json.dumps(workload.expected,
+                                                                                     separators=(",", ":"))),
                     "gateways": summaries,
                     "relative_to": relative_to,
                     "excluded": diffs,
@@ -310,8 +330,9 @@ def print_results(results: dict[str, Any]) -> None:
     for line in report.skipped_lines(results.get("skipped", {})):
         print(line)
     for name, outcome in results["workloads"].items():
-        subscription = name == "W4" or "events_per_second" in next(iter(outcome["gateways"].values()), {})
-        print(f"\n{name}: {outcome['description']} ({outcome['answer_bytes']:,} B answer)")
+        subscription = outcome["subscription"]
+        size = "" if subscription else f" ({outcome['answer_bytes']:,} B answer)"
+        print(f"\n{name}: {outcome['description']}{size}")
         if subscription:
             print(f"  {settings['subscribers']} subscribers, an event every {settings['event_ms']} ms: "
                   f"{settings['subscribers'] * 1000 / settings['event_ms']:,.0f} events/s expected")
@@ -319,6 +340,11 @@ def print_results(results: dict[str, Any]) -> None:
         rel = outcome["relative_to"]
         print(f"  vs best Node = over {rel['best_node_peer'] or 'no Node peer'}; "
               f"vs Grafbase = over {rel['grafbase'] or 'no Grafbase'}")
+        clients = [r["subscribers_core_share"] for g in outcome["gateways"].values() for r in g["rounds"]
+                   if r.get("subscribers_core_share") is not None]
+        if clients:
+            print(f"  the subscribers (one Python process on the load core) used {100 * min(clients):.0f}-"
+                  f"{100 * max(clients):.0f}% of a core per round: near 100, the load side is the limit")
         if outcome["scaling"]:
             s = outcome["scaling"]
             print(f"  multi-core: {gateways.OURS_2W} / {gateways.OURS}: throughput "

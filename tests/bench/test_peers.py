@@ -76,13 +76,14 @@ def test_ratios_are_to_the_best_node_peer_and_to_grafbase() -> None:
 
 def test_without_peers_there_are_no_ratios_and_the_table_says_so() -> None:
     summaries: dict[str, dict[str, float]] = {gateways.OURS: {"events_per_second": 950.0, "p50_ms": 2.0,
-                                                              "p99_ms": 9.0, "cpu_ms_per_event": 0.2}}
+                                                              "p99_ms": 9.0, "cpu_ms_per_event": 0.2,
+                                                              "core_share": 0.19}}
     assert report.add_ratios(summaries, subscription=True) == {"best_node_peer": None, "grafbase": None}
     text = report.table(summaries, subscription=True)
     header, rule, row = text.splitlines()
     assert "event/s" in header and "CPU ms/event" in header
     assert set(rule) == {"-"}
-    assert row.split() == ["ours", "950", "2.00", "9.00", "0.200", "-", "0", "-", "-"]
+    assert row.split() == ["ours", "950", "2.00", "9.00", "0.200", "19", "-", "-", "0", "-", "-"]
 
 
 def test_scaling_is_two_workers_over_one() -> None:
@@ -134,7 +135,46 @@ def test_a_short_run_of_our_gateway_measures_every_round_and_writes_the_json(tmp
     assert [r["round"] for r in w3["rounds"]] == [1, 2]
     assert w3["requests_per_second"] > 0 and w3["errors"] == 0
     assert w3["rss_mib"] > 0
+    assert w3["core_share"] > 0 and w3["cpu_ms_per_request"] > 0
+    assert w3["run_queue_share"] >= 0
     w4 = results["workloads"]["W4"]["gateways"][gateways.OURS]
-    assert all(r["events"] > 0 for r in w4["rounds"])
+    assert all(r["events"] > 0 and r["subscribers_core_share"] > 0 for r in w4["rounds"])
     assert w4["errors"] == 0
     assert results["workloads"]["W3"]["excluded"] == {}
+
+
+def _fake_node(directory: Path, version: str) -> str:
+    node = directory / "node"
+    node.write_text(f"#!/bin/sh\necho {version}\n")
+    node.chmod(0o755)
+    return str(node)
+
+
+def test_node_22_comes_from_the_registry_only_when_the_node_on_path_is_older(tmp_path: Path) -> None:
+    from scripts.install_bench_peers import NODE_PACKAGE, NODE_VERSION, PEERS, node_major, pinned
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    assert node_major(_fake_node(old, "v20.20.2")) == 20
+    assert pinned(_fake_node(old, "v20.20.2"))[NODE_PACKAGE] == NODE_VERSION
+    assert pinned(None)[NODE_PACKAGE] == NODE_VERSION
+    assert pinned(_fake_node(new, "v22.1.0")) == dict(PEERS)
+    assert PEERS["@apollo/gateway"] == "2.14.4" and PEERS["@graphql-hive/router-runtime"] == "1.4.23"
+
+
+def test_a_missing_peer_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    setup = gateways.Setup(tmp_path / "supergraph.graphql", {}, {}, tmp_path, peers_dir=tmp_path / "none")
+    assert gateways.unavailable(gateways.OURS, setup) is None
+    for name in (gateways.APOLLO, gateways.HIVE, gateways.HIVE_RUST, gateways.GRAFBASE):
+        reason = gateways.unavailable(name, setup)
+        assert reason is not None and "is not installed under" in reason and "install_bench_peers" in reason
+
+
+def test_bench_options_go_to_exactly_one_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.__main__ import main as bench_main
+
+    assert bench_main(["gateway", "peers", "--rounds", "1"]) == 2
+    assert "exactly one benchmark" in capsys.readouterr().err
+    assert bench_main(["payments", "--rounds", "1"]) == 2
+    assert "takes no options" in capsys.readouterr().err
