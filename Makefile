@@ -62,7 +62,7 @@ token: $(STAMP)
 # Every benchmark (bench/README.md). The peer gateways it compares ours with (Apollo Gateway, Hive Gateway
 # with and without its Rust planner, Grafbase) come from the npm registry, pinned, into var/bench-peers;
 # without npm they are skipped with the reason. `python -m bench peers --help` for a shorter run.
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python -m scripts.install_bench_peers --if-possible
 	$(BIN)/python -m bench
 
