@@ -175,6 +175,8 @@ class Settings:
     # Subgraph URL overrides by subgraph name (useful to point a supergraph at test servers).
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     max_connections_per_subgraph: int = 256
+    # Identical subgraph queries in flight at once share one request (gateway.execution.dedup).
+    deduplicate_fetches: bool = True
     limits: OperationLimits = field(default_factory=OperationLimits)
     # development | production (APP_ENV); production closes CORS and turns rate limiting on by default.
     app_env: str = "development"
@@ -212,6 +214,12 @@ class Settings:
     # `module:attribute` of the @policy decider (gateway.authz.policies); None: DefaultPolicies
     policy_decider: str | None = None
     cache: CacheSettings = field(default_factory=CacheSettings)
+    # Cyclic GC once the worker has started (gateway.gc_tuning): freeze start-up's objects, and the
+    # generation-0 threshold (0: Python's default, 700). Served from the environment, both are on
+    # (freeze, 50,000: measured in bench/gateway/ab.py); a Settings built in code (tests, embedding)
+    # leaves the process's collector alone.
+    gc_freeze: bool = False
+    gc_gen0_threshold: int = 0
 
     @property
     def production(self) -> bool:
@@ -273,6 +281,7 @@ class Settings:
             override_labels=frozenset(env_list(env, "OVERRIDE_LABELS")),
             subgraph_urls=env_pairs(env, "SUBGRAPH_URLS"),
             max_connections_per_subgraph=env_int(env, "MAX_CONNECTIONS_PER_SUBGRAPH", 256),
+            deduplicate_fetches=env_bool(env, "GATEWAY_DEDUPLICATE_FETCHES", True),
             limits=OperationLimits.from_env(env),
             app_env=app_env,
             redis_url=env.get("GATEWAY_REDIS_URL") or env.get("REDIS_URL") or None,
@@ -301,6 +310,8 @@ class Settings:
             graphiql_enabled=env_bool(env, "GATEWAY_GRAPHIQL", False) if graphiql else None,
             policy_decider=env.get("GATEWAY_POLICY_DECIDER") or None,
             cache=CacheSettings.from_env(env),
+            gc_freeze=env_bool(env, "GATEWAY_GC_FREEZE", True),
+            gc_gen0_threshold=env_int(env, "GATEWAY_GC_GEN0_THRESHOLD", 50_000),
         )
         settings.check_production()
         return settings

@@ -25,6 +25,7 @@ from .access_log import AccessRecord, note_operation
 from .cache import CacheUnavailable, InvalidationError
 from .config import Settings
 from .errors import RequestError, error_dict
+from .gc_tuning import tune_after_startup
 from .limits.report import COST_HEADER
 from .logs import configure_from_env, request_id_var, trace_id_var
 from .multipart import accepts_multipart, send_multipart
@@ -79,6 +80,7 @@ class GatewayApp:
                     return
                 self.ready = True
                 metrics.start()
+                tune_after_startup(self.settings.gc_freeze, self.settings.gc_gen0_threshold)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False

@@ -14,6 +14,15 @@ from subgraphs.kit import embedded_mongo
 from subgraphs.kit.embedded_mongo import EmbeddedMongo
 from subgraphs.kit.embedded_redis import EmbeddedRedis
 from tests.support.mongo import TestMongo
+from tests.support.raw_http import RawServers
+
+
+@pytest.fixture
+async def raw_servers() -> AsyncIterator[RawServers]:
+    """Raw asyncio HTTP servers whose handlers write the bytes they like (tests.support.raw_http)."""
+    servers = RawServers()
+    yield servers
+    servers.close()
 
 
 @pytest.fixture(scope="session")

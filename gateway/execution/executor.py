@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
-from graphql import FieldNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode, parse
 
 from ..cache.hints import CacheHint, parse_cache_control
 from ..cache.request_cache import EntityLookup, RequestCache
@@ -25,6 +24,8 @@ from ..supergraph.model import Supergraph
 from .context import Chain, collect_with_chains, group_by_context
 from .http import SubgraphClient, SubgraphFetchError
 from .inputs import prune_input
+from .schedule import Step, schedule
+from .selections import selected
 from .unalias import unalias, unalias_path
 
 
@@ -139,7 +140,7 @@ class PlanExecution:
     every subgraph response, as (subgraph, items), for the caller to apply before answering.
     """
 
-    __slots__ = ("cache", "client", "data", "errors", "headers", "invalidations", "supergraph", "variables")
+    __slots__ = ("_wire", "cache", "client", "data", "errors", "headers", "invalidations", "supergraph", "variables")
 
     def __init__(
         self,
@@ -157,21 +158,53 @@ class PlanExecution:
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.invalidations: list[tuple[str, Any]] = []
+        self._wire: bytes | None = None  # the headers encoded once for all of this request's fetches
 
     async def run(self, plan: QueryPlan) -> None:
-        if plan.node is not None:
+        if plan.node is None:
+            return
+        steps = plan.schedule
+        if steps is None:
+            steps = plan.schedule = schedule(plan.node) or ()
+        if steps:
+            await self._run_graph(steps)
+        else:
             await self._run(plan.node)
 
     async def _run(self, node: PlanNode) -> None:
+        """Level by level, as the tree says (when the dependency graph would wait just the same)."""
         if isinstance(node, FlattenNode):
-            await self._flatten(node)
+            await self._flatten(node, self.errors)
         elif isinstance(node, FetchNode):
-            await self._root_fetch(node)
+            await self._root_fetch(node, self.errors)
         elif isinstance(node, SequenceNode):
             for child in node.nodes:
                 await self._run(child)
         elif isinstance(node, ParallelNode):
             await asyncio.gather(*(self._run(child) for child in node.nodes))
+
+    async def _run_graph(self, steps: tuple[Step, ...]) -> None:
+        """Each fetch as soon as the fetches it reads from are done (gateway.execution.schedule);
+        errors are reported in the plan's order, as level by level."""
+        loop = asyncio.get_running_loop()
+        finished = [loop.create_future() for _ in steps]
+        errors: list[list[dict[str, Any]]] = [[] for _ in steps]
+
+        async def run_step(index: int) -> None:
+            step = steps[index]
+            try:
+                for before in step.after:
+                    await finished[before]
+                if isinstance(step.node, FlattenNode):
+                    await self._flatten(step.node, errors[index])
+                else:
+                    await self._root_fetch(step.node, errors[index])
+            finally:
+                finished[index].set_result(None)
+
+        await asyncio.gather(*(run_step(index) for index in range(len(steps))))
+        for step_errors in errors:
+            self.errors.extend(step_errors)
 
     def _variables_for(self, fetch: FetchNode) -> dict[str, Any]:
         variables = self.variables
@@ -186,6 +219,7 @@ class PlanExecution:
         self,
         fetch: FetchNode,
         variables: dict[str, Any],
+        errors: list[dict[str, Any]],
         entity_path: Callable[[], list[str | int] | None] | None = None,
     ) -> tuple[dict[str, Any] | None, CacheHint | None]:
         """The subgraph's response (None: it failed, the error is recorded) and its cache hint."""
@@ -193,16 +227,21 @@ class PlanExecution:
         if fetch.operation_name:  # the subgraph's access line and metrics name the fetch (as Apollo's router)
             payload["operationName"] = fetch.operation_name
         body = orjson.dumps(payload)
+        wire = self._wire
+        if wire is None:
+            wire = self._wire = self.client.encode_headers(self.headers)
         try:
-            response, cache_control = await self.client.post_with_hint(fetch.service, body, self.headers)
+            response, cache_control = await self.client.post_with_hint(
+                fetch.service, body, self.headers, wire=wire, idempotent=fetch.operation_kind != "mutation"
+            )
         except SubgraphFetchError as exc:
             error = exc.to_graphql_error()
             path = entity_path() if entity_path is not None else None
             keys = entity_field_keys(fetch.operation) if path is not None else []
             if path is None or not keys:
-                self.errors.append(error)
+                errors.append(error)
             else:  # a failed entity fetch: one error per field it left null, at the first entity's path
-                self.errors.extend({**error, "path": [*path, key]} for key in keys)
+                errors.extend({**error, "path": [*path, key]} for key in keys)
             if self.cache is not None:
                 self.cache.note_fetched(None)
             return None, None
@@ -215,15 +254,15 @@ class PlanExecution:
         self.cache.note_fetched(hint)
         return response, hint
 
-    async def _root_fetch(self, fetch: FetchNode) -> None:
+    async def _root_fetch(self, fetch: FetchNode, errors: list[dict[str, Any]]) -> None:
         if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):
             return
         variables = self._variables_for(fetch)
         cache = self.cache
         if cache is None:
-            response = (await self._send(fetch, variables))[0]
+            response = (await self._send(fetch, variables, errors))[0]
         else:
-            response = await self._cached_root_fetch(cache, fetch, variables)
+            response = await self._cached_root_fetch(cache, fetch, variables, errors)
         if response is None:
             return
         data = response.get("data")
@@ -231,36 +270,36 @@ class PlanExecution:
             if fetch.unalias is not None:
                 unalias(data, fetch.unalias)
             merge_into(self.data, data)
-        errors = response.get("errors")
-        if errors:
-            cleaned = subgraph_errors(errors, fetch.service)
+        sent = response.get("errors")
+        if sent:
+            cleaned = subgraph_errors(sent, fetch.service)
             if fetch.unalias is not None:
                 for error in cleaned:
                     if "path" in error:
                         error["path"] = unalias_path(error["path"], fetch.unalias)
-            self.errors.extend(cleaned)
+            errors.extend(cleaned)
 
     async def _cached_root_fetch(
-        self, cache: RequestCache, fetch: FetchNode, variables: dict[str, Any]
+        self, cache: RequestCache, fetch: FetchNode, variables: dict[str, Any], errors: list[dict[str, Any]]
     ) -> dict[str, Any] | None:
         lookup = await cache.root_lookup(fetch.service, fetch.operation, variables)
         if lookup.response is not None:
             return lookup.response
-        response, hint = await self._send(fetch, variables)
+        response, hint = await self._send(fetch, variables, errors)
         if response is not None and hint is not None and not response.get("errors"):
             data = response.get("data")
             if type(data) is dict:  # serialised before the merge changes it
                 await cache.root_store(fetch.service, lookup, orjson.dumps(data), hint)
         return response
 
-    async def _flatten(self, flatten: FlattenNode) -> None:
+    async def _flatten(self, flatten: FlattenNode, errors: list[dict[str, Any]]) -> None:
         fetch = flatten.node
         if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):
             return
         objects: list[dict[str, Any]] = []
         if not fetch.context_values:
             _collect(self.data, flatten.keys, 0, objects)
-            await self._fetch_entities(flatten, objects, range(len(objects)), None)
+            await self._fetch_entities(flatten, objects, range(len(objects)), None, errors)
             return
         # @fromContext: one fetch per distinct tuple of contextual values (gateway.execution.context)
         found: list[tuple[dict[str, Any], Chain]] = []
@@ -268,7 +307,7 @@ class PlanExecution:
         objects = [obj for obj, _ in found]
         groups = group_by_context([chain for _, chain in found], fetch.context_values, _project)
         await asyncio.gather(
-            *(self._fetch_entities(flatten, objects, positions, extra) for extra, positions in groups)
+            *(self._fetch_entities(flatten, objects, positions, extra, errors) for extra, positions in groups)
         )
 
     async def _fetch_entities(
@@ -277,6 +316,7 @@ class PlanExecution:
         objects: list[dict[str, Any]],
         positions: Iterable[int],
         extra_variables: dict[str, Any] | None,
+        errors: list[dict[str, Any]],
     ) -> None:
         """One `_entities` fetch for `objects[positions]` (positions index every entity at the path)."""
         fetch = flatten.node
@@ -336,7 +376,7 @@ class PlanExecution:
             collect_paths(self.data, flatten.keys, 0, [], found)
             return found[targets[0][0]] if targets[0][0] < len(found) else None
 
-        response, hint = await self._send(fetch, variables, first_entity_path)
+        response, hint = await self._send(fetch, variables, errors, first_entity_path)
         if response is None:
             return
         data = response.get("data")
@@ -350,11 +390,11 @@ class PlanExecution:
                         unalias(entity, fetch.unalias)
                     for position in targets[index]:
                         merge_into(objects[position], entity)
-        errors = response.get("errors")
-        if errors:
+        sent = response.get("errors")
+        if sent:
             paths: list[list[str | int]] = []
             collect_paths(self.data, flatten.keys, 0, [], paths)
-            for error in subgraph_errors(errors, fetch.service):
+            for error in subgraph_errors(sent, fetch.service):
                 path = error.get("path")
                 if (
                     isinstance(path, list)
@@ -371,9 +411,9 @@ class PlanExecution:
                         error.pop("path", None)
                 elif path is not None:
                     error.pop("path", None)
-                self.errors.append(error)
+                errors.append(error)
         elif type(entities) is not list:
-            self.errors.append(
+            errors.append(
                 {
                     "message": f"Subgraph '{fetch.service}' returned no _entities for the entity fetch",
                     "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "service": fetch.service},
@@ -412,27 +452,10 @@ async def _store_entities(
 
 def entity_field_keys(operation: str) -> list[str]:
     """The response keys an entity fetch selects on its entities (`_entities { ... on T { a b } }`)."""
-    try:
-        document = parse(operation, no_location=True)
-    except GraphQLError:  # our own planner's text; a failure only costs the error paths
+    found = selected(operation, entities=True)  # our own planner's text: unparsable only costs the error paths
+    if found is None:
         return []
-    keys: list[str] = []
-
-    def walk(selection_set: SelectionSetNode | None) -> None:
-        for selection in selection_set.selections if selection_set else ():
-            if isinstance(selection, InlineFragmentNode):
-                walk(selection.selection_set)
-            elif isinstance(selection, FieldNode) and selection.name.value != "__typename":
-                key = (selection.alias or selection.name).value
-                if key not in keys:
-                    keys.append(key)
-
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            for selection in definition.selection_set.selections:
-                if isinstance(selection, FieldNode) and selection.name.value == "_entities":
-                    walk(selection.selection_set)
-    return keys
+    return list(dict.fromkeys(key for name, key in found.fields if name != "__typename"))
 
 
 def subgraph_errors(errors: Any, service: str) -> list[dict[str, Any]]:

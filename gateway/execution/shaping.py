@@ -72,27 +72,30 @@ def _shape_object(sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx) -> dict[str, An
     if sel.by_type is not None:
         fields = sel.by_type.get(obj.get("__typename"), fields)  # type: ignore[arg-type]
     out: dict[str, Any] = {}
-    path = ctx.path
+    get = obj.get
     for field in fields:
         if field.clauses is not None and not clauses_hold(field.clauses, ctx.variables):
             continue
         key = field.key
         kind = field.kind
-        if kind == TYPENAME:
-            out[key] = sel.typename or obj.get("__typename") or obj.get(key)
-            continue
-        value = obj.get(key)
-        if value is None:
-            if not field.nullable:
-                path.append(key)
-                ctx.null_error(field)
-                path.pop()
-                return _BUBBLE
-            out[key] = None
-            continue
-        if kind in (LEAF, OPAQUE) and field.enum_values is None:
+        value = get(key)
+        if kind == LEAF and field.enum_values is None:  # the common case first: a scalar copied as is
+            if value is None and not field.nullable:
+                return _null_in(field, key, ctx)
             out[key] = value
             continue
+        if kind == TYPENAME:
+            out[key] = sel.typename or get("__typename") or value
+            continue
+        if value is None:
+            if not field.nullable:
+                return _null_in(field, key, ctx)
+            out[key] = None
+            continue
+        if kind == OPAQUE and field.enum_values is None:
+            out[key] = value
+            continue
+        path = ctx.path
         path.append(key)
         shaped: Any
         if kind != COMPOSITE:
@@ -100,8 +103,10 @@ def _shape_object(sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx) -> dict[str, An
         elif field.list_nullable:
             shaped = _shape_list(field, value, 0, ctx)
         elif type(value) is dict:
-            assert field.sub is not None
-            shaped = _shape_composite(field, field.sub, value, ctx)
+            sub = field.sub
+            assert sub is not None
+            shaped = _shape_object(sub, value, ctx) if sub.valid_types is None else _shape_composite(
+                field, sub, value, ctx)
         else:
             shaped = None
         path.pop()
@@ -113,39 +118,54 @@ def _shape_object(sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx) -> dict[str, An
     return out
 
 
+def _null_in(field: ShapeField, key: str, ctx: _Ctx) -> _Bubble:
+    """A null where `field` may not be: reported at its path, and bubbling up."""
+    ctx.path.append(key)
+    ctx.null_error(field)
+    ctx.path.pop()
+    return _BUBBLE
+
+
 def _shape_list(field: ShapeField, value: Any, level: int, ctx: _Ctx) -> list[Any] | _Bubble | None:
     if type(value) is not list:
         return None
     item_nullable = field.list_nullable[level]
     nested = level + 1 < len(field.list_nullable)
-    composite = field.kind == COMPOSITE
-    sub = field.sub
+    sub = field.sub if field.kind == COMPOSITE else None
+    plain = sub is not None and sub.valid_types is None  # objects without a __typename to check
     path = ctx.path
+    depth = len(path)
+    path.append(0)  # the item's index, set in place for each item (cheaper than a push and a pop)
     out: list[Any] = []
+    add = out.append
     for index, item in enumerate(value):
-        shaped: Any
+        path[depth] = index
         if item is None:
-            shaped = None
             if not item_nullable:
-                path.append(index)
                 ctx.null_error(field)
-                path.pop()
+                del path[depth:]
                 return _BUBBLE
-        else:
-            path.append(index)
-            if nested:
-                shaped = _shape_list(field, item, level + 1, ctx)
-            elif composite:
-                assert sub is not None
-                shaped = _shape_composite(field, sub, item, ctx) if type(item) is dict else None
-            else:
-                shaped = item
-            path.pop()
-            if shaped is _BUBBLE or shaped is None:
-                if not item_nullable:
-                    return _BUBBLE
+            add(None)
+            continue
+        shaped: Any
+        if nested:
+            shaped = _shape_list(field, item, level + 1, ctx)
+        elif sub is not None:
+            if type(item) is not dict:
                 shaped = None
-        out.append(shaped)
+            elif plain:
+                shaped = _shape_object(sub, item, ctx)
+            else:
+                shaped = _shape_composite(field, sub, item, ctx)
+        else:
+            shaped = item
+        if shaped is _BUBBLE or shaped is None:
+            if not item_nullable:
+                del path[depth:]
+                return _BUBBLE
+            shaped = None
+        add(shaped)
+    del path[depth:]
     return out
 
 

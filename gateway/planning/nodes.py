@@ -229,6 +229,8 @@ class DeferredNode:
 class QueryPlan:
     node: PlanNode | None
     deferred: tuple[DeferredNode, ...] = ()  # @defer parts, run after the primary `node`
+    # the executor's dependency graph of `node` (gateway.execution.schedule), made on its first run
+    schedule: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         primary = self.node.to_json() if self.node else None

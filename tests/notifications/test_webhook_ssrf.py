@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from tests.notifications.conftest import WebhookReceiver
 from tests.notifications.support import order_created, running
 from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi
+from tests.support.tls import self_signed
 from tests.support.tokens import bearer
 
 DENY = {"NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE": "false"}
@@ -230,16 +230,6 @@ class TlsReceiver:
     port: int
     server_names: list[str | None] = field(default_factory=list)
     requests: list[bytes] = field(default_factory=list)
-
-
-def self_signed(directory: Path, hostname: str) -> tuple[Path, Path]:
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
-         "-out", str(cert), "-subj", f"/CN={hostname}", "-addext", f"subjectAltName=DNS:{hostname}"],
-        check=True, capture_output=True,
-    )
-    return cert, key
 
 
 @asynccontextmanager

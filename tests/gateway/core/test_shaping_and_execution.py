@@ -87,13 +87,18 @@ class StubClient:
         self.responses = responses
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    async def post(self, service: str, body: bytes, headers: Any) -> dict[str, Any]:
+    def encode_headers(self, headers: Any) -> bytes:
+        return b""
+
+    async def post(self, service: str, body: bytes, headers: Any, **options: Any) -> dict[str, Any]:
         payload = orjson.loads(body)
         self.calls.append((service, payload))
         response = self.responses[service]
         return response(payload) if callable(response) else response
 
-    async def post_with_hint(self, service: str, body: bytes, headers: Any) -> tuple[dict[str, Any], str | None]:
+    async def post_with_hint(
+        self, service: str, body: bytes, headers: Any, **options: Any
+    ) -> tuple[dict[str, Any], str | None]:
         return await self.post(service, body, headers), None
 
 
