@@ -5,8 +5,8 @@ No multi-document transactions. The reservation document (`_id` = order id) is c
 then held with a conditional single-document update on the product (see `store.CatalogStore.hold`):
 holds are keyed by order id, so a line is never held twice for one order, even when a caller that
 crashed is resumed by a retry after its lease ran out. If a line cannot be held, the lines already held
-are released (compensation) and the pending document is removed, so nothing stays held and a later
-retry starts afresh. Otherwise the document moves `pending -> reserved` with a conditional update.
+are released (compensation) and the pending document is removed (released, for a numbered attempt:
+see Attempts), so nothing stays held and a later retry starts afresh. Otherwise the document moves `pending -> reserved` with a conditional update.
 
 `release` moves `pending|reserved -> released`, `commit` moves `reserved -> committed`, each with a
 conditional update, and then drops the holds of every line (back to available, or out of stock on hand).
@@ -21,7 +21,9 @@ that decided on older knowledge. A released reservation is never answered as hel
 held afresh only for an attempt above every attempt it has seen (a retry the sweep did not know of),
 never for one at or below (a late call of the attempt that was swept), and never after a release with
 no attempt (the order was cancelled: final). A release for an attempt of an order with no reservation
-leaves a released one, so a late reserve of that attempt holds nothing. Each fresh hold is a new
+leaves a released one, so a late reserve of that attempt holds nothing; so does a hold that finds too
+little stock, so a late reserve of an older attempt (orders ended the checkout on the shortage) holds
+nothing either. Each fresh hold is a new
 incarnation whose holds carry their own key (`hold_key`), so a late finisher of an earlier release or a
 late reserver of an earlier incarnation never drops or joins them.
 """
@@ -269,11 +271,13 @@ class Inventory:
                     break
             if failure is not None:
                 await self._drop_holds(doc["lines"], key, commit=False)
-                if doc.get("again"):  # it stays released, now for this attempt too
+                if doc["attempt"]:
+                    # Released for this attempt, not removed: orders ends the checkout on this answer, so a
+                    # late call of an older attempt (held up on the way) must find the attempts fenced off.
                     await self.reservations.update_one(mine, {
                         "$set": {"state": ReservationState.RELEASED.value, "updated_at": utcnow()},
                         "$max": {"released_attempt": doc["attempt"]}, "$unset": done_fields})
-                else:
+                else:  # a caller without attempt numbers: nothing to fence, the next call starts afresh
                     await self.reservations.delete_one(mine)
                 return failure
             done = await self.reservations.find_one_and_update(

@@ -228,3 +228,19 @@ async def test_two_sweeps_release_a_stale_attempt_once_and_leave_a_touched_one(
     assert products_state.release_calls == {stale: 1}
     assert products_state.reserved_for(fresh) and not products_state.reserved_for(stale)
     assert [doc["_id"] async for doc in store.checkouts.find({})] == [fresh]
+
+
+async def test_a_shortage_fences_its_attempt_and_the_same_key_still_orders(
+    shop: OrdersInstance, real_products: RealProducts
+) -> None:
+    """products remembers the attempt that found too little stock (so a late reserve of an older attempt
+    holds nothing, tests/products/test_inventory.py); the next call with the key holds above it."""
+    body = await shop.gql(PLACE_ORDER, {"input": order_input((SKU, 11)), "key": "short"}, ALICE)
+    assert body["data"]["placeOrder"]["__typename"] == "InsufficientStock", body
+    assert await shop.services.store.checkouts.count_documents({}) == 0
+    order = await place_order(shop, "short", (SKU, 2))  # the corrected order, with the same key
+    assert order["status"] == "AWAITING_PAYMENT"
+    assert await real_products.stock(SKU) == {"onHand": 10, "reserved": 2, "available": 8}
+    await pay(shop, order)
+    await wait_stock(shop, order["id"], "committed")
+    assert await real_products.stock(SKU) == {"onHand": 8, "reserved": 0, "available": 8}

@@ -308,3 +308,20 @@ async def test_bad_reservation_input(empty: Harness) -> None:
     huge = await empty.execute(RESERVE, {"orderId": "o-1", "lines": [{"sku": "A-1", "quantity": 2**40}]}, ORDERS)
     assert huge.errors  # not a 32-bit Int: refused by GraphQL itself
     assert await stock(empty, "A-1") == {"onHand": 5, "reserved": 0, "available": 5}
+
+
+async def test_a_late_older_attempt_never_holds_after_a_newer_one_found_no_stock(empty: Harness) -> None:
+    """Chaos seed 2: attempt 1's reserve was held up on the way; the retry (attempt 2) found no stock, so
+    orders ended the checkout. The late attempt 1 then arrived when stock was back: it must hold nothing
+    (orders gave up on it; nobody would ever release it)."""
+    await make_product(empty, {"A-1": 2})
+    await reserve_at(empty, "order-other", [("A-1", 2)], 1)
+    short = await reserve_at(empty, "order-h", [("A-1", 2)], 2)
+    assert short == {"__typename": "InsufficientStock", "sku": "A-1", "requested": 2, "available": 0}
+    await release_at(empty, "order-other", None)
+    late = await reserve_at(empty, "order-h", [("A-1", 2)], 1)
+    assert late == {"__typename": "StockReservationReleased", "orderId": "order-h", "attempt": 2, "final": False}
+    assert await stock(empty, "A-1") == {"onHand": 2, "reserved": 0, "available": 2}
+    # The same request asked again (orders raises its attempt above 2): held afresh.
+    assert (await reserve_at(empty, "order-h", [("A-1", 2)], 3))["state"] == "RESERVED"
+    assert await stock(empty, "A-1") == {"onHand": 2, "reserved": 2, "available": 0}
