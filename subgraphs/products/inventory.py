@@ -6,7 +6,8 @@ then held with a conditional single-document update on the product (see `store.C
 holds are keyed by order id, so a line is never held twice for one order, even when a caller that
 crashed is resumed by a retry after its lease ran out. If a line cannot be held, the lines already held
 are released (compensation) and the pending document is removed (released, for a numbered attempt:
-see Attempts), so nothing stays held and a later retry starts afresh. Otherwise the document moves `pending -> reserved` with a conditional update.
+see Attempts), so nothing stays held and a later retry starts afresh. Otherwise the document moves
+`pending -> reserved` with a conditional update.
 
 `release` moves `pending|reserved -> released`, `commit` moves `reserved -> committed`, each with a
 conditional update, and then drops the holds of every line (back to available, or out of stock on hand).
