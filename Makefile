@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-pymongo lint bench loadtest demo token setup reset clean lock
+.PHONY: dev test test-pymongo test-compiled compile compile-clean lint bench loadtest demo token setup reset clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv -q $(VENV); }
@@ -19,16 +19,32 @@ $(STAMP): pyproject.toml
 # The scripts are idempotent: they do nothing when the pinned versions are installed.
 # The embedded MongoDB wire-protocol server (mongoeco) needs a Python >= 3.13: found on PATH or under
 # pyenv and set up in .venv-mongo; without one, services without MONGODB_URL use the in-memory fake.
+# The gateway's hot modules compiled by mypyc (scripts/compile_gateway.py, about a minute of CPU once;
+# idempotent): without a C compiler or Python's headers the gateway runs as pure Python.
 setup: $(STAMP)
 	$(BIN)/python -m scripts.setup_mongo --if-possible
 	$(BIN)/python -m scripts.install_graphiql --if-possible
 	$(BIN)/python -m scripts.install_reference --if-possible
+	$(BIN)/python -m scripts.compile_gateway --if-possible
 
 dev: setup
 	$(BIN)/python -m scripts.devstack
 
+# `make test` runs the pure-Python gateway (the fallback every install has, and the default when nothing
+# was compiled); `make test-compiled` the gateway's suites again on the compiled build.
 test: setup
-	$(BIN)/python -m pytest
+	GATEWAY_PURE_PYTHON=1 $(BIN)/python -m pytest
+
+# Compiled (mypyc) or pure-Python gateway modules (gateway/native.py): `make compile-clean` or
+# GATEWAY_PURE_PYTHON=1 gives pure Python; a source edited since the build is loaded as pure Python too.
+compile: $(STAMP)
+	$(BIN)/python -m scripts.compile_gateway
+
+compile-clean: $(STAMP)
+	$(BIN)/python -m scripts.compile_gateway --clean
+
+test-compiled: setup compile
+	GATEWAY_EXPECT_COMPILED=1 $(BIN)/python -m pytest -q tests/gateway tests/differential
 
 # The long chaos run (docs/guarantees.md): three seeds of 1,000 orders each under their fault plans;
 # `make test` runs a bounded version. A failing seed prints the command that runs it again.
