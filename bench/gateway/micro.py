@@ -47,11 +47,13 @@ class MemoryTransport:
             for item in items
         }
 
-    async def post(self, service: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    async def post_with_hint(
+        self, service: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[dict[str, Any], str | None]:
         if service == "products":
-            return dict(orjson.loads(self.root))
+            return dict(orjson.loads(self.root)), None
         reps = orjson.loads(body)["variables"]["representations"]
-        return dict(orjson.loads(orjson.dumps({"data": {"_entities": [self.reviews[r["upc"]] for r in reps]}})))
+        return dict(orjson.loads(orjson.dumps({"data": {"_entities": [self.reviews[r["upc"]] for r in reps]}}))), None
 
 
 def per_operation(batch: Callable[[int], Any], size: int = 20) -> float:

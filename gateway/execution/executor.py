@@ -136,7 +136,9 @@ class SubgraphTransport(Protocol):
     """What the executor needs of the transport (`http.SubgraphClient`): a structural type, so that
     compiled code (mypyc checks declared classes) accepts any transport with this method."""
 
-    async def post(self, service: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]: ...
+    async def post_with_hint(
+        self, service: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[dict[str, Any], str | None]: ...
 
 
 class PlanExecution:
