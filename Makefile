@@ -19,19 +19,20 @@ $(STAMP): pyproject.toml
 # The scripts are idempotent: they do nothing when the pinned versions are installed.
 # The embedded MongoDB wire-protocol server (mongoeco) needs a Python >= 3.13: found on PATH or under
 # pyenv and set up in .venv-mongo; without one, services without MONGODB_URL use the in-memory fake.
-# The gateway's hot modules compiled by mypyc (scripts/compile_gateway.py, about a minute of CPU once;
-# idempotent): without a C compiler or Python's headers the gateway runs as pure Python.
 setup: $(STAMP)
 	$(BIN)/python -m scripts.setup_mongo --if-possible
 	$(BIN)/python -m scripts.install_graphiql --if-possible
 	$(BIN)/python -m scripts.install_reference --if-possible
-	$(BIN)/python -m scripts.compile_gateway --if-possible
 
+# make dev runs the gateway's hot modules compiled by mypyc (scripts/compile_gateway.py: about a minute of
+# CPU, again after a hot module changed; idempotent otherwise); without a C compiler or Python's headers
+# the gateway runs as pure Python.
 dev: setup
+	$(BIN)/python -m scripts.compile_gateway --if-possible
 	$(BIN)/python -m scripts.devstack
 
 # `make test` runs the pure-Python gateway (the fallback every install has, and the default when nothing
-# was compiled); `make test-compiled` the gateway's suites again on the compiled build.
+# was compiled) and compiles nothing; `make test-compiled` the gateway's suites again on the compiled build.
 test: setup
 	GATEWAY_PURE_PYTHON=1 $(BIN)/python -m pytest
 
