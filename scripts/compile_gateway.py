@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"compile: done in {time.monotonic() - started:.0f}s; GATEWAY_PURE_PYTHON=1 or "
                   "`make compile-clean` runs the pure-Python sources")
             return 0
-    print(f"compile: {problem}; the gateway runs as pure Python", file=sys.stderr)
+    outcome = "the compiled build in place stays" if up_to_date() else "the gateway runs as pure Python"
+    print(f"compile: {problem}; {outcome}", file=sys.stderr)
     return 0 if args.if_possible else 1
 
 
