@@ -1,11 +1,13 @@
 """Compiled (mypyc, `make compile`) against pure-Python gateway modules, measured side by side.
 
-    .venv/bin/python bench/gateway/compiled.py [--duration 5] [--runs 5] [--workers 1] [--micro-rounds 5]
+    .venv/bin/python bench/gateway/compiled.py [--duration 5] [--runs 5] [--workloads W1,W2] [--workers 1]
+                                               [--micro-rounds 5]
 
-1. Over HTTP (bench/gateway's Node fixture subgraphs and query, wrk or the aiohttp fallback): two
-   gateways with the same settings, one loading the compiled modules and one with
-   GATEWAY_PURE_PYTHON=1, their runs interleaved (A, B, B, A, ...). Per variant: req/s, p50, p99 and
-   the gateway's CPU time per request (from /proc), medians; compiled / pure ratios.
+1. Over HTTP (the Node fixture subgraphs and the workloads of bench/peers: W1 the gateway bench's query,
+   W2 three subgraphs, 50 products, an @requires; wrk or the aiohttp fallback): two gateways with the
+   same settings, one loading the compiled modules and one with GATEWAY_PURE_PYTHON=1, their runs
+   interleaved (A, B, B, A, ...). Per variant: req/s, p50, p99 and the gateway's CPU time per request
+   (from /proc), medians; compiled / pure ratios.
 2. In process, without HTTP (`micro.py`, one subprocess per variant and round, interleaved): planning
    a cold operation, and executing a cached plan against an in-memory transport plus shaping.
 
@@ -31,44 +33,33 @@ if str(REPO_ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.gateway.loadgen import LoadResult, run_load, wrk_available  # noqa: E402
-from bench.gateway.run import (  # noqa: E402
-    HERE,
-    WARMUP_SECONDS,
-    compose_supergraph,
-    cpu_seconds,
-    free_port,
-    spawn_gateway,
-    stop,
-    wait_until,
-)
-from bench.gateway.schema import QUERY, expected_for  # noqa: E402
+from bench.gateway.procstat import cpu_seconds  # noqa: E402
+from bench.gateway.run import HERE, WARMUP_SECONDS, free_port, spawn_gateway, stop, wait_until  # noqa: E402
+from bench.peers.run import FIXTURE_ORDER, compose, start_fixtures  # noqa: E402
+from bench.peers.workloads import WORKLOADS, Workload  # noqa: E402
 from gateway import native  # noqa: E402
 
 VARIANTS = {"compiled": {native.PURE_ENV: "0"}, "pure": {native.PURE_ENV: "1"}}
 
 
-def query_for(products: int) -> str:
-    return QUERY.replace("first: 5", f"first: {products}")
-
-
-def check_answer(proc: subprocess.Popen[bytes], base: str, products: int, what: str) -> None:
+def check_answer(proc: subprocess.Popen[bytes], base: str, workload: Workload, what: str) -> None:
     wait_until(lambda: httpx.get(f"{base}/ready", timeout=2).status_code == 200, what, proc)
-    answer = httpx.post(f"{base}/graphql", json={"query": query_for(products)}, timeout=10)
-    if answer.status_code != 200 or answer.json() != expected_for(products):
-        raise RuntimeError(f"{what}: wrong answer ({answer.status_code}): {answer.text[:300]}")
+    answer = httpx.post(f"{base}/graphql", json={"query": workload.query}, timeout=10)
+    if answer.status_code != 200 or answer.json() != workload.expected:
+        raise RuntimeError(f"{what}: wrong answer to {workload.name} ({answer.status_code}): {answer.text[:300]}")
 
 
 def http_rounds(
-    supergraph: Path, products: int, workers: int, args: argparse.Namespace, use_wrk: bool
+    supergraph: Path, workload: Workload, workers: int, args: argparse.Namespace, use_wrk: bool
 ) -> dict[str, Any]:
     started = {name: spawn_gateway(supergraph, workers, {"GATEWAY_METRICS": "1", **env})
                for name, env in VARIANTS.items()}
-    body = json.dumps({"query": query_for(products)})
+    body = json.dumps({"query": workload.query})
     runs: dict[str, list[LoadResult]] = {name: [] for name in started}
     cpu: dict[str, list[float]] = {name: [] for name in started}
     try:
         for name, (proc, base, _) in started.items():
-            check_answer(proc, base, products, f"gateway {name} (workers={workers})")
+            check_answer(proc, base, workload, f"gateway {name} (workers={workers})")
             run_load(f"{base}/graphql", body, args.connections, WARMUP_SECONDS, use_wrk)
         for i in range(args.runs):
             order = list(started.items()) if i % 2 == 0 else list(reversed(started.items()))
@@ -79,7 +70,7 @@ def http_rounds(
                 if before is not None and after is not None and result.requests:
                     cpu[name].append((after - before) / result.requests * 1e6)
                 runs[name].append(result)
-                print(f"  {products} products W{workers} {name:<8} run {i + 1}/{args.runs}: "
+                print(f"  {workload.name} workers={workers} {name:<8} run {i + 1}/{args.runs}: "
                       f"{result.requests_per_second:,.0f} req/s, "
                       f"{cpu[name][-1] if cpu[name] else float('nan'):.0f} us CPU/request, "
                       f"p99 {result.p99_ms:.1f} ms, errors {result.errors}", flush=True)
@@ -123,9 +114,9 @@ def micro_rounds(rounds: int) -> dict[str, Any]:
 
 
 def print_tables(results: dict[str, Any]) -> None:
-    print(f"\nover HTTP, the bench query ({results['load_generator']}, {results['connections']} connections, "
+    print(f"\nover HTTP ({results['load_generator']}, {results['connections']} connections, "
           f"{results['runs']} x {results['duration_s']:.0f}s runs per variant, interleaved; medians)")
-    print(f"{'products, workers, build':<30}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU us/req':>12}"
+    print(f"{'workload, workers, build':<30}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU us/req':>12}"
           f"{'rps ratio':>11}{'CPU ratio':>11}")
     for target, found in results["http"].items():
         for name in VARIANTS:
@@ -148,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", default="1", help="comma-separated gateway worker counts ('' for none)")
-    parser.add_argument("--products", default="5,50",
-                        help="comma-separated products per answer (5: the bench's W1; 50: shaping-heavy, 150 reviews)")
+    parser.add_argument("--workloads", default="W1,W2", help="comma-separated, of the queries of bench/peers: "
+                        + ",".join(name for name, w in WORKLOADS.items() if not w.subscription))
     parser.add_argument("--micro-rounds", type=int, default=5, help="in-process rounds per variant (0 for none)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench" / "compiled.json")
     args = parser.parse_args(argv)
@@ -163,23 +154,21 @@ def main(argv: list[str] | None = None) -> int:
         "micro_rounds": args.micro_rounds, "loadavg_before": os.getloadavg(), "http": {},
     }
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
-    for products in (int(p) for p in args.products.split(",") if worker_counts and p.strip()):
-        products_port, reviews_port = free_port(), free_port()
-        node = subprocess.Popen(
-            ["node", str(HERE / "subgraphs.js"), str(products_port), str(reviews_port), str(products)]
-        )
-        try:
-            urls = [f"http://127.0.0.1:{port}/graphql" for port in (products_port, reviews_port)]
-            for url in urls:
-                wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200, "node subgraphs", node)
-            with tempfile.TemporaryDirectory() as tmp:
+    workloads = [WORKLOADS[w.strip()] for w in args.workloads.split(",") if w.strip() and worker_counts]
+    if workloads:
+        ports = {name: free_port() for name in FIXTURE_ORDER}
+        urls = {name: f"http://127.0.0.1:{port}/graphql" for name, port in ports.items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            node = start_fixtures("node", ports, 50, Path(tmp) / "fixtures.log")
+            try:
                 supergraph = Path(tmp) / "supergraph.graphql"
-                supergraph.write_text(compose_supergraph(*urls))
-                for workers in worker_counts:
-                    outcome = http_rounds(supergraph, products, workers, args, use_wrk)
-                    results["http"][f"{products} products, W{workers}"] = outcome
-        finally:
-            stop(node)
+                supergraph.write_text(compose(urls))
+                for workload in workloads:
+                    for workers in worker_counts:
+                        outcome = http_rounds(supergraph, workload, workers, args, use_wrk)
+                        results["http"][f"{workload.name} workers={workers}"] = outcome
+            finally:
+                stop(node)
     if args.micro_rounds:
         results["micro"] = micro_rounds(args.micro_rounds)
     results["loadavg_after"] = os.getloadavg()
