@@ -47,8 +47,11 @@ class MemoryTransport:
             for item in items
         }
 
+    def encode_headers(self, headers: Mapping[str, str]) -> bytes:
+        return b""
+
     async def post_with_hint(
-        self, service: str, body: bytes, headers: Mapping[str, str]
+        self, service: str, body: bytes, headers: Mapping[str, str], **options: Any
     ) -> tuple[dict[str, Any], str | None]:
         if service == "products":
             return dict(orjson.loads(self.root)), None

@@ -134,10 +134,18 @@ def _project_value(value: Any, sel: RepSel, strict: bool) -> Any:
 
 class SubgraphTransport(Protocol):
     """What the executor needs of the transport (`http.SubgraphClient`): a structural type, so that
-    compiled code (mypyc checks declared classes) accepts any transport with this method."""
+    compiled code (mypyc checks declared classes) accepts any transport with these methods."""
+
+    def encode_headers(self, headers: Mapping[str, str]) -> bytes: ...
 
     async def post_with_hint(
-        self, service: str, body: bytes, headers: Mapping[str, str]
+        self,
+        service: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        wire: bytes | None = None,
+        idempotent: bool = False,
     ) -> tuple[dict[str, Any], str | None]: ...
 
 
