@@ -27,6 +27,8 @@ GROUP = "gateway._native"  # mypyc's shared library: gateway/_native__mypyc.*.so
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = PACKAGE_DIR / "_native.json"
 
+# Not compiled: runtime.py and execution/incremental.py (async generators, which mypyc lacks), and the
+# subgraph transport (execution/transport.py: compiled, its error paths raise the wrong exception types).
 # The request path's pure computation: planning (cached per operation, but cold operations and
 # @defer/@skip variants plan at request time), plan execution, merging and response shaping.
 COMPILED: tuple[str, ...] = (
@@ -43,7 +45,6 @@ COMPILED: tuple[str, ...] = (
     "gateway.execution.schedule",
     "gateway.execution.selections",
     "gateway.execution.shaping",
-    "gateway.execution.transport",
     "gateway.execution.unalias",
     "gateway.execution.value_completion",
     "gateway.planning.aliasing",

@@ -31,12 +31,12 @@ EXTENSION_SUFFIX = str(sysconfig.get_config_var("EXT_SUFFIX") or ".so")
 
 
 def artefacts() -> list[Path]:
-    """Every file a build leaves in the source tree (whatever the Python version that built it)."""
+    """Every file a build leaves in the source tree (whatever the Python version that built it), and
+    the extension of a module compiled before but no longer listed: it would still shadow its source."""
     found = [native.MANIFEST] if native.MANIFEST.exists() else []
     found += sorted(native.PACKAGE_DIR.glob(native.GROUP.rpartition(".")[2] + "__mypyc.*.so"))
-    for module in native.COMPILED:
-        source = native.source_path(module)
-        found += sorted(source.parent.glob(source.stem + ".*.so"))
+    found += sorted(path for path in native.PACKAGE_DIR.rglob("*.so")
+                    if path.with_name(path.name.split(".")[0] + ".py").exists())
     return found
 
 
