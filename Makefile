@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-pymongo lint bench loadtest demo token setup reset clean lock
+.PHONY: dev test test-pymongo test-compiled compile compile-clean lint bench loadtest demo token setup reset clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv -q $(VENV); }
@@ -24,11 +24,28 @@ setup: $(STAMP)
 	$(BIN)/python -m scripts.install_graphiql --if-possible
 	$(BIN)/python -m scripts.install_reference --if-possible
 
+# make dev runs the gateway's hot modules compiled by mypyc (scripts/compile_gateway.py: about a minute of
+# CPU, again after a hot module changed; idempotent otherwise); without a C compiler or Python's headers
+# the gateway runs as pure Python.
 dev: setup
+	$(BIN)/python -m scripts.compile_gateway --if-possible
 	$(BIN)/python -m scripts.devstack
 
+# `make test` runs the pure-Python gateway (the fallback every install has, and the default when nothing
+# was compiled) and compiles nothing; `make test-compiled` the gateway's suites again on the compiled build.
 test: setup
-	$(BIN)/python -m pytest
+	GATEWAY_PURE_PYTHON=1 $(BIN)/python -m pytest
+
+# Compiled (mypyc) or pure-Python gateway modules (gateway/native.py): `make compile-clean` or
+# GATEWAY_PURE_PYTHON=1 gives pure Python; a source edited since the build is loaded as pure Python too.
+compile: $(STAMP)
+	$(BIN)/python -m scripts.compile_gateway
+
+compile-clean: $(STAMP)
+	$(BIN)/python -m scripts.compile_gateway --clean
+
+test-compiled: setup compile
+	GATEWAY_EXPECT_COMPILED=1 $(BIN)/python -m pytest -q tests/gateway tests/differential
 
 # The long chaos run (docs/guarantees.md): three seeds of 1,000 orders each under their fault plans;
 # `make test` runs a bounded version. A failing seed prints the command that runs it again.

@@ -25,6 +25,13 @@ async def raw_servers() -> AsyncIterator[RawServers]:
     servers.close()
 
 
+def pytest_report_header() -> str:
+    """Which gateway build the run tests: compiled (make compile) or pure Python, and why."""
+    import gateway
+
+    return f"gateway hot modules: {gateway.NATIVE_SELECTED}"
+
+
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
     """A Redis no one else uses, so tests may flush it: TEST_REDIS_URL, else a private redis-server."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -22,7 +22,7 @@ from ..planning.nodes import (
 from ..planning.operation import clauses_hold
 from ..supergraph.model import Supergraph
 from .context import Chain, collect_with_chains, group_by_context
-from .http import SubgraphClient, SubgraphFetchError
+from .http import SubgraphFetchError
 from .inputs import prune_input
 from .schedule import Step, schedule
 from .selections import selected
@@ -132,6 +132,23 @@ def _project_value(value: Any, sel: RepSel, strict: bool) -> Any:
     return value
 
 
+class SubgraphTransport(Protocol):
+    """What the executor needs of the transport (`http.SubgraphClient`): a structural type, so that
+    compiled code (mypyc checks declared classes) accepts any transport with these methods."""
+
+    def encode_headers(self, headers: Mapping[str, str]) -> bytes: ...
+
+    async def post_with_hint(
+        self,
+        service: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        wire: bytes | None = None,
+        idempotent: bool = False,
+    ) -> tuple[dict[str, Any], str | None]: ...
+
+
 class PlanExecution:
     """State of one request's plan execution.
 
@@ -144,7 +161,7 @@ class PlanExecution:
 
     def __init__(
         self,
-        client: SubgraphClient,
+        client: SubgraphTransport,
         supergraph: Supergraph,
         variables: Mapping[str, Any],
         headers: Mapping[str, str],

@@ -14,7 +14,7 @@ from typing import Any
 from graphql import GraphQLSchema, get_named_type, is_abstract_type
 
 from .operation import CField, CFrag, CSel, Defer
-from .shape import ShapeCompiler, ShapeSel
+from .shape import ShapeCompiler, ShapeSel, possible_object_types
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,5 +116,5 @@ def _runtime_types(schema: GraphQLSchema, frag: CFrag, type_name: str) -> frozen
     if cond_type is None:
         return frozenset()
     if is_abstract_type(cond_type):
-        return frozenset(t.name for t in schema.get_possible_types(cond_type))
+        return frozenset(t.name for t in possible_object_types(schema, cond_type))
     return frozenset({condition})

@@ -7,10 +7,12 @@ cached operation, so shaping a response is a plain walk over dicts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from graphql import (
+    GraphQLAbstractType,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
@@ -24,10 +26,18 @@ from graphql import (
 from .operation import CField, Clause, CSel
 from .planner import INTROSPECTION_ROOT_FIELDS
 
-LEAF = 0
-COMPOSITE = 1
-TYPENAME = 2
-OPAQUE = 3
+# Final: compiled code (mypyc) inlines the field kinds instead of looking them up per field.
+LEAF: Final = 0
+COMPOSITE: Final = 1
+TYPENAME: Final = 2
+OPAQUE: Final = 3
+
+
+def possible_object_types(schema: GraphQLSchema, abstract: GraphQLAbstractType) -> Sequence[GraphQLObjectType]:
+    """The object types of an interface or union. graphql-core declares a list but returns a union's
+    tuple; read through a Sequence so that compiled code (mypyc checks declared types) accepts both."""
+    get: Callable[[GraphQLAbstractType], Sequence[GraphQLObjectType]] = schema.get_possible_types
+    return get(abstract)
 
 
 @dataclass(slots=True)
@@ -86,7 +96,7 @@ class ShapeCompiler:
         if gql_type is not None and is_abstract_type(gql_type):
             by_type = {
                 obj.name: self._fields(obj.name, obj.name, occurrences)
-                for obj in self.schema.get_possible_types(gql_type)
+                for obj in possible_object_types(self.schema, gql_type)
             }
             return ShapeSel(self._fields(type_name, type_name, occurrences), by_type, None, self._composites)
         return ShapeSel(self._fields(type_name, type_name, occurrences), None, type_name)

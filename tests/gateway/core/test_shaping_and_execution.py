@@ -105,7 +105,7 @@ class StubClient:
 async def run(query: str, client: StubClient, variables: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
     sg = parse_supergraph(media.SUPERGRAPH)
     prepared = prepare_operation(query, None, MEDIA_SCHEMA, sg)
-    execution = PlanExecution(client, sg, variables or {}, {})  # type: ignore[arg-type]
+    execution = PlanExecution(client, sg, variables or {}, {})
     await execution.run(prepared.plan_for(frozenset()))
     return shape_response(prepared.shape, execution.data, variables or {}, execution.errors), execution.errors
 

@@ -1,0 +1,125 @@
+"""Compiled or pure-Python hot modules: which ones are loaded, and the switch between them.
+
+`make compile` (scripts/compile_gateway.py) builds the modules in `COMPILED` with mypyc into
+extension modules next to their sources: Python's import system prefers the `.so` over the `.py`.
+The build also writes `MANIFEST`, the SHA-256 of every source it compiled. At `import gateway`,
+`select()` loads the pure-Python sources instead when `GATEWAY_PURE_PYTHON=1`, when there is no
+manifest, or when a source changed since the build (a stale `.so` must never shadow an edited
+`.py`). Deleting the artefacts (`make compile-clean`) also gives pure Python: that is the default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+PURE_ENV = "GATEWAY_PURE_PYTHON"
+GROUP = "gateway._native"  # mypyc's shared library: gateway/_native__mypyc.*.so
+PACKAGE_DIR = Path(__file__).resolve().parent
+MANIFEST = PACKAGE_DIR / "_native.json"
+
+# Not compiled: runtime.py and execution/incremental.py (async generators, which mypyc lacks), and the
+# subgraph transport (execution/transport.py: compiled, its error paths raise the wrong exception types).
+# The request path's pure computation: planning (cached per operation, but cold operations and
+# @defer/@skip variants plan at request time), plan execution, merging and response shaping.
+COMPILED: tuple[str, ...] = (
+    "gateway.access_log",
+    "gateway.cors",
+    "gateway.metrics",
+    "gateway.request",
+    "gateway.server",
+    "gateway.execution.context",
+    "gateway.execution.dedup",
+    "gateway.execution.executor",
+    "gateway.execution.http",
+    "gateway.execution.inputs",
+    "gateway.execution.schedule",
+    "gateway.execution.selections",
+    "gateway.execution.shaping",
+    "gateway.execution.unalias",
+    "gateway.execution.value_completion",
+    "gateway.planning.aliasing",
+    "gateway.planning.collapse",
+    "gateway.planning.context",
+    "gateway.planning.deferred",
+    "gateway.planning.incremental",
+    "gateway.planning.nodes",
+    "gateway.planning.operation",
+    "gateway.planning.planner",
+    "gateway.planning.prepare",
+    "gateway.planning.schema_view",
+    "gateway.planning.selection",
+    "gateway.planning.shape",
+    "gateway.planning.value_split",
+)
+
+
+def source_path(module: str) -> Path:
+    return PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def source_digests(modules: Sequence[str] = COMPILED) -> dict[str, str]:
+    return {name: hashlib.sha256(source_path(name).read_bytes()).hexdigest() for name in modules}
+
+
+def built_digests() -> dict[str, str] | None:
+    """The digests the last build recorded, or None without a (readable) manifest."""
+    try:
+        recorded = json.loads(MANIFEST.read_text())
+    except (OSError, ValueError):
+        return None
+    sources = recorded.get("sources") if isinstance(recorded, dict) else None
+    return sources if isinstance(sources, dict) else None
+
+
+class _SourceFirst(importlib.abc.MetaPathFinder):
+    """Finds the `.py` of a compiled module before the path finder offers its `.so`."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in COMPILED:
+            return None
+        source = source_path(fullname)
+        return importlib.util.spec_from_file_location(fullname, source) if source.is_file() else None
+
+
+def select() -> str:
+    """Decide, before any compiled module is imported, which build `import` loads: the reason for
+    pure Python, or "compiled"."""
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        reason = f"{PURE_ENV} is set"
+    elif (built := built_digests()) is None:
+        reason = "not compiled (make compile)"
+    elif built != source_digests():
+        reason = "compiled modules are stale (sources changed since make compile)"
+        warnings.warn(f"gateway: {reason}; loading the pure-Python sources", RuntimeWarning, stacklevel=2)
+    else:
+        return "compiled"
+    if not any(isinstance(finder, _SourceFirst) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _SourceFirst())
+    return f"pure Python: {reason}"
+
+
+def loaded_mode() -> str:
+    """"compiled", "pure" or "mixed", from how the hot modules imported so far were loaded."""
+    kinds = {
+        isinstance(getattr(module.__spec__, "loader", None), importlib.machinery.ExtensionFileLoader)
+        for name in COMPILED
+        if (module := sys.modules.get(name)) is not None
+    }
+    if kinds == {True}:
+        return "compiled"
+    return "mixed" if len(kinds) > 1 else "pure"
+
+
+SELECTED = select()
