@@ -142,17 +142,8 @@ class CacheStore:
     ) -> None:
         if not self._usable():
             return
-        ttl = self.ttl(max_age)
-        key = self.root_key(subgraph, digest)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(key, field, f"{_now_ms() + ttl * 1000}:{generation}:".encode() + body)
-                pipe.expire(key, self.max_ttl)
-                await pipe.execute()
-        except Exception as exc:
-            self._failed("store", exc)
-            return
-        metrics.cache_stored("root", 1)
+        expires_ms = _now_ms() + self.ttl(max_age) * 1000
+        await self._store_stamped(self.root_key(subgraph, digest), field, f"{expires_ms}:{generation}:", body, "root")
 
     # --- whole responses ---------------------------------------------------------------
     async def lookup_response(
@@ -176,16 +167,19 @@ class CacheStore:
     async def store_response(self, digest: str, field: bytes, body: bytes, expires_ms: int, generations: str) -> None:
         if not self._usable() or expires_ms <= _now_ms():
             return
-        key = f"{self.prefix}q:{digest}"
+        await self._store_stamped(f"{self.prefix}q:{digest}", field, f"{expires_ms}:{generations}:", body, "response")
+
+    async def _store_stamped(self, key: str, field: bytes, stamp: str, body: bytes, kind: str) -> None:
+        """`body` under `field` of the hash `key`, behind its `expiry:generations:` stamp."""
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(key, field, f"{expires_ms}:{generations}:".encode() + body)
+                pipe.hset(key, field, stamp.encode() + body)
                 pipe.expire(key, self.max_ttl)
                 await pipe.execute()
         except Exception as exc:
             self._failed("store", exc)
             return
-        metrics.cache_stored("response", 1)
+        metrics.cache_stored(kind, 1)
 
     # --- invalidation ------------------------------------------------------------------
     async def invalidate(self, items: Sequence[Invalidation], source: str) -> int:

@@ -7,37 +7,24 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from subgraphs.kit.embedded_redis import free_port
+from tests.differential.gateways import GatewayProcess
 from tests.gateway.core import shop
-from tests.gateway.core.harness import RunningServer
+from tests.gateway.core.harness import RunningServer, recording
 from tests.support.servers import wait_for
 from tests.tracing.otlp_receiver import OtlpReceiver, Span
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVER, CLIENT = 2, 3  # OTLP span kinds
 SAMPLED_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 UNSAMPLED_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CLIENT_SPAN = "00f067aa0ba902b7"
 Traced = tuple[str, OtlpReceiver, list[dict[str, str]]]  # the gateway's URL, the receiver, the headers upstream saw
-
-
-def recording(app: Any, seen: list[dict[str, str]]) -> Any:
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            seen.append({k.decode(): v.decode() for k, v in scope["headers"]})
-        await app(scope, receive, send)
-
-    return wrapped
 
 
 @pytest.fixture(scope="module")
@@ -51,33 +38,19 @@ def traced_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]
     env = {**os.environ, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{receiver.endpoint}/v1/traces",
            "OTEL_BSP_SCHEDULE_DELAY": "50", "OTEL_TRACES_SAMPLER": "parentbased_always_on",
            "GATEWAY_METRICS": "0", "RATE_LIMIT_ENABLED": "0"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph), "--host", "127.0.0.1",
-         "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    command = [sys.executable, "-m", "gateway", "serve", "--supergraph", str(supergraph), "--host", "127.0.0.1",
+               "--port", str(port)]
+    gateway = GatewayProcess("traced gateway", command, port, supergraph.with_suffix(".log"), env)
     try:
+        gateway.start()
         yield f"http://127.0.0.1:{port}", receiver, seen
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        gateway.stop()
         receiver.stop()
         accounts.stop()
 
 
 async def _ask(base: str, traceparent: str) -> None:
-    async def up() -> bool:
-        try:
-            async with httpx.AsyncClient(timeout=2) as client:
-                return (await client.get(f"{base}/health")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await wait_for(up, timeout=30, interval=0.1, message="the traced gateway")
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.post(f"{base}/graphql", json={"query": "query Me { me { id } }"},
                                      headers={"traceparent": traceparent})

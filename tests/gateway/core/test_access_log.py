@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import orjson
@@ -16,21 +15,10 @@ from gateway import logs
 from telemetry.logs import QUIET_LOGGERS, trace_id_from
 
 from . import shop
-from .harness import RunningServer, gateway_app, serve
+from .harness import RunningServer, gateway_app, recording, serve
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
-
-
-def recording(app: Any, seen: list[dict[str, str]]) -> Any:
-    """`app` noting the headers of every request it gets."""
-
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            seen.append({k.decode(): v.decode() for k, v in scope["headers"]})
-        await app(scope, receive, send)
-
-    return wrapped
 
 
 @pytest.fixture(scope="module")
