@@ -28,27 +28,31 @@ def _tree(pid: int, stats: dict[int, tuple[int, int]]) -> set[int]:
     return tree
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of `pid` and its descendants; None without /proc or when `pid` is gone."""
+def _family(pid: int) -> tuple[set[int], dict[int, tuple[int, int]]] | None:
+    """`pid` and its descendants, with every process's stats; None without /proc or when `pid` is gone."""
     try:
         stats = _parents()
     except OSError:
         return None
-    if pid not in stats:
+    return (_tree(pid, stats), stats) if pid in stats else None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of `pid` and its descendants; None without /proc or when `pid` is gone."""
+    family = _family(pid)
+    if family is None:
         return None
-    return sum(stats[p][1] for p in _tree(pid, stats)) / os.sysconf("SC_CLK_TCK")
+    tree, stats = family
+    return sum(stats[p][1] for p in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid: int) -> int | None:
     """Resident memory (VmRSS) of `pid` and its descendants, summed; None when unknown."""
-    try:
-        stats = _parents()
-    except OSError:
-        return None
-    if pid not in stats:
+    family = _family(pid)
+    if family is None:
         return None
     total = 0
-    for p in _tree(pid, stats):
+    for p in family[0]:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -59,14 +63,11 @@ def rss_bytes(pid: int) -> int | None:
 def run_queue_seconds(pid: int) -> float | None:
     """Time the threads of `pid` and its descendants spent runnable but waiting for a CPU (schedstat),
     summed: how much the machine's other processes kept them off their core. None when unknown."""
-    try:
-        stats = _parents()
-    except OSError:
-        return None
-    if pid not in stats:
+    family = _family(pid)
+    if family is None:
         return None
     total = 0
-    for p in _tree(pid, stats):
+    for p in family[0]:
         with contextlib.suppress(OSError):
             for task in Path(f"/proc/{p}/task").iterdir():
                 with contextlib.suppress(OSError, IndexError, ValueError):

@@ -4,6 +4,7 @@ whose writes it reads, so a slow sibling does not hold up a branch that does not
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 
@@ -11,7 +12,7 @@ from gateway.config import Settings
 from gateway.execution.schedule import schedule
 from gateway.planning.nodes import FlattenNode
 from gateway.runtime import Gateway
-from tests.support.raw_http import RawServers, Request, answering, response
+from tests.support.raw_http import Handler, RawServers, Request, answering, response
 
 from . import shop
 
@@ -42,6 +43,25 @@ def test_a_mutation_or_a_chain_keeps_the_tree() -> None:
     assert schedule(mutation.node) is None and schedule(chain.node) is None
 
 
+async def _run(raw_servers: RawServers, inventory: Handler, accounts: Handler) -> dict[str, Any]:
+    """QUERY through a gateway on raw subgraphs: products and reviews answer at once, inventory and
+    accounts as the test's handlers do."""
+    products = await raw_servers.start(answering(b'{"data":{"topProducts":[{"__typename":"Product","upc":"1"}]}}'))
+    reviews = await raw_servers.start(answering(orjson.dumps({"data": {"_entities": [
+        {"__typename": "Product", "reviews": [{"body": "fine", "author": {"__typename": "User", "id": "u1"}}]}]}})))
+    urls = {
+        "products": products.url,
+        "inventory": (await raw_servers.start(inventory)).url,
+        "reviews": reviews.url,
+        "accounts": (await raw_servers.start(accounts)).url,
+    }
+    gateway = _gateway(urls, timeout=5.0)
+    try:
+        return await gateway.execute(QUERY)
+    finally:
+        await gateway.close()
+
+
 async def test_a_slow_sibling_does_not_hold_up_the_other_branch(raw_servers: RawServers) -> None:
     accounts_asked = asyncio.Event()
     order: list[str] = []
@@ -56,20 +76,7 @@ async def test_a_slow_sibling_does_not_hold_up_the_other_branch(raw_servers: Raw
         accounts_asked.set()
         writer.write(response(b'{"data":{"_entities":[{"__typename":"User","name":"Ada"}]}}'))
 
-    products = await raw_servers.start(answering(b'{"data":{"topProducts":[{"__typename":"Product","upc":"1"}]}}'))
-    reviews = await raw_servers.start(answering(orjson.dumps({"data": {"_entities": [
-        {"__typename": "Product", "reviews": [{"body": "fine", "author": {"__typename": "User", "id": "u1"}}]}]}})))
-    urls = {
-        "products": products.url,
-        "inventory": (await raw_servers.start(inventory)).url,
-        "reviews": reviews.url,
-        "accounts": (await raw_servers.start(accounts)).url,
-    }
-    gateway = _gateway(urls, timeout=5.0)
-    try:
-        result = await gateway.execute(QUERY)
-    finally:
-        await gateway.close()
+    result = await _run(raw_servers, inventory, accounts)
     assert result == {"data": {"topProducts": [
         {"upc": "1", "inStock": True, "reviews": [{"body": "fine", "author": {"name": "Ada"}}]}]}}
     assert order == ["accounts asked", "inventory answers"]
@@ -87,18 +94,5 @@ async def test_errors_keep_the_plan_order(raw_servers: RawServers) -> None:
         await writer.drain()
         accounts_done.set()
 
-    products = await raw_servers.start(answering(b'{"data":{"topProducts":[{"__typename":"Product","upc":"1"}]}}'))
-    reviews = await raw_servers.start(answering(orjson.dumps({"data": {"_entities": [
-        {"__typename": "Product", "reviews": [{"body": "fine", "author": {"__typename": "User", "id": "u1"}}]}]}})))
-    urls = {
-        "products": products.url,
-        "inventory": (await raw_servers.start(inventory)).url,
-        "reviews": reviews.url,
-        "accounts": (await raw_servers.start(accounts)).url,
-    }
-    gateway = _gateway(urls, timeout=5.0)
-    try:
-        result = await gateway.execute(QUERY)
-    finally:
-        await gateway.close()
+    result = await _run(raw_servers, inventory, accounts)
     assert [error["message"] for error in result["errors"]] == ["inventory down", "no such user"]
