@@ -15,6 +15,7 @@ from subgraphs.kit.settings import Settings
 from subgraphs.products.app import create_app
 from subgraphs.products.config import ProductsConfig
 from subgraphs.products.demo import demo_documents
+from tests.support.asgi import read_body
 from tests.support.mongo import TestMongo
 from tests.support.servers import serve_asgi, wait_for
 from tests.support.tokens import bearer
@@ -35,12 +36,7 @@ class FakeGateway:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         self.calls += 1
         authorized = dict(scope["headers"]).get(b"authorization") == f"Bearer {TOKEN}".encode()
         status = 401 if not authorized else 503 if self.calls <= self.refuse else 200

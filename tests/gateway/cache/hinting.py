@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from tests.support.asgi import read_body
+
 Payload = dict[str, Any]
 
 
@@ -23,12 +25,7 @@ def hinting(
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         payload = orjson.loads(body)
         sent = False
 

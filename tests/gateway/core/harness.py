@@ -17,6 +17,7 @@ from graphql import GraphQLSchema, ObjectTypeDefinitionNode, build_schema, graph
 
 from gateway.config import Settings
 from gateway.server import create_app
+from tests.support.asgi import read_body
 
 
 class RunningServer:
@@ -114,12 +115,7 @@ def subgraph_app(
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         payload = orjson.loads(body)
         if log is not None:
             log.append({"payload": payload, "headers": {k.decode(): v.decode() for k, v in scope["headers"]}})
