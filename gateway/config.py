@@ -136,6 +136,8 @@ class CacheSettings:
     # Bearer token of POST `invalidation_path`; None: the endpoint is off (404).
     invalidation_token: str | None = None
     invalidation_path: str = "/cache/invalidation"
+    # The in-process tier of whole responses (gateway.cache.local), per worker; 0: Redis only.
+    local_max_bytes: int = 32 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CacheSettings:
@@ -149,6 +151,7 @@ class CacheSettings:
             redis_timeout_seconds=env_float(env, "GATEWAY_CACHE_REDIS_TIMEOUT_SECONDS", d.redis_timeout_seconds),
             invalidation_token=env.get("GATEWAY_CACHE_INVALIDATION_TOKEN") or None,
             invalidation_path=env.get("GATEWAY_CACHE_INVALIDATION_PATH") or d.invalidation_path,
+            local_max_bytes=max(0, env_int(env, "GATEWAY_CACHE_LOCAL_MAX_MB", d.local_max_bytes >> 20)) << 20,
         )
 
 

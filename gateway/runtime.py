@@ -25,6 +25,8 @@ from .authz.model import AuthorizationModel
 from .authz.operation import AuthorizedVariant, OperationAuthorization
 from .authz.policies import load_policy_decider
 from .cache import CacheStore, CacheUnavailable, InvalidationError, RequestCache, parse_invalidations
+from .cache.listener import InvalidationListener
+from .cache.local import LocalResponses
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
@@ -45,6 +47,8 @@ _DIGEST_KEYS_ABOVE = 4096
 
 log = logging.getLogger("gateway.runtime")
 
+# how long start-up waits for the cache's invalidation subscription before serving without the local tier
+LISTENER_STARTUP_SECONDS = 2.0
 _PERCENT = re.compile(r"^percent\((\d+(?:\.\d+)?)\)$")
 INTROSPECTION_DISABLED = "GraphQL introspection is not allowed (set GATEWAY_INTROSPECTION=true to allow it)."
 _BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
@@ -78,9 +82,15 @@ class Gateway:
         # the entity and query cache (gateway.cache): None when it is off
         cache_url = self.settings.cache_redis_url
         cache = self.settings.cache
+        local = LocalResponses(cache.local_max_bytes) if cache_url and cache.local_max_bytes else None
         self.response_cache: CacheStore | None = (
-            CacheStore(cache_url, cache.key_prefix, cache.max_ttl_seconds, cache.redis_timeout_seconds)
+            CacheStore(cache_url, cache.key_prefix, cache.max_ttl_seconds, cache.redis_timeout_seconds, local)
             if cache_url
+            else None
+        )
+        self.cache_listener = (
+            InvalidationListener(cache_url, cache.key_prefix, local, cache.redis_timeout_seconds)
+            if cache_url and local is not None
             else None
         )
         # who is asking: verified once per request, before planning (gateway.auth)
@@ -99,6 +109,10 @@ class Gateway:
 
     async def start(self) -> None:
         await self.client.start()
+        if self.cache_listener is not None:
+            self.cache_listener.start()
+            # serving starts either way: until subscribed, the in-process tier is bypassed
+            await self.cache_listener.wait_subscribed(LISTENER_STARTUP_SECONDS)
 
     async def close(self) -> None:
         self.offload.close()
@@ -106,6 +120,8 @@ class Gateway:
         if self.rate_limiter is not None:
             await self.rate_limiter.aclose()
         await self.persisted.aclose()
+        if self.cache_listener is not None:
+            await self.cache_listener.aclose()
         if self.response_cache is not None:
             await self.response_cache.aclose()
 

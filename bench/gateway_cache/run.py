@@ -1,5 +1,6 @@
-"""Cached catalog reads: our gateway with its entity and query cache (gateway.cache) against the same
-gateway uncached and Grafbase (Rust, no cache), on W1 (a root fetch and one batched `_entities`).
+"""Cached catalog reads: our gateway with its entity and query cache (gateway.cache), with and without
+its in-process tier, against the same gateway uncached and Grafbase (Rust, no cache), on W1 (a root
+fetch and one batched `_entities`).
 
     .venv/bin/python -m bench.gateway_cache.run [--duration 5] [--runs 3] [--connections 50]
 
@@ -49,7 +50,9 @@ from tests.differential.gateways import GatewayProcess, write_grafbase_config  #
 
 GRAFBASE = Path("node_modules/@grafbase/cli-x86_64-unknown-linux-musl/grafbase")
 HINT = "public, max-age=300"
-UNCACHED, CACHED, GRAFBASE_NAME = "ours uncached", "ours cached", "grafbase uncached"
+UNCACHED, CACHED, REDIS_ONLY, GRAFBASE_NAME = "ours uncached", "ours cached", "ours cached, Redis only", \
+    "grafbase uncached"
+KINDS = ("response_local", "response", "root", "entity")
 
 
 def grafbase_binary() -> tuple[Path | None, str]:
@@ -79,7 +82,7 @@ def hit_rate(base_url: str) -> dict[str, float]:
                 key = (sample.labels["kind"], sample.labels["result"])
                 counts[key] = counts.get(key, 0.0) + sample.value
     rates = {}
-    for kind in ("response", "root", "entity"):
+    for kind in KINDS:
         hits, misses = counts.get((kind, "hit"), 0.0), counts.get((kind, "miss"), 0.0)
         rates[kind] = hits / (hits + misses) if hits + misses else 0.0
         rates[f"{kind}_lookups"] = hits + misses
@@ -118,9 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             supergraph = Path(tmp) / "supergraph.graphql"
             supergraph.write_text(compose_supergraph(urls["products"], urls["reviews"]))
+            cached = {"GATEWAY_CACHE": "1", "GATEWAY_CACHE_URL": redis_url}
             for name, env in ((UNCACHED, {"GATEWAY_CACHE": "0"}),
-                              (CACHED, {"GATEWAY_CACHE": "1", "GATEWAY_CACHE_URL": redis_url,
-                                        "GATEWAY_CACHE_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:"})):
+                              (CACHED, {**cached, "GATEWAY_CACHE_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:"}),
+                              (REDIS_ONLY, {**cached, "GATEWAY_CACHE_LOCAL_MAX_MB": "0",
+                                            "GATEWAY_CACHE_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:"})):
                 proc, url, log = start_gateway(supergraph, env)
                 started[name] = (proc.pid, url)
                 stoppers.extend([lambda proc=proc: stop(proc), log.close])
@@ -157,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"p50 {result.p50_ms:.2f} ms p99 {result.p99_ms:.2f} ms errors {result.errors}", flush=True)
             results["gateways"] = {name: summarize(runs[name], cpu[name]) for name in started}
             results["hit_rate"] = hit_rate(started[CACHED][1].removesuffix("/graphql"))
+            results["hit_rate_redis_only"] = hit_rate(started[REDIS_ONLY][1].removesuffix("/graphql"))
     finally:
         for stopper in stoppers:
             stopper()
@@ -184,9 +190,11 @@ def print_table(results: dict[str, Any]) -> None:
     if GRAFBASE_NAME in gateways:
         ratio = gateways[CACHED]["requests_per_second"] / gateways[GRAFBASE_NAME]["requests_per_second"]
         print(f"ours cached / grafbase uncached: {ratio:.2f}x req/s")
-    rates = results["hit_rate"]
-    print("hit rate: " + ", ".join(f"{kind} {rates[kind]:.4f} of {rates[f'{kind}_lookups']:.0f} lookups"
-                                   for kind in ("response", "root", "entity")))
+    for label, key in ((CACHED, "hit_rate"), (REDIS_ONLY, "hit_rate_redis_only")):
+        rates = results[key]
+        looked_up = [kind for kind in KINDS if rates[f"{kind}_lookups"]]
+        print(f"hit rate, {label}: " + ", ".join(
+            f"{kind} {rates[kind]:.4f} of {rates[f'{kind}_lookups']:.0f}" for kind in looked_up))
 
 
 if __name__ == "__main__":

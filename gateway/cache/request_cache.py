@@ -20,6 +20,7 @@ import orjson
 
 from .. import metrics
 from .hints import CacheHint
+from .local import Stamp
 from .store import CacheStore, Hit, entity_key
 
 PUBLIC = b"p"
@@ -58,6 +59,8 @@ class ResponseLookup:
     digest: str
     generations: str | None
     body: bytes | None  # the cached response on a hit
+    subgraphs: Sequence[str] = ()
+    stamp: Stamp | None = None  # the in-process tier's, taken before the shared lookup (None: not kept there)
 
 
 class RequestCache:
@@ -101,13 +104,25 @@ class RequestCache:
     async def response_lookup(
         self, document: str, operation_name: str | None, variables: Mapping[str, Any], subgraphs: Sequence[str]
     ) -> ResponseLookup:
+        """The in-process tier first (gateway.cache.local), then Redis; a Redis hit is kept in-process."""
         digest = _digest(
             _operation_digest(document), (operation_name or "").encode(),
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
         )
+        local = self.store.local
+        stamp = local.stamp(subgraphs) if local is not None else None
+        if stamp is not None and local is not None:
+            near = local.get(digest, self._scopes, stamp)
+            metrics.cache_lookup("response_local", 1 if near is not None else 0, 0 if near is not None else 1)
+            if near is not None:
+                return ResponseLookup(digest, None, near.body)
         hit, generations = await self.store.lookup_response(digest, subgraphs, self._scopes)
         metrics.cache_lookup("response", 1 if hit is not None else 0, 0 if hit is not None else 1)
-        return ResponseLookup(digest, generations, hit.body if hit is not None else None)
+        if hit is None:
+            return ResponseLookup(digest, generations, None, subgraphs, stamp)
+        if stamp is not None and local is not None:
+            local.put(digest, self._scopes[hit.field], hit.body, hit.expires_ms, stamp, subgraphs)
+        return ResponseLookup(digest, generations, hit.body)
 
     async def response_store(self, lookup: ResponseLookup, body: bytes) -> None:
         """Store the response when every part of it may be (and, if private, for a known user)."""
@@ -116,6 +131,9 @@ class RequestCache:
         scope = self._private if self.private else PUBLIC
         if scope is None:
             return
+        local = self.store.local
+        if lookup.stamp is not None and local is not None:
+            local.put(lookup.digest, scope, body, self.expires_ms, lookup.stamp, lookup.subgraphs)
         await self.store.store_response(lookup.digest, scope, body, self.expires_ms, lookup.generations)
 
     # --- root query fetches ------------------------------------------------------------

@@ -10,6 +10,9 @@
   `<expires ms>:<generation>:<JSON>`. Any invalidation of a subgraph bumps its generation
   (`<prefix>g:<subgraph>`), read in the same round trip as the entry: a root query may return any of
   the subgraph's entities, so every one of them is dropped at once.
+- The transaction that applies an invalidation also publishes the subgraphs it touched on
+  `<prefix>invalidated`, for every instance's in-process tier (:mod:`.local`); this instance's own
+  tier is bumped once Redis has applied it, before the invalidation is answered.
 
 Redis failures never fail a request: the lookup misses, the store is skipped, the failure is logged
 (once per outage) and counted, and Redis is left alone for `BREAKER_SECONDS`.
@@ -27,6 +30,8 @@ import redis.asyncio as aioredis
 
 from .. import metrics
 from .invalidation import Invalidation
+from .listener import invalidations_channel
+from .local import LocalResponses
 
 log = logging.getLogger("gateway.cache")
 
@@ -49,11 +54,13 @@ def entity_key(prefix: str, subgraph: str, type_name: str, key: dict[str, Any]) 
 
 
 class CacheStore:
-    def __init__(self, redis_url: str, prefix: str, max_ttl_seconds: int, timeout_seconds: float) -> None:
+    def __init__(self, redis_url: str, prefix: str, max_ttl_seconds: int, timeout_seconds: float,
+                 local: LocalResponses | None = None) -> None:
         self.redis = aioredis.Redis.from_url(
             redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
         )
         self.prefix = prefix
+        self.local = local
         self.max_ttl = max_ttl_seconds
         self._down_until = 0.0
         self._down = False
@@ -189,9 +196,11 @@ class CacheStore:
         dropped = 0
         try:
             now = str(_now_ms())
+            subgraphs = list(dict.fromkeys(item.subgraph for item in items))
             async with self.redis.pipeline(transaction=True) as pipe:
-                for subgraph in dict.fromkeys(item.subgraph for item in items):
+                for subgraph in subgraphs:
                     pipe.incr(self.generation_key(subgraph))
+                pipe.publish(invalidations_channel(self.prefix), orjson.dumps(subgraphs))
                 for item in items:
                     if item.kind == "entity":
                         assert item.type is not None and item.key is not None
@@ -201,11 +210,15 @@ class CacheStore:
                         pipe.expire(key, marker_ttl)
                         dropped += 1
                 await pipe.execute()
+            if self.local is not None:
+                self.local.bump(subgraphs)
             for item in items:
                 if item.kind != "entity":
                     pattern = f"{self.prefix}e:{item.subgraph}:" + (f"{item.type}:*" if item.kind == "type" else "*")
                     dropped += await self._drop_matching(pattern)
         except Exception as exc:
+            if self.local is not None:  # whatever Redis applied, this instance serves nothing it may have
+                self.local.bump(item.subgraph for item in items)
             self._failed("invalidate", exc)
             raise CacheUnavailable(str(exc) or type(exc).__name__) from exc
         self._recovered()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -11,7 +13,7 @@ import pytest
 import redis
 
 from gateway.config import CacheSettings
-from subgraphs.kit.embedded_redis import free_port
+from subgraphs.kit.embedded_redis import EmbeddedRedis, free_port
 from tests.support.tokens import bearer
 
 from ..core import shop
@@ -251,3 +253,72 @@ def test_the_hinted_parts_of_a_partly_hinted_query_are_cached(
     first = query(client, TOP)
     assert query(client, TOP) == first
     assert len(logs["products"]) == 1 and len(logs["inventory"]) == 2
+
+
+def _poll(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@contextmanager
+def _instance(subgraphs: dict[str, str], redis_url: str) -> Iterator[tuple[httpx.Client, Any]]:
+    """A gateway with the cache on `redis_url`, its in-process tier live; (client, the Gateway)."""
+    cache = CacheSettings(enabled=True, redis_url=redis_url, invalidation_token=TOKEN)
+    app = gateway_app(shop.SUPERGRAPH, subgraphs, cache=cache)
+    with serve(app) as gw, httpx.Client(base_url=gw.url, timeout=10) as client:
+        yield client, app.app.gateway
+
+
+def test_a_repeated_read_is_answered_in_process_without_redis(
+    setup: None, subgraphs: dict[str, str], logs: dict[str, list[Any]], redis_server_url: str
+) -> None:
+    with _instance(subgraphs, redis_server_url) as (a, gateway_a), _instance(subgraphs, redis_server_url) as (b, _):
+        first = query(a, TOP)
+        redis.Redis.from_url(redis_server_url).flushdb()  # Redis forgets, without an invalidation
+        assert query(a, TOP) == first  # the in-process copy answered
+        assert len(logs["products"]) == 1
+        assert len(gateway_a.response_cache.local) == 1
+        assert query(b, TOP) == first  # another instance has no copy and Redis none: it fetches
+        assert len(logs["products"]) == 2
+
+
+def test_an_invalidation_at_one_instance_reaches_the_others_copies(
+    setup: None, subgraphs: dict[str, str], logs: dict[str, list[Any]], redis_server_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with _instance(subgraphs, redis_server_url) as (a, _), _instance(subgraphs, redis_server_url) as (b, _):
+        assert query(a, TOP)["data"]["topProducts"][0]["price"] == 899
+        assert query(a, TOP)["data"]["topProducts"][0]["price"] == 899
+        monkeypatch.setitem(shop.PRODUCTS["1"], "price", 749)
+        item = [{"kind": "entity", "subgraph": "products", "type": "Product", "key": {"upc": "1"}}]
+        assert invalidate(b, item).status_code == 200
+        # a's copy goes when the published message reaches it (sub-millisecond here; polled, not assumed)
+        _poll(lambda: query(a, TOP)["data"]["topProducts"][0]["price"] == 749)
+        assert query(b, TOP)["data"]["topProducts"][0]["price"] == 749
+
+
+def test_the_in_process_tier_is_bypassed_while_redis_is_away(
+    setup: None, subgraphs: dict[str, str], logs: dict[str, list[Any]]
+) -> None:
+    private = EmbeddedRedis().start()
+    try:
+        with _instance(subgraphs, private.url) as (client, gateway):
+            local = gateway.response_cache.local
+            query(client, TOP)
+            assert query(client, TOP) and len(logs["products"]) == 1 and len(local) == 1
+            private.stop()  # invalidations could now be missed: nothing may be served from memory
+            _poll(lambda: not local.live)
+            assert len(local) == 0
+            query(client, TOP)
+            assert len(logs["products"]) == 2
+            private.start()
+            _poll(lambda: local.live, timeout=10)
+            # kept again once the store's breaker lets it write to Redis (BREAKER_SECONDS)
+            _poll(lambda: bool(query(client, TOP)) and len(local) == 1, timeout=10)
+            fetched = len(logs["products"])
+            query(client, TOP)
+            assert len(logs["products"]) == fetched
+    finally:
+        private.stop()
