@@ -178,6 +178,8 @@ class Settings:
     # Subgraph URL overrides by subgraph name (useful to point a supergraph at test servers).
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     max_connections_per_subgraph: int = 256
+    # a longer subgraph response body (raw or decoded) fails its fetch: a broken subgraph can't exhaust memory
+    max_subgraph_response_bytes: int = 64 * 1024 * 1024
     # Identical subgraph queries in flight at once share one request (gateway.execution.dedup).
     deduplicate_fetches: bool = True
     limits: OperationLimits = field(default_factory=OperationLimits)
@@ -284,6 +286,7 @@ class Settings:
             override_labels=frozenset(env_list(env, "OVERRIDE_LABELS")),
             subgraph_urls=env_pairs(env, "SUBGRAPH_URLS"),
             max_connections_per_subgraph=env_int(env, "MAX_CONNECTIONS_PER_SUBGRAPH", 256),
+            max_subgraph_response_bytes=max(1, env_int(env, "SUBGRAPH_MAX_RESPONSE_MB", 64)) << 20,
             deduplicate_fetches=env_bool(env, "GATEWAY_DEDUPLICATE_FETCHES", True),
             limits=OperationLimits.from_env(env),
             app_env=app_env,

@@ -149,7 +149,9 @@ class SubgraphClient:
                 origin = Origin(url)
             except ValueError as exc:
                 raise SubgraphFetchError(service, "SUBREQUEST_HTTP_ERROR", str(exc)) from None
-            pool = self._pools[service] = Pool(origin, self.settings.max_connections_per_subgraph)
+            pool = self._pools[service] = Pool(
+                origin, self.settings.max_connections_per_subgraph, self.settings.max_subgraph_response_bytes
+            )
         return pool
 
     async def _post(

@@ -10,6 +10,9 @@ closed after `KEEPALIVE_SECONDS` idle or `MAX_REQUESTS_PER_CONNECTION` requests;
 callers wait for a connection to come back. A request has one deadline, from taking a connection to
 the last body byte. A reused connection the server closed before answering is retried once on a
 fresh one when the caller says the request may be repeated (queries, not mutations).
+
+A response body is read up to the pool's `max_body` bytes, before and after decoding alike (a small
+gzip body cannot expand past it); a longer one fails the request and closes its connection.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import httptools
 # queries only).
 KEEPALIVE_SECONDS = 4.0
 MAX_REQUESTS_PER_CONNECTION = 10_000
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 Response = tuple[int, bytes, str | None]  # status, body, Cache-Control
 
@@ -39,6 +43,10 @@ class TransportError(Exception):
 
 class TransportTimeout(TransportError):
     """The response did not arrive in time."""
+
+
+class ResponseTooLarge(TransportError):
+    """The response body is longer than the pool allows."""
 
 
 class _StaleConnection(TransportError):
@@ -85,11 +93,13 @@ class _Connection(asyncio.Protocol):
     """One keep-alive connection: sends a request, parses its response, tells its waiter."""
 
     __slots__ = (
-        "_chunks", "_encoding", "_framed", "_headers_done", "_parser", "_waiter",
-        "cache_control", "closed", "idle_since", "requests", "status", "transport",
+        "_chunks", "_encoding", "_framed", "_headers_done", "_parser", "_received", "_waiter",
+        "cache_control", "closed", "idle_since", "max_body", "requests", "status", "transport",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_body: int = MAX_BODY_BYTES) -> None:
+        self.max_body = max_body
+        self._received = 0
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.requests = 0
@@ -149,6 +159,11 @@ class _Connection(asyncio.Protocol):
         self._headers_done = True
 
     def on_body(self, body: bytes) -> None:
+        self._received += len(body)
+        if self._received > self.max_body:
+            self._fail(ResponseTooLarge(f"the subgraph's response is larger than {self.max_body} bytes"))
+            self.close()
+            return
         self._chunks.append(body)
 
     def on_message_complete(self) -> None:
@@ -161,7 +176,11 @@ class _Connection(asyncio.Protocol):
         body = b"".join(self._chunks)
         if self._encoding and self._encoding != b"identity":
             try:
-                body = _decode(body, self._encoding)
+                body = _decode(body, self._encoding, self.max_body)
+            except ResponseTooLarge as exc:
+                self._fail(exc)
+                self.close()
+                return
             except (zlib.error, ValueError) as exc:
                 self._fail(TransportError(f"cannot decode a {self._encoding.decode('latin-1')} body: {exc}"))
                 self.close()
@@ -193,6 +212,7 @@ class _Connection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self._chunks = []
+        self._received = 0
         self._encoding = None
         self._framed = False
         self._headers_done = False
@@ -204,23 +224,35 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_exception(exc)
 
 
-def _decode(body: bytes, encoding: bytes) -> bytes:
+def _decode(body: bytes, encoding: bytes, limit: int) -> bytes:
     if encoding in (b"gzip", b"x-gzip"):
-        return zlib.decompress(body, wbits=31)
+        return _inflate(body, 31, limit)
     if encoding == b"deflate":
         try:
-            return zlib.decompress(body)
+            return _inflate(body, 15, limit)
         except zlib.error:  # raw deflate, as some servers send it
-            return zlib.decompress(body, wbits=-15)
+            return _inflate(body, -15, limit)
     raise ValueError("unsupported content-encoding")
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
+    """`body` decompressed, never past `limit` bytes (ResponseTooLarge)."""
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(body, limit + 1)
+    if len(out) > limit:
+        raise ResponseTooLarge(f"the subgraph's response is larger than {limit} bytes once decoded")
+    if not inflater.eof:
+        raise zlib.error("the compressed body is incomplete")
+    return out
 
 
 class Pool:
     """Keep-alive connections to one origin, at most `limit` open at once."""
 
-    def __init__(self, origin: Origin, limit: int) -> None:
+    def __init__(self, origin: Origin, limit: int, max_body: int = MAX_BODY_BYTES) -> None:
         self.origin = origin
         self.limit = max(1, limit)
+        self.max_body = max_body
         self.size = 0  # open or opening
         self._idle: collections.deque[_Connection] = collections.deque()
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -294,7 +326,7 @@ class Pool:
             origin = self.origin
             async with asyncio.timeout(remaining):
                 _, conn = await loop.create_connection(
-                    _Connection, origin.host, origin.port, ssl=origin.ssl,
+                    lambda: _Connection(self.max_body), origin.host, origin.port, ssl=origin.ssl,
                     server_hostname=origin.host if origin.ssl is not None else None,
                 )
         except TimeoutError:

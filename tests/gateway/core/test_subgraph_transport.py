@@ -74,6 +74,29 @@ async def test_body_read_until_close_and_gzip(raw_servers: RawServers) -> None:
     assert server.connections == 2  # `Connection: close` is honoured: a new connection each time
 
 
+async def test_a_response_past_the_size_cap_fails_raw_or_decoded(raw_servers: RawServers) -> None:
+    big = b'{"data":{"ok":"' + b"x" * 4096 + b'"}}'
+
+    async def sized(request: Request, n: int, writer: asyncio.StreamWriter) -> None:
+        if b"small" in request.body:
+            writer.write(response(OK))
+        elif b"bomb" in request.body:  # 4 KiB compressed to a few dozen bytes
+            writer.write(response(gzip.compress(big), b"Content-Encoding: gzip"))
+        else:
+            writer.write(response(big))
+
+    server = await raw_servers.start(sized)
+    client = client_for(server.url, max_subgraph_response_bytes=1024)
+    for kind in (b"raw", b"bomb"):
+        with pytest.raises(SubgraphFetchError) as failed:
+            await client.post("sub", orjson.dumps({"query": "{ ok }", "variables": {"kind": kind.decode()}}), {})
+        assert failed.value.code == "SUBREQUEST_HTTP_ERROR" and "larger than 1024 bytes" in failed.value.reason
+    small = orjson.dumps({"query": "{ ok }", "variables": {"kind": "small"}})
+    assert await client.post("sub", small, {}) == {"data": {"ok": True}}  # the pool still serves
+    await client.close()
+    assert server.connections == 3  # each oversized response closed its connection
+
+
 async def test_a_kept_alive_connection_closed_by_the_server_is_retried_for_queries_only(
     raw_servers: RawServers,
 ) -> None:
