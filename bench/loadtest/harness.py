@@ -6,7 +6,8 @@
 2. Add a limited "spike" product (so that the spike can sell it out), read the catalog through the
    gateway and the initial stock from the database.
 3. Run Locust headless (a subprocess: it monkey-patches with gevent) while the sampler records queues,
-   consumer lag and CPU.
+   consumer lag and CPU (and, with the gateway's cache on, the cache probe reads the spike product's
+   stock through the gateway against the database: bench/loadtest/cache_probe.py).
 4. Wait until the system rests (the chaos suite's `quiesce`), read every order's timeline, check I1-I4
    (`tests.support.invariants`), stop the stack.
 """
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 from motor.motor_asyncio import AsyncIOMotorClient
 
+from bench.loadtest.cache_probe import CacheFigures, CacheProbe
 from bench.loadtest.sampler import Sample, Sampler
 from bench.loadtest.settings import LoadSettings
 from scripts.stack import Stack
@@ -85,6 +87,7 @@ class LoadResult:
     load_after: tuple[float, float, float]
     sample_errors: int = 0
     notes: list[str] = field(default_factory=list)
+    cache: CacheFigures | None = None  # with the gateway's cache on (settings.cache)
 
     @property
     def ok(self) -> bool:
@@ -108,6 +111,8 @@ def stack_env(settings: LoadSettings, databases: Databases, out_dir: Path) -> di
         "PRODUCTS_SEED_DEMO": "1",
         "NOTIFICATIONS_MAILDIR": str(out_dir / "mail"),
         "LOG_LEVEL": "WARNING",
+        **({"GATEWAY_CACHE": "1", "GATEWAY_CACHE_INVALIDATION_TOKEN": uuid.uuid4().hex,
+            "METRICS_SCRAPE_CACHE_SECONDS": "0"} if settings.cache else {}),
     }
 
 
@@ -140,8 +145,16 @@ async def run_loadtest(settings: LoadSettings, out_dir: Path, say: Callable[[str
             process = getattr(server, "_process", None)
             if process is not None:
                 pids[name] = process.pid
-        locust_exit, started_at, sampler = await asyncio.to_thread(
-            _run_locust, settings, stack, catalog_path, requests_csv, out_dir, redis_url, pids, jwt_secret)
+        probe = CacheProbe(stack.gateway_url, mongo_url, databases.products, catalog["hot_product_id"]).start() \
+            if settings.cache else None
+        try:
+            locust_exit, started_at, sampler = await asyncio.to_thread(
+                _run_locust, settings, stack, catalog_path, requests_csv, out_dir, redis_url, pids, jwt_secret)
+        finally:
+            if probe is not None:
+                await asyncio.to_thread(probe.stop)
+        cache = await asyncio.to_thread(probe.figures, f"{stack.url(stack.instance_name('gateway'))}/metrics") \
+            if probe is not None else None
         say(f"loadtest: load done; waiting for the system to rest (at most "
             f"{settings.hold_seconds + SETTLE_MARGIN_SECONDS:.0f}s)")
         settle_started = time.monotonic()
@@ -158,7 +171,7 @@ async def run_loadtest(settings: LoadSettings, out_dir: Path, say: Callable[[str
                           samples=sampler.samples, timelines=timelines, initial=initial, hot_skus=catalog["hot_skus"],
                           state=state, violations=violations, settled=settled, settle_seconds=settle_seconds,
                           locust_exit=locust_exit, load_before=load_before, load_after=load_after,
-                          sample_errors=sampler.errors)
+                          sample_errors=sampler.errors, cache=cache)
     finally:
         await asyncio.to_thread(stack.stop)
 
@@ -217,7 +230,7 @@ def prepare_catalog(gateway_url: str, settings: LoadSettings, jwt_secret: str) -
     if not skus:
         raise RuntimeError("the catalog has no SKU in stock (is PRODUCTS_SEED_DEMO off?)")
     return {"product_ids": product_ids, "skus": skus, "hot_skus": hot_skus, "words": sorted(words),
-            "categories": sorted(categories)}
+            "categories": sorted(categories), "hot_product_id": created["product"]["id"]}
 
 
 def _post(http: httpx.Client, url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.loadtest import analysis, plots
+from bench.loadtest.cache_probe import CacheFigures
 from bench.loadtest.harness import SETTLE_MARGIN_SECONDS, LoadResult
 from bench.loadtest.sampler import Sample
 from tests.support.invariants import Violation, check_all, count_by_invariant
 
 SECTIONS = ("## Parameters", "## Throughput and latency", "## Saga completion: placed -> paid",
             "## Errors by code", "## Queue depth and consumer lag", "## CPU and machine load", "## Invariants")
+CACHE_SECTION = "## Gateway cache: hit rate and staleness"  # only with LOADTEST_CACHE=1
 PLOTS = ("throughput.png", "latency.png", "saga.png", "errors.png", "queues.png", "cpu.png")
 # What each invariant guards, in the words of the brief.
 KINDS = {"I1": "stock (oversell, lost or leaked units)", "I2": "money (a capture that does not match the order)",
@@ -155,6 +157,9 @@ def write_report(result: LoadResult) -> tuple[Path, int]:
         lines.append(f"| {name} | {statistics.mean(x.cpu.get(name, 0) for x in spike_samples):.0f} |")
     lines += ["", "![cpu](plots/cpu.png)"]
 
+    if result.cache is not None:
+        lines += ["", CACHE_SECTION, "", *_cache_lines(result.cache)]
+
     counts = count_by_invariant(result.violations)
     lines += ["", SECTIONS[6], "", f"Checked after quiescence ({'rested' if result.settled else 'did NOT rest'} "
               f"after {result.settle_seconds:.0f} s), with the chaos suite's checks (tests/support/invariants.py).",
@@ -187,6 +192,23 @@ def _pick(series: str, key: str) -> Callable[[Sample], int]:
         values: dict[str, int] = getattr(sample, series)
         return values.get(key, 0)
     return pick
+
+
+def _cache_lines(cache: CacheFigures) -> list[str]:
+    lines = ["The gateway's `gateway_cache_lookups_total` after the load (a `response_local` miss goes on to a "
+             "`response` lookup in Redis; entities are counted one by one):", "",
+             "| kind | hits | misses | hit rate |", "| --- | ---: | ---: | ---: |"]
+    for kind, (hits, misses) in cache.lookups.items():
+        rate = f"{hits / (hits + misses):.1%}" if hits + misses else "-"
+        lines.append(f"| {kind} | {hits:.0f} | {misses:.0f} | {rate} |")
+    lines += ["", f"Staleness: the spike product's stock read through the gateway (anonymous, cacheable) every "
+              f"{cache.interval:g} s against the products database read just before and after "
+              "(bench/loadtest/cache_probe.py).", "",
+              "| probes | stale readings | stale stretches | median stretch s | longest stretch s | probe errors |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: |",
+              f"| {cache.probes} | {cache.stale_share:.1%} | {len(cache.stretches)} | {_s(cache.stale_median)} | "
+              f"{_s(cache.stale_max)} | {cache.errors} |"]
+    return lines
 
 
 def _payments_line(result: LoadResult) -> str:

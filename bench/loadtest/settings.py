@@ -34,6 +34,7 @@ class LoadSettings:
     sample_interval: float = 1.0  # seconds between queue / consumer-lag samples
     window: float = 5.0  # seconds per point of the over-time plots
     seed: int = 1
+    cache: int = 0  # 1: the gateway's entity and query cache on, with its hit rate and staleness reported
 
     @property
     def duration(self) -> float:

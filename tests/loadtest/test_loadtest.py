@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.loadtest.harness import LoadResult, run_loadtest
-from bench.loadtest.report import PLOTS, SECTIONS, recheck, write_report
+from bench.loadtest.report import CACHE_SECTION, PLOTS, SECTIONS, recheck, write_report
 from bench.loadtest.settings import LoadSettings
 from subgraphs.kit import embedded_mongo
 from tests.support.invariants import LedgerCharge
@@ -103,3 +103,20 @@ def test_failed_requests_are_counted_by_operation_http_status_and_graphql_code(c
     assert "| checkout: placeOrder | 200 | SERVICE_UNAVAILABLE | 2 |" in text
     assert "| products: search | 503 | - | 1 |" in text
     assert "| products: listing | no response | - | 1 |" in text
+
+
+def test_with_the_gateway_cache_on_the_run_passes_and_reports_hits_and_staleness(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    reason = embedded_mongo.unavailable_reason()
+    if reason is not None and not os.environ.get("MONGODB_URL"):
+        pytest.skip(f"the load test needs one MongoDB shared by every process: {reason}")
+    result = asyncio.run(run_loadtest(dataclasses.replace(TINY, cache=1), tmp_path_factory.mktemp("cached"),
+                                      say=lambda line: None))
+    report, code = write_report(result)
+    text = report.read_text()
+    assert code == 0, text.splitlines()[:10]
+    assert result.cache is not None and result.cache.probes > 0
+    hits, misses = result.cache.lookups["response_local"]
+    assert hits + misses > 0  # anonymous catalog reads went through the whole-response cache
+    assert text.index(CACHE_SECTION) < text.index("## Invariants")
+    assert "| response_local |" in text and "stale stretches" in text
