@@ -14,7 +14,6 @@ Hit rate: `gateway_cache_lookups_total` from the gateway's /metrics once the loa
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,8 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import MongoClient
+
+from bench.loadtest.background import Background
 
 STOCK = "query Stock($id: ID!) { product(id: $id) { variants { sku stock { available } } } }"
 
@@ -51,7 +52,7 @@ class CacheFigures:
 
 
 @dataclass
-class CacheProbe:
+class CacheProbe(Background):
     gateway_url: str  # /graphql
     mongo_url: str
     database: str  # products'
@@ -59,18 +60,10 @@ class CacheProbe:
     interval: float = 0.25
     probes: list[Probe] = field(default_factory=list)
     errors: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
     def start(self) -> CacheProbe:
-        self._thread = threading.Thread(target=self._run, name="loadtest-cache-probe", daemon=True)
-        self._thread.start()
+        self._spawn("loadtest-cache-probe")
         return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         started = time.monotonic()

@@ -9,7 +9,6 @@ to tell what limited throughput; the load average, because the machine may be sh
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, cast
 import httpx
 import redis
 
+from bench.loadtest.background import Background
 from subgraphs.notifications.model import QUEUE_NAME as NOTIFICATIONS_QUEUE
 from subgraphs.orders.queue import ORDERS_QUEUE
 from subgraphs.payments.config import QUEUE_NAME as PAYMENTS_QUEUE
@@ -38,27 +38,19 @@ class Sample:
 
 
 @dataclass
-class Sampler:
+class Sampler(Background):
     redis_url: str
     stats_url: str  # a service's /events/stats
     pids: dict[str, int]  # process name -> pid, for CPU
     interval: float = 1.0
     samples: list[Sample] = field(default_factory=list)
     errors: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
     _started: float = 0.0
 
     def start(self, started: float) -> Sampler:
         self._started = started
-        self._thread = threading.Thread(target=self._run, name="loadtest-sampler", daemon=True)
-        self._thread.start()
+        self._spawn("loadtest-sampler")
         return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         client = redis.Redis.from_url(self.redis_url, socket_timeout=2)
