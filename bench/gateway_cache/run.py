@@ -6,15 +6,17 @@ fetch and one batched `_entities`).
 
 The Node fixture subgraphs (bench/gateway/subgraphs.js) answer with `Cache-Control: public,
 max-age=300`; the cache uses the Redis of GATEWAY_CACHE_URL (default redis://127.0.0.1:6379/0) under a
-fresh key prefix. Every gateway must first return the same JSON. The variants run side by side, their
-runs interleaved in rotating order; CPU per request is the gateway process's (from /proc). Grafbase
-comes from REFERENCE_TOOLS_DIR (skipped, with the reason, when it is not installed). Prints a table with
-the hit rate (from the cached gateway's /metrics) and writes var/bench/gateway-cache.json.
+fresh key prefix. Every gateway must first return the same JSON. The variants run side by side on one
+core, wrk and the subgraphs on another (as in bench/peers), their runs interleaved in rotating order;
+CPU per request is the gateway process's (from /proc). Grafbase comes from REFERENCE_TOOLS_DIR
+(skipped, with the reason, when it is not installed). Prints a table with the hit rate (from the
+cached gateway's /metrics) and writes var/bench/gateway-cache.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -22,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -46,8 +49,10 @@ from bench.gateway.run import (  # noqa: E402
     wait_until,
 )
 from bench.gateway.schema import EXPECTED, PRODUCTS_SDL, QUERY, REVIEWS_SDL  # noqa: E402
+from bench.peers.run import assign_cores  # noqa: E402
 from tests.differential.gateways import GatewayProcess, write_grafbase_config  # noqa: E402
 
+T = TypeVar("T")
 GRAFBASE = Path("node_modules/@grafbase/cli-x86_64-unknown-linux-musl/grafbase")
 HINT = "public, max-age=300"
 UNCACHED, CACHED, REDIS_ONLY, GRAFBASE_NAME = "ours uncached", "ours cached", "ours cached, Redis only", \
@@ -71,6 +76,17 @@ def start_grafbase(binary: Path, urls: dict[str, str], workdir: Path) -> Gateway
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "NO_COLOR": "1"}
     command = [str(binary), "--home", str(home), "dev", "-c", str(config)]
     return GatewayProcess(GRAFBASE_NAME, command, port, workdir / "grafbase.log", env).start()
+
+
+def on_core(cores: dict[str, str | None], start: Callable[[], T]) -> T:
+    """`start()` with this process on the gateway core, so that what it spawns runs there (threads too)."""
+    if cores["gateway"] is None or cores["load"] is None:
+        return start()
+    os.sched_setaffinity(0, {int(cores["gateway"])})
+    try:
+        return start()
+    finally:
+        os.sched_setaffinity(0, {int(cores["load"])})
 
 
 def hit_rate(base_url: str) -> dict[str, float]:
@@ -106,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     except redis.RedisError as exc:
         print(f"skipped: no Redis for the cache at {redis_url} ({exc}); set GATEWAY_CACHE_URL", file=sys.stderr)
         return 0
+    cores, pinning = assign_cores()  # this process (so wrk and the subgraphs) moves to the load core
+    results_note = pinning
     ports = free_port(), free_port()
     urls = {"products": f"http://127.0.0.1:{ports[0]}/graphql", "reviews": f"http://127.0.0.1:{ports[1]}/graphql"}
     node = subprocess.Popen(["node", str(HERE / "subgraphs.js"), *map(str, ports)],
@@ -114,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     stoppers: list[Any] = []
     results: dict[str, Any] = {"query": QUERY, "connections": args.connections, "runs": args.runs,
                                "duration_s": args.duration, "load_generator": "wrk" if use_wrk else "python",
-                               "load_average_before": os.getloadavg()}
+                               "load_average_before": os.getloadavg(), "pinning": results_note}
     try:
         for url in urls.values():
             wait_until(lambda u=url: httpx.get(u, timeout=2).status_code == 200, "node subgraphs", node)
@@ -126,12 +144,12 @@ def main(argv: list[str] | None = None) -> int:
                               (CACHED, {**cached, "GATEWAY_CACHE_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:"}),
                               (REDIS_ONLY, {**cached, "GATEWAY_CACHE_LOCAL_MAX_MB": "0",
                                             "GATEWAY_CACHE_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:"})):
-                proc, url, log = start_gateway(supergraph, env)
+                proc, url, log = on_core(cores, functools.partial(start_gateway, supergraph, env))
                 started[name] = (proc.pid, url)
                 stoppers.extend([lambda proc=proc: stop(proc), log.close])
             binary, reason = grafbase_binary()
             if binary is not None:
-                grafbase = start_grafbase(binary, urls, Path(tmp) / "grafbase")
+                grafbase = on_core(cores, lambda: start_grafbase(binary, urls, Path(tmp) / "grafbase"))
                 stoppers.append(grafbase.stop)
                 assert grafbase.process is not None
                 started[GRAFBASE_NAME] = (grafbase.process.pid, grafbase.url)
@@ -179,7 +197,7 @@ def print_table(results: dict[str, Any]) -> None:
     gateways = results["gateways"]
     base = gateways[UNCACHED]
     print(f"\nW1 ({results['runs']} x {results['duration_s']:.0f}s interleaved, {results['connections']} connections, "
-          f"medians; load average {results['load_average_before'][0]:.1f} before)")
+          f"medians; load average {results['load_average_before'][0]:.1f} before; {results['pinning']})")
     header = f"{'gateway':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU us/req':>12}{'rps/uncached':>14}"
     print(header)
     print("-" * len(header))
