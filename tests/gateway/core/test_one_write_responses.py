@@ -296,6 +296,29 @@ def read_response(sock: socket.socket) -> tuple[bytes, bytes]:
         data += chunk
 
 
+def one_read(sock: socket.socket) -> tuple[bytes, bytes]:
+    """The first `recv` holds the whole response: head and body went out in one write, one segment."""
+    data = sock.recv(65536)
+    head, sep, body = data.partition(b"\r\n\r\n")
+    assert sep, data
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    assert len(body) == length, data
+    return head, body
+
+
+def test_the_options_give_uvicorn_the_one_write_protocol() -> None:
+    from gateway.__main__ import _uvicorn_options, build_parser
+    from gateway.config import Settings
+
+    args = build_parser().parse_args(["serve", "--supergraph", "x.graphql"])
+    options = _uvicorn_options(args, Settings.from_env({}))
+    assert options["http"] == IMPORT_STRING  # a string: a spawned worker imports it again
+    config = Config(plain(200, b""), **options)
+    config.load()
+    assert config.http_protocol_class is OneWriteHttpToolsProtocol
+
+
 def test_the_gateway_answers_on_a_kept_alive_connection(gateway: str) -> None:
     port = int(gateway.rsplit(":", 1)[1])
     query = orjson.dumps({"query": "{ me { id } }"})
@@ -304,12 +327,12 @@ def test_the_gateway_answers_on_a_kept_alive_connection(gateway: str) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         for _ in range(3):  # keep-alive: the same connection, one answer each
             sock.sendall(post)
-            head, body = read_response(sock)
+            head, body = one_read(sock)
             assert head.startswith(b"HTTP/1.1 200") and orjson.loads(body) == {"data": {"me": {"id": "1"}}}
         bad = orjson.dumps({"query": "{ nope }"})
         sock.sendall(b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
                      b"content-length: %d\r\n\r\n%s" % (len(bad), bad))
-        head, body = read_response(sock)
+        head, body = one_read(sock)
         assert head.startswith(b"HTTP/1.1 400")
         assert orjson.loads(body)["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
         sock.sendall(b"HEAD /health HTTP/1.1\r\nhost: x\r\n\r\n")
