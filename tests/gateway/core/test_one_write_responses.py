@@ -206,6 +206,30 @@ def test_content_length_in_parts_joins_the_head_with_the_first_part_only() -> No
     run(main())
 
 
+def test_pipelined_requests_are_answered_in_order_one_write_each() -> None:
+    async def echo_path(scope: Scope, receive: Any, send: Any) -> None:
+        await asyncio.sleep(0.01 if scope["path"] == "/slow" else 0)  # the first finishes last, if let
+        await answer(send, 200, scope["path"].encode())
+
+    async def main() -> None:
+        conn = Connection(echo_path, asyncio.get_running_loop())
+        pipelined = b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\nGET /fast HTTP/1.1\r\nhost: x\r\n\r\n"
+        first, second = await conn.request(pipelined)
+        assert first.endswith(b"\r\n\r\n/slow") and second.endswith(b"\r\n\r\n/fast")
+    run(main())
+
+
+def test_a_head_left_without_its_body_still_goes_out_before_the_close() -> None:
+    async def unfinished(scope: Scope, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+
+    async def main() -> None:
+        conn = Connection(unfinished, asyncio.get_running_loop())
+        (write,) = await conn.request(GET)  # uvicorn closes a response the app did not complete
+        assert write.startswith(b"HTTP/1.1 200 OK") and write.endswith(b"\r\n\r\n") and conn.transport.closed
+    run(main())
+
+
 def test_100_continue_goes_before_the_response() -> None:
     async def main() -> None:
         conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
