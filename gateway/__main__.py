@@ -126,7 +126,8 @@ def _uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
         "log_config": None,  # gateway.logs configures every logger, uvicorn's included
         "access_log": False,  # gateway.access writes the access line
         "loop": "uvloop",
-        "http": "httptools",
+        # httptools, head and body in one write (an import string: multi-worker runs import it too)
+        "http": "gateway.http_protocol:OneWriteHttpToolsProtocol",
         "lifespan": "on",
         # client addresses come from the TCP peer; the gateway itself trusts TRUSTED_PROXIES only
         "proxy_headers": False,

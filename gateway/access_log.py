@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from telemetry.logs import request_id_var, trace_id_var
+from telemetry.logs import direct_line, request_id_var, trace_id_var
 
 log = logging.getLogger("gateway.access")
 
@@ -54,7 +54,14 @@ class AccessRecord:
         duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
         operation = self.fields["operation"]
         level = logging.DEBUG if self.path in QUIET_PATHS and self.status < 500 else logging.INFO
-        log.log(level, "%s %s %s %d %.1fms", self.method, self.path, operation, self.status, duration_ms,
-                extra={"method": self.method, "path": self.path, "operation": operation, "status": self.status,
-                       "duration_ms": duration_ms, "request_id": request_id_var.get(),
-                       "trace_id": trace_id_var.get()})
+        fields: dict[str, object] = {
+            "method": self.method, "path": self.path, "operation": operation, "status": self.status,
+            "duration_ms": duration_ms, "request_id": request_id_var.get(), "trace_id": trace_id_var.get(),
+        }
+        direct = direct_line(log, level)  # the same line, without logging's per-record machinery
+        if direct is not None:
+            message = f"{self.method} {self.path} {operation} {self.status:d} {duration_ms:.1f}ms"
+            direct.write(level, log.name, message, fields)
+        else:  # a capture or another handler is listening: a real record
+            log.log(level, "%s %s %s %d %.1fms", self.method, self.path, operation, self.status, duration_ms,
+                    extra=fields)

@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from typing import TextIO
 
 import orjson
 
@@ -77,12 +78,84 @@ class ReadableFormatter(logging.Formatter):
         )
 
 
+class DirectLine:
+    """Writes the line the handler `configure_root` installed would write for a plain record (no
+    exception, no stack), without a LogRecord, the logger chain or a `strftime` per line: for the
+    gateway's access line, one per request. `direct_line` says when it may stand in for the logger."""
+
+    def __init__(self, handler: logging.StreamHandler[TextIO], context: ContextFilter, json_lines: bool) -> None:
+        self.handler, self.context, self.json_lines = handler, context, json_lines
+        self.formatter = handler.formatter
+        self._second = -1
+        self._prefix = ""  # the timestamp up to the second, formatted once a second
+
+    def line(self, levelno: int, name: str, message: str, fields: dict[str, object], created: float) -> str:
+        """What the handler's formatter gives a record of `name` at `levelno` with `fields` as its extra."""
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._prefix = (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) if self.json_lines
+                            else time.strftime("%H:%M:%S", time.localtime(created)))
+        name = _RENAMED.get(name, name)
+        levelname = logging.getLevelName(levelno)
+        if not self.json_lines:
+            return f"{self._prefix} {levelname:<5} {self.context.service} {name} [{request_id_var.get()}] {message}"
+        entry: dict[str, object] = {
+            "ts": f"{self._prefix}.{int((created - second) * 1000):03d}Z",  # LogRecord.msecs
+            "level": levelname.lower(), "service": self.context.service, "logger": name, "msg": message,
+        }
+        for key, value in fields.items():
+            if key not in entry:
+                entry[key] = value
+        entry["request_id"] = request_id_var.get()  # as ContextFilter sets them on the record
+        entry["trace_id"] = trace_id_var.get()
+        return orjson.dumps(entry, default=str).decode()
+
+    def write(self, levelno: int, name: str, message: str, fields: dict[str, object]) -> None:
+        handler = self.handler
+        try:
+            text = self.line(levelno, name, message, fields, time.time()) + handler.terminator
+            with handler.lock:  # type: ignore[union-attr]
+                handler.stream.write(text)
+                handler.stream.flush()
+        except Exception:  # as StreamHandler.emit: report, never raise into the request
+            handler.handleError(logging.makeLogRecord({"name": name, "levelno": levelno, "msg": message}))
+
+
+_direct: DirectLine | None = None
+
+
+def direct_line(logger: logging.Logger, levelno: int) -> DirectLine | None:
+    """The DirectLine when a record of `logger` at `levelno` would reach `configure_root`'s handler, and
+    only it, unchanged: no other handler or filter on the way (a test's log capture, say), nothing
+    reconfigured since. None otherwise (or when the level is off): then log through `logger`."""
+    direct = _direct
+    if direct is None or not logger.isEnabledFor(levelno):
+        return None
+    root = logging.root
+    handlers = root.handlers
+    handler = direct.handler
+    if len(handlers) != 1 or handlers[0] is not handler or root.filters or levelno < handler.level \
+            or handler.formatter is not direct.formatter or len(handler.filters) != 1 \
+            or handler.filters[0] is not direct.context:
+        return None
+    node: logging.Logger | None = logger
+    while node is not None and node is not root:
+        if node.handlers or node.filters or node.disabled or not node.propagate:
+            return None
+        node = node.parent
+    return direct
+
+
 def configure_root(service: str, level: str, json_lines: bool, propagating: Iterable[str] = ()) -> logging.Logger:
     """One handler on stderr for `service` (a later call replaces it); `propagating` loggers lose their
     own handlers and go through it, like uvicorn's. Returns the root logger."""
+    global _direct
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else ReadableFormatter())
-    handler.addFilter(ContextFilter(service))
+    context = ContextFilter(service)
+    handler.addFilter(context)
+    _direct = DirectLine(handler, context, json_lines)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -123,3 +123,71 @@ def test_the_subgraph_access_line_names_the_operation_the_gateway_fetched(caplog
     assert named.json() == unnamed.json() == {"data": {"me": {"id": "1"}}}  # the subgraph accepted the name
     lines = [r for r in caplog.records if r.name == "access"]
     assert [line.operation for line in lines] == ["Me__accounts__0", "-"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_the_direct_access_line_is_the_line_the_handler_writes(json_lines: bool) -> None:
+    """With only the configured handler listening, the access line skips logging's record machinery
+    (telemetry.logs.DirectLine): the same text as the handler's formatter makes of the record."""
+    from gateway.access_log import AccessRecord, log
+    from telemetry.logs import direct_line, request_id_var, trace_id_var
+
+    logs.configure_logging("INFO", json_lines=json_lines)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    handler.setStream(stream)
+    direct = direct_line(log, logging.INFO)
+    assert direct is not None and direct_line(log, logging.DEBUG) is None  # DEBUG is off at INFO
+    tokens = request_id_var.set("req-9"), trace_id_var.set(TRACE)
+    try:
+        record = AccessRecord("POST", "/graphql")
+        record.status = 201
+        record.finish()
+        fields: dict[str, object] = {"method": "GET", "path": "/graphql", "operation": "Me", "status": 200,
+                                     "duration_ms": 12.34, "request_id": "req-9", "trace_id": TRACE}
+        for created in (1_700_000_000.0, 1_700_000_000.9994, 1_700_000_001.5, 1_700_000_001.0):  # cached second
+            real = log.makeRecord(log.name, logging.INFO, __file__, 1, "%s %s %s %d %.1fms",
+                                  ("GET", "/graphql", "Me", 200, 12.34), None, extra=fields)
+            real.created, real.msecs = created, int((created - int(created)) * 1000) + 0.0
+            assert handler.filter(real)
+            assert direct.line(logging.INFO, log.name, "GET /graphql Me 200 12.3ms", fields, created) \
+                == handler.format(real)
+    finally:
+        trace_id_var.reset(tokens[1])
+        request_id_var.reset(tokens[0])
+    (line,) = stream.getvalue().splitlines()
+    if json_lines:
+        entry = orjson.loads(line)
+        assert list(entry)[:5] == ["ts", "level", "service", "logger", "msg"] and entry["level"] == "info"
+        assert (entry["method"], entry["status"], entry["request_id"], entry["trace_id"]) == \
+            ("POST", 201, "req-9", TRACE)
+        assert entry["msg"].startswith("POST /graphql - 201 ") and entry["ts"].endswith("Z")
+    else:
+        assert line.split(" ", 1)[1].startswith("INFO  gateway gateway.access [req-9] POST /graphql - 201 ")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_any_other_listener_gets_a_real_record() -> None:
+    from gateway.access_log import log
+    from telemetry.logs import direct_line
+
+    logs.configure_logging("INFO", json_lines=True)
+    root = logging.getLogger()
+    assert direct_line(log, logging.INFO) is not None
+    extra = logging.NullHandler()
+    changes = (
+        (lambda: root.addHandler(extra), lambda: root.removeHandler(extra)),
+        (lambda: log.addHandler(extra), lambda: log.removeHandler(extra)),
+        (lambda: setattr(log, "propagate", False), lambda: setattr(log, "propagate", True)),
+    )
+    for change, undo in changes:
+        change()
+        try:
+            assert direct_line(log, logging.INFO) is None
+        finally:
+            undo()
+    assert direct_line(log, logging.INFO) is not None
+    root.handlers[0].setFormatter(logging.Formatter())  # reformatted: not ours to copy
+    assert direct_line(log, logging.INFO) is None
