@@ -4,6 +4,8 @@ Off unless configured (`GATEWAY_CACHE=1`). It follows the subgraphs' `Cache-Cont
 (:mod:`.hints`), keeps `_entities` results per entity and root query results per fetch (:mod:`.store`),
 scoped per user for private data (:mod:`.request_cache`), and drops entries on invalidation
 (:mod:`.invalidation`): the POST endpoint and the `extensions.invalidation` of subgraph responses.
+Whole responses are also kept in process (:mod:`.local`), voided by the invalidations every instance
+hears over Redis pub/sub (:mod:`.listener`).
 """
 
 from .hints import CacheHint, parse_cache_control
