@@ -83,8 +83,10 @@ token: $(STAMP)
 
 # Every benchmark (bench/README.md). The peer gateways it compares ours with (Apollo Gateway, Hive Gateway
 # with and without its Rust planner, Grafbase) come from the npm registry, pinned, into var/bench-peers;
-# without npm they are skipped with the reason. `python -m bench peers --help` for a shorter run.
+# without npm they are skipped with the reason. `python -m bench peers --help` for a shorter run. It
+# measures the build `make dev` runs: compiled where a C compiler is, else pure Python (it says which).
 bench: setup
+	$(BIN)/python -m scripts.compile_gateway --if-possible
 	$(BIN)/python -m scripts.install_bench_peers --if-possible
 	$(BIN)/python -m bench
 

@@ -274,7 +274,7 @@ def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], co
             "load_generator": loadgen,
             "cores": {**cores, "note": core_note},
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "node": node_version(str(node)),
-                        "load_average_start": os.getloadavg()},
+                        "load_average_start": os.getloadavg(), "ours": ours_build()},
             "versions": dict(PEERS),
             "workloads": {},
         }
@@ -321,12 +321,20 @@ def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], co
     return exit_code
 
 
+def ours_build() -> str:
+    """Which build of the gateway's hot modules our gateway loads (compiled or pure Python)."""
+    import gateway
+
+    return str(gateway.NATIVE_SELECTED)
+
+
 def print_results(results: dict[str, Any]) -> None:
     settings, machine = results["settings"], results["machine"]
     print(f"\n{results['load_generator']}; {settings['connections']} connections, {settings['rounds']} rounds x "
           f"{settings['duration']:g} s after {settings['warmup']:g} s warm-up, medians; {results['cores']['note']}")
     print("load average at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}".format(
         *machine["load_average_start"], *machine["load_average_end"]))
+    print(f"ours: {machine.get('ours', 'build unknown')}")
     for line in report.skipped_lines(results.get("skipped", {})):
         print(line)
     for name, outcome in results["workloads"].items():
