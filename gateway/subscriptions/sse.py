@@ -77,6 +77,7 @@ def _event(name: str, data: Any = None, event_id: str | None = None) -> bytes:
 
 
 def _errors_event(errors: list[dict[str, Any]]) -> bytes:
+    metrics.note_response({"errors": errors})  # the stream's outcome is `error`, as an HTTP answer's would be
     return _event("next", {"errors": errors})
 
 
@@ -95,6 +96,7 @@ async def _results(
         try:
             stream = as_stream(await executor.run(graphql_request, context))
             async for result in stream:
+                metrics.note_response(result)
                 await queue.put(_event("next", result, point.event_id(result) if point else None))
         except OperationError as exc:
             await queue.put(_errors_event(exc.errors))

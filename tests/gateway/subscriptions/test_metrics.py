@@ -1,5 +1,6 @@
 """Subscriptions in the gateway's metrics: WebSocket and SSE refusals count in `gateway_refusals_total`
-with the reasons HTTP uses, and an SSE request is labelled with its operation's name."""
+with the reasons HTTP uses, an SSE request is labelled with its operation's name, and a stream that
+carried errors has the outcome `error`."""
 
 from __future__ import annotations
 
@@ -74,3 +75,23 @@ async def test_an_sse_request_is_labelled_with_its_operation_name() -> None:
             return (await scrape(client, stack.base_url)).get(key, 0.0) == before + 1
 
         await wait_for(counted, message="the SSE request counted under its operation name")
+
+
+async def test_an_sse_stream_that_ends_in_errors_counts_as_an_error() -> None:
+    def key(outcome: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return ("gateway_requests_total", (("operation_name", "Breaks"), ("operation_type", "subscription"),
+                                           ("outcome", outcome)))
+
+    async with federated_stack(metrics=True) as stack, httpx.AsyncClient(timeout=10) as client:
+        before = await scrape(client, stack.base_url)
+        body = {"query": "subscription Breaks { failAfter(n: 1) }"}
+        async with client.stream("POST", stack.graphql_url, json=body, headers=SSE) as response:
+            events = await read_events(response)
+        assert [name for name, _ in events] == ["next", "next", "complete"], events
+        assert events[1][1]["errors"], events
+
+        async def counted() -> bool:
+            return (await scrape(client, stack.base_url)).get(key("error"), 0.0) == before.get(key("error"), 0.0) + 1
+
+        await wait_for(counted, message="the SSE stream counted with the outcome error")
+        assert (await scrape(client, stack.base_url)).get(key("success"), 0.0) == before.get(key("success"), 0.0)
