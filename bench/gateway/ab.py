@@ -6,7 +6,8 @@
 A variant is `name=SOURCE_TREE[:ENV=VALUE,...]`: its gateway runs `python -m gateway serve` from
 that tree (a `git archive` of another commit, say), so code as well as settings can be compared.
 The subgraphs are the peer benchmark's Node fixtures (products, reviews, users; bench/peers/workloads.py).
-Every variant is started side by side, warmed up, then measured in rounds whose order alternates;
+Every variant is started side by side on one core (this process, wrk and the subgraphs move to
+another, as in bench/peers), warmed up, then measured in rounds whose order alternates;
 each run records req/s, p50/p99 and the gateway process tree's CPU time per request (from /proc).
 RSS is read at the end. Prints medians and their ratios to the first variant.
 """
@@ -14,6 +15,7 @@ RSS is read at the end. Prints medians and their ratios to the first variant.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -32,6 +34,7 @@ import httpx  # noqa: E402
 
 from bench.gateway.loadgen import LoadResult, run_load, wrk_available  # noqa: E402
 from bench.gateway.run import HERE, cpu_seconds, free_port, stop, wait_until  # noqa: E402
+from bench.peers.run import assign_cores, on_core  # noqa: E402
 from bench.peers.workloads import SUBGRAPH_SDLS, WORKLOADS  # noqa: E402
 from gateway.composition import SubgraphSource, compose  # noqa: E402
 
@@ -89,6 +92,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workload", default="W1", choices=[n for n, w in WORKLOADS.items() if not w.subscription])
     args = parser.parse_args(argv)
     use_wrk = wrk_available()
+    cores, pinning = assign_cores()  # the gateways on one core; this process, wrk and the subgraphs on another
+    print(pinning, flush=True)
     variants: list[Variant] = args.variant
     workload = WORKLOADS[args.workload]
     ports = {name: free_port() for name in SUBGRAPHS}
@@ -103,7 +108,7 @@ def main(argv: list[str]) -> int:
             sources = [SubgraphSource(name=name, url=urls[name], sdl=SUBGRAPH_SDLS[name]) for name in SUBGRAPHS]
             supergraph.write_text(str(compose(sources)))
             for variant in variants:
-                start(variant, supergraph)
+                on_core(cores, functools.partial(start, variant, supergraph))
                 answer = httpx.post(variant.url, content=body, headers={"content-type": "application/json"})
                 if answer.json() != workload.expected:
                     print(f"{variant.name}: wrong answer {answer.text[:300]}", file=sys.stderr)

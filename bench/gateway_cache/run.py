@@ -24,9 +24,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -49,10 +48,9 @@ from bench.gateway.run import (  # noqa: E402
     wait_until,
 )
 from bench.gateway.schema import EXPECTED, PRODUCTS_SDL, QUERY, REVIEWS_SDL  # noqa: E402
-from bench.peers.run import assign_cores  # noqa: E402
+from bench.peers.run import assign_cores, on_core  # noqa: E402
 from tests.differential.gateways import GatewayProcess, write_grafbase_config  # noqa: E402
 
-T = TypeVar("T")
 GRAFBASE = Path("node_modules/@grafbase/cli-x86_64-unknown-linux-musl/grafbase")
 HINT = "public, max-age=300"
 UNCACHED, CACHED, REDIS_ONLY, GRAFBASE_NAME = "ours uncached", "ours cached", "ours cached, Redis only", \
@@ -76,17 +74,6 @@ def start_grafbase(binary: Path, urls: dict[str, str], workdir: Path) -> Gateway
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "NO_COLOR": "1"}
     command = [str(binary), "--home", str(home), "dev", "-c", str(config)]
     return GatewayProcess(GRAFBASE_NAME, command, port, workdir / "grafbase.log", env).start()
-
-
-def on_core(cores: dict[str, str | None], start: Callable[[], T]) -> T:
-    """`start()` with this process on the gateway core, so that what it spawns runs there (threads too)."""
-    if cores["gateway"] is None or cores["load"] is None:
-        return start()
-    os.sched_setaffinity(0, {int(cores["gateway"])})
-    try:
-        return start()
-    finally:
-        os.sched_setaffinity(0, {int(cores["load"])})
 
 
 def hit_rate(base_url: str) -> dict[str, float]:

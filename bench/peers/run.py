@@ -23,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -83,6 +84,20 @@ def assign_cores() -> tuple[dict[str, str | None], str]:
             f"our two-worker gateway on cores {gateway_core},{load_core}, so its second worker shares core "
             f"{load_core} with the load generator and the subgraphs")
     return cores, note
+
+
+T = TypeVar("T")
+
+
+def on_core(cores: dict[str, str | None], start: Callable[[], T]) -> T:
+    """`start()` with this process on the gateway core, so that what it spawns runs there (threads too)."""
+    if cores["gateway"] is None or cores["load"] is None:
+        return start()
+    os.sched_setaffinity(0, {int(cores["gateway"])})
+    try:
+        return start()
+    finally:
+        os.sched_setaffinity(0, {int(cores["load"])})
 
 
 def start_fixtures(node: str, ports: dict[str, int], event_ms: int, log: Path) -> subprocess.Popen[bytes]:
