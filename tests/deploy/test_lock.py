@@ -1,5 +1,6 @@
-"""requirements.lock (runtime, installed by the Dockerfile) and requirements-dev.lock (runtime + dev)
-pin every dependency pyproject.toml declares, at a version its specifier allows, with hashes.
+"""requirements.lock (runtime, installed by the Dockerfile), requirements-dev.lock (runtime + dev) and
+requirements-compile.lock (runtime + compile, the image's mypyc build) pin every dependency
+pyproject.toml declares, at a version its specifier allows, with hashes.
 After changing pyproject's dependencies: `make lock`."""
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 def _pyproject() -> dict[str, list[str]]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {"runtime": project["dependencies"], "dev": project["optional-dependencies"]["dev"]}
+    extras = project["optional-dependencies"]
+    return {"runtime": project["dependencies"], "dev": extras["dev"], "compile": extras["compile"]}
 
 
 def _entries(path: Path) -> list[str]:
@@ -38,7 +40,8 @@ def _pins(path: Path) -> dict[str, set[str]]:
 
 
 @pytest.mark.parametrize(("lock", "groups"), [("requirements.lock", ("runtime",)),
-                                              ("requirements-dev.lock", ("runtime", "dev"))])
+                                              ("requirements-dev.lock", ("runtime", "dev")),
+                                              ("requirements-compile.lock", ("runtime", "compile"))])
 def test_the_lock_covers_pyproject(lock: str, groups: tuple[str, ...]) -> None:
     path = ROOT / lock
     assert path.is_file(), f"{lock} is missing: run `make lock`"
@@ -58,7 +61,7 @@ def test_the_lock_covers_pyproject(lock: str, groups: tuple[str, ...]) -> None:
     assert not problems, "run `make lock`:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock"])
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock", "requirements-compile.lock"])
 def test_every_pin_has_hashes(lock: str) -> None:
     for entry in _entries(ROOT / lock):
         assert "--hash=sha256:" in entry, f"{lock}: no hash for {entry[:80]}"
@@ -68,3 +71,10 @@ def test_the_runtime_lock_holds_no_test_tool() -> None:
     """The image installs requirements.lock: the test and lint tools stay out of it."""
     pins = _pins(ROOT / "requirements.lock")
     assert not {"pytest", "ruff", "mypy", "playwright", "uv"} & set(pins)
+
+
+def test_the_compile_lock_pins_the_runtime_as_the_runtime_lock_does() -> None:
+    """The image compiles against the very versions it runs (mypy follows the gateway's imports)."""
+    runtime, compile_ = _pins(ROOT / "requirements.lock"), _pins(ROOT / "requirements-compile.lock")
+    assert {name: compile_.get(name) for name in runtime} == runtime
+    assert "mypy" in compile_
