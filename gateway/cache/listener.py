@@ -61,13 +61,15 @@ class InvalidationListener:
         return self._subscribed.is_set()
 
     async def _run(self) -> None:
-        failures = 0
+        failures = 0  # in a row, without a subscription between them: logged once, retried ever slower
         while True:
             try:
                 await self._listen()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._subscribed.is_set():  # it worked until now: a new outage
+                    failures = 0
                 if failures == 0:
                     log.warning("gateway cache: the invalidation subscription failed (%s); the in-process tier "
                                 "is off until it is back", exc or type(exc).__name__)
