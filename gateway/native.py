@@ -27,8 +27,7 @@ GROUP = "gateway._native"  # mypyc's shared library: gateway/_native__mypyc.*.so
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = PACKAGE_DIR / "_native.json"
 
-# Not compiled: runtime.py and execution/incremental.py (async generators, which mypyc lacks), and the
-# subgraph transport (execution/transport.py: compiled, its error paths raise the wrong exception types).
+# Not compiled: runtime.py and execution/incremental.py (async generators, which mypyc lacks).
 # The request path's pure computation: planning (cached per operation, but cold operations and
 # @defer/@skip variants plan at request time), plan execution, merging and response shaping.
 COMPILED: tuple[str, ...] = (
@@ -44,6 +43,7 @@ COMPILED: tuple[str, ...] = (
     "gateway.execution.inputs",
     "gateway.execution.schedule",
     "gateway.execution.selections",
+    "gateway.execution.transport",
     "gateway.execution.shaping",
     "gateway.execution.unalias",
     "gateway.execution.value_completion",

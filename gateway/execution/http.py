@@ -168,10 +168,13 @@ class SubgraphClient:
                 )
             else:
                 status, raw, cache_control = await pool.request(wire, body, timeout, idempotent)
-        except TransportTimeout as exc:
-            raise SubgraphFetchError(service, "SUBREQUEST_TIMEOUT", f"request timed out after {timeout:g}s") from exc
-        except TransportError as exc:
-            raise SubgraphFetchError(service, "SUBREQUEST_HTTP_ERROR", str(exc)) from exc
+        # one name per clause: compiled (mypyc), a name shared by two clauses is typed by the first
+        except TransportTimeout as timed_out:
+            raise SubgraphFetchError(
+                service, "SUBREQUEST_TIMEOUT", f"request timed out after {timeout:g}s"
+            ) from timed_out
+        except TransportError as failed:
+            raise SubgraphFetchError(service, "SUBREQUEST_HTTP_ERROR", str(failed)) from failed
         tracing.note_fetch_status(status)
         try:
             payload = orjson.loads(raw)

@@ -177,12 +177,12 @@ class _Connection(asyncio.Protocol):
         if self._encoding and self._encoding != b"identity":
             try:
                 body = _decode(body, self._encoding, self.max_body)
-            except ResponseTooLarge as exc:
-                self._fail(exc)
+            except ResponseTooLarge as too_large:  # one name per clause (compiled, see http.py)
+                self._fail(too_large)
                 self.close()
                 return
-            except (zlib.error, ValueError) as exc:
-                self._fail(TransportError(f"cannot decode a {self._encoding.decode('latin-1')} body: {exc}"))
+            except (zlib.error, ValueError) as undecodable:
+                self._fail(TransportError(f"cannot decode a {self._encoding.decode('latin-1')} body: {undecodable}"))
                 self.close()
                 return
         if not self._parser.should_keep_alive():
