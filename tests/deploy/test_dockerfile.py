@@ -87,18 +87,26 @@ def _copies(stage: list[tuple[str, str]]) -> list[list[str]]:
     return [shlex.split(args) for op, args in stage if op == "COPY" and "--from=" not in args]
 
 
-def test_the_node_stage_copies_all_the_installer_needs(tmp_path: Path) -> None:
-    node_stage = next(stage for stage in _stages() if stage[0][1].startswith("node:"))
-    for *sources, destination in _copies(node_stage):
+def _assert_runs_in_what_it_copies(stage: list[tuple[str, str]], module: str, tmp_path: Path) -> None:
+    """`python -m module --help` runs in a tree made of nothing but what `stage` COPYs."""
+    for *sources, destination in _copies(stage):
         for source in sources:
             target = tmp_path / destination.rstrip("/") / Path(source).name if destination.endswith("/") \
                 else tmp_path / destination
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / source, target)
-    result = subprocess.run([sys.executable, "-m", "scripts.install_graphiql", "--help"], cwd=tmp_path,
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / source, target)
+    result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path,
                             env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=60,
                             check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_node_stage_copies_all_the_installer_needs(tmp_path: Path) -> None:
+    node_stage = next(stage for stage in _stages() if stage[0][1].startswith("node:"))
+    _assert_runs_in_what_it_copies(node_stage, "scripts.install_graphiql", tmp_path)
 
 
 def test_the_build_stage_copies_what_the_wheel_is_built_from() -> None:
@@ -122,19 +130,7 @@ def test_the_build_stage_compiles_the_hot_modules_and_checks_the_installed_build
     assert installs and all("--require-hashes" in words for words in installs)
     runtime = _stages()[-1]
     assert not any(op == "COPY" and "/opt/compile" in args for op, args in runtime), "mypy stays out of the image"
-    for *sources, destination in _copies(build_stage):
-        for source in sources:
-            target = tmp_path / destination.rstrip("/") / Path(source).name if destination.endswith("/") \
-                else tmp_path / destination
-            if (ROOT / source).is_dir():
-                shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(ROOT / source, target)
-    result = subprocess.run([sys.executable, "-m", "scripts.compile_gateway", "--help"], cwd=tmp_path,
-                            env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=60,
-                            check=False)
-    assert result.returncode == 0, result.stderr
+    _assert_runs_in_what_it_copies(build_stage, "scripts.compile_gateway", tmp_path)
 
 
 def test_the_default_command_finds_its_config_in_the_image() -> None:
