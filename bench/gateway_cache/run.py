@@ -33,7 +33,6 @@ if str(REPO_ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 import redis  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from bench.gateway.loadgen import LoadResult, run_load, wrk_available  # noqa: E402
 from bench.gateway.run import (  # noqa: E402
@@ -48,6 +47,7 @@ from bench.gateway.run import (  # noqa: E402
     wait_until,
 )
 from bench.gateway.schema import EXPECTED, PRODUCTS_SDL, QUERY, REVIEWS_SDL  # noqa: E402
+from bench.loadtest.cache_probe import cache_lookups  # noqa: E402
 from bench.peers.run import assign_cores, on_core  # noqa: E402
 from tests.differential.gateways import GatewayProcess, write_grafbase_config  # noqa: E402
 
@@ -77,16 +77,10 @@ def start_grafbase(binary: Path, urls: dict[str, str], workdir: Path) -> Gateway
 
 
 def hit_rate(base_url: str) -> dict[str, float]:
-    text = httpx.get(f"{base_url}/metrics", timeout=5).text
-    counts: dict[tuple[str, str], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "gateway_cache_lookups_total":
-                key = (sample.labels["kind"], sample.labels["result"])
-                counts[key] = counts.get(key, 0.0) + sample.value
+    counts = cache_lookups(httpx.get(f"{base_url}/metrics", timeout=5).text)
     rates = {}
     for kind in KINDS:
-        hits, misses = counts.get((kind, "hit"), 0.0), counts.get((kind, "miss"), 0.0)
+        hits, misses = counts.get(kind, (0.0, 0.0))
         rates[kind] = hits / (hits + misses) if hits + misses else 0.0
         rates[f"{kind}_lookups"] = hits + misses
     return rates
