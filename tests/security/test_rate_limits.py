@@ -287,3 +287,14 @@ def test_the_limiter_reconnects_when_redis_drops_its_connection(shop: Store, red
             allowed += 1
         # the budget kept counting in Redis across the reconnect: exactly the two units left
         assert allowed == 2
+
+
+def test_the_limiter_loads_its_script_again_after_redis_lost_it(shop: Store, redis_server_url: str) -> None:
+    """A restarted Redis (or SCRIPT FLUSH) knows no scripts: EVALSHA answers NOSCRIPT, and the limiter
+    sends the script itself instead of falling back to in-process budgets."""
+    import redis as sync_redis
+
+    with gateways(shop, 1, **limited(redis_server_url, "3/60")) as (gw,):
+        assert post(gw.url).status_code == 200
+        sync_redis.Redis.from_url(redis_server_url).script_flush()
+        assert [post(gw.url).status_code for _ in range(3)] == [200, 200, 429]  # one budget, kept in Redis
