@@ -438,11 +438,8 @@ async def _incremental_payloads(
             yield payload
 
 
-def plan_subgraphs(plan: QueryPlan) -> tuple[str, ...]:
-    """The subgraphs a plan fetches from (its deferred parts included), each once, sorted; found once
-    per plan (plans are cached with their operation)."""
-    if plan.subgraphs is not None:
-        return plan.subgraphs
+def plan_subgraphs(plan: QueryPlan) -> list[str]:
+    """The subgraphs a plan fetches from (its deferred parts included), each once, sorted."""
     found: set[str] = set()
     pending: list[PlanNode] = [node for node in (plan.node, *(d.node for d in plan.deferred)) if node is not None]
     while pending:
@@ -453,8 +450,7 @@ def plan_subgraphs(plan: QueryPlan) -> tuple[str, ...]:
             found.add(node.node.service)
         elif isinstance(node, SequenceNode | ParallelNode):
             pending.extend(node.nodes)
-    plan.subgraphs = tuple(sorted(found))
-    return plan.subgraphs
+    return sorted(found)
 
 
 def _cache_key(query: str, operation_name: str | None) -> tuple[str | bytes, str | None]:
