@@ -438,8 +438,11 @@ async def _incremental_payloads(
             yield payload
 
 
-def plan_subgraphs(plan: QueryPlan) -> list[str]:
-    """The subgraphs a plan fetches from (its deferred parts included), each once, sorted."""
+def plan_subgraphs(plan: QueryPlan) -> tuple[str, ...]:
+    """The subgraphs a plan fetches from (its deferred parts included), each once, sorted; found once
+    per plan (plans are cached with their operation)."""
+    if plan.subgraphs is not None:
+        return plan.subgraphs
     found: set[str] = set()
     pending: list[PlanNode] = [node for node in (plan.node, *(d.node for d in plan.deferred)) if node is not None]
     while pending:
@@ -450,7 +453,8 @@ def plan_subgraphs(plan: QueryPlan) -> list[str]:
             found.add(node.node.service)
         elif isinstance(node, SequenceNode | ParallelNode):
             pending.extend(node.nodes)
-    return sorted(found)
+    plan.subgraphs = tuple(sorted(found))
+    return plan.subgraphs
 
 
 def _cache_key(query: str, operation_name: str | None) -> tuple[str | bytes, str | None]:

@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import orjson
-import redis.asyncio as aioredis
 
 from .. import metrics
+from ..redis_client import Command, RedisClient
 from .invalidation import Invalidation
 from .listener import invalidations_channel
 from .local import LocalResponses
@@ -56,9 +56,7 @@ def entity_key(prefix: str, subgraph: str, type_name: str, key: dict[str, Any]) 
 class CacheStore:
     def __init__(self, redis_url: str, prefix: str, max_ttl_seconds: int, timeout_seconds: float,
                  local: LocalResponses | None = None) -> None:
-        self.redis = aioredis.Redis.from_url(
-            redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
-        )
+        self.redis = RedisClient(redis_url, timeout_seconds)
         self.prefix = prefix
         self.local = local
         self.max_ttl = max_ttl_seconds
@@ -89,10 +87,9 @@ class CacheStore:
         if not self._usable():
             return [None] * len(keys)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key, names in zip(keys, fields, strict=True):
-                    pipe.hmget(key, INVALIDATED, *names)
-                rows = await pipe.execute()
+            commands: list[Command] = [("HMGET", key, INVALIDATED, *names)
+                                       for key, names in zip(keys, fields, strict=True)]
+            rows = await self.redis.execute(*commands)
         except Exception as exc:
             self._failed("lookup", exc)
             return [None] * len(keys)
@@ -111,11 +108,11 @@ class CacheStore:
         ttl = self.ttl(max_age)
         head = f"{_now_ms() + ttl * 1000}:{started_ms}:".encode()
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key, field, body in entries:
-                    pipe.hset(key, field, head + body)
-                    pipe.expire(key, self.max_ttl)  # the hash outlives its entries (and its marker with them)
-                await pipe.execute()
+            commands: list[Command] = []
+            for key, field, body in entries:
+                # the hash outlives its entries (and its marker with them)
+                commands += [("HSET", key, field, head + body), ("EXPIRE", key, self.max_ttl)]
+            await self.redis.execute(*commands)
         except Exception as exc:
             self._failed("store", exc)
             return
@@ -133,10 +130,8 @@ class CacheStore:
         if not self._usable():
             return None, None
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.get(self.generation_key(subgraph))
-                pipe.hmget(self.root_key(subgraph, digest), *fields)
-                generation_raw, row = await pipe.execute()
+            generation_raw, row = await self.redis.execute(
+                ("GET", self.generation_key(subgraph)), ("HMGET", self.root_key(subgraph, digest), *fields))
         except Exception as exc:
             self._failed("lookup", exc)
             return None, None
@@ -160,10 +155,9 @@ class CacheStore:
         if not self._usable():
             return None, None
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.mget([self.generation_key(subgraph) for subgraph in subgraphs])
-                pipe.hmget(f"{self.prefix}q:{digest}", *fields)
-                generations_raw, row = await pipe.execute()
+            generations_raw, row = await self.redis.execute(
+                ("MGET", *[self.generation_key(subgraph) for subgraph in subgraphs]),
+                ("HMGET", f"{self.prefix}q:{digest}", *fields))
         except Exception as exc:
             self._failed("lookup", exc)
             return None, None
@@ -179,10 +173,7 @@ class CacheStore:
     async def _store_stamped(self, key: str, field: bytes, stamp: str, body: bytes, kind: str) -> None:
         """`body` under `field` of the hash `key`, behind its `expiry:generations:` stamp."""
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(key, field, stamp.encode() + body)
-                pipe.expire(key, self.max_ttl)
-                await pipe.execute()
+            await self.redis.execute(("HSET", key, field, stamp.encode() + body), ("EXPIRE", key, self.max_ttl))
         except Exception as exc:
             self._failed("store", exc)
             return
@@ -197,19 +188,16 @@ class CacheStore:
         try:
             now = str(_now_ms())
             subgraphs = list(dict.fromkeys(item.subgraph for item in items))
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for subgraph in subgraphs:
-                    pipe.incr(self.generation_key(subgraph))
-                pipe.publish(invalidations_channel(self.prefix), orjson.dumps(subgraphs))
-                for item in items:
-                    if item.kind == "entity":
-                        assert item.type is not None and item.key is not None
-                        key = entity_key(self.prefix, item.subgraph, item.type, item.key)
-                        pipe.delete(key)
-                        pipe.hset(key, INVALIDATED, now)
-                        pipe.expire(key, marker_ttl)
-                        dropped += 1
-                await pipe.execute()
+            commands: list[Command] = [
+                ("INCR", self.generation_key(subgraph)) for subgraph in subgraphs]
+            commands.append(("PUBLISH", invalidations_channel(self.prefix), orjson.dumps(subgraphs)))
+            for item in items:
+                if item.kind == "entity":
+                    assert item.type is not None and item.key is not None
+                    key = entity_key(self.prefix, item.subgraph, item.type, item.key)
+                    commands += [("DEL", key), ("HSET", key, INVALIDATED, now), ("EXPIRE", key, marker_ttl)]
+                    dropped += 1
+            await self.redis.transaction(*commands)
             if self.local is not None:
                 self.local.bump(subgraphs)
             for item in items:
@@ -229,15 +217,14 @@ class CacheStore:
     async def _drop_matching(self, pattern: str) -> int:
         """UNLINK every key matching `pattern` (a SCAN: type and subgraph invalidations are rare)."""
         dropped = 0
-        batch: list[bytes] = []
-        async for key in self.redis.scan_iter(match=pattern, count=500):
-            batch.append(key)
-            if len(batch) >= 500:
-                dropped += await self.redis.unlink(*batch)
-                batch = []
-        if batch:
-            dropped += await self.redis.unlink(*batch)
-        return dropped
+        cursor: bytes | int = 0
+        while True:
+            [(cursor, keys)] = await self.redis.execute(("SCAN", cursor, "MATCH", pattern, "COUNT", 500))
+            if keys:
+                [unlinked] = await self.redis.execute(("UNLINK", *keys))
+                dropped += int(unlinked)
+            if int(cursor) == 0:
+                return dropped
 
     async def aclose(self) -> None:
         await self.redis.aclose()

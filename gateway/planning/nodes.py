@@ -231,6 +231,8 @@ class QueryPlan:
     deferred: tuple[DeferredNode, ...] = ()  # @defer parts, run after the primary `node`
     # the executor's dependency graph of `node` (gateway.execution.schedule), made on its first run
     schedule: Any = field(default=None, compare=False, repr=False)
+    # the subgraphs it fetches from (gateway.runtime.plan_subgraphs), found on the first cached request
+    subgraphs: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         primary = self.node.to_json() if self.node else None

@@ -8,13 +8,14 @@ request takes the request or none does, so a refused request costs no budget.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
+from ..redis_client import RedisClient, RedisReplyError
 
 # KEYS: the buckets; ARGV: interval_us, period_us per bucket. Returns {refused index (0: allowed), wait_us}.
 # Microsecond integers keep Lua's doubles exact; the server clock is the one clock all instances share.
@@ -60,18 +61,24 @@ ALLOWED = Verdict(None)
 
 
 class RedisBuckets:
-    """Buckets in Redis: one EVALSHA per request (redis-py's Script sends EVAL once when the server
-    lacks the script, e.g. after a restart)."""
+    """Buckets in Redis: one EVALSHA per request on the gateway's lean client (gateway.redis_client),
+    and one EVAL when the server lacks the script (after a restart or a SCRIPT FLUSH)."""
 
     def __init__(self, redis_url: str, timeout: float = 1.0) -> None:
-        self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        self._script = self.redis.register_script(GCRA_SCRIPT)
+        self.redis = RedisClient(redis_url, timeout)
+        self._sha = hashlib.sha1(GCRA_SCRIPT.encode()).hexdigest()
 
     async def take(self, buckets: Sequence[Bucket]) -> Verdict:
         args: list[int] = []
         for bucket in buckets:
             args += (max(1, round(bucket.interval * 1e6)), max(1, round(bucket.period * 1e6)))
-        index, wait = await self._script(keys=[b.key for b in buckets], args=args)
+        keys = [b.key for b in buckets]
+        try:
+            [(index, wait)] = await self.redis.execute(("EVALSHA", self._sha, len(keys), *keys, *args))
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            [(index, wait)] = await self.redis.execute(("EVAL", GCRA_SCRIPT, len(keys), *keys, *args))
         if int(index) == 0:
             return ALLOWED
         return Verdict(int(index) - 1, int(wait) / 1e6)
