@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .planning.prepare import RequestError, error_dict
+from .redis_client import RedisClient
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -113,13 +114,9 @@ class PersistedQueries:
         # Whether every request must pass through resolve (and not only those with extensions).
         self.safelist = manifest is not None
         self.cache: OrderedDict[str, str] = OrderedDict()
-        self.redis: Any = None
+        self.redis: RedisClient | None = None
         if redis_url and apq_enabled and manifest is None:
-            import redis.asyncio as aioredis
-
-            self.redis = aioredis.Redis.from_url(
-                redis_url, decode_responses=True, socket_timeout=1.0, socket_connect_timeout=1.0
-            )
+            self.redis = RedisClient(redis_url, timeout=1.0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersistedQueries:
@@ -190,21 +187,22 @@ class PersistedQueries:
         if self.redis is None:
             return None
         try:
-            query = await self.redis.get(self.prefix + digest)
+            [stored] = await self.redis.execute(("GET", self.prefix + digest))
         except Exception as exc:  # a cache miss, not a failed request: the client resends the query
             log.warning("APQ lookup in Redis failed: %s", exc)
             return None
-        if isinstance(query, str):
-            self._remember(digest, query)
-            return query
-        return None
+        if not isinstance(stored, bytes):
+            return None
+        query = stored.decode("utf-8", "replace")
+        self._remember(digest, query)
+        return query
 
     async def _store(self, digest: str, query: str) -> None:
         self._remember(digest, query)
         if self.redis is None:
             return
         try:
-            await self.redis.set(self.prefix + digest, query, ex=max(1, self.ttl_seconds))
+            await self.redis.execute(("SET", self.prefix + digest, query, "EX", max(1, self.ttl_seconds)))
         except Exception as exc:
             log.warning("APQ store in Redis failed: %s", exc)
 
