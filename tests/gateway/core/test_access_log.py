@@ -191,3 +191,37 @@ def test_any_other_listener_gets_a_real_record() -> None:
     assert direct_line(log, logging.INFO) is not None
     root.handlers[0].setFormatter(logging.Formatter())  # reformatted: not ours to copy
     assert direct_line(log, logging.INFO) is None
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_on_a_loop_the_lines_of_one_iteration_go_out_in_one_write_and_in_order() -> None:
+    import asyncio
+
+    from gateway.access_log import AccessRecord
+
+    logs.configure_logging("INFO", json_lines=False)
+    stream = _CountingStream()
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    for path in ("/graphql", "/graphql/"):
+        AccessRecord("POST", path).finish()
+    assert stream.writes == 0  # held until the loop has run what is ready
+    await asyncio.sleep(0)
+    assert stream.writes == 1 and len(stream.getvalue().splitlines()) == 2
+    AccessRecord("GET", "/late").finish()
+    logging.getLogger("gateway.server").warning("a record through the handler")  # the held line first
+    late, warning = stream.getvalue().splitlines()[2:]
+    assert "gateway.access" in late and "GET /late" in late
+    assert "gateway.server" in warning and warning.endswith("a record through the handler")
+    AccessRecord("GET", "/at-exit").finish()
+    logging.getLogger().handlers[0].flush()  # logging.shutdown at exit flushes the handler
+    assert stream.getvalue().splitlines()[-1].split("] ", 1)[1].startswith("GET /at-exit")
