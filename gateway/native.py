@@ -32,6 +32,8 @@ MANIFEST = PACKAGE_DIR / "_native.json"
 # @defer/@skip variants plan at request time), plan execution, merging and response shaping.
 COMPILED: tuple[str, ...] = (
     "gateway.access_log",
+    "gateway.cache.local",
+    "gateway.cache.request_cache",
     "gateway.cors",
     "gateway.metrics",
     "gateway.request",
