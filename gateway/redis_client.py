@@ -189,9 +189,10 @@ class RedisClient:
     async def _connect(self) -> _Connection:
         if self._closed:
             raise RedisUnavailable("the client is closed")
-        if self._connecting is None:  # one connection attempt for every caller waiting on it
-            self._connecting = asyncio.ensure_future(self._open())
         task = self._connecting
+        if task is None or task.done():  # one connection attempt for every caller waiting on it
+            task = self._connecting = asyncio.ensure_future(self._open())
+            task.add_done_callback(_retrieve)  # its failure is each waiter's, or nobody's if all left
         try:
             return await asyncio.shield(task)
         finally:
@@ -227,3 +228,8 @@ class RedisClient:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _retrieve(task: asyncio.Task[_Connection]) -> None:
+    if not task.cancelled():
+        task.exception()
