@@ -77,6 +77,7 @@ class Stack:
     _commands: dict[str, tuple[list[str], int]] = field(default_factory=dict)
     _environ: dict[str, str] = field(default_factory=dict)
     _logs: list[Any] = field(default_factory=list)
+    _written: set[Path] = field(default_factory=set)  # supergraph configs of non-default ports, removed at stop
 
     @classmethod
     def on_free_ports(cls, instances: int = 1, **kwargs: Any) -> Stack:
@@ -160,7 +161,8 @@ class Stack:
         return env
 
     def supergraph_config(self, cell: int = 0) -> Path:
-        """The Rover-format config naming the subgraph instances of `cell` (written under var/)."""
+        """The Rover-format config naming the subgraph instances of `cell` (written under var/ while the
+        stack runs; `stop()` removes it)."""
         ports = self.cells[cell]
         if all(ports[n] == DEFAULT_PORTS[n] for n in ports):
             return SUPERGRAPH_CONFIG
@@ -172,6 +174,7 @@ class Stack:
         target = ROOT / "var" / f"supergraph-{ports['gateway']}.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(config, sort_keys=False))
+        self._written.add(target)
         return target
 
     def _spawn(self, name: str, args: list[str], cell: int = 0) -> subprocess.Popen[bytes]:
@@ -281,6 +284,9 @@ class Stack:
         for log in self._logs:
             log.close()
         self._logs.clear()
+        for written in self._written:
+            written.unlink(missing_ok=True)
+        self._written.clear()
         if self.mongo is not None:
             self.mongo.stop()
             self.mongo = None

@@ -108,9 +108,11 @@ def cells(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cells]:
         initial = asyncio.run(read_stock(mongo_url, databases.products))
         yield Cells(stack, stack.gateway_urls(), proxy, mongo_url, redis.url, databases, initial, logs, {})
     finally:
+        configs = [stack.supergraph_config(cell) for cell in range(2)]
         stack.stop()
         proxy.stop()
         redis.stop()
+        assert not [config for config in configs if config.exists()], "stop() leaves no config in var/"
 
 
 def _tail_logs(folder: Path) -> str:
