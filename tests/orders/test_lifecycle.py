@@ -149,12 +149,14 @@ async def test_the_in_process_worker_expires_an_unpaid_order(orders_factory: Any
         await wait_for(released)
 
 
-async def test_the_hold_sweep_expires_orders_whose_job_was_lost(orders: OrdersInstance) -> None:
-    order = await place_order(orders, "sweep-1")
-    past = datetime.now(UTC) - timedelta(seconds=1)
-    await orders.services.store.orders.update_one({"_id": order["id"]}, {"$set": {"hold_expires_at": past}})
-    assert await orders.services.sweeps.expire_due_holds() == 1
-    assert (await stored(orders, order["id"]))["status"] == "CANCELLED"
+async def test_the_hold_sweep_expires_orders_whose_job_was_lost(orders_factory: Any) -> None:
+    # No in-process worker: its own run of this sweep (at start, and at :20 and :50) would race ours.
+    async with orders_factory(run_worker=False) as orders:
+        order = await place_order(orders, "sweep-1")
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        await orders.services.store.orders.update_one({"_id": order["id"]}, {"$set": {"hold_expires_at": past}})
+        assert await orders.services.sweeps.expire_due_holds() == 1
+        assert (await stored(orders, order["id"]))["status"] == "CANCELLED"
 
 
 async def test_customer_cancels_their_order_once(orders: OrdersInstance, products_state: ProductsState) -> None:
@@ -212,22 +214,24 @@ async def test_mutations_reject_bad_and_unknown_ids(orders: OrdersInstance) -> N
         assert error_codes(await orders.gql(mutation, {"id": unknown}, ADMIN)) == ["NOT_FOUND"]
 
 
-async def test_release_owed_while_products_is_down_is_retried(orders: OrdersInstance,
+async def test_release_owed_while_products_is_down_is_retried(orders_factory: Any,
                                                               products_state: ProductsState) -> None:
-    order = await place_order(orders, "comp-1", ("CAP-L", 2))
-    products_state.failing = True
-    result = (await orders.gql(CANCEL, {"id": order["id"]}, ALICE))["data"]["cancelOrder"]
-    assert result["order"]["status"] == "CANCELLED"
-    document = await stored(orders, order["id"])
-    assert document["stock"]["pending"] == "release" and document["stock"]["attempts"] == 1
-    assert products_state.available("CAP-L") == 1
-    assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 0  # still down
-    products_state.failing = False
-    assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 1
-    assert products_state.available("CAP-L") == 3
-    assert (await stored(orders, order["id"]))["stock"]["state"] == "released"
-    assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 0
-    assert products_state.release_calls[order["id"]] == 1
+    # No in-process worker: its retry job (at :05 and :35, for actions 10 s old) could take ours.
+    async with orders_factory(run_worker=False) as orders:
+        order = await place_order(orders, "comp-1", ("CAP-L", 2))
+        products_state.failing = True
+        result = (await orders.gql(CANCEL, {"id": order["id"]}, ALICE))["data"]["cancelOrder"]
+        assert result["order"]["status"] == "CANCELLED"
+        document = await stored(orders, order["id"])
+        assert document["stock"]["pending"] == "release" and document["stock"]["attempts"] == 1
+        assert products_state.available("CAP-L") == 1
+        assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 0  # still down
+        products_state.failing = False
+        assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 1
+        assert products_state.available("CAP-L") == 3
+        assert (await stored(orders, order["id"]))["stock"]["state"] == "released"
+        assert await orders.services.lifecycle.retry_stock_actions(grace=timedelta(0)) == 0
+        assert products_state.release_calls[order["id"]] == 1
 
 
 async def test_racing_payment_and_cancellation_one_wins(orders: OrdersInstance) -> None:
