@@ -170,9 +170,7 @@ class RedisClient:
         if connection is None or connection.broken is not None:
             connection = await self._connect()
         replies = await connection.call(encode(commands), len(commands))
-        for reply in replies:
-            if isinstance(reply, hiredis.ReplyError):
-                raise RedisReplyError(str(reply))
+        _raise_error_reply(replies, RedisReplyError)
         return replies
 
     async def transaction(self, *commands: Command) -> list[Any]:
@@ -181,9 +179,7 @@ class RedisClient:
         applied = replies[-1]
         if not isinstance(applied, list):
             raise RedisReplyError("the transaction was not applied")
-        for reply in applied:
-            if isinstance(reply, hiredis.ReplyError):
-                raise RedisReplyError(str(reply))
+        _raise_error_reply(applied, RedisReplyError)
         return applied
 
     async def _connect(self) -> _Connection:
@@ -213,10 +209,11 @@ class RedisClient:
             raise RedisUnavailable(f"cannot connect to Redis: {exc or type(exc).__name__}") from exc
         if self._handshake:
             replies = await connection.call(encode(self._handshake), len(self._handshake))
-            errors = [str(reply) for reply in replies if isinstance(reply, hiredis.ReplyError)]
-            if errors:
+            try:
+                _raise_error_reply(replies, RedisUnavailable, "Redis refused the connection's setup: ")
+            except RedisUnavailable:
                 connection.close()
-                raise RedisUnavailable(f"Redis refused the connection's setup: {errors[0]}")
+                raise
         if self._closed:
             connection.close()
             raise RedisUnavailable("the client is closed")
@@ -228,6 +225,13 @@ class RedisClient:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _raise_error_reply(replies: Sequence[Any], error: type[Exception], prefix: str = "") -> None:
+    """Raise `error` with the first error reply among `replies`, if any."""
+    for reply in replies:
+        if isinstance(reply, hiredis.ReplyError):
+            raise error(f"{prefix}{reply}")
 
 
 def _retrieve(task: asyncio.Task[_Connection]) -> None:
