@@ -104,7 +104,10 @@ class RequestCache:
     async def response_lookup(
         self, document: str, operation_name: str | None, variables: Mapping[str, Any], subgraphs: Sequence[str]
     ) -> ResponseLookup:
-        """The in-process tier first (gateway.cache.local), then Redis; a Redis hit is kept in-process."""
+        """The in-process tier first (gateway.cache.local), then Redis; a Redis hit is kept in-process.
+        A plan that fetches from no subgraph (`{ __typename }`) has nothing to cache: no lookup."""
+        if not subgraphs:
+            return ResponseLookup("", None, None)
         digest = _digest(
             _operation_digest(document), (operation_name or "").encode(),
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,6 +139,19 @@ def test_a_cached_second_read_reaches_no_subgraph(client: httpx.Client, logs: di
     assert len(logs["products"]) == 1 and len(logs["inventory"]) == 1
     assert query(client, TOP) == first
     assert len(logs["products"]) == 1 and len(logs["inventory"]) == 1
+
+
+def test_a_query_no_subgraph_answers_leaves_the_cache_working(
+    client: httpx.Client, logs: dict[str, list[Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`{ __typename }` plans no fetch: it used to send Redis an MGET of no keys, whose error opened
+    the breaker, and the next reads went uncached."""
+    with caplog.at_level(logging.WARNING, logger="gateway.cache"):
+        assert query(client, "{ __typename }") == {"data": {"__typename": "Query"}}
+        first = query(client, TOP)
+        assert query(client, TOP) == first
+    assert len(logs["products"]) == 1  # the second read was a hit
+    assert not [r for r in caplog.records if "Redis failed" in r.getMessage()]
 
 
 def test_without_a_hint_nothing_is_cached(
