@@ -12,6 +12,8 @@ from typing import Any
 from authn.scopes import describe_scopes
 
 from .config import Settings
+from .http1 import IMPORT_STRING as HTTP_IMPORT_STRING
+from .http1 import UVICORN_HTTPTOOLS
 
 
 def _compose(config_path: str) -> str:
@@ -126,8 +128,8 @@ def _uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
         "log_config": None,  # gateway.logs configures every logger, uvicorn's included
         "access_log": False,  # gateway.access writes the access line
         "loop": "uvloop",
-        # httptools, head and body in one write (an import string: multi-worker runs import it too)
-        "http": "gateway.http_protocol:OneWriteHttpToolsProtocol",
+        # gateway.http1 (an import string: multi-worker runs import it too), or uvicorn's own
+        "http": HTTP_IMPORT_STRING if settings.http_protocol == "gateway" else UVICORN_HTTPTOOLS,
         "lifespan": "on",
         # client addresses come from the TCP peer; the gateway itself trusts TRUSTED_PROXIES only
         "proxy_headers": False,

@@ -225,6 +225,9 @@ class Settings:
     # leaves the process's collector alone.
     gc_freeze: bool = False
     gc_gen0_threshold: int = 0
+    # The HTTP/1.1 protocol under uvicorn's server: "gateway" (gateway.http1) or "uvicorn" (its own
+    # httptools protocol), GATEWAY_HTTP.
+    http_protocol: str = "gateway"
 
     @property
     def production(self) -> bool:
@@ -318,6 +321,7 @@ class Settings:
             cache=CacheSettings.from_env(env),
             gc_freeze=env_bool(env, "GATEWAY_GC_FREEZE", True),
             gc_gen0_threshold=env_int(env, "GATEWAY_GC_GEN0_THRESHOLD", 50_000),
+            http_protocol=_http_protocol(env),
         )
         settings.check_production()
         return settings
@@ -353,3 +357,13 @@ def _forwarded_header(value: str) -> str:
 def _trusted_proxies(cidrs: tuple[str, ...]) -> tuple[str, ...]:
     parse_networks(cidrs)  # ValueError naming TRUSTED_PROXIES and the bad entry
     return cidrs
+
+
+HTTP_PROTOCOLS = ("gateway", "uvicorn")
+
+
+def _http_protocol(env: Mapping[str, str]) -> str:
+    value = (env.get("GATEWAY_HTTP") or "gateway").strip().lower()
+    if value not in HTTP_PROTOCOLS:
+        raise ValueError(f"GATEWAY_HTTP must be one of {', '.join(HTTP_PROTOCOLS)}, not {value!r}")
+    return value

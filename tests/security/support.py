@@ -15,6 +15,7 @@ import uvicorn
 from gateway.auth import make_dev_token
 from gateway.composition import SubgraphSource, compose
 from gateway.config import DEFAULT_JWT_SECRET
+from gateway.http1 import IMPORT_STRING as GATEWAY_HTTP
 from tests.gateway.core.harness import RunningServer, gateway_app, subgraph_app
 
 STORE_SDL = """
@@ -75,7 +76,8 @@ class GatewayServer(RunningServer):
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)
-        config = uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False, proxy_headers=False)
+        config = uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False, proxy_headers=False,
+                                http=GATEWAY_HTTP)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

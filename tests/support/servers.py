@@ -30,12 +30,12 @@ async def wait_for(
 
 
 @asynccontextmanager
-async def serve_asgi(app: Any, port: int | None = None) -> AsyncIterator[str]:
-    """Run `app` with uvicorn (lifespan on) on 127.0.0.1; yields its base URL."""
+async def serve_asgi(app: Any, port: int | None = None, http: str = "auto") -> AsyncIterator[str]:
+    """Run `app` with uvicorn (lifespan on) on 127.0.0.1; yields its base URL. `http`: uvicorn's HTTP
+    protocol (the gateway's tests give the gateway's own, gateway.http1)."""
     port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", log_config=None)
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           log_config=None, http=http))
     task = asyncio.create_task(server.serve())
 
     async def started() -> bool:

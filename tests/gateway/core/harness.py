@@ -16,6 +16,7 @@ import uvicorn
 from graphql import GraphQLSchema, ObjectTypeDefinitionNode, build_schema, graphql, parse
 
 from gateway.config import Settings
+from gateway.http1 import IMPORT_STRING as GATEWAY_HTTP
 from gateway.server import create_app
 from tests.support.asgi import read_body
 
@@ -27,7 +28,8 @@ class RunningServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False)
+        # the gateway's own HTTP/1.1 protocol, as `python -m gateway serve` runs it (gateway.http1)
+        config = uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False, http=GATEWAY_HTTP)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

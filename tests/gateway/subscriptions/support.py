@@ -18,6 +18,7 @@ from websockets.typing import Subprotocol
 
 from gateway.composition import SubgraphSource, compose
 from gateway.config import OperationLimits, Settings
+from gateway.http1 import IMPORT_STRING as GATEWAY_HTTP
 from gateway.metrics import with_metrics
 from gateway.server import create_app
 from gateway.subscriptions import (
@@ -142,7 +143,7 @@ async def fake_gateway(**settings: Any) -> AsyncIterator[tuple[str, FakeExecutor
     """The real-time layer over a :class:`FakeExecutor`; yields (ws base URL, executor, realtime)."""
     executor = FakeExecutor()
     realtime = Realtime(executor, SubscriptionSettings(**settings))
-    async with serve_asgi(RealtimeMiddleware(_not_found, realtime)) as base:
+    async with serve_asgi(RealtimeMiddleware(_not_found, realtime), http=GATEWAY_HTTP) as base:
         yield base.replace("http://", "ws://") + "/graphql", executor, realtime
 
 
@@ -184,7 +185,7 @@ class Stack:
         return sum(len(entry.subscribers) for entry in self.hub._entries.values())
 
     async def start_subgraph(self, name: str, app: ConnectionCounter, port: int | None = None) -> None:
-        server = serve_asgi(app, port)
+        server = serve_asgi(app, port, http=GATEWAY_HTTP)
         base = await server.__aenter__()
         self.servers[name] = server
         self.counters[name] = app
@@ -231,7 +232,7 @@ async def federated_stack(
         sdls = [SubgraphSource(n, stack.subgraph_urls[n], subgraph_sdl(s)) for n, s in SCHEMAS.items()]
         stack.app = gateway_app(compose(sdls), SubscriptionSettings(**settings), limits, **(gateway_settings or {}))
         served = with_metrics(stack.app, production=False) if metrics else stack.app
-        async with serve_asgi(served) as base_url:
+        async with serve_asgi(served, http=GATEWAY_HTTP) as base_url:
             stack.base_url = base_url
             yield stack
     finally:

@@ -1,7 +1,9 @@
-"""One `transport.write` per response (gateway.http_protocol): a head with a Content-Length goes out
-with its body; a streaming (chunked) head goes out at once and its parts as they come; HEAD, 204 and
-304 responses, keep-alive and `100 Continue` are as before. In process against a fake transport, then
-a real gateway process (two workers: the protocol is given by import string) over a raw socket."""
+"""The gateway's HTTP/1.1 protocol (gateway.http1): one `transport.write` per small response (a head
+with a Content-Length goes out with its body; a streaming head at once, its parts as they come), HEAD,
+204 and 304, keep-alive, pipelining, `100 Continue`, request bodies read as the application takes
+them, and the guards (a head's size, the idle and head timeouts, malformed requests, bad heads from
+the application). In process against a fake transport, then a real gateway process (two workers: the
+protocol is given by import string) over raw sockets and a WebSocket."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from gateway.http_protocol import IMPORT_STRING, OneWriteHttpToolsProtocol
+from gateway.http1 import IMPORT_STRING, UVICORN_HTTPTOOLS
+from gateway.http1.connection import BODY_HIGH_WATER, MAX_HEAD_BYTES, HttpConnection
 
 from . import shop
 from .harness import RunningServer
@@ -34,12 +37,16 @@ class FakeTransport:
     def __init__(self) -> None:
         self.writes: list[bytes] = []
         self.closed = False
+        self.paused = False
+        self.protocol: Any = None
 
     def write(self, data: bytes) -> None:
         assert not self.closed, "write after close"
         self.writes.append(bytes(data))
 
     def close(self) -> None:
+        if not self.closed and self.protocol is not None:  # as a real transport does, soon after
+            asyncio.get_running_loop().call_soon(self.protocol.connection_lost, None)
         self.closed = True
 
     def is_closing(self) -> bool:
@@ -48,22 +55,28 @@ class FakeTransport:
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
 
-    def pause_reading(self) -> None: ...
+    def pause_reading(self) -> None:
+        self.paused = True
 
-    def resume_reading(self) -> None: ...
+    def resume_reading(self) -> None:
+        self.paused = False
+
+    def set_protocol(self, protocol: Any) -> None:
+        self.protocol = protocol
 
 
 class Connection:
     """The protocol on a fake transport, in this test's own event loop."""
 
-    def __init__(self, app: App, loop: asyncio.AbstractEventLoop) -> None:
-        config = Config(app, http=IMPORT_STRING, lifespan="off", log_config=None, access_log=False)
+    def __init__(self, app: App, loop: asyncio.AbstractEventLoop, **options: Any) -> None:
+        config = Config(app, http=IMPORT_STRING, lifespan="off", log_config=None, access_log=False, **options)
         config.load()
-        assert config.http_protocol_class is OneWriteHttpToolsProtocol
+        assert config.http_protocol_class is HttpConnection
         self.loop = loop
         self.state = ServerState()
         self.transport = FakeTransport()
-        self.protocol = OneWriteHttpToolsProtocol(config, self.state, {}, loop)
+        self.protocol = HttpConnection(config, self.state, {}, loop)
+        self.transport.protocol = self.protocol
         self.protocol.connection_made(self.transport)  # type: ignore[arg-type]
 
     async def settle(self) -> None:
@@ -258,6 +271,253 @@ def test_an_app_failing_before_its_response_answers_500_in_one_write() -> None:
     run(main())
 
 
+async def until(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.01)
+
+
+def body_length() -> App:
+    """Reads the whole body, message by message, and answers with what it got."""
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        parts: list[bytes] = []
+        while True:
+            message = await receive()
+            parts.append(message["body"])
+            if not message["more_body"]:
+                break
+        body = b"".join(parts)
+        await answer(send, 200, b"%d:%b" % (len(body), body[:16]))
+    return app
+
+
+def test_a_body_past_the_high_water_mark_pauses_reading_until_the_app_takes_it() -> None:
+    async def main() -> None:
+        conn = Connection(body_length(), asyncio.get_running_loop())
+        size = BODY_HIGH_WATER + 10
+        conn.protocol.data_received(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % size)
+        conn.protocol.data_received(b"a" * size)  # before the app's task has run
+        assert conn.transport.paused
+        await conn.settle()
+        (write,) = conn.transport.writes
+        assert write.endswith(b"\r\n\r\n%d:aaaaaaaaaaaaaaaa" % size) and not conn.transport.paused
+    run(main())
+
+
+def test_a_chunked_request_body_reaches_the_app_whole_and_in_order() -> None:
+    async def main() -> None:
+        conn = Connection(body_length(), asyncio.get_running_loop())
+        (write,) = await conn.request(b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+                                      b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        assert write.endswith(b"\r\n\r\n11:hello world")
+    run(main())
+
+
+def test_a_request_head_over_the_limit_gets_431_and_the_connection_closes() -> None:
+    async def main() -> None:
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        (write,) = await conn.request(b"GET / HTTP/1.1\r\nx-big: %b\r\n\r\n" % (b"a" * (MAX_HEAD_BYTES + 1)))
+        assert write.startswith(b"HTTP/1.1 431") and conn.transport.closed
+        # one header that never ends, fed in pieces: cut off, not buffered without bound
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        conn.protocol.data_received(b"GET / HTTP/1.1\r\nx-endless: ")
+        for _ in range(4 * MAX_HEAD_BYTES // 8192):
+            if conn.transport.closed:
+                break
+            conn.protocol.data_received(b"a" * 8192)
+        assert conn.transport.closed and conn.transport.writes[0].startswith(b"HTTP/1.1 431")
+    run(main())
+
+
+@pytest.mark.parametrize("raw", [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\ncontent-length: x\r\n\r\n",
+                                 b"GET /\xff HTTP/1.1\r\n\r\n"])
+def test_a_malformed_request_gets_400_and_the_connection_closes(raw: bytes) -> None:
+    async def main() -> None:
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        (write,) = await conn.request(raw)
+        assert write.startswith(b"HTTP/1.1 400 Bad Request") and conn.transport.closed
+        assert not conn.state.tasks
+    run(main())
+
+
+def test_an_idle_connection_and_a_head_that_never_completes_close_after_the_keep_alive_time() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        conn = Connection(plain(200, b"ok"), loop, timeout_keep_alive=0.3)
+        await conn.request(GET)
+        answered = loop.time()
+        await until(lambda: conn.transport.closed, "the idle connection stays open")
+        assert loop.time() - answered >= 0.25
+        trickled = Connection(plain(200, b"ok"), loop, timeout_keep_alive=0.3)
+        trickled.protocol.data_received(b"GET / HTTP/1.1\r\nhost: x\r\nx-slow: ")  # and nothing more
+        await until(lambda: trickled.transport.closed, "the incomplete head holds the connection")
+        assert trickled.transport.writes == []
+    run(main())
+
+
+def test_a_response_slower_than_the_keep_alive_time_is_not_cut_off() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def slow(scope: Scope, receive: Any, send: Any) -> None:
+            await asyncio.sleep(0.5)  # the app's own slowness: longer than the keep-alive time below
+            await answer(send, 200, b"late")
+
+        conn = Connection(slow, loop, timeout_keep_alive=0.2)
+        (write,) = await conn.request(GET)
+        assert write.endswith(b"\r\n\r\nlate") and not conn.transport.closed
+    run(main())
+
+
+def test_a_receive_waiting_when_the_client_goes_away_returns_http_disconnect() -> None:
+    async def main() -> None:
+        seen: list[str] = []
+
+        async def waits(scope: Scope, receive: Any, send: Any) -> None:
+            await receive()  # the (empty) body
+            seen.append((await receive())["type"])  # then: until the client leaves
+
+        conn = Connection(waits, asyncio.get_running_loop())
+        conn.protocol.data_received(GET)
+        await until(lambda: bool(conn.state.tasks), "the app did not start")
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert seen == []
+        conn.protocol.connection_lost(None)
+        await conn.settle()
+        assert seen == ["http.disconnect"] and conn.transport.writes == []
+    run(main())
+
+
+def test_a_request_followed_by_eof_is_answered_then_the_connection_closes() -> None:
+    async def main() -> None:
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        conn.protocol.data_received(GET)
+        assert conn.protocol.eof_received() is True  # half-closed: keep the transport for the answer
+        await conn.settle()
+        (write,) = conn.transport.writes
+        assert write.endswith(b"\r\n\r\nok") and b"connection: close" in write and conn.transport.closed
+        idle = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        assert idle.protocol.eof_received() is None  # nothing to answer: the transport closes
+    run(main())
+
+
+def test_eof_during_a_streaming_response_is_the_client_leaving() -> None:
+    """A client that closes an SSE stream sends its FIN: the stream ends, the app sees a disconnect."""
+    async def main() -> None:
+        seen: list[str] = []
+
+        async def stream(scope: Scope, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/event-stream")]})
+            await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+            await receive()
+            seen.append((await receive())["type"])
+
+        conn = Connection(stream, asyncio.get_running_loop())
+        conn.protocol.data_received(GET)
+        await until(lambda: len(conn.transport.writes) == 2, "the stream did not start")
+        assert conn.protocol.eof_received() is None  # the transport closes (connection_lost follows)
+        conn.transport.close()
+        await conn.settle()
+        assert seen == ["http.disconnect"]
+    run(main())
+
+
+def test_http_1_0_is_answered_and_closed() -> None:
+    async def main() -> None:
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        (write,) = await conn.request(b"GET / HTTP/1.0\r\n\r\n")
+        assert write.startswith(b"HTTP/1.1 200 OK") and b"connection: close" in write and conn.transport.closed
+    run(main())
+
+
+@pytest.mark.parametrize("header", [(b"x-evil", b"a\r\nset-cookie: stolen=1"), (b"bad name", b"v"),
+                                    (b"x-nul", b"a\x00b")])
+def test_a_head_with_a_bad_header_from_the_app_is_never_sent(header: tuple[bytes, bytes]) -> None:
+    async def injecting(scope: Scope, receive: Any, send: Any) -> None:
+        await answer(send, 200, b"ok", [header, (b"content-length", b"2")])
+
+    async def main() -> None:
+        conn = Connection(injecting, asyncio.get_running_loop())
+        (write,) = await conn.request(GET)
+        assert write.startswith(b"HTTP/1.1 500") and b"stolen" not in write and conn.transport.closed
+    run(main())
+
+
+def test_a_body_longer_than_its_content_length_is_never_sent() -> None:
+    async def too_long(scope: Scope, receive: Any, send: Any) -> None:
+        await answer(send, 200, b"abcdef", [(b"content-length", b"2")])
+
+    async def main() -> None:
+        conn = Connection(too_long, asyncio.get_running_loop())
+        writes = await conn.request(GET)
+        assert b"abcdef" not in b"".join(writes) and conn.transport.closed
+    run(main())
+
+
+def test_an_upgrade_it_does_not_speak_is_answered_as_http_then_the_connection_closes() -> None:
+    async def main() -> None:
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        (write,) = await conn.request(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: h2c\r\n\r\n")
+        assert write.startswith(b"HTTP/1.1 200 OK") and write.endswith(b"\r\n\r\nok") and conn.transport.closed
+    run(main())
+
+
+def test_shutdown_lets_the_response_in_progress_finish_then_closes() -> None:
+    async def main() -> None:
+        release = asyncio.Event()
+
+        async def held(scope: Scope, receive: Any, send: Any) -> None:
+            await release.wait()
+            await answer(send, 200, b"done")
+
+        conn = Connection(held, asyncio.get_running_loop())
+        conn.protocol.data_received(GET)
+        await until(lambda: bool(conn.state.tasks), "the app did not start")
+        conn.protocol.shutdown()
+        assert not conn.transport.closed
+        release.set()
+        await conn.settle()
+        (write,) = conn.transport.writes
+        assert write.endswith(b"\r\n\r\ndone") and b"connection: close" in write and conn.transport.closed
+        idle = Connection(held, asyncio.get_running_loop())
+        idle.protocol.shutdown()
+        assert idle.transport.closed
+    run(main())
+
+
+def test_past_the_concurrency_limit_a_request_gets_503() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        (write,) = await Connection(plain(200, b"ok"), loop, limit_concurrency=2).request(GET)
+        assert write.startswith(b"HTTP/1.1 200")
+        (write,) = await Connection(plain(200, b"ok"), loop, limit_concurrency=1).request(GET)
+        assert write.startswith(b"HTTP/1.1 503") and b"connection: close" in write
+    run(main())
+
+
+def test_the_scope_carries_the_decoded_path_the_raw_path_and_the_query() -> None:
+    async def main() -> None:
+        scopes: list[Scope] = []
+
+        async def records(scope: Scope, receive: Any, send: Any) -> None:
+            scopes.append(scope)
+            await answer(send, 200, b"")
+
+        conn = Connection(records, asyncio.get_running_loop(), root_path="/api")
+        await conn.request(b"GET /a%20b/c?x=1&y=%20 HTTP/1.1\r\nHost: x\r\nX-Mixed-Case: V\r\n\r\n")
+        await conn.request(b"GET http://x HTTP/1.1\r\nhost: x\r\n\r\n")  # absolute form, no path
+        first, second = scopes
+        assert (first["path"], first["raw_path"], first["query_string"]) == ("/api/a b/c", b"/api/a%20b/c",
+                                                                             b"x=1&y=%20")
+        assert first["method"] == "GET" and first["http_version"] == "1.1" and first["root_path"] == "/api"
+        assert (b"x-mixed-case", b"V") in first["headers"] and first["client"] == ("127.0.0.1", 50000)
+        assert second["path"] == "/api/" and second["query_string"] == b""
+    run(main())
+
+
 # --- a real gateway process ------------------------------------------------------------------------
 
 
@@ -331,7 +591,7 @@ def one_read(sock: socket.socket) -> tuple[bytes, bytes]:
     return head, body
 
 
-def test_the_options_give_uvicorn_the_one_write_protocol() -> None:
+def test_the_options_give_uvicorn_the_gateway_protocol_or_on_request_its_own() -> None:
     from gateway.__main__ import _uvicorn_options, build_parser
     from gateway.config import Settings
 
@@ -340,7 +600,10 @@ def test_the_options_give_uvicorn_the_one_write_protocol() -> None:
     assert options["http"] == IMPORT_STRING  # a string: a spawned worker imports it again
     config = Config(plain(200, b""), **options)
     config.load()
-    assert config.http_protocol_class is OneWriteHttpToolsProtocol
+    assert config.http_protocol_class is HttpConnection
+    assert _uvicorn_options(args, Settings.from_env({"GATEWAY_HTTP": "uvicorn"}))["http"] == UVICORN_HTTPTOOLS
+    with pytest.raises(ValueError, match="GATEWAY_HTTP"):
+        Settings.from_env({"GATEWAY_HTTP": "h2"})
 
 
 def test_the_gateway_answers_on_a_kept_alive_connection(gateway: str) -> None:
@@ -369,3 +632,36 @@ def test_the_gateway_answers_on_a_kept_alive_connection(gateway: str) -> None:
         sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")  # still usable after the HEAD
         head, body = read_response(sock)
         assert orjson.loads(body) == {"status": "ok"}
+
+
+def test_pipelined_posts_on_one_connection_are_answered_in_order(gateway: str) -> None:
+    port = int(gateway.rsplit(":", 1)[1])
+    requests = b""
+    for field in ("id", "name", "id"):
+        query = orjson.dumps({"query": f"{{ me {{ {field} }} }}"})
+        requests += (b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n%s" % (len(query), query))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(requests)  # all three at once
+        data = b""
+        deadline = time.monotonic() + 10
+        while data.count(b"HTTP/1.1 200") < 3 or not data.rstrip().endswith(b"}}}"):
+            assert time.monotonic() < deadline, data
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+    bodies = [part.split(b"\r\n\r\n", 1)[1] for part in data.split(b"HTTP/1.1 ")[1:]]
+    answers = [orjson.loads(body)["data"]["me"] for body in bodies]
+    assert [sorted(answer) for answer in answers] == [["id"], ["name"], ["id"]]
+
+
+def test_a_websocket_upgrade_is_handed_to_uvicorns_websocket_protocol(gateway: str) -> None:
+    from websockets.sync.client import connect
+
+    url = gateway.replace("http://", "ws://") + "/graphql"
+    with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:  # type: ignore[list-item]
+        ws.send(orjson.dumps({"type": "connection_init"}).decode())
+        assert orjson.loads(ws.recv(timeout=10)) == {"type": "connection_ack"}
+        ws.send(orjson.dumps({"type": "ping"}).decode())
+        assert orjson.loads(ws.recv(timeout=10))["type"] == "pong"
+
