@@ -30,7 +30,7 @@ from .cache.local import LocalResponses
 from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
-from .execution.incremental import DeferredDelivery
+from .execution.incremental import DeferredDelivery, incremental_payloads
 from .execution.shaping import shape_response
 from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
@@ -355,7 +355,7 @@ class Gateway:
         extensions = self._extensions(prepared, variables, plan, include_plan, include_cost)
         if extensions:
             first["extensions"] = extensions
-        return _incremental_payloads(first, delivery)
+        return incremental_payloads(first, delivery)
 
     def _extensions(
         self,
@@ -427,15 +427,6 @@ class Gateway:
                 merge_into(run.data, result.data)
             for error in result.errors or ():
                 run.errors.append(dict(error.formatted))
-
-
-async def _incremental_payloads(
-    first: dict[str, Any], delivery: DeferredDelivery
-) -> AsyncGenerator[dict[str, Any], None]:
-    yield first
-    if first["hasNext"]:
-        async for payload in delivery.payloads():
-            yield payload
 
 
 def plan_subgraphs(plan: QueryPlan) -> tuple[str, ...]:

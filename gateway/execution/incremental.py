@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -174,3 +174,15 @@ def _deep_merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:
                     current[index] = item
         elif current is None:
             target[key] = value
+
+
+async def incremental_payloads(
+    first: dict[str, Any], delivery: DeferredDelivery
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The primary payload, then the deferred ones as they are consumed (here, not in gateway.runtime:
+    mypyc compiles no async generator, and runtime is compiled)."""
+    yield first
+    if first["hasNext"]:
+        async for payload in delivery.payloads():
+            yield payload
+
