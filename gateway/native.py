@@ -28,7 +28,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = PACKAGE_DIR / "_native.json"
 
 # Not compiled: execution/incremental.py (async generators, which mypyc lacks), and the real-time
-# layer (a test subclasses `Realtime`).
+# endpoints (a test subclasses `Realtime`); the middleware in front of every request is.
 # The request path's pure computation: planning (cached per operation, but cold operations and
 # @defer/@skip variants plan at request time), plan execution, merging and response shaping.
 COMPILED: tuple[str, ...] = (
@@ -42,6 +42,7 @@ COMPILED: tuple[str, ...] = (
     "gateway.metrics",
     "gateway.request",
     "gateway.runtime",
+    "gateway.subscriptions.mount",
     "gateway.server",
     "gateway.execution.context",
     "gateway.execution.dedup",
