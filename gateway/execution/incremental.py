@@ -185,4 +185,3 @@ async def incremental_payloads(
     if first["hasNext"]:
         async for payload in delivery.payloads():
             yield payload
-

@@ -8,7 +8,8 @@ core planner and executor. Start from :class:`Realtime` and :class:`RealtimeMidd
 
 from .executor import EventStream, ExecutionResult, OperationError, OperationExecutor
 from .hub import SubscriptionHub
-from .realtime import Realtime, RealtimeMiddleware, with_realtime
+from .mount import RealtimeMiddleware
+from .realtime import Realtime, with_realtime
 from .request import ClientContext, GraphQLRequest
 from .settings import SubscriptionSettings
 
