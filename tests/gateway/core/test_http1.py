@@ -8,6 +8,7 @@ protocol is given by import string) over raw sockets and a WebSocket."""
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import subprocess
 import sys
@@ -518,6 +519,42 @@ def test_the_scope_carries_the_decoded_path_the_raw_path_and_the_query() -> None
     run(main())
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_requests_split_anywhere_across_reads_are_answered_whole_and_in_order(seed: int) -> None:
+    """However the bytes of pipelined requests (heads, chunked and sized bodies) are cut into reads,
+    each request reaches the app whole and the answers come back in order."""
+    rng = random.Random(seed)
+    stream = b""
+    expected: list[bytes] = []
+    for index in range(6):
+        body = bytes(rng.randrange(97, 123) for _ in range(rng.randrange(0, 300)))
+        if rng.random() < 0.5:
+            framing = b"content-length: %d\r\n\r\n%b" % (len(body), body)
+        else:
+            cut = len(body) // 2
+            framing = b"transfer-encoding: chunked\r\n\r\n"
+            for part in (body[:cut], body[cut:]):
+                if part:
+                    framing += b"%x\r\n%b\r\n" % (len(part), part)
+            framing += b"0\r\n\r\n"
+        stream += b"POST /r%d HTTP/1.1\r\nhost: x\r\nx-pad: %b\r\n%b" % (index, b"p" * rng.randrange(0, 200), framing)
+        expected.append(b"%d:%b" % (len(body), body[:16]))
+
+    async def main() -> None:
+        conn = Connection(body_length(), asyncio.get_running_loop())
+        position = 0
+        while position < len(stream):
+            step = rng.randrange(1, 64)
+            conn.protocol.data_received(stream[position:position + step])
+            position += step
+            await asyncio.sleep(0)  # the app runs between reads, as it would on a socket
+        await until(lambda: len(conn.transport.writes) == len(expected), "not every request was answered")
+        await conn.settle()
+        assert [write.split(b"\r\n\r\n", 1)[1] for write in conn.transport.writes] == expected
+        assert not conn.transport.closed
+    run(main())
+
+
 # --- a real gateway process ------------------------------------------------------------------------
 
 
@@ -664,4 +701,21 @@ def test_a_websocket_upgrade_is_handed_to_uvicorns_websocket_protocol(gateway: s
         assert orjson.loads(ws.recv(timeout=10)) == {"type": "connection_ack"}
         ws.send(orjson.dumps({"type": "ping"}).decode())
         assert orjson.loads(ws.recv(timeout=10))["type"] == "pong"
+
+
+def test_a_body_over_the_limit_gets_413_and_the_connection_still_serves(gateway: str) -> None:
+    """The gateway answers 413 from the Content-Length without reading the body; the protocol then
+    reads the rest past it, so the next request on the connection is answered."""
+    port = int(gateway.rsplit(":", 1)[1])
+    size = 3_000_000  # over GATEWAY_MAX_REQUEST_BYTES (2,000,000)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n" % size)
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 413")
+        assert orjson.loads(body)["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+        sock.sendall(b"x" * size)  # the body the client had already committed to
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200") and orjson.loads(body) == {"status": "ok"}
 
