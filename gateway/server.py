@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from collections.abc import Awaitable, Callable, MutableMapping
+from random import getrandbits
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -248,7 +248,9 @@ def _request_id(scope: Scope) -> str:
             if text.isprintable() and text.strip():
                 return text
             break
-    return os.urandom(16).hex()  # 32 hex digits like uuid4().hex, without building a UUID (4.4 -> 0.8 us)
+    # 32 hex digits like uuid4().hex, without a UUID (4.4 us) or os.urandom's getrandom syscall (2% of
+    # W3's CPU): an id correlates lines, it guards nothing; `random` reseeds itself in a forked child
+    return f"{getrandbits(128):032x}"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
