@@ -52,11 +52,12 @@ class MemoryTransport:
 
     async def post_with_hint(
         self, service: str, body: bytes, headers: Mapping[str, str], **options: Any
-    ) -> tuple[dict[str, Any], str | None]:
+    ) -> tuple[dict[str, Any], str | None, str | None]:
         if service == "products":
-            return dict(orjson.loads(self.root)), None
+            return dict(orjson.loads(self.root)), None, None
         reps = orjson.loads(body)["variables"]["representations"]
-        return dict(orjson.loads(orjson.dumps({"data": {"_entities": [self.reviews[r["upc"]] for r in reps]}}))), None
+        entities = orjson.dumps({"data": {"_entities": [self.reviews[r["upc"]] for r in reps]}})
+        return dict(orjson.loads(entities)), None, None
 
 
 def per_operation(batch: Callable[[int], Any], size: int = 20) -> float:

@@ -6,7 +6,13 @@ A request is a JSON list of items:
   variant of one entity (any selection, any user), and the subgraph's cached root queries;
 - `{"kind": "type", "subgraph": "products", "type": "Product"}`: every entity of the type, and the
   subgraph's root queries;
+- `{"kind": "tag", "subgraph": "products", "tag": "product:1"}`: every cached root query and whole
+  response whose subgraph response carried the tag (`Cache-Tag`, :mod:`.tags`), and the subgraph's
+  untagged ones;
 - `{"kind": "subgraph", "subgraph": "products"}`: everything cached from the subgraph.
+
+An `entity` invalidation leaves tagged entries alone: a subgraph that tags its responses sends the
+tags of what changed.
 
 In a subgraph's response `subgraph` may be left out: it is the subgraph that answered.
 """
@@ -16,7 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("entity", "type", "subgraph")
+from .tags import MAX_TAG_LENGTH, tagged, untagged, whole
+
+KINDS = ("entity", "type", "tag", "subgraph")
 MAX_ITEMS = 1000
 
 
@@ -30,6 +38,16 @@ class Invalidation:
     subgraph: str
     type: str | None = None
     key: dict[str, Any] | None = None
+    tag: str | None = None
+
+    def dependencies(self) -> tuple[str, ...]:
+        """The dependencies (:mod:`.tags`) this invalidation bumps."""
+        if self.kind == "entity":
+            return (untagged(self.subgraph),)
+        if self.kind == "tag":
+            assert self.tag is not None
+            return (untagged(self.subgraph), tagged(self.subgraph, self.tag))
+        return (untagged(self.subgraph), whole(self.subgraph))
 
 
 def parse_invalidations(raw: Any, default_subgraph: str | None = None) -> list[Invalidation]:
@@ -55,6 +73,11 @@ def _item(item: Any, index: int, default_subgraph: str | None) -> Invalidation:
         raise InvalidationError(f"{where}: subgraph must be a subgraph name")
     if kind == "subgraph":
         return Invalidation("subgraph", subgraph)
+    if kind == "tag":
+        tag = item.get("tag")
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TAG_LENGTH or "," in tag:
+            raise InvalidationError(f"{where}: tag must be a tag of 1-{MAX_TAG_LENGTH} characters without a comma")
+        return Invalidation("tag", subgraph, tag=tag.strip())
     type_name = item.get("type")
     if not isinstance(type_name, str) or not type_name:
         raise InvalidationError(f"{where}: type must be a type name")

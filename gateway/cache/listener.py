@@ -1,10 +1,10 @@
 """Keeps the in-process tier (:mod:`.local`) fresh: a subscription to the invalidations channel.
 
-Each message names the subgraphs an invalidation touched (a JSON list). The tier is live only while
-the subscription is known to work: the listener pings Redis every `HEARTBEAT_SECONDS` when the channel
-is quiet, and a connection that gives no answer for `DEAD_AFTER_SECONDS` (or fails) clears and bypasses
-the tier until a new subscription is confirmed. So a Redis that hangs leaves local entries in service
-for at most that long, and one that is down leaves none.
+Each message names the dependencies an invalidation bumped (a JSON list, :mod:`.tags`). The tier is
+live only while the subscription is known to work: the listener pings Redis every `HEARTBEAT_SECONDS`
+when the channel is quiet, and a connection that gives no answer for `DEAD_AFTER_SECONDS` (or fails)
+clears and bypasses the tier until a new subscription is confirmed. So a Redis that hangs leaves local
+entries in service for at most that long, and one that is down leaves none.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def invalidations_channel(prefix: str) -> str:
 
 
 def parse_message(data: Any) -> list[str] | None:
-    """The subgraph names of one message; None when it is not a list of names (then every entry goes)."""
+    """The dependencies one message names; None when it is not a list of names (then every entry goes)."""
     try:
         names = orjson.loads(data)
     except (orjson.JSONDecodeError, TypeError):

@@ -2,10 +2,11 @@
 
 Redis (:mod:`.store`) stays the truth every gateway instance shares. Each instance also keeps the
 responses it served recently in memory, kept fresh through Redis pub/sub: the transaction that applies
-an invalidation publishes the subgraphs it touched on `<prefix>invalidated`, and every instance's
-listener (:mod:`.listener`) bumps its local epoch of each. An entry is stamped with the epochs of the
-subgraphs its plan fetches from, taken *before* its shared lookup or fetch starts, and counts only while
-they are unchanged, so a fetch that raced an invalidation is never served from here afterwards.
+an invalidation publishes the dependencies it bumped (:mod:`.tags`: subgraphs, their tags) on
+`<prefix>invalidated`, and every instance's listener (:mod:`.listener`) bumps its local epoch of each.
+An entry is stamped with the epochs of its dependencies, taken *before* its shared lookup or fetch
+starts, and counts only while they are unchanged, so a fetch that raced an invalidation is never
+served from here afterwards.
 
 The tier serves only while the listener is subscribed. Pub/sub does not queue messages for a
 disconnected client, so on a disconnect the tier is cleared and bypassed; a new session (a new stamp)
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 Stamp = tuple[int, ...]
+# Epochs of this many dependencies (tags accumulate): past it the tier starts a new session
+MAX_EPOCHS = 100_000
 
 
 class LocalHit(NamedTuple):
@@ -54,12 +57,12 @@ class LocalResponses:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def stamp(self, subgraphs: Sequence[str]) -> Stamp | None:
-        """The current stamp of a response fetched from `subgraphs`; None while the tier is not live."""
+    def stamp(self, dependencies: Sequence[str]) -> Stamp | None:
+        """The current stamp of a response with `dependencies`; None while the tier is not live."""
         if not self.live:
             return None
         epochs = self._epochs
-        return (self._session, *[epochs.get(name, 0) for name in subgraphs])
+        return (self._session, *[epochs.get(name, 0) for name in dependencies])
 
     def get(self, digest: str, scopes: Sequence[bytes], stamp: Stamp) -> LocalHit | None:
         """The first live entry among `scopes` whose stamp is `stamp` (None: a miss)."""
@@ -78,10 +81,10 @@ class LocalResponses:
         return None
 
     def put(self, digest: str, scope: bytes, body: bytes, expires_ms: int, stamp: Stamp,
-            subgraphs: Sequence[str]) -> None:
-        """Keep `body`, fetched under `stamp`, unless an invalidation of `subgraphs` came since."""
+            dependencies: Sequence[str]) -> None:
+        """Keep `body`, fetched under `stamp`, unless one of its `dependencies` was invalidated since."""
         size = len(body) + len(digest) + 64
-        if size > self.max_bytes or stamp != self.stamp(subgraphs) or expires_ms <= int(time.time() * 1000):
+        if size > self.max_bytes or stamp != self.stamp(dependencies) or expires_ms <= int(time.time() * 1000):
             return
         key = (digest, scope)
         old = self._entries.pop(key, None)
@@ -93,11 +96,14 @@ class LocalResponses:
             oldest, entry = next(iter(self._entries.items()))
             self._drop(oldest, entry)
 
-    def bump(self, subgraphs: Iterable[str]) -> None:
-        """An invalidation touched `subgraphs`: every entry fetched from one of them is void."""
+    def bump(self, dependencies: Iterable[str]) -> None:
+        """An invalidation bumped `dependencies`: every entry with one of them is void."""
         epochs = self._epochs
-        for name in subgraphs:
+        for name in dependencies:
             epochs[name] = epochs.get(name, 0) + 1
+        if len(epochs) > MAX_EPOCHS:  # a new session voids every stamp taken before: epochs may restart
+            epochs.clear()
+            self.reset(live=self.live)
 
     def reset(self, *, live: bool) -> None:
         """Drop everything and start a new session (stamps of the old one never match again)."""

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -22,6 +22,7 @@ from .. import metrics
 from .hints import CacheHint
 from .local import Stamp
 from .store import CacheStore, Hit, entity_key
+from .tags import Dependencies, fetch_dependencies, merged, parse_cache_tags, untagged
 
 PUBLIC = b"p"
 
@@ -39,10 +40,18 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class Fetched(NamedTuple):
+    """A subgraph answer the cache may keep: its hint, and what it depends on."""
+
+    hint: CacheHint
+    dependencies: Dependencies
+
+
 @dataclass(slots=True)
 class RootLookup:
     digest: str
-    generation: int | None
+    dependencies: Dependencies  # what the lookup read
+    stamp: str | None  # to store a fresh entry under (None: don't)
     response: dict[str, Any] | None  # the cached `{"data": ...}` on a hit
 
 
@@ -57,14 +66,14 @@ class EntityLookup:
 @dataclass(slots=True)
 class ResponseLookup:
     digest: str
-    generations: str | None
+    stamp: str | None  # to store a fresh response under in Redis (None: don't)
     body: bytes | None  # the cached response on a hit
-    subgraphs: Sequence[str] = ()
-    stamp: Stamp | None = None  # the in-process tier's, taken before the shared lookup (None: not kept there)
+    dependencies: Dependencies = ()
+    local_stamp: Stamp | None = None  # the in-process tier's, taken before the shared lookup (None: not kept there)
 
 
 class RequestCache:
-    __slots__ = ("_private", "_scopes", "expires_ms", "private", "storable", "store")
+    __slots__ = ("_dependencies", "_private", "_scopes", "expires_ms", "private", "storable", "store")
 
     def __init__(self, store: CacheStore, subject: str | None) -> None:
         self.store = store
@@ -78,6 +87,7 @@ class RequestCache:
         self.storable = True
         self.expires_ms: int | None = None
         self.private = False
+        self._dependencies: set[str] = set()  # the whole response's, fetch by fetch
 
     def scope_for(self, hint: CacheHint | None) -> bytes | None:
         """Where an entry with `hint` is stored for this request (None: it is not stored)."""
@@ -85,12 +95,19 @@ class RequestCache:
             return None
         return self._private if hint.private else PUBLIC
 
-    def note_fetched(self, hint: CacheHint | None) -> None:
-        """A fetch answered by its subgraph with `hint` (None: no hint, or it failed)."""
-        if self.scope_for(hint) is None or hint is None:
+    def note_fetched(self, service: str, hint: CacheHint | None, cache_tag: str | None) -> Fetched | None:
+        """A fetch answered by `service` with `hint` and its `Cache-Tag` header; None: not to be kept."""
+        if hint is None or self.scope_for(hint) is None:
             self.storable = False
-            return
+            return None
+        dependencies = fetch_dependencies(service, parse_cache_tags(cache_tag))
+        self._dependencies.update(dependencies)
         self._part(_now_ms() + self.store.ttl(hint.max_age) * 1000, hint.private)
+        return Fetched(hint, dependencies)
+
+    def note_failed(self) -> None:
+        """A fetch failed: the whole response is not kept."""
+        self.storable = False
 
     def _hit(self, hit: Hit) -> None:
         self._part(hit.expires_ms, hit.field > 0)
@@ -112,48 +129,59 @@ class RequestCache:
             _operation_digest(document), (operation_name or "").encode(),
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
         )
+        dependencies = self.store.learnt.get("q:" + digest, tuple(untagged(name) for name in subgraphs))
         local = self.store.local
-        stamp = local.stamp(subgraphs) if local is not None else None
-        if stamp is not None and local is not None:
-            near = local.get(digest, self._scopes, stamp)
+        local_stamp = local.stamp(dependencies) if local is not None else None
+        if local_stamp is not None and local is not None:
+            near = local.get(digest, self._scopes, local_stamp)
             metrics.cache_lookup("response_local", 1 if near is not None else 0, 0 if near is not None else 1)
             if near is not None:
                 return ResponseLookup(digest, None, near.body)
-        hit, generations = await self.store.lookup_response(digest, subgraphs, self._scopes)
+        hit, stamp = await self.store.lookup_response(digest, dependencies, self._scopes)
         metrics.cache_lookup("response", 1 if hit is not None else 0, 0 if hit is not None else 1)
         if hit is None:
-            return ResponseLookup(digest, generations, None, subgraphs, stamp)
-        if stamp is not None and local is not None:
-            local.put(digest, self._scopes[hit.field], hit.body, hit.expires_ms, stamp, subgraphs)
-        return ResponseLookup(digest, generations, hit.body)
+            return ResponseLookup(digest, stamp, None, dependencies, local_stamp)
+        if local_stamp is not None and local is not None:
+            local.put(digest, self._scopes[hit.field], hit.body, hit.expires_ms, local_stamp, dependencies)
+        return ResponseLookup(digest, stamp, hit.body)
 
     async def response_store(self, lookup: ResponseLookup, body: bytes) -> None:
-        """Store the response when every part of it may be (and, if private, for a known user)."""
-        if not self.storable or self.expires_ms is None or lookup.generations is None:
+        """Store the response when every part of it may be (and, if private, for a known user), under
+        the dependencies its lookup read; what it turned out to depend on is learnt for the next one."""
+        if not self.storable or self.expires_ms is None or not lookup.digest:
             return
+        dependencies = merged(self._dependencies)
+        self.store.learnt.learn("q:" + lookup.digest, dependencies)
         scope = self._private if self.private else PUBLIC
-        if scope is None:
+        if scope is None or lookup.stamp is None or dependencies != lookup.dependencies:
             return
         local = self.store.local
-        if lookup.stamp is not None and local is not None:
-            local.put(lookup.digest, scope, body, self.expires_ms, lookup.stamp, lookup.subgraphs)
-        await self.store.store_response(lookup.digest, scope, body, self.expires_ms, lookup.generations)
+        if lookup.local_stamp is not None and local is not None:
+            local.put(lookup.digest, scope, body, self.expires_ms, lookup.local_stamp, dependencies)
+        await self.store.store_response(lookup.digest, scope, body, self.expires_ms, lookup.stamp)
 
     # --- root query fetches ------------------------------------------------------------
     async def root_lookup(self, service: str, operation: str, variables: Mapping[str, Any]) -> RootLookup:
         digest = _digest(_operation_digest(operation), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
-        hit, generation = await self.store.lookup_root(service, digest, self._scopes)
+        dependencies = self.store.learnt.get(f"r:{service}:{digest}", (untagged(service),))
+        hit, stamp = await self.store.lookup_root(service, digest, dependencies, self._scopes)
         response = _loads(hit.body) if hit is not None else None
         metrics.cache_lookup("root", 1 if response is not None else 0, 0 if response is not None else 1)
         if hit is not None and response is not None:
             self._hit(hit)
-        return RootLookup(digest, generation, {"data": response} if response is not None else None)
+            self._dependencies.update(dependencies)
+        return RootLookup(digest, dependencies, stamp, {"data": response} if response is not None else None)
 
-    async def root_store(self, service: str, lookup: RootLookup, data: bytes, hint: CacheHint | None) -> None:
-        scope = self.scope_for(hint)
-        if scope is None or lookup.generation is None or hint is None:
+    async def root_store(self, service: str, lookup: RootLookup, data: bytes, fetched: Fetched | None) -> None:
+        if fetched is None:
             return
-        await self.store.store_root(service, lookup.digest, scope, data, hint.max_age, lookup.generation)
+        scope = self.scope_for(fetched.hint)
+        if scope is None:
+            return
+        self.store.learnt.learn(f"r:{service}:{lookup.digest}", fetched.dependencies)
+        if lookup.stamp is None or fetched.dependencies != lookup.dependencies:
+            return
+        await self.store.store_root(service, lookup.digest, scope, data, fetched.hint.max_age, lookup.stamp)
 
     # --- entity fetches ----------------------------------------------------------------
     async def entity_lookup(
@@ -180,17 +208,21 @@ class RequestCache:
             found.append(entity)
         count = sum(1 for entity in found if entity is not None)
         metrics.cache_lookup("entity", count, len(found) - count)
+        if count:  # what a cached entity's response was tagged with is not kept: any invalidation of it
+            self._dependencies.add(untagged(service))
         return EntityLookup(keys, variants, found, started_ms)
 
     async def entity_store(
-        self, lookup: EntityLookup, fetched: Sequence[tuple[int, bytes]], hint: CacheHint | None
+        self, lookup: EntityLookup, entities: Sequence[tuple[int, bytes]], fetched: Fetched | None
     ) -> None:
         """Store (index in the lookup, entity JSON) pairs fetched after the lookup."""
-        scope = self.scope_for(hint)
-        if scope is None or hint is None or not fetched:
+        if fetched is None or not entities:
             return
-        entries = [(lookup.keys[i], lookup.variants[i] + b"|" + scope, body) for i, body in fetched]
-        await self.store.store_entities(entries, hint.max_age, lookup.started_ms)
+        scope = self.scope_for(fetched.hint)
+        if scope is None:
+            return
+        entries = [(lookup.keys[i], lookup.variants[i] + b"|" + scope, body) for i, body in entities]
+        await self.store.store_entities(entries, fetched.hint.max_age, lookup.started_ms)
 
 
 def _loads(body: bytes | None) -> Any:

@@ -4,13 +4,14 @@
   and scope), so one invalidation drops all of them. An entry is `<expires ms>:<fetch started ms>:<JSON>`;
   an invalidation leaves the field `#inv` (its time) in place, and an entry whose fetch started before
   it is ignored: a fetch that raced the invalidation cannot store stale data that is served later.
-- One hash per whole response, `<prefix>q:<digest>` (HTTP queries whose every fetch was cacheable),
-  an entry stamped with the generations of every subgraph the plan fetches from.
-- One hash per root query fetch, `<prefix>r:<subgraph>:<digest>`, a field per scope; an entry is
-  `<expires ms>:<generation>:<JSON>`. Any invalidation of a subgraph bumps its generation
-  (`<prefix>g:<subgraph>`), read in the same round trip as the entry: a root query may return any of
-  the subgraph's entities, so every one of them is dropped at once.
-- The transaction that applies an invalidation also publishes the subgraphs it touched on
+- One hash per root query fetch, `<prefix>r:<subgraph>:<digest>`, a field per scope, and one per whole
+  response, `<prefix>q:<digest>` (HTTP queries whose every fetch was cacheable). An entry is
+  `<expires ms>:<stamp>:<JSON>`, the stamp a digest of its dependencies (:mod:`.tags`: the subgraph,
+  or the subgraph's tags the response carried) and of their generations (`<prefix>g:<dependency>`),
+  read in the same round trip as the entry and before its fetch started. An invalidation sets the
+  generations it bumps to fresh random tokens (a lost key can never make an old entry match again);
+  tag generations expire once no entry can still depend on them.
+- The transaction that applies an invalidation also publishes the dependencies it bumped on
   `<prefix>invalidated`, for every instance's in-process tier (:mod:`.local`); this instance's own
   tier is bumped once Redis has applied it, before the invalidation is answered.
 
@@ -20,7 +21,9 @@ Redis failures never fail a request: the lookup misses, the store is skipped, th
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -32,6 +35,7 @@ from ..redis_client import Command, RedisClient
 from .invalidation import Invalidation
 from .listener import invalidations_channel
 from .local import LocalResponses
+from .tags import Dependencies, LearntDependencies
 
 log = logging.getLogger("gateway.cache")
 
@@ -59,6 +63,7 @@ class CacheStore:
         self.redis = RedisClient(redis_url, timeout_seconds)
         self.prefix = prefix
         self.local = local
+        self.learnt = LearntDependencies()  # per worker: what each fetch and response last depended on
         self.max_ttl = max_ttl_seconds
         self._down_until = 0.0
         self._down = False
@@ -118,60 +123,60 @@ class CacheStore:
             return
         metrics.cache_stored("entity", len(entries))
 
-    # --- root queries ------------------------------------------------------------------
+    # --- root queries and whole responses ----------------------------------------------
     def root_key(self, subgraph: str, digest: str) -> str:
         return f"{self.prefix}r:{subgraph}:{digest}"
 
-    def generation_key(self, subgraph: str) -> str:
-        return f"{self.prefix}g:{subgraph}"
+    def generation_key(self, dependency: str) -> str:
+        return f"{self.prefix}g:{dependency}"
 
-    async def lookup_root(self, subgraph: str, digest: str, fields: Sequence[bytes]) -> tuple[Hit | None, int | None]:
-        """(The live entry or None, the subgraph's generation to store a fresh one under; None: don't)."""
-        if not self._usable():
-            return None, None
-        try:
-            generation_raw, row = await self.redis.execute(
-                ("GET", self.generation_key(subgraph)), ("HMGET", self.root_key(subgraph, digest), *fields))
-        except Exception as exc:
-            self._failed("lookup", exc)
-            return None, None
-        self._recovered()
-        generation = int(generation_raw) if generation_raw else 0
-        return _first_live(row, _now_ms(), lambda stamp: int(stamp) == generation), generation
+    async def lookup_root(
+        self, subgraph: str, digest: str, dependencies: Dependencies, fields: Sequence[bytes]
+    ) -> tuple[Hit | None, str | None]:
+        """(The live entry or None, the stamp to store a fresh one under; None: don't store)."""
+        return await self._lookup_stamped(self.root_key(subgraph, digest), dependencies, fields)
 
     async def store_root(
-        self, subgraph: str, digest: str, field: bytes, body: bytes, max_age: int, generation: int
+        self, subgraph: str, digest: str, field: bytes, body: bytes, max_age: int, stamp: str
     ) -> None:
         if not self._usable():
             return
         expires_ms = _now_ms() + self.ttl(max_age) * 1000
-        await self._store_stamped(self.root_key(subgraph, digest), field, f"{expires_ms}:{generation}:", body, "root")
+        await self._store_stamped(self.root_key(subgraph, digest), field, f"{expires_ms}:{stamp}:", body, "root")
 
-    # --- whole responses ---------------------------------------------------------------
     async def lookup_response(
-        self, digest: str, subgraphs: Sequence[str], fields: Sequence[bytes]
+        self, digest: str, dependencies: Dependencies, fields: Sequence[bytes]
     ) -> tuple[Hit | None, str | None]:
-        """(The live response or None, the generations of `subgraphs` to store a fresh one under)."""
+        """(The live response or None, the stamp to store a fresh one under; None: don't store)."""
+        return await self._lookup_stamped(f"{self.prefix}q:{digest}", dependencies, fields)
+
+    async def store_response(self, digest: str, field: bytes, body: bytes, expires_ms: int, stamp: str) -> None:
+        if not self._usable() or expires_ms <= _now_ms():
+            return
+        await self._store_stamped(f"{self.prefix}q:{digest}", field, f"{expires_ms}:{stamp}:", body, "response")
+
+    async def _lookup_stamped(
+        self, key: str, dependencies: Dependencies, fields: Sequence[bytes]
+    ) -> tuple[Hit | None, str | None]:
         if not self._usable():
             return None, None
         try:
-            generations_raw, row = await self.redis.execute(
-                ("MGET", *[self.generation_key(subgraph) for subgraph in subgraphs]),
-                ("HMGET", f"{self.prefix}q:{digest}", *fields))
+            if dependencies:
+                generations, row = await self.redis.execute(
+                    ("MGET", *[self.generation_key(name) for name in dependencies]), ("HMGET", key, *fields))
+            else:  # MGET takes at least one key
+                generations = []
+                [row] = await self.redis.execute(("HMGET", key, *fields))
         except Exception as exc:
             self._failed("lookup", exc)
             return None, None
         self._recovered()
-        generations = ".".join((raw or b"0").decode() for raw in generations_raw)
-        return _first_live(row, _now_ms(), lambda stamp: stamp.decode() == generations), generations
-
-    async def store_response(self, digest: str, field: bytes, body: bytes, expires_ms: int, generations: str) -> None:
-        if not self._usable() or expires_ms <= _now_ms():
-            return
-        await self._store_stamped(f"{self.prefix}q:{digest}", field, f"{expires_ms}:{generations}:", body, "response")
+        stamp = _stamp(dependencies, generations)
+        current = stamp.encode()
+        return _first_live(row, _now_ms(), lambda found: found == current), stamp
 
     async def _store_stamped(self, key: str, field: bytes, stamp: str, body: bytes, kind: str) -> None:
-        """`body` under `field` of the hash `key`, behind its `expiry:generations:` stamp."""
+        """`body` under `field` of the hash `key`, behind its `expiry:stamp:` prefix."""
         try:
             await self.redis.execute(("HSET", key, field, stamp.encode() + body), ("EXPIRE", key, self.max_ttl))
         except Exception as exc:
@@ -187,10 +192,14 @@ class CacheStore:
         dropped = 0
         try:
             now = str(_now_ms())
-            subgraphs = list(dict.fromkeys(item.subgraph for item in items))
-            commands: list[Command] = [
-                ("INCR", self.generation_key(subgraph)) for subgraph in subgraphs]
-            commands.append(("PUBLISH", invalidations_channel(self.prefix), orjson.dumps(subgraphs)))
+            bumped = list(dict.fromkeys(name for item in items for name in item.dependencies()))
+            tag_ttl = str(marker_ttl)
+            commands: list[Command] = []
+            for name in bumped:  # a tag's generation outlives every entry stamped with it; a subgraph's stays
+                token = f"{random.getrandbits(64):016x}"
+                commands.append(("SET", self.generation_key(name), token, "EX", tag_ttl) if "#" in name
+                                else ("SET", self.generation_key(name), token))
+            commands.append(("PUBLISH", invalidations_channel(self.prefix), orjson.dumps(bumped)))
             for item in items:
                 if item.kind == "entity":
                     assert item.type is not None and item.key is not None
@@ -199,14 +208,14 @@ class CacheStore:
                     dropped += 1
             await self.redis.transaction(*commands)
             if self.local is not None:
-                self.local.bump(subgraphs)
+                self.local.bump(bumped)
             for item in items:
-                if item.kind != "entity":
+                if item.kind in ("type", "subgraph"):
                     pattern = f"{self.prefix}e:{item.subgraph}:" + (f"{item.type}:*" if item.kind == "type" else "*")
                     dropped += await self._drop_matching(pattern)
         except Exception as exc:
             if self.local is not None:  # whatever Redis applied, this instance serves nothing it may have
-                self.local.bump(item.subgraph for item in items)
+                self.local.bump(name for item in items for name in item.dependencies())
             self._failed("invalidate", exc)
             raise CacheUnavailable(str(exc) or type(exc).__name__) from exc
         self._recovered()
@@ -228,6 +237,13 @@ class CacheStore:
 
     async def aclose(self) -> None:
         await self.redis.aclose()
+
+
+def _stamp(dependencies: Dependencies, generations: Sequence[bytes | None]) -> str:
+    """Which dependencies, at which generations: equal stamps mean nothing they name changed between."""
+    parts = b"\0".join(b"%s=%s" % (name.encode(), generation or b"") for name, generation in
+                        zip(dependencies, generations, strict=True))
+    return hashlib.sha1(parts, usedforsecurity=False).hexdigest()[:24]
 
 
 def _newer_than(invalidated_ms: int) -> Callable[[bytes], bool]:

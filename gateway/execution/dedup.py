@@ -2,7 +2,7 @@
 
 Fifty clients asking for the same catalog page at once make fifty identical root fetches; the
 first (the leader) goes to the subgraph and the others wait for its answer. Only the raw answer is
-shared (status, body bytes and Cache-Control): each caller parses its own copy, since the executor merges the
+shared (status, body bytes, Cache-Control and Cache-Tag): each caller parses its own copy, since the executor merges the
 parsed objects into its own response in place. The key is the subgraph, the body and the headers
 that can change the answer; per-request correlation headers (`x-request-id`, trace context) are
 not part of it, so a follower's fetch is logged under the leader's id at the subgraph.

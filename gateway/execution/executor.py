@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from ..cache.hints import CacheHint, parse_cache_control
-from ..cache.request_cache import EntityLookup, RequestCache
+from ..cache.hints import parse_cache_control
+from ..cache.request_cache import EntityLookup, Fetched, RequestCache
 from ..planning.nodes import (
     FetchNode,
     FlattenNode,
@@ -146,7 +146,7 @@ class SubgraphTransport(Protocol):
         *,
         wire: bytes | None = None,
         idempotent: bool = False,
-    ) -> tuple[dict[str, Any], str | None]: ...
+    ) -> tuple[dict[str, Any], str | None, str | None]: ...
 
 
 class PlanExecution:
@@ -238,8 +238,9 @@ class PlanExecution:
         variables: dict[str, Any],
         errors: list[dict[str, Any]],
         entity_path: Callable[[], list[str | int] | None] | None = None,
-    ) -> tuple[dict[str, Any] | None, CacheHint | None]:
-        """The subgraph's response (None: it failed, the error is recorded) and its cache hint."""
+    ) -> tuple[dict[str, Any] | None, Fetched | None]:
+        """The subgraph's response (None: it failed, the error is recorded) and what the cache may keep
+        of it (None: nothing)."""
         payload: dict[str, Any] = {"query": fetch.operation, "variables": variables}
         if fetch.operation_name:  # the subgraph's access line and metrics name the fetch (as Apollo's router)
             payload["operationName"] = fetch.operation_name
@@ -248,7 +249,7 @@ class PlanExecution:
         if wire is None:
             wire = self._wire = self.client.encode_headers(self.headers)
         try:
-            response, cache_control = await self.client.post_with_hint(
+            response, cache_control, cache_tag = await self.client.post_with_hint(
                 fetch.service, body, self.headers, wire=wire, idempotent=fetch.operation_kind != "mutation"
             )
         except SubgraphFetchError as exc:
@@ -260,16 +261,14 @@ class PlanExecution:
             else:  # a failed entity fetch: one error per field it left null, at the first entity's path
                 errors.extend({**error, "path": [*path, key]} for key in keys)
             if self.cache is not None:
-                self.cache.note_fetched(None)
+                self.cache.note_failed()
             return None, None
         extensions = response.get("extensions")
         if type(extensions) is dict and "invalidation" in extensions:
             self.invalidations.append((fetch.service, extensions["invalidation"]))
         if self.cache is None:
             return response, None
-        hint = parse_cache_control(cache_control)
-        self.cache.note_fetched(hint)
-        return response, hint
+        return response, self.cache.note_fetched(fetch.service, parse_cache_control(cache_control), cache_tag)
 
     async def _root_fetch(self, fetch: FetchNode, errors: list[dict[str, Any]]) -> None:
         if fetch.conditions is not None and not clauses_hold(fetch.conditions, self.variables):
@@ -302,11 +301,11 @@ class PlanExecution:
         lookup = await cache.root_lookup(fetch.service, fetch.operation, variables)
         if lookup.response is not None:
             return lookup.response
-        response, hint = await self._send(fetch, variables, errors)
-        if response is not None and hint is not None and not response.get("errors"):
+        response, fetched = await self._send(fetch, variables, errors)
+        if response is not None and fetched is not None and not response.get("errors"):
             data = response.get("data")
             if type(data) is dict:  # serialised before the merge changes it
-                await cache.root_store(fetch.service, lookup, orjson.dumps(data), hint)
+                await cache.root_store(fetch.service, lookup, orjson.dumps(data), fetched)
         return response
 
     async def _flatten(self, flatten: FlattenNode, errors: list[dict[str, Any]]) -> None:
@@ -393,13 +392,13 @@ class PlanExecution:
             collect_paths(self.data, flatten.keys, 0, [], found)
             return found[targets[0][0]] if targets[0][0] < len(found) else None
 
-        response, hint = await self._send(fetch, variables, errors, first_entity_path)
+        response, fetched = await self._send(fetch, variables, errors, first_entity_path)
         if response is None:
             return
         data = response.get("data")
         entities = data.get("_entities") if type(data) is dict else None
-        if cache is not None and lookup is not None and hint is not None and type(entities) is list:
-            await _store_entities(cache, lookup, misses, entities, response.get("errors"), hint)
+        if cache is not None and lookup is not None and fetched is not None and type(entities) is list:
+            await _store_entities(cache, lookup, misses, entities, response.get("errors"), fetched)
         if type(entities) is list:
             for index, entity in enumerate(entities[: len(representations)]):
                 if type(entity) is dict:
@@ -444,7 +443,7 @@ async def _store_entities(
     misses: list[int],
     entities: list[Any],
     errors: Any,
-    hint: CacheHint,
+    fetched: Fetched,
 ) -> None:
     """Store the fetched entities (`entities[i]` answers `misses[i]` of the lookup) that came back as
     objects with no error at or below them; serialised before the merge changes them."""
@@ -459,12 +458,12 @@ async def _store_entities(
             failed.add(path[1])
     else:
         failed = set()
-    fetched = [
+    stored = [
         (misses[index], orjson.dumps(entity))
         for index, entity in enumerate(entities[: len(misses)])
         if type(entity) is dict and index not in failed
     ]
-    await cache.entity_store(lookup, fetched, hint)
+    await cache.entity_store(lookup, stored, fetched)
 
 
 def entity_field_keys(operation: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 The wire is `transport` (a lean HTTP/1.1 client with a keep-alive pool per subgraph): aiohttp cost
 about half of the gateway's CPU on a two-fetch query. The header block of a request is encoded once
-and reused by all its fetches; the response's `Cache-Control` goes to the cache (gateway.cache).
+and reused by all its fetches; the response's `Cache-Control` and `Cache-Tag` go to the cache
+(gateway.cache).
 Every request carries the gateway's signed internal header
 (authn.internal, recomputed once a second) when `SUBGRAPH_SHARED_SECRET` is set. With tracing on,
 each fetch is a CLIENT span whose context goes out as `traceparent`. In production a failed fetch
@@ -115,8 +116,8 @@ class SubgraphClient:
         *,
         wire: bytes | None = None,
         idempotent: bool = False,
-    ) -> tuple[dict[str, Any], str | None]:
-        """The subgraph's GraphQL response and its `Cache-Control` header (gateway.cache).
+    ) -> tuple[dict[str, Any], str | None, str | None]:
+        """The subgraph's GraphQL response and its `Cache-Control` and `Cache-Tag` headers (gateway.cache).
 
         `wire`: `headers` already encoded by `encode_headers`; `idempotent` (a query): it may be sent
         again when a kept-alive connection turns out closed, and share the exchange of an identical
@@ -156,18 +157,18 @@ class SubgraphClient:
 
     async def _post(
         self, service: str, body: bytes, headers: Mapping[str, str], wire: bytes, idempotent: bool
-    ) -> tuple[dict[str, Any], str | None]:
+    ) -> tuple[dict[str, Any], str | None, str | None]:
         pool = self._pool(service)
         timeout = self._timeouts.get(service)
         if timeout is None:
             timeout = self._timeouts[service] = self.settings.timeout_for(service)
         try:
             if idempotent and self._in_flight is not None:
-                status, raw, cache_control = await self._in_flight.share(
+                status, raw, cache_control, cache_tag = await self._in_flight.share(
                     identity(service, body, headers), lambda: pool.request(wire, body, timeout, True)
                 )
             else:
-                status, raw, cache_control = await pool.request(wire, body, timeout, idempotent)
+                status, raw, cache_control, cache_tag = await pool.request(wire, body, timeout, idempotent)
         # one name per clause: compiled (mypyc), a name shared by two clauses is typed by the first
         except TransportTimeout as timed_out:
             raise SubgraphFetchError(
@@ -183,7 +184,7 @@ class SubgraphClient:
         if isinstance(payload, dict) and ("data" in payload or "errors" in payload):
             if status >= 400 and payload.get("data") is None and not payload.get("errors"):
                 raise SubgraphFetchError(service, "SUBREQUEST_HTTP_ERROR", f"{status}", status)
-            return payload, cache_control
+            return payload, cache_control, cache_tag
         if status >= 400:
             raise SubgraphFetchError(service, "SUBREQUEST_HTTP_ERROR", f"{status}: {_reason(status)}", status)
         raise SubgraphFetchError(

@@ -34,7 +34,7 @@ KEEPALIVE_SECONDS = 4.0
 MAX_REQUESTS_PER_CONNECTION = 10_000
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
-Response = tuple[int, bytes, str | None]  # status, body, Cache-Control
+Response = tuple[int, bytes, str | None, str | None]  # status, body, Cache-Control, Cache-Tag
 
 
 class TransportError(Exception):
@@ -94,7 +94,7 @@ class _Connection(asyncio.Protocol):
 
     __slots__ = (
         "_chunks", "_encoding", "_framed", "_headers_done", "_parser", "_received", "_waiter",
-        "cache_control", "closed", "idle_since", "max_body", "requests", "status", "transport",
+        "cache_control", "cache_tag", "closed", "idle_since", "max_body", "requests", "status", "transport",
     )
 
     def __init__(self, max_body: int = MAX_BODY_BYTES) -> None:
@@ -106,6 +106,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.status = 0
         self.cache_control: str | None = None
+        self.cache_tag: str | None = None
         self._waiter: asyncio.Future[bytes] | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._chunks: list[bytes] = []
@@ -153,6 +154,9 @@ class _Connection(asyncio.Protocol):
         elif lowered == b"cache-control":  # several lines are one list (RFC 9110, 5.3)
             text = value.decode("latin-1").strip()
             self.cache_control = f"{self.cache_control}, {text}" if self.cache_control else text
+        elif lowered == b"cache-tag":  # the cache's tags (gateway.cache.tags); several lines are one list
+            text = value.decode("latin-1").strip()
+            self.cache_tag = f"{self.cache_tag}, {text}" if self.cache_tag else text
 
     def on_headers_complete(self) -> None:
         self.status = self._parser.get_status_code()
@@ -218,6 +222,7 @@ class _Connection(asyncio.Protocol):
         self._headers_done = False
         self.status = 0
         self.cache_control = None
+        self.cache_tag = None
 
     def _fail(self, exc: TransportError) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -258,7 +263,8 @@ class Pool:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def request(self, header_block: bytes, body: bytes, timeout: float, retry: bool) -> Response:
-        """POST `body` with the encoded `header_block`: (status, body, Cache-Control). Raises TransportError."""
+        """POST `body` with the encoded `header_block`: (status, body, Cache-Control, Cache-Tag).
+        Raises TransportError."""
         data = b"".join((self.origin.prefix, header_block, b"Content-Length: %d\r\n\r\n" % len(body), body))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -282,7 +288,7 @@ class Pool:
             conn.send(data, waiter)
             body = await waiter
             keep = not conn.closed
-            return conn.status, body, conn.cache_control
+            return conn.status, body, conn.cache_control, conn.cache_tag
         finally:
             timer.cancel()
             conn.finish()

@@ -7,7 +7,13 @@ follows: the lowest max-age of every hint the operation meets, `private` when an
 any hint is, when a root field (or an `_entities` type) has none, for mutations, and for a response
 with errors.
 
-It also puts what the resolvers asked to invalidate (:meth:`RequestContext.invalidate_entity`) into the
+Tags: when every hint the operation meets has `tags` (not None), the response also carries a
+`Cache-Tag` header, those tags and the ones its resolvers added (:meth:`RequestContext.tag_cache`).
+The gateway then keeps its copy until one of them is invalidated (a `tag` invalidation), whatever
+other entity of the service changes. A hint without tags leaves the response untagged: any
+invalidation of the service voids it, which is always safe.
+
+It also puts what the resolvers asked to invalidate (:meth:`RequestContext.invalidate`) into the
 response's `extensions.invalidation`, which the gateway applies before it answers the client.
 """
 
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -35,38 +41,49 @@ from strawberry.extensions import SchemaExtension
 
 NO_STORE = "no-store"
 KNOWN_DOCUMENTS = 512
+MAX_TAGS = 256  # past it the response goes untagged (the gateway would not read more)
 
 
 @dataclass(frozen=True, slots=True)
 class Hint:
-    """`max_age` 0 means: never cache (no-store)."""
+    """`max_age` 0 means: never cache (no-store). `tags`: what the field's data is described by, on
+    top of what its resolvers tag (None: it is not described by tags)."""
 
     max_age: int
     private: bool = False
+    tags: tuple[str, ...] | None = None
 
 
 NEVER = Hint(0)
+
+
+class Answer(NamedTuple):
+    """What an operation's response tells the gateway: its Cache-Control, and its static tags (None:
+    the response is untagged)."""
+
+    cache_control: str
+    tags: frozenset[str] | None
 
 
 @dataclass(eq=False)
 class CachePolicy:
     fields: Mapping[str, Hint] = field(default_factory=dict)
     types: Mapping[str, Hint] = field(default_factory=dict)
-    # the header per (document text, operation name): the gateway sends the same few texts
-    _known: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
+    # the answer per (document text, operation name): the gateway sends the same few texts
+    _known: dict[tuple[str, str | None], Answer] = field(default_factory=dict, repr=False)
 
-    def header(
+    def answer(
         self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, text: str | None = None
-    ) -> str:
+    ) -> Answer:
         if text is None:
-            return _header_for(self, schema, document, operation_name)
+            return _answer_for(self, schema, document, operation_name)
         key = (text, operation_name)
-        header = self._known.get(key)
-        if header is None:
+        answer = self._known.get(key)
+        if answer is None:
             if len(self._known) >= KNOWN_DOCUMENTS:
                 self._known.clear()
-            header = self._known[key] = _header_for(self, schema, document, operation_name)
-        return header
+            answer = self._known[key] = _answer_for(self, schema, document, operation_name)
+        return answer
 
 
 def render(hint: Hint | None) -> str:
@@ -116,26 +133,32 @@ class _Collector(Visitor):
                 self.hints.append(hint)
 
 
-def _header_for(policy: CachePolicy, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> str:
+def _answer_for(
+    policy: CachePolicy, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> Answer:
     operation = next(
         (d for d in document.definitions if isinstance(d, OperationDefinitionNode)
          and (operation_name is None or (d.name is not None and d.name.value == operation_name))),
         None,
     )
+    never = Answer(NO_STORE, None)
     if operation is None or operation.operation.value != "query":
-        return NO_STORE
+        return never
     type_info = TypeInfo(schema)
     collector = _Collector(policy, type_info, schema.query_type)
     visit(operation, TypeInfoVisitor(type_info, collector))
-    if collector.unhinted or not collector.hints:
-        return NO_STORE
-    if any(hint.max_age <= 0 for hint in collector.hints):
-        return NO_STORE
-    return render(Hint(min(h.max_age for h in collector.hints), any(h.private for h in collector.hints)))
+    hints = collector.hints
+    if collector.unhinted or not hints or any(hint.max_age <= 0 for hint in hints):
+        return never
+    header = render(Hint(min(h.max_age for h in hints), any(h.private for h in hints)))
+    if any(hint.tags is None for hint in hints):
+        return Answer(header, None)
+    return Answer(header, frozenset(tag for hint in hints for tag in hint.tags or ()))
 
 
 def cache_hints(policy: CachePolicy) -> type[SchemaExtension]:
-    """The schema extension answering with `policy`'s Cache-Control and the resolvers' invalidations."""
+    """The schema extension answering with `policy`'s Cache-Control, the response's Cache-Tag and the
+    resolvers' invalidations."""
 
     class CacheHints(SchemaExtension):
         def on_execute(self) -> Iterator[None]:
@@ -148,10 +171,13 @@ def cache_hints(policy: CachePolicy) -> type[SchemaExtension]:
             result = ctx.result
             if result is not None and result.errors:
                 headers["cache-control"] = NO_STORE
-            else:
-                headers["cache-control"] = policy.header(
-                    ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.query
-                )
+                return
+            answer = policy.answer(ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.query)
+            headers["cache-control"] = answer.cache_control
+            if answer.tags is not None and answer.cache_control != NO_STORE:
+                tags = answer.tags | getattr(ctx.context, "cache_tags", set())
+                if tags and len(tags) <= MAX_TAGS:
+                    headers["cache-tag"] = ", ".join(sorted(tags))
 
         def get_results(self) -> dict[str, Any]:
             invalidations = getattr(self.execution_context.context, "invalidations", None)

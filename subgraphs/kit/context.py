@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,9 @@ from starlette.websockets import WebSocket
 from subgraphs.kit.auth import Authenticator, Viewer, verifier_for
 from subgraphs.kit.internal_access import internal_caller
 from subgraphs.kit.runtime import ServiceRuntime
+
+# what a Cache-Tag may hold: no comma (the list separator), no space, no control characters
+_CACHE_TAG = re.compile(r"[A-Za-z0-9_.:@/+=-]{1,200}")
 
 
 def _authorization_from_params(params: Any) -> str | None:
@@ -35,6 +39,8 @@ class RequestContext:
     loaders: dict[str, Any] = field(default_factory=dict)
     # what the gateway's cache must drop once this request's writes are done (kit.cache_hints)
     invalidations: list[dict[str, Any]] = field(default_factory=list)
+    # what this response is made of, for the gateway's cache (kit.cache_hints' `Cache-Tag`)
+    cache_tags: set[str] = field(default_factory=set)
     _auth: Authenticator | None = field(default=None, repr=False)
 
     @property
@@ -56,11 +62,20 @@ class RequestContext:
     def require_scope(self, scope: str) -> Viewer:
         return self.auth.require_scope(scope)
 
-    def invalidate_entity(self, type_name: str, key: dict[str, Any]) -> None:
-        """Ask the gateway to drop its cached copies of one entity of this subgraph before it answers."""
-        item = {"kind": "entity", "type": type_name, "key": key}
-        if item not in self.invalidations:
-            self.invalidations.append(item)
+    def invalidate(self, *items: dict[str, Any]) -> None:
+        """Ask the gateway to apply these invalidations of this subgraph's cached answers before it
+        answers (`{"kind": "entity", "type": ..., "key": ...}`, `{"kind": "tag", "tag": ...}`, ...)."""
+        for item in items:
+            if item not in self.invalidations:
+                self.invalidations.append(item)
+
+    def tag_cache(self, *tags: str) -> None:
+        """Name what this response is made of (`product:p-1`): the gateway's cached copy goes when one
+        of its tags is invalidated (kit.cache_hints). A tag is 1-200 of `A-Za-z0-9_.:@/+=-`."""
+        for tag in tags:
+            if not _CACHE_TAG.fullmatch(tag):
+                raise ValueError(f"not a cache tag: {tag!r}")
+        self.cache_tags.update(tags)
 
     def loader(self, name: str, factory: Any) -> Any:
         """A per-request DataLoader (or any per-request object) created on first use."""

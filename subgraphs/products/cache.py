@@ -60,9 +60,10 @@ class CatalogCache:
 
     def __init__(self, redis: aioredis.Redis | None, ttl_seconds: int = 300,
                  pending: PendingInvalidations | None = None,
-                 on_invalidate: Callable[[Sequence[str]], Awaitable[None]] | None = None) -> None:
+                 on_invalidate: Callable[[Sequence[str], bool], Awaitable[None]] | None = None) -> None:
         self.redis = redis
-        # told of every invalidation, after this cache's own (the gateway's cache feed); must not raise
+        # told of every invalidation (ids, whether only stock changed), after this cache's own (the gateway's
+        # cache feed); must not raise
         self.on_invalidate = on_invalidate
         self.ttl_seconds = ttl_seconds
         self.pending = pending
@@ -236,13 +237,14 @@ class CatalogCache:
 
     # ---- invalidation ------------------------------------------------------------------------------
 
-    async def invalidate(self, product_ids: Sequence[str]) -> None:
-        """Call after a write to MongoDB, before answering: new tokens for the products and the catalog."""
+    async def invalidate(self, product_ids: Sequence[str], *, stock: bool = False) -> None:
+        """Call after a write to MongoDB, before answering: new tokens for the products and the catalog.
+        `stock`: only the stock of these products changed (the gateway keeps what does not show stock)."""
         try:
             await self._invalidate(product_ids)
         finally:
             if self.on_invalidate is not None:
-                await self.on_invalidate(product_ids)
+                await self.on_invalidate(product_ids, stock)
 
     async def _invalidate(self, product_ids: Sequence[str]) -> None:
         if self.redis is None:

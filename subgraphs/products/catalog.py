@@ -205,7 +205,7 @@ class Catalog:
             reserved = int(doc["variants"][index]["stock"]["reserved"])
             validate_on_hand(on_hand, reserved)
             if await self.store.set_on_hand(doc["_id"], index, sku, reserved, on_hand, utcnow()):
-                await self.cache.invalidate([doc["_id"]])
+                await self.cache.invalidate([doc["_id"]], stock=True)
                 fresh = await self.store.raw(doc["_id"])
                 assert fresh is not None
                 return to_plain(fresh), sku

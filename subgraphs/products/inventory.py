@@ -301,7 +301,8 @@ class Inventory:
                 return _released(current)
             return Reservation.from_doc(current)
         finally:
-            await self.cache.invalidate(touched)
+            if touched:  # nothing held, nothing changed
+                await self.cache.invalidate(touched, stock=True)
 
     async def release(self, order_id: str, attempt: int | None = None) -> Reservation | None:
         """Hand the held units back. With `attempt`, only if no higher attempt asked for them since, and
@@ -357,6 +358,10 @@ class Inventory:
         return Reservation.from_doc(doc)
 
     async def _drop_holds(self, lines: list[dict[str, Any]], key: str, *, commit: bool) -> None:
-        touched = [pid for line in lines
-                   if (pid := await self.store.drop_hold(line["sku"], key, commit=commit)) is not None]
-        await self.cache.invalidate(touched)
+        for line in lines:
+            await self.store.drop_hold(line["sku"], key, commit=commit)
+        # Every line's product, dropped now or not: a repeat finishes the work of a call that died
+        # between dropping its holds and invalidating them.
+        touched = [line["product_id"] for line in lines if line.get("product_id")]
+        if touched:
+            await self.cache.invalidate(touched, stock=True)

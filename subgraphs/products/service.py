@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from subgraphs.kit.gateway_cache import GatewayCacheFeed
 from subgraphs.kit.runtime import ServiceRuntime
 from subgraphs.products.cache import CatalogCache
+from subgraphs.products.cache_policy import gateway_invalidations
 from subgraphs.products.cache_repair import COLLECTION as CACHE_REPAIRS
 from subgraphs.products.cache_repair import PendingInvalidations, RepairLoop
 from subgraphs.products.carts import Carts
@@ -64,13 +64,11 @@ class ProductsService:
             self.runtime.watch(self._repair.health)
             await self._repair.start()
 
-    async def _tell_gateway(self, product_ids: Sequence[str]) -> None:
+    async def _tell_gateway(self, product_ids: Sequence[str], stock: bool) -> None:
         if self._gateway_feed is None:
             return
-        items: list[dict[str, Any]] = [{"kind": "entity", "type": "Product", "key": {"id": product_id}}
-                                       for product_id in dict.fromkeys(product_ids)]
         # no ids: the whole catalog changed (listings); the subgraph's cached root queries and entities
-        await self._gateway_feed.publish(items or [{"kind": "subgraph"}])
+        await self._gateway_feed.publish(gateway_invalidations(product_ids, stock=stock) or [{"kind": "subgraph"}])
 
     async def stop(self) -> None:
         if self._gateway_feed is not None:

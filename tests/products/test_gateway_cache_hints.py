@@ -85,6 +85,32 @@ async def test_catalog_reads_are_public_and_stock_is_short(client: httpx.AsyncCl
     assert entities.headers["cache-control"] == "public, max-age=60"
 
 
+def _tags(response: httpx.Response) -> list[str]:
+    return [tag.strip() for tag in response.headers["cache-tag"].split(",")]
+
+
+async def test_answers_are_tagged_with_their_products_and_what_else_they_depend_on(client: httpx.AsyncClient) -> None:
+    listing = await post(client, "{ products(first: 3) { nodes { id variants { stock { available } } } } }")
+    ids = [node["id"] for node in listing.json()["data"]["products"]["nodes"]]
+    assert len(ids) == 3
+    assert _tags(listing) == sorted(["catalog", *[f"product:{i}" for i in ids]])
+    filtered = await post(client, "{ products(first: 1, filter: {inStock: true}) { totalCount nodes { id } } }")
+    assert "instock" in _tags(filtered) and "catalog" in _tags(filtered)
+    one = await post(client, "query($id: ID!) { product(id: $id) { name inStock } }", {"id": ids[0]})
+    assert _tags(one) == [f"product:{ids[0]}"]  # by id: no other product's change can alter it
+    sku = demo_documents()[0]["variants"][0]["sku"]
+    variant = await post(client, "query($s: String!) { variant(sku: $s) { sku } }", {"s": sku})
+    assert _tags(variant) == ["catalog", f"product:{demo_documents()[0]['_id']}"]
+    entities = await post(client, "query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { name } } }",
+                          {"r": [{"__typename": "Product", "id": i} for i in ids[:2]]})
+    assert _tags(entities) == sorted(f"product:{i}" for i in ids[:2])
+
+
+async def test_uncacheable_answers_carry_no_tags(client: httpx.AsyncClient) -> None:
+    mixed = await post(client, "{ products(first: 1) { nodes { id } } me { id } }", headers=bearer("shopper-1"))
+    assert mixed.headers["cache-control"] == "no-store" and "cache-tag" not in mixed.headers
+
+
 async def test_carts_and_me_are_never_cached(client: httpx.AsyncClient) -> None:
     me = await post(client, "{ me { id } }", headers=bearer("shopper-1"))
     assert me.headers["cache-control"] == "no-store"
@@ -101,7 +127,9 @@ async def test_admin_writes_ask_the_gateway_to_invalidate(
     response = await post(client, """mutation($id: ID!) { updateProduct(id: $id, input: {name: "Renamed"}) {
         ... on ProductSuccess { product { name } } } }""", {"id": product_id}, ADMIN)
     assert response.json()["extensions"]["invalidation"] == [
-        {"kind": "entity", "type": "Product", "key": {"id": product_id}}]
+        {"kind": "entity", "type": "Product", "key": {"id": product_id}},
+        {"kind": "tag", "tag": f"product:{product_id}"}, {"kind": "tag", "tag": "instock"},
+        {"kind": "tag", "tag": "catalog"}]
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -121,3 +149,6 @@ async def test_stock_writes_outside_the_gateway_reach_its_endpoint_retried(
 
     await wait_for(delivered, timeout=20, message="the invalidation at the gateway")
     assert fake.calls >= 2  # the first call was refused and the bus delivered the event again
+    [items] = [items for items in fake.received if {"kind": "tag", "subgraph": "products", "tag": "instock"} in items]
+    assert {"kind": "tag", "subgraph": "products", "tag": f"product:{doc['_id']}"} in items
+    assert {"kind": "tag", "subgraph": "products", "tag": "catalog"} not in items  # a stock write: listings stay

@@ -10,7 +10,7 @@ from subgraphs.kit.cache_hints import cache_hints
 from subgraphs.kit.errors import BadUserInput
 from subgraphs.kit.pagination import Edge, check_page_size, page_info
 from subgraphs.kit.schema import federation_schema
-from subgraphs.products.cache_policy import cache_policy
+from subgraphs.products.cache_policy import IN_STOCK_TAG, cache_policy, gateway_invalidations, product_tag
 from subgraphs.products.config import ProductsConfig
 from subgraphs.products.ids import require_product_id
 from subgraphs.products.inventory import ReservationState as DomainState
@@ -69,18 +69,25 @@ class Query:
     @strawberry.field(description="A product by its slug.")
     async def product_by_slug(self, info: Info, slug: str) -> Product | None:
         doc = await info.context.products.catalog.by_slug(slug[:200])
-        return Product.from_plain(doc) if doc is not None else None
+        if doc is None:
+            return None
+        info.context.tag_cache(product_tag(doc["_id"]))
+        return Product.from_plain(doc)
 
     @strawberry.field(description="A variant by SKU; null when there is none.")
     async def variant(self, info: Info, sku: str) -> Variant | None:
         found = await info.context.products.catalog.by_skus([_check_sku(sku)])
-        return Product.from_plain(found[sku][0]).variant(sku) if sku in found else None
+        if sku not in found:
+            return None
+        info.context.tag_cache(product_tag(found[sku][0]["_id"]))
+        return Product.from_plain(found[sku][0]).variant(sku)
 
     @strawberry.field(description=f"Variants by SKU (at most {MAX_SKUS}), in the order asked; null for unknown SKUs.")
     async def variants(self, info: Info, skus: list[str]) -> list[Variant | None]:
         if len(skus) > MAX_SKUS:
             raise BadUserInput(f"at most {MAX_SKUS} SKUs at once", argument="skus")
         found = await info.context.products.catalog.by_skus([_check_sku(s) for s in skus])
+        info.context.tag_cache(*[product_tag(product["_id"]) for product, _ in found.values()])
         products = {sku: Product.from_plain(product) for sku, (product, _) in found.items()}
         return [products[sku].variant(sku) if sku in products else None for sku in skus]
 
@@ -105,6 +112,9 @@ class Query:
         catalog_filter = filter.to_filter() if filter is not None else CatalogFilter()
         order = SortOrder(sort_by.value)
         page = await info.context.products.catalog.page(catalog_filter, order, first, after)
+        info.context.tag_cache(*[product_tag(row["_id"]) for row in page.rows])
+        if catalog_filter.in_stock is not None:  # which products are listed depends on stock
+            info.context.tag_cache(IN_STOCK_TAG)
         edges = [Edge(cursor=encode_cursor(order, row), node=Product.from_plain(row)) for row in page.rows]
         loader = product_loader(info)
         for edge in edges:  # later entity lookups of these products in this request need no query
@@ -132,7 +142,7 @@ class Mutation:
             doc = await info.context.products.catalog.create(input.to_spec())
         except ValidationFailed as exc:
             return ValidationError.from_exception(exc)
-        info.context.invalidate_entity("Product", {"id": doc["_id"]})  # and the listings with it
+        info.context.invalidate(*gateway_invalidations([doc["_id"]], stock=False))  # and the listings with it
         return ProductSuccess(product=Product.from_plain(doc))
 
     @strawberry.mutation(description="Change a product; omitted fields are kept.")
@@ -142,14 +152,14 @@ class Mutation:
             doc = await info.context.products.catalog.update(require_product_id(str(id)), input.to_patch())
         except ValidationFailed as exc:
             return ValidationError.from_exception(exc)
-        info.context.invalidate_entity("Product", {"id": doc["_id"]})
+        info.context.invalidate(*gateway_invalidations([doc["_id"]], stock=False))
         return ProductSuccess(product=Product.from_plain(doc))
 
     @strawberry.mutation(description="Take a product off sale (idempotent). It stays readable by id.")
     async def archive_product(self, info: Info, id: strawberry.ID) -> ProductPayload:
         info.context.require_scope(CATALOG_WRITE)
         doc = await info.context.products.catalog.archive(require_product_id(str(id)))
-        info.context.invalidate_entity("Product", {"id": doc["_id"]})
+        info.context.invalidate(*gateway_invalidations([doc["_id"]], stock=False))
         return ProductSuccess(product=Product.from_plain(doc))
 
     @strawberry.mutation(description="Set the units on hand of a variant; it may not go below the reserved units.")
@@ -159,7 +169,7 @@ class Mutation:
             doc, found_sku = await info.context.products.catalog.set_stock(_check_sku(sku), on_hand)
         except ValidationFailed as exc:
             return ValidationError.from_exception(exc)
-        info.context.invalidate_entity("Product", {"id": doc["_id"]})
+        info.context.invalidate(*gateway_invalidations([doc["_id"]], stock=True))
         return StockSuccess(variant=Product.from_plain(doc).variant(found_sku))
 
     # ---- cart (signed-in user) ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from subgraphs.kit.money import MinorUnits, Money
 from subgraphs.kit.pagination import Edge, PageInfo
 from subgraphs.kit.representations import entity_id
+from subgraphs.products.cache_policy import product_tag
 from subgraphs.products.catalog import Plain
 from subgraphs.products.ids import require_product_id
 from subgraphs.products.listing import CatalogFilter
@@ -117,7 +118,9 @@ class Product:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: object = None, **_: object) -> Product | None:
-        return await product_loader(info).load(require_product_id(str(entity_id(id, "Product"))))
+        product_id = require_product_id(str(entity_id(id, "Product")))
+        info.context.tag_cache(product_tag(product_id))  # found or not: its creation voids the answer
+        return await product_loader(info).load(product_id)
 
 
 def product_loader(info: Info) -> DataLoader[str, Product | None]:

@@ -1,5 +1,6 @@
 """Test subgraphs that send cache hints: any harness subgraph behind a layer that adds a
-`Cache-Control` header and, when asked, `extensions` to its responses, chosen per request."""
+`Cache-Control` header and, when asked, a `Cache-Tag` header and `extensions` to its responses,
+chosen per request."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ def hinting(
     app: Any,
     cache_control: Callable[[Payload], str | None],
     extensions: Callable[[Payload], dict[str, Any] | None] = lambda _payload: None,
+    cache_tag: Callable[[Payload], str | None] = lambda _payload: None,
 ) -> Any:
-    """`app` answering with `cache_control(request payload)` as its Cache-Control (None: no header) and
-    `extensions(request payload)` merged into its JSON response."""
+    """`app` answering with `cache_control(request payload)` as its Cache-Control (None: no header),
+    `cache_tag(request payload)` as its Cache-Tag, and `extensions(request payload)` merged into its
+    JSON response."""
 
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -52,6 +55,9 @@ def hinting(
             header = cache_control(payload)
             if header is not None:
                 headers.append((b"cache-control", header.encode()))
+            tags = cache_tag(payload)
+            if tags is not None:
+                headers.append((b"cache-tag", tags.encode()))
             headers.append((b"content-length", str(len(out)).encode()))
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": out})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,13 +65,20 @@ def extensions() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def tags() -> dict[str, Any]:
+    """Per subgraph: the Cache-Tag of a response, from the request payload (none by default)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def logs() -> dict[str, list[dict[str, Any]]]:
     return {"accounts": [], "products": [], "inventory": [], "reviews": []}
 
 
 @pytest.fixture(scope="module")
 def subgraphs(
-    logs: dict[str, list[dict[str, Any]]], hints: dict[str, str | None], extensions: dict[str, Any]
+    logs: dict[str, list[dict[str, Any]]], hints: dict[str, str | None], extensions: dict[str, Any],
+    tags: dict[str, Any],
 ) -> Iterator[dict[str, str]]:
     factories = {"accounts": accounts, "products": shop.products, "inventory": shop.inventory,
                  "reviews": shop.reviews}
@@ -80,6 +88,7 @@ def subgraphs(
             factory(logs[name]),
             lambda _payload, name=name: hints.get(name),
             lambda _payload, name=name: extensions.get(name),
+            lambda payload, name=name: tags[name](payload) if name in tags else None,
         )
         servers[name] = RunningServer(app).start()
     try:
@@ -92,7 +101,7 @@ def subgraphs(
 @pytest.fixture
 def setup(
     logs: dict[str, list[dict[str, Any]]], hints: dict[str, str | None], extensions: dict[str, Any],
-    redis_server_url: str,
+    tags: dict[str, Any], redis_server_url: str,
 ) -> Iterator[None]:
     client = redis.Redis.from_url(redis_server_url)
     client.flushdb()
@@ -102,6 +111,7 @@ def setup(
     hints.clear()
     hints.update({"accounts": PUBLIC, "products": PUBLIC, "inventory": PUBLIC, "reviews": PUBLIC})
     extensions.clear()
+    tags.clear()
     yield
 
 
@@ -336,3 +346,102 @@ def test_the_in_process_tier_is_bypassed_while_redis_is_away(
             assert len(logs["products"]) == fetched
     finally:
         private.stop()
+
+
+# --- cache tags (gateway.cache.tags) ---------------------------------------------------------------
+
+def _named_upcs(payload: dict[str, Any]) -> str:
+    """The Cache-Tag of a products answer: a tag per product it names (`product(upc: ...)`)."""
+    found = re.findall(r'upc:\s*"(\w+)"', payload["query"])
+    found += [value for value in payload.get("variables", {}).values() if isinstance(value, str)]
+    return ", ".join(f"product:{upc}" for upc in found)
+
+
+def _product(upc: str) -> str:
+    return f'{{ product(upc: "{upc}") {{ name }} }}'
+
+
+def _fetches(log: list[dict[str, Any]], upc: str) -> int:
+    return sum(1 for entry in log if _named_upcs(entry["payload"]) == f"product:{upc}")
+
+
+def _tag(tag: str) -> list[dict[str, Any]]:
+    return [{"kind": "tag", "subgraph": "products", "tag": tag}]
+
+
+def test_a_tagged_answer_is_learnt_then_stored_then_served(
+    client: httpx.Client, logs: dict[str, list[Any]], tags: dict[str, Any]
+) -> None:
+    tags["products"] = _named_upcs
+    answers = [query(client, _product("1")) for _ in range(4)]
+    assert answers == [{"data": {"product": {"name": "Table"}}}] * 4
+    # the first answer teaches the lookup its tags, the second is stored under them, the rest hit
+    assert _fetches(logs["products"], "1") == 2
+
+
+def test_only_the_invalidated_tag_refetches_and_an_entity_invalidation_leaves_tagged_answers(
+    client: httpx.Client, logs: dict[str, list[Any]], tags: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tags["products"] = _named_upcs
+    for _ in range(3):
+        query(client, _product("1"))
+        query(client, _product("2"))
+    assert _fetches(logs["products"], "1") == 2 and _fetches(logs["products"], "2") == 2
+    monkeypatch.setitem(shop.PRODUCTS["1"], "name", "Desk")
+    monkeypatch.setitem(shop.PRODUCTS["2"], "name", "Sofa")
+    entity = [{"kind": "entity", "subgraph": "products", "type": "Product", "key": {"upc": "1"}}]
+    assert invalidate(client, entity).status_code == 200
+    assert query(client, _product("1"))["data"]["product"]["name"] == "Table"  # tagged: only its tags void it
+    response = invalidate(client, _tag("product:1"))
+    assert response.status_code == 200, response.text
+    assert query(client, _product("1"))["data"]["product"]["name"] == "Desk"
+    assert query(client, _product("2"))["data"]["product"]["name"] == "Couch"  # product:2 was not touched
+    assert _fetches(logs["products"], "1") == 3 and _fetches(logs["products"], "2") == 2
+    assert invalidate(client, {"kind": "subgraph", "subgraph": "products"}).status_code == 200
+    assert query(client, _product("2"))["data"]["product"]["name"] == "Sofa"
+
+
+def test_a_tag_invalidation_voids_the_untagged_answers_of_its_subgraph(
+    client: httpx.Client, logs: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query(client, TOP)
+    monkeypatch.setitem(shop.PRODUCTS["1"], "price", 599)
+    assert invalidate(client, _tag("anything")).status_code == 200
+    assert query(client, TOP)["data"]["topProducts"][0]["price"] == 599
+
+
+def test_a_response_mixing_tagged_and_untagged_fetches_goes_with_either(
+    client: httpx.Client, logs: dict[str, list[Any]], tags: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tags["products"] = lambda _payload: "top"
+    for _ in range(3):
+        first = query(client, TOP)
+    # products' root fetch: learnt, then stored; inventory's entities: stored at once (entity entries)
+    assert len(logs["products"]) == 2 and len(logs["inventory"]) == 1
+    monkeypatch.setitem(shop.IN_STOCK, "2", True)  # inventory is untagged: its entity invalidation voids it
+    entity = [{"kind": "entity", "subgraph": "inventory", "type": "Product", "key": {"upc": "2"}}]
+    assert invalidate(client, entity).status_code == 200
+    assert [p["inStock"] for p in query(client, TOP)["data"]["topProducts"]] == [True, True, True]
+    assert len(logs["products"]) == 2  # its root fetch, tagged, was still cached
+    assert [[r["upc"] for r in reps] for reps in representations(logs["inventory"])] == [["1", "2", "3"], ["2"]]
+    assert query(client, TOP) != first
+
+
+def test_the_endpoint_refuses_a_bad_tag(client: httpx.Client) -> None:
+    for tag in ("", "a,b", "x" * 201, 7):
+        response = invalidate(client, [{"kind": "tag", "subgraph": "products", "tag": tag}])
+        assert response.status_code == 400, tag
+        assert "tag" in response.json()["errors"][0]["message"]
+
+
+def test_a_tag_invalidation_at_one_instance_reaches_the_others_copies(
+    setup: None, subgraphs: dict[str, str], logs: dict[str, list[Any]], redis_server_url: str,
+    tags: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tags["products"] = _named_upcs
+    with _instance(subgraphs, redis_server_url) as (a, _), _instance(subgraphs, redis_server_url) as (b, _):
+        for _ in range(3):
+            assert query(a, _product("1"))["data"]["product"]["name"] == "Table"
+        monkeypatch.setitem(shop.PRODUCTS["1"], "name", "Desk")
+        assert invalidate(b, _tag("product:1")).status_code == 200
+        _poll(lambda: query(a, _product("1"))["data"]["product"]["name"] == "Desk")

@@ -98,8 +98,8 @@ class StubClient:
 
     async def post_with_hint(
         self, service: str, body: bytes, headers: Any, **options: Any
-    ) -> tuple[dict[str, Any], str | None]:
-        return await self.post(service, body, headers), None
+    ) -> tuple[dict[str, Any], str | None, str | None]:
+        return await self.post(service, body, headers), None, None
 
 
 async def run(query: str, client: StubClient, variables: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
