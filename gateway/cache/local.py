@@ -22,6 +22,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from .tags import vouching
+
 Stamp = tuple[int, ...]
 # Epochs of this many dependencies (tags accumulate): past it the tier starts a new session
 MAX_EPOCHS = 100_000
@@ -63,6 +65,19 @@ class LocalResponses:
             return None
         epochs = self._epochs
         return (self._session, *[epochs.get(name, 0) for name in dependencies])
+
+    def restamp(self, stamp: Stamp, read: Sequence[str], wanted: Sequence[str]) -> Stamp | None:
+        """The stamp of `wanted` as of the moment `stamp` was taken of `read`, when that read vouches
+        for each of them (:func:`.tags.vouching`) and what vouches is unchanged since; else None."""
+        if not self.live or not stamp or stamp[0] != self._session:
+            return None
+        known = dict(zip(read, stamp[1:], strict=True))
+        epochs = self._epochs
+        for name in wanted:
+            voucher = vouching(name, known)
+            if voucher is None or epochs.get(voucher, 0) != known[voucher]:
+                return None
+        return self.stamp(wanted)
 
     def get(self, digest: str, scopes: Sequence[bytes], stamp: Stamp) -> LocalHit | None:
         """The first live entry among `scopes` whose stamp is `stamp` (None: a miss)."""

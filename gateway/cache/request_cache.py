@@ -52,6 +52,7 @@ class RootLookup:
     digest: str
     dependencies: Dependencies  # what the lookup read
     stamp: str | None  # to store a fresh entry under (None: don't)
+    generations: tuple[bytes | None, ...]  # of `dependencies`, as read
     response: dict[str, Any] | None  # the cached `{"data": ...}` on a hit
 
 
@@ -70,6 +71,7 @@ class ResponseLookup:
     body: bytes | None  # the cached response on a hit
     dependencies: Dependencies = ()
     local_stamp: Stamp | None = None  # the in-process tier's, taken before the shared lookup (None: not kept there)
+    generations: tuple[bytes | None, ...] = ()  # of `dependencies`, as read from Redis
 
 
 class RequestCache:
@@ -137,40 +139,48 @@ class RequestCache:
             metrics.cache_lookup("response_local", 1 if near is not None else 0, 0 if near is not None else 1)
             if near is not None:
                 return ResponseLookup(digest, None, near.body)
-        hit, stamp = await self.store.lookup_response(digest, dependencies, self._scopes)
+        hit, stamp, generations = await self.store.lookup_response(digest, dependencies, self._scopes)
         metrics.cache_lookup("response", 1 if hit is not None else 0, 0 if hit is not None else 1)
         if hit is None:
-            return ResponseLookup(digest, stamp, None, dependencies, local_stamp)
+            return ResponseLookup(digest, stamp, None, dependencies, local_stamp, generations)
         if local_stamp is not None and local is not None:
             local.put(digest, self._scopes[hit.field], hit.body, hit.expires_ms, local_stamp, dependencies)
         return ResponseLookup(digest, stamp, hit.body)
 
     async def response_store(self, lookup: ResponseLookup, body: bytes) -> None:
         """Store the response when every part of it may be (and, if private, for a known user), under
-        the dependencies its lookup read; what it turned out to depend on is learnt for the next one."""
+        what it depends on as of its lookup; that is learnt for the next lookup of the same query."""
         if not self.storable or self.expires_ms is None or not lookup.digest:
             return
         dependencies = merged(self._dependencies)
         self.store.learnt.learn("q:" + lookup.digest, dependencies)
         scope = self._private if self.private else PUBLIC
-        if scope is None or lookup.stamp is None or dependencies != lookup.dependencies:
+        if scope is None or lookup.stamp is None:
             return
         local = self.store.local
-        if lookup.local_stamp is not None and local is not None:
-            local.put(lookup.digest, scope, body, self.expires_ms, lookup.local_stamp, dependencies)
-        await self.store.store_response(lookup.digest, scope, body, self.expires_ms, lookup.stamp)
+        local_stamp = lookup.local_stamp
+        stamp: str | None = lookup.stamp
+        if dependencies != lookup.dependencies:  # what the lookup read must vouch for them
+            if local_stamp is not None and local is not None:
+                local_stamp = local.restamp(local_stamp, lookup.dependencies, dependencies)
+            stamp = await self.store.restamp(lookup.dependencies, lookup.generations, dependencies)
+        if local_stamp is not None and local is not None:
+            local.put(lookup.digest, scope, body, self.expires_ms, local_stamp, dependencies)
+        if stamp is not None:
+            await self.store.store_response(lookup.digest, scope, body, self.expires_ms, stamp)
 
     # --- root query fetches ------------------------------------------------------------
     async def root_lookup(self, service: str, operation: str, variables: Mapping[str, Any]) -> RootLookup:
         digest = _digest(_operation_digest(operation), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
         dependencies = self.store.learnt.get(f"r:{service}:{digest}", (untagged(service),))
-        hit, stamp = await self.store.lookup_root(service, digest, dependencies, self._scopes)
+        hit, stamp, generations = await self.store.lookup_root(service, digest, dependencies, self._scopes)
         response = _loads(hit.body) if hit is not None else None
         metrics.cache_lookup("root", 1 if response is not None else 0, 0 if response is not None else 1)
         if hit is not None and response is not None:
             self._hit(hit)
             self._dependencies.update(dependencies)
-        return RootLookup(digest, dependencies, stamp, {"data": response} if response is not None else None)
+        found = {"data": response} if response is not None else None
+        return RootLookup(digest, dependencies, stamp, generations, found)
 
     async def root_store(self, service: str, lookup: RootLookup, data: bytes, fetched: Fetched | None) -> None:
         if fetched is None:
@@ -179,9 +189,11 @@ class RequestCache:
         if scope is None:
             return
         self.store.learnt.learn(f"r:{service}:{lookup.digest}", fetched.dependencies)
-        if lookup.stamp is None or fetched.dependencies != lookup.dependencies:
-            return
-        await self.store.store_root(service, lookup.digest, scope, data, fetched.hint.max_age, lookup.stamp)
+        stamp = lookup.stamp
+        if stamp is not None and fetched.dependencies != lookup.dependencies:
+            stamp = await self.store.restamp(lookup.dependencies, lookup.generations, fetched.dependencies)
+        if stamp is not None:
+            await self.store.store_root(service, lookup.digest, scope, data, fetched.hint.max_age, stamp)
 
     # --- entity fetches ----------------------------------------------------------------
     async def entity_lookup(

@@ -35,7 +35,7 @@ from ..redis_client import Command, RedisClient
 from .invalidation import Invalidation
 from .listener import invalidations_channel
 from .local import LocalResponses
-from .tags import Dependencies, LearntDependencies
+from .tags import Dependencies, LearntDependencies, vouching
 
 log = logging.getLogger("gateway.cache")
 
@@ -132,8 +132,7 @@ class CacheStore:
 
     async def lookup_root(
         self, subgraph: str, digest: str, dependencies: Dependencies, fields: Sequence[bytes]
-    ) -> tuple[Hit | None, str | None]:
-        """(The live entry or None, the stamp to store a fresh one under; None: don't store)."""
+    ) -> Lookup:
         return await self._lookup_stamped(self.root_key(subgraph, digest), dependencies, fields)
 
     async def store_root(
@@ -144,10 +143,7 @@ class CacheStore:
         expires_ms = _now_ms() + self.ttl(max_age) * 1000
         await self._store_stamped(self.root_key(subgraph, digest), field, f"{expires_ms}:{stamp}:", body, "root")
 
-    async def lookup_response(
-        self, digest: str, dependencies: Dependencies, fields: Sequence[bytes]
-    ) -> tuple[Hit | None, str | None]:
-        """(The live response or None, the stamp to store a fresh one under; None: don't store)."""
+    async def lookup_response(self, digest: str, dependencies: Dependencies, fields: Sequence[bytes]) -> Lookup:
         return await self._lookup_stamped(f"{self.prefix}q:{digest}", dependencies, fields)
 
     async def store_response(self, digest: str, field: bytes, body: bytes, expires_ms: int, stamp: str) -> None:
@@ -155,11 +151,9 @@ class CacheStore:
             return
         await self._store_stamped(f"{self.prefix}q:{digest}", field, f"{expires_ms}:{stamp}:", body, "response")
 
-    async def _lookup_stamped(
-        self, key: str, dependencies: Dependencies, fields: Sequence[bytes]
-    ) -> tuple[Hit | None, str | None]:
+    async def _lookup_stamped(self, key: str, dependencies: Dependencies, fields: Sequence[bytes]) -> Lookup:
         if not self._usable():
-            return None, None
+            return Lookup(None, None, ())
         try:
             if dependencies:
                 generations, row = await self.redis.execute(
@@ -169,11 +163,37 @@ class CacheStore:
                 [row] = await self.redis.execute(("HMGET", key, *fields))
         except Exception as exc:
             self._failed("lookup", exc)
-            return None, None
+            return Lookup(None, None, ())
         self._recovered()
         stamp = _stamp(dependencies, generations)
         current = stamp.encode()
-        return _first_live(row, _now_ms(), lambda found: found == current), stamp
+        return Lookup(_first_live(row, _now_ms(), lambda found: found == current), stamp, tuple(generations))
+
+    async def restamp(
+        self, read: Dependencies, generations: Sequence[bytes | None], wanted: Dependencies
+    ) -> str | None:
+        """The stamp of `wanted` as of a lookup that read `generations` of `read`, when that read
+        vouches for every one of them (:func:`.tags.vouching`) and what vouches is unchanged since;
+        None otherwise (then nothing is stored)."""
+        if not self._usable() or not wanted or len(generations) != len(read):
+            return None
+        known = dict(zip(read, generations, strict=True))
+        vouchers = []
+        for name in wanted:
+            voucher = vouching(name, known)
+            if voucher is None:
+                return None
+            vouchers.append(voucher)
+        checked = list(dict.fromkeys(vouchers))
+        try:
+            [current] = await self.redis.execute(
+                ("MGET", *[self.generation_key(name) for name in (*wanted, *checked)]))
+        except Exception as exc:
+            self._failed("lookup", exc)
+            return None
+        if any(now != known[name] for name, now in zip(checked, current[len(wanted):], strict=True)):
+            return None  # an invalidation came between the lookup and now
+        return _stamp(wanted, current[: len(wanted)])
 
     async def _store_stamped(self, key: str, field: bytes, stamp: str, body: bytes, kind: str) -> None:
         """`body` under `field` of the hash `key`, behind its `expiry:stamp:` prefix."""
@@ -249,6 +269,12 @@ def _stamp(dependencies: Dependencies, generations: Sequence[bytes | None]) -> s
 def _newer_than(invalidated_ms: int) -> Callable[[bytes], bool]:
     """An entity entry counts when its fetch started after the entity's last invalidation."""
     return lambda stamp: int(stamp) > invalidated_ms
+
+
+class Lookup(NamedTuple):
+    hit: Hit | None  # the live entry
+    stamp: str | None  # to store a fresh one under (None: don't store)
+    generations: tuple[bytes | None, ...]  # of the dependencies the lookup read, in their order
 
 
 class Hit(NamedTuple):

@@ -9,15 +9,18 @@ list, as CDNs take it: `Cache-Tag: catalog, product:p-1, product:p-2`). Each ent
 - without tags: `S`, which every invalidation of the subgraph bumps (any entity may be in it).
 
 A subgraph that tags its responses invalidates by tag too: it answers for the tags being complete.
-An entry is stored under the dependencies its lookup read, taken before its fetch started, so a
-fetch that raced an invalidation cannot be kept. Which dependencies a lookup reads is learnt from
-the last response of the same fetch (:class:`LearntDependencies`): the first fetch of a tagged query
-teaches them, the next one stores, and the ones after hit.
+An entry is stored under generations taken before its fetch started, so a fetch that raced an
+invalidation cannot be kept. Which dependencies a lookup reads is learnt from the last response of
+the same fetch (:class:`LearntDependencies`). When a response names dependencies its lookup did not
+read (the first fetch of a tagged query), they are read after the fetch, and count only if the
+lookup's read vouches for them (:func:`vouching`): every invalidation of a subgraph bumps its
+untagged dependency in the same transaction, so while that one is unchanged, none of its tags
+changed either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 MAX_TAGS = 256
@@ -59,6 +62,19 @@ def fetch_dependencies(subgraph: str, tags: tuple[str, ...] | None) -> Dependenc
     if tags is None:
         return (untagged(subgraph),)
     return (whole(subgraph), *[tagged(subgraph, tag) for tag in tags])
+
+
+def subgraph_of(dependency: str) -> str:
+    return dependency.partition("#")[0].removesuffix("!")
+
+
+def vouching(dependency: str, read: Collection[str]) -> str | None:
+    """Which dependency `read` at a lookup vouches for `dependency` being unchanged since, if any: the
+    dependency itself, or its subgraph's untagged one (bumped with every invalidation of it)."""
+    if dependency in read:
+        return dependency
+    sentinel = untagged(subgraph_of(dependency))
+    return sentinel if sentinel in read else None
 
 
 def merged(parts: Iterable[str]) -> Dependencies:

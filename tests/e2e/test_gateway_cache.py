@@ -130,3 +130,54 @@ async def test_a_stock_change_that_bypasses_the_gateway_reaches_its_cache(stack:
 
         await wait_for(fresh, timeout=30, interval=0.05, message="the reservation visible through the gateway")
         print(f"stock write outside the gateway visible through it after {time.monotonic() - written:.3f}s")
+
+
+def _hits_now(stack: Stack) -> float:
+    with httpx.Client(timeout=30) as client:
+        return _hits(client, stack)
+
+
+SHOWN = "{ products(first: 2, sortBy: NAME) { nodes { id variants { sku stock { available } } } } }"
+ALL = "{ products(first: 50) { nodes { id variants { sku stock { available } } } } }"
+
+
+async def test_a_reservation_leaves_the_cached_listings_of_other_products(stack: Stack) -> None:
+    """Products tags each answer with its products (Cache-Tag): a reservation voids the listings that
+    show the product, not the others, though they show stock too."""
+    url = stack.gateway_url
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def read(query: str) -> dict[str, Any]:
+            response = await client.post(url, json={"query": query})
+            assert response.status_code == 200 and not response.json().get("errors"), response.text
+            return dict(response.json()["data"])
+
+        async def hits() -> float:
+            return await asyncio.to_thread(_hits_now, stack)
+
+        shown = await read(SHOWN)
+        shown_ids = {node["id"] for node in shown["products"]["nodes"]}
+        other = next(node for node in (await read(ALL))["products"]["nodes"]
+                     if node["id"] not in shown_ids and node["variants"][0]["stock"]["available"] > 0)
+        sku = other["variants"][0]["sku"]
+
+        async def served_from_cache() -> bool:  # the first read teaches the tags, the next stores
+            before = await hits()
+            assert await read(SHOWN) == shown
+            return await hits() > before
+
+        await wait_for(served_from_cache, timeout=15, message="the listing served from the cache")
+        products = ServiceClient(f"{stack.url('products')}/graphql", caller="orders", scopes=("inventory:write",),
+                                 jwt_secret=DEV_JWT_SECRET, subgraph_secret=stack.subgraph_secret)
+        try:
+            reserved = await products.execute(RESERVE, {"order": "e2e-cache-other", "sku": sku})
+        finally:
+            await products.aclose()
+        assert reserved["reserveStock"]["__typename"] == "StockReservation"
+
+        async def applied() -> bool:  # the invalidation reached the gateway: the product's own answer is fresh
+            response = await client.post(url, json={"query": STOCK, "variables": {"sku": sku}})
+            return int(response.json()["data"]["variant"]["stock"]["available"]) == \
+                other["variants"][0]["stock"]["available"] - 1
+
+        await wait_for(applied, timeout=30, interval=0.05, message="the reservation visible through the gateway")
+        assert await served_from_cache(), "the listing of other products was voided by the reservation"
