@@ -131,7 +131,8 @@ class RequestCache:
             _operation_digest(document), (operation_name or "").encode(),
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
         )
-        dependencies = self.store.learnt.get("q:" + digest, tuple(untagged(name) for name in subgraphs))
+        # until learnt: untagged, one dependency per subgraph (its name, `untagged`), sorted as `merged` sorts
+        dependencies = self.store.learnt.get("q:" + digest, tuple(subgraphs))
         local = self.store.local
         local_stamp = local.stamp(dependencies) if local is not None else None
         if local_stamp is not None and local is not None:
