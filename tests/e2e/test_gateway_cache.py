@@ -104,6 +104,17 @@ RESERVE = """mutation($order: ID!, $sku: String!) {
   reserveStock(orderId: $order, lines: [{sku: $sku, quantity: 1}]) { __typename } }"""
 
 
+async def _reserve_directly(stack: Stack, order: str, sku: str) -> None:
+    """Hold one unit of `sku` by calling products directly, as orders does: not through the gateway."""
+    products = ServiceClient(f"{stack.url('products')}/graphql", caller="orders", scopes=("inventory:write",),
+                             jwt_secret=DEV_JWT_SECRET, subgraph_secret=stack.subgraph_secret)
+    try:
+        reserved = await products.execute(RESERVE, {"order": order, "sku": sku})
+    finally:
+        await products.aclose()
+    assert reserved["reserveStock"]["__typename"] == "StockReservation"
+
+
 async def test_a_stock_change_that_bypasses_the_gateway_reaches_its_cache(stack: Stack) -> None:
     url = stack.gateway_url
     async with httpx.AsyncClient(timeout=30) as client:
@@ -116,13 +127,7 @@ async def test_a_stock_change_that_bypasses_the_gateway_reaches_its_cache(stack:
         sku = product["data"]["product"]["variants"][0]["sku"]
         before = await available(sku)
         assert await available(sku) == before  # now cached, for up to a minute
-        products = ServiceClient(f"{stack.url('products')}/graphql", caller="orders", scopes=("inventory:write",),
-                                 jwt_secret=DEV_JWT_SECRET, subgraph_secret=stack.subgraph_secret)
-        try:
-            reserved = await products.execute(RESERVE, {"order": "e2e-cache-order", "sku": sku})
-        finally:
-            await products.aclose()
-        assert reserved["reserveStock"]["__typename"] == "StockReservation"
+        await _reserve_directly(stack, "e2e-cache-order", sku)
         written = time.monotonic()
 
         async def fresh() -> bool:
@@ -166,13 +171,7 @@ async def test_a_reservation_leaves_the_cached_listings_of_other_products(stack:
             return await hits() > before
 
         await wait_for(served_from_cache, timeout=15, message="the listing served from the cache")
-        products = ServiceClient(f"{stack.url('products')}/graphql", caller="orders", scopes=("inventory:write",),
-                                 jwt_secret=DEV_JWT_SECRET, subgraph_secret=stack.subgraph_secret)
-        try:
-            reserved = await products.execute(RESERVE, {"order": "e2e-cache-other", "sku": sku})
-        finally:
-            await products.aclose()
-        assert reserved["reserveStock"]["__typename"] == "StockReservation"
+        await _reserve_directly(stack, "e2e-cache-other", sku)
 
         async def applied() -> bool:  # the invalidation reached the gateway: the product's own answer is fresh
             response = await client.post(url, json={"query": STOCK, "variables": {"sku": sku}})
