@@ -3,9 +3,10 @@
 A request is a JSON list of items:
 
 - `{"kind": "entity", "subgraph": "products", "type": "Product", "key": {"id": "1"}}`: every cached
-  variant of one entity (any selection, any user), and the subgraph's cached root queries;
-- `{"kind": "type", "subgraph": "products", "type": "Product"}`: every entity of the type, and the
-  subgraph's root queries;
+  variant of one entity (any selection, any user), and the subgraph's untagged cached root queries
+  and whole responses;
+- `{"kind": "type", "subgraph": "products", "type": "Product"}`: every entity of the type, and every
+  cached root query and whole response of the subgraph, tagged or not;
 - `{"kind": "tag", "subgraph": "products", "tag": "product:1"}`: every cached root query and whole
   response whose subgraph response carried the tag (`Cache-Tag`, :mod:`.tags`), and the subgraph's
   untagged ones;
