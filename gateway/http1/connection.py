@@ -12,6 +12,9 @@ What it guards:
 - a connection with nothing to answer closes `timeout_keep_alive` seconds after its last response,
   and a head that has begun must arrive within that time too (a trickled head cannot hold a
   connection open);
+- a request body, after that same grace, must keep arriving at `MIN_BODY_RATE` bytes a second on
+  average (as Kestrel's minimum data rate): a trickled body gets 408 and the connection closes. Its
+  clock stops while reading is paused, since then the client is not the one holding it up;
 - a body is read only as fast as the application takes it (reading pauses past `BODY_HIGH_WATER`),
   and pipelined requests wait their turn with reading paused;
 - a malformed request gets 400 and the connection closes; an application that fails before its
@@ -38,6 +41,7 @@ log = logging.getLogger("gateway.http")
 
 MAX_HEAD_BYTES = 64 * 1024
 BODY_HIGH_WATER = 256 * 1024
+MIN_BODY_RATE = 1024  # bytes per second, after the grace
 
 App = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
@@ -92,6 +96,10 @@ class HttpConnection(asyncio.Protocol):
         self.drain_waiter: asyncio.Future[None] | None = None
         self.idle_since = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        # the body being read: since when (moved on when reading resumes), how much, its deadline timer
+        self.body_since = 0.0
+        self.body_received = 0
+        self.body_timer: asyncio.TimerHandle | None = None
         self.defaults_source: object = None
         self.defaults = b""
 
@@ -116,6 +124,7 @@ class HttpConnection(asyncio.Protocol):
         self.connections.discard(self)
         self.parser = None
         self._cancel_timer()
+        self._cancel_body_timer()
         for exchange in (self.active, self.reading, *self.queue):
             if exchange is not None:
                 exchange.lost()
@@ -159,6 +168,8 @@ class HttpConnection(asyncio.Protocol):
                     self._refuse(431, "Request header fields too large.")
             else:
                 self.head_fed = True
+        elif self.reading is not None and self.body_timer is None and not self.reading_paused:
+            self._arm_body_timer()  # a body still owed after this chunk
 
     def pause_writing(self) -> None:
         self.writing_paused = True
@@ -246,6 +257,8 @@ class HttpConnection(asyncio.Protocol):
         # HTTP/1.0 gets no keep-alive (its `Connection: keep-alive` would need echoing)
         exchange = Exchange(self, scope, keep_alive and version == "1.1", self.expect_continue)
         self.reading = exchange
+        self.body_since = self.loop.time()
+        self.body_received = 0
         if self.active is None:
             self._start(exchange)
         else:  # pipelined: it waits, and nothing more is read until its turn
@@ -255,6 +268,7 @@ class HttpConnection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         reading = self.reading
         if reading is not None:
+            self.body_received += len(body)
             reading.feed(body)
             if reading.body_size > BODY_HIGH_WATER:
                 self._pause_reading()
@@ -369,6 +383,7 @@ class HttpConnection(asyncio.Protocol):
             return
         self.connections.discard(self)
         self._cancel_timer()
+        self._cancel_body_timer()
         self.parser = None
         lines = [self.method, b" ", self.url, b" HTTP/1.1\r\n"]
         for name, value in self.headers:
@@ -403,6 +418,11 @@ class HttpConnection(asyncio.Protocol):
         if self.reading_paused:
             self.reading_paused = False
             self.transport.resume_reading()
+            if self.reading is not None:  # the body's clock starts again, with its grace
+                self.body_since = self.loop.time()
+                self.body_received = 0
+                if self.body_timer is None:
+                    self._arm_body_timer()
 
     def _wake_drain(self) -> None:
         waiter = self.drain_waiter
@@ -429,6 +449,42 @@ class HttpConnection(asyncio.Protocol):
             self.transport.close()
         else:
             self._arm_timer()
+
+    def _body_due(self) -> float:
+        return self.body_since + self.keep_alive_timeout + self.body_received / MIN_BODY_RATE
+
+    def _arm_body_timer(self) -> None:
+        self.body_timer = self.loop.call_at(self._body_due(), self._on_body_timer)
+
+    def _cancel_body_timer(self) -> None:
+        if self.body_timer is not None:
+            self.body_timer.cancel()
+            self.body_timer = None
+
+    def _on_body_timer(self) -> None:
+        """Refuse a body that fell behind the minimum rate; one on time re-arms for its new due time."""
+        self.body_timer = None
+        if self.reading is None or self.parser is None or self.reading_paused:
+            return  # read whole, or the connection is done, or paused (resuming re-arms)
+        if self.loop.time() >= self._body_due() - 0.001:
+            self._body_too_slow()
+        else:
+            self._arm_body_timer()
+
+    def _body_too_slow(self) -> None:
+        """408 when nothing of the response went out (else the connection just closes); the
+        application sees the client gone."""
+        reading = self.reading
+        assert reading is not None
+        log.info("a request body arrived slower than %d bytes/s: 408, and the connection closes", MIN_BODY_RATE)
+        self.reading = None
+        self.parser = None
+        self.queue.clear()
+        reading.lost()
+        active = self.active
+        if active is None or not (active.started or active.complete):
+            self.transport.write(plain_response(408, "Request body too slow.", self.default_header_lines()))
+        self.transport.close()
 
 
 async def _service_unavailable(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:

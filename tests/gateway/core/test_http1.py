@@ -24,7 +24,7 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from gateway.http1 import IMPORT_STRING, UVICORN_HTTPTOOLS
-from gateway.http1.connection import BODY_HIGH_WATER, MAX_HEAD_BYTES, HttpConnection
+from gateway.http1.connection import BODY_HIGH_WATER, MAX_HEAD_BYTES, MIN_BODY_RATE, HttpConnection
 
 from . import shop
 from .harness import RunningServer
@@ -357,6 +357,72 @@ def test_an_idle_connection_and_a_head_that_never_completes_close_after_the_keep
     run(main())
 
 
+def test_a_body_trickled_below_the_minimum_rate_gets_408_and_the_app_sees_the_client_gone() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        seen: list[str] = []
+
+        async def reads(scope: Scope, receive: Any, send: Any) -> None:
+            while True:
+                message = await receive()
+                seen.append(message["type"])
+                if message["type"] == "http.disconnect" or not message.get("more_body"):
+                    break
+            await answer(send, 200, b"never sent")
+
+        conn = Connection(reads, loop, timeout_keep_alive=0.3)
+        conn.protocol.data_received(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n")
+        began = loop.time()
+        conn.protocol.data_received(b"{")  # and nothing more for a while
+        await until(lambda: conn.transport.closed, "the trickled body holds the connection")
+        assert loop.time() - began >= 0.25
+        await conn.settle()
+        (write,) = conn.transport.writes
+        assert write.startswith(b"HTTP/1.1 408") and write.endswith(b"Request body too slow.")
+        assert seen[-1] == "http.disconnect"
+    run(main())
+
+
+def test_a_body_arriving_at_the_minimum_rate_is_read_whole_past_the_grace() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        conn = Connection(body_length(), loop, timeout_keep_alive=0.2)
+        step, parts = MIN_BODY_RATE // 5, 6  # a fifth of the rate every 0.1 s: twice the minimum, over 0.6 s
+        conn.protocol.data_received(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % (step * parts))
+        for _ in range(parts):
+            await asyncio.sleep(0.1)  # the client's pace, the thing under test
+            assert not conn.transport.closed
+            conn.protocol.data_received(b"a" * step)
+        await conn.settle()
+        (write,) = conn.transport.writes
+        assert write.startswith(b"HTTP/1.1 200") and write.endswith(b"%d:aaaaaaaaaaaaaaaa" % (step * parts))
+        assert not conn.transport.closed
+    run(main())
+
+
+def test_a_body_held_up_by_a_slow_app_is_not_cut_off() -> None:
+    """Reading pauses past the high-water mark; the client cannot send then, so its clock stops."""
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        inner = body_length()
+
+        async def slow(scope: Scope, receive: Any, send: Any) -> None:
+            await asyncio.sleep(0.5)  # longer than the grace below, before it reads anything
+            await inner(scope, receive, send)
+
+        conn = Connection(slow, loop, timeout_keep_alive=0.2)
+        size = BODY_HIGH_WATER * 2
+        conn.protocol.data_received(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % size)
+        conn.protocol.data_received(b"a" * (BODY_HIGH_WATER + 1))
+        assert conn.transport.paused
+        await until(lambda: not conn.transport.paused, "reading never resumed")
+        conn.protocol.data_received(b"a" * (size - BODY_HIGH_WATER - 1))
+        await conn.settle()
+        (write,) = conn.transport.writes
+        assert write.startswith(b"HTTP/1.1 200") and write.endswith(b"%d:aaaaaaaaaaaaaaaa" % size)
+    run(main())
+
+
 def test_a_response_slower_than_the_keep_alive_time_is_not_cut_off() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -669,6 +735,19 @@ def test_the_gateway_answers_on_a_kept_alive_connection(gateway: str) -> None:
         sock.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")  # still usable after the HEAD
         head, body = read_response(sock)
         assert orjson.loads(body) == {"status": "ok"}
+
+
+def test_the_gateway_answers_a_trickled_body_with_408_after_the_grace(gateway: str) -> None:
+    port = int(gateway.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     b"content-length: 4096\r\n\r\n{")  # and nothing more
+        began = time.monotonic()
+        data = b""
+        while chunk := sock.recv(65536):  # until the gateway closes (the socket's timeout bounds it)
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 408") and data.endswith(b"Request body too slow.")
+        assert time.monotonic() - began >= 4.5  # uvicorn's 5 s keep-alive time is the grace
 
 
 def test_pipelined_posts_on_one_connection_are_answered_in_order(gateway: str) -> None:
