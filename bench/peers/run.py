@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/peers/run.py [--duration 5] [--rounds 3] [--warmup 2] [--connections 50]
         [--workloads W1,W2,W3,W4] [--gateways ours,apollo-gateway,...] [--subscribers 50] [--event-ms 20]
+        [--open-loop 0.25,0.5,0.8] [--open-loop-duration 4] [--open-loop-connections 100]
 
 The same Node fixture subgraphs (bench/gateway/subgraphs.js) behind every gateway. Each gateway is
 first checked to return the expected JSON on every workload (a diff is printed and the gateway left
 out of that workload otherwise). Gateways run on core 0, the load generator and the subgraphs on
 core 1 (our two-worker gateway on cores 0-1: the multi-core figure); after a warm-up, rounds
-alternate between the gateways, their order rotated every round; the tables give medians.
+alternate between the gateways, their order rotated every round; the tables give medians. Then, per
+HTTP workload, a fixed-rate pass (bench/peers/open_loop.py): every gateway offered the same rates, so
+that latency is compared below saturation too.
 Peers are installed by `python -m scripts.install_bench_peers` and skipped, with the reason, when
 absent. Writes var/bench/peers.json (every round's figures). See bench/README.md.
 """
@@ -33,10 +36,11 @@ if str(REPO_ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
+from bench.gateway import openloop  # noqa: E402
 from bench.gateway.loadgen import run_load, wrk_available  # noqa: E402
 from bench.gateway.procstat import cpu_seconds, rss_bytes, run_queue_seconds  # noqa: E402
 from bench.gateway.run import free_port, stop, wait_until  # noqa: E402
-from bench.peers import gateways, report  # noqa: E402
+from bench.peers import gateways, open_loop, report  # noqa: E402
 from bench.peers.gateways import Gateway, Setup  # noqa: E402
 from bench.peers.subscribers import fan_out, first_event  # noqa: E402
 from bench.peers.workloads import SUBGRAPH_SDLS, WORKLOADS, Workload, w4_stable  # noqa: E402
@@ -59,11 +63,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--subscribers", type=int, default=50, help="W4: clients subscribed to the order")
     parser.add_argument("--event-ms", type=int, default=20, help="W4: the subgraph emits an event every N ms")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--open-loop", default="0.25,0.5,0.8",
+                        help="fixed-rate pass: fractions of our gateway's closed-loop req/s ('' for none)")
+    parser.add_argument("--open-loop-duration", type=float, default=4.0, help="seconds per fixed-rate round")
+    parser.add_argument("--open-loop-connections", type=int, default=100)
     parser.add_argument("--peers-dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench" / "peers.json")
     args = parser.parse_args(argv)
     args.workload_names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     args.gateway_names = [g.strip() for g in args.gateways.split(",") if g.strip()]
+    try:
+        args.open_fractions = [float(f) for f in args.open_loop.split(",") if f.strip()]
+    except ValueError:
+        parser.error(f"--open-loop takes comma-separated fractions, got {args.open_loop!r}")
     unknown = sorted(set(args.workload_names) - set(WORKLOADS)) + sorted(set(args.gateway_names) - set(gateways.ALL))
     if unknown:
         parser.error(f"unknown workload(s) or gateway(s): {', '.join(unknown)}")
@@ -185,6 +197,32 @@ def http_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, d
     return _with_rss(_with_wait(figures, pid, waited, elapsed), pid)
 
 
+def open_loop_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, binary: Path,
+                    rate: float) -> dict[str, Any]:
+    pid = _pid(gateway)
+    before = cpu_seconds(pid)
+    result = openloop.run_open_loop(binary, gateway.process.url, json.dumps({"query": workload.query}), rate,
+                                    args.open_loop_connections, args.open_loop_duration, warmup=1.0)
+    after = cpu_seconds(pid)
+    figures = result.as_dict()
+    sent = result.sent + result.warmup_sent  # the CPU window holds the warm-up too
+    if before is not None and after is not None and sent:
+        figures["cpu_ms_per_request"] = (after - before) * 1000 / sent
+    return figures
+
+
+def measure_open_loop(started: dict[str, Gateway], names: list[str], workload: Workload,
+                      summaries: dict[str, dict[str, Any]], args: argparse.Namespace,
+                      binary: Path) -> dict[str, Any]:
+    single = [n for n in names if n != gateways.OURS_2W]  # one process on one core each
+    rates = open_loop.offered_rates(summaries, gateways.OURS, args.open_fractions)
+    print(f"  {workload.name} fixed rate ({', '.join(f'{r:,.0f}' for r in rates)} req/s, "
+          f"{args.open_loop_connections} connections, {args.open_loop_duration:g} s rounds)", flush=True)
+    return open_loop.measure(single, summaries, rates, args.rounds,
+                             lambda name, rate: open_loop_round(started[name], workload, args, binary, rate),
+                             report.rotated)
+
+
 def subscription_round(gateway: Gateway, workload: Workload, args: argparse.Namespace, duration: float,
                        subscribers: int) -> dict[str, Any]:
     pid = _pid(gateway)
@@ -296,6 +334,7 @@ def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], co
         fixtures: subprocess.Popen[bytes] | None = None
         started: dict[str, Gateway] = {}
         exit_code = 0
+        binary, results["open_loop"] = open_loop_generator(args)
         try:
             fixtures = start_fixtures(str(node), ports, args.event_ms, workdir / "fixtures.log")
             supergraph.write_text(compose(urls))
@@ -323,6 +362,9 @@ def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], co
                     "unsupported": unsupported,
                     "scaling": report.scaling(summaries, gateways.OURS, gateways.OURS_2W, workload.subscription),
                 }
+                if binary is not None and not workload.subscription and args.open_fractions:
+                    results["workloads"][workload.name]["open_loop"] = measure_open_loop(
+                        started, ok, workload, summaries, args, binary)
         finally:
             for gateway in started.values():
                 gateway.process.stop()
@@ -334,6 +376,23 @@ def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], co
     args.out.write_text(json.dumps(results, indent=2))
     print(f"\nwrote {args.out}")
     return exit_code
+
+
+def open_loop_generator(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """bench/openloop built into var/bench-tools, or None and why the fixed-rate pass is skipped."""
+    if not args.open_fractions:
+        return None, "not asked for (--open-loop '')"
+    try:
+        binary = openloop.build(REPO_ROOT / "var" / "bench-tools")
+    except RuntimeError as exc:
+        print(f"fixed-rate pass skipped: bench/openloop did not compile:\n{exc}", flush=True)
+        return None, "bench/openloop did not compile"
+    if binary is None:
+        print("fixed-rate pass skipped: no C compiler (cc or gcc) to build bench/openloop", flush=True)
+        return None, "skipped: no C compiler"
+    return binary, (f"bench/openloop: fractions {args.open_fractions} of ours' closed-loop req/s, "
+                    f"{args.open_loop_connections} connections, {args.rounds} rounds x {args.open_loop_duration:g} s "
+                    "after 1 s warm-up, medians; latency from each request's intended send time")
 
 
 def ours_build() -> str:
@@ -372,6 +431,12 @@ def print_results(results: dict[str, Any]) -> None:
             s = outcome["scaling"]
             print(f"  multi-core: {gateways.OURS_2W} / {gateways.OURS}: throughput "
                   f"{s.get('throughput_ratio', 0):.2f}x, CPU per unit {s.get('cpu_per_unit_ratio', 0):.2f}x")
+        fixed = outcome.get("open_loop")
+        if fixed:
+            print(f"  fixed rate ({results['open_loop']}):")
+            print("\n".join("  " + line for line in open_loop.table(fixed).splitlines()))
+            for gateway, reasons in fixed["not_offered"].items():
+                print(f"  not offered to {gateway}: {'; '.join(reasons)}")
         for gateway, reason in outcome["unsupported"].items():
             print(f"  skipped {gateway}: {reason}")
         for gateway in outcome["excluded"]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from bench.gateway.run import free_port
-from bench.peers import gateways, report
+from bench.peers import gateways, open_loop, report
 from bench.peers import run as peers_run
 from bench.peers.gateways import Gateway
 from bench.peers.workloads import WORKLOADS, w4_stable
@@ -128,6 +129,7 @@ def test_a_short_run_of_our_gateway_measures_every_round_and_writes_the_json(tmp
     out = tmp_path / "peers.json"
     code = peers_run.main(["--gateways", gateways.OURS, "--workloads", "W3,W4", "--duration", "1", "--rounds", "2",
                            "--warmup", "0.5", "--connections", "4", "--subscribers", "3", "--event-ms", "50",
+                           "--open-loop", "0.1", "--open-loop-duration", "1", "--open-loop-connections", "8",
                            "--out", str(out)])
     assert code == 0
     results = json.loads(out.read_text())
@@ -141,6 +143,55 @@ def test_a_short_run_of_our_gateway_measures_every_round_and_writes_the_json(tmp
     assert all(r["events"] > 0 and r["subscribers_core_share"] > 0 for r in w4["rounds"])
     assert w4["errors"] == 0
     assert results["workloads"]["W3"]["excluded"] == {}
+    assert "open_loop" not in results["workloads"]["W4"]  # no fixed-rate pass for a subscription
+    if shutil.which("cc") or shutil.which("gcc"):
+        fixed = results["workloads"]["W3"]["open_loop"]
+        (rate,) = fixed["rates"]
+        assert rate == pytest.approx(0.1 * w3["requests_per_second"], rel=0.05, abs=10)
+        at_rate = fixed["gateways"][gateways.OURS][str(rate)]
+        assert [r["round"] for r in at_rate["rounds"]] == [1, 2]
+        assert all(r["sent"] > 0 and r["completed"] == r["sent"] for r in at_rate["rounds"])
+        assert 0 < at_rate["p50_ms"] <= at_rate["p99_ms"] <= at_rate["max_ms"]
+
+
+def _fixed_rate_round(rate: float, p99: float, achieved: float | None = None, queued: int = 0) -> dict[str, Any]:
+    return {"rate": rate, "achieved_rps": achieved if achieved is not None else rate, "queued": queued, "errors": 0,
+            "p50_ms": p99 / 2, "p90_ms": p99 / 1.5, "p99_ms": p99, "p999_ms": p99 * 2, "max_ms": p99 * 3,
+            "service_p99_ms": p99, "max_send_lag_ms": 0.01}
+
+
+def test_fixed_rates_are_fractions_of_ours_and_only_offered_to_a_gateway_that_reaches_them() -> None:
+    closed = {gateways.OURS: {"requests_per_second": 10_000.0}, "slow": {"requests_per_second": 3_000.0},
+              gateways.GRAFBASE: {"requests_per_second": 15_000.0}}
+    rates = open_loop.offered_rates(closed, gateways.OURS, [0.5, 0.25])
+    assert rates == [2_500.0, 5_000.0]
+    assert open_loop.offered_rates({"a": {"requests_per_second": 400.0}}, gateways.OURS, [0.5]) == [200.0]
+    calls: list[tuple[str, float]] = []
+
+    def run_one(name: str, rate: float) -> dict[str, Any]:
+        calls.append((name, rate))
+        if name == "slow":
+            return _fixed_rate_round(rate, 40.0, achieved=rate * 0.8, queued=120)
+        return _fixed_rate_round(rate, 2.0 if name == gateways.OURS else 3.0)
+
+    outcome = open_loop.measure([gateways.OURS, "slow", gateways.GRAFBASE], closed, rates, 2, run_one,
+                                report.rotated)
+    assert sorted(set(calls)) == sorted({(gateways.OURS, 2_500.0), ("slow", 2_500.0), (gateways.GRAFBASE, 2_500.0),
+                                         (gateways.OURS, 5_000.0), (gateways.GRAFBASE, 5_000.0)})
+    assert len(calls) == 10  # two rounds each
+    assert outcome["not_offered"] == {"slow": ["5,000 req/s: its closed-loop rate is 3,000 req/s"]}
+    assert outcome["gateways"]["slow"]["2500.0"]["saturated_rounds"] == 2
+    assert open_loop.lowest_p99(outcome) == {"2500.0": gateways.OURS, "5000.0": gateways.OURS}
+    table = open_loop.table(outcome)
+    assert "40.00 / 80.00 sat." in table and "not offered" in table
+    assert "lowest p99 (kept up): 2,500 req/s ours, 5,000 req/s ours" in table
+
+
+def test_a_saturated_gateway_never_has_the_lowest_p99() -> None:
+    outcome = {"rates": [100.0], "gateways": {
+        "fast-but-queued": {"100.0": open_loop.summarize([_fixed_rate_round(100.0, 1.0, queued=3)])},
+        "steady": {"100.0": open_loop.summarize([_fixed_rate_round(100.0, 5.0)])}}}
+    assert open_loop.lowest_p99(outcome) == {"100.0": "steady"}
 
 
 def _fake_node(directory: Path, version: str) -> str:
