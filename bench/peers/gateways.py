@@ -1,6 +1,8 @@
 """The gateways the peer benchmark runs side by side, and how each one is started.
 
-Ours (one worker, and two workers for the multi-core figure), Apollo Gateway on @apollo/server, Hive
+Ours (one worker; two workers for the multi-core figure; and one worker with in-flight deduplication
+of identical subgraph fetches off, since the workloads send one query over and over, the best case for
+deduplication: that row is our engine's cost per request without it), Apollo Gateway on @apollo/server, Hive
 Gateway with its default (stitching) runtime and with Hive's Rust query planner runtime, and the
 Grafbase CLI (Rust). Apollo and Hive serve the supergraph our composer made (as the differential
 tests run Apollo); ``grafbase dev`` composes the subgraph SDL files itself. Every one of them is
@@ -24,10 +26,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 GRAFBASE_PACKAGE = "@grafbase/cli-x86_64-unknown-linux-musl"
 HIVE_BIN = Path("@graphql-hive/gateway") / "dist" / "bin.js"
 
-OURS, OURS_2W = "ours", "ours x2 workers"
+OURS, OURS_2W, OURS_NO_DEDUP = "ours", "ours x2 workers", "ours, no dedup"
+OURS_ALL = (OURS, OURS_2W, OURS_NO_DEDUP)
 APOLLO, HIVE, HIVE_RUST, GRAFBASE = "apollo-gateway", "hive-gateway", "hive-gateway+rust-qp", "grafbase"
 NODE_PEERS = (APOLLO, HIVE, HIVE_RUST)
-ALL = (OURS, OURS_2W, APOLLO, HIVE, HIVE_RUST, GRAFBASE)
+ALL = (OURS, OURS_2W, OURS_NO_DEDUP, APOLLO, HIVE, HIVE_RUST, GRAFBASE)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def _missing(setup: Setup, *packages: str) -> str | None:
 
 def unavailable(name: str, setup: Setup) -> str | None:
     """None when ``name`` can run here, else the reason it is skipped."""
-    if name in (OURS, OURS_2W):
+    if name in OURS_ALL:
         return None
     if name == GRAFBASE:
         reason = _missing(setup, GRAFBASE_PACKAGE)
@@ -103,7 +106,8 @@ def _ours(setup: Setup, name: str, port: int) -> Gateway:
     if workers > 1:
         command += ["--workers", str(workers)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    log = setup.workdir / f"{name.replace(' ', '-')}.log"
+    env["GATEWAY_DEDUPLICATE_FETCHES"] = "0" if name == OURS_NO_DEDUP else "1"
+    log = setup.workdir / f"{name.replace(' ', '-').replace(',', '')}.log"
     process = GatewayProcess(name, _pinned(cpus, command), port, log, {**env, "PYTHONPATH": str(REPO_ROOT)})
     return Gateway(name, process, f"ws://127.0.0.1:{port}/graphql", cpus)
 
@@ -142,7 +146,8 @@ def _grafbase(setup: Setup, name: str, port: int) -> Gateway:
 
 
 _FACTORIES: dict[str, Callable[[Setup, str, int], Gateway]] = {
-    OURS: _ours, OURS_2W: _ours, APOLLO: _apollo, HIVE: _hive, HIVE_RUST: _hive, GRAFBASE: _grafbase,
+    OURS: _ours, OURS_2W: _ours, OURS_NO_DEDUP: _ours,
+    APOLLO: _apollo, HIVE: _hive, HIVE_RUST: _hive, GRAFBASE: _grafbase,
 }
 
 

@@ -339,14 +339,14 @@ def run(args: argparse.Namespace, loadgen: str, cores: dict[str, str | None], co
             fixtures = start_fixtures(str(node), ports, args.event_ms, workdir / "fixtures.log")
             supergraph.write_text(compose(urls))
             started, results["skipped"] = start_gateways(args.gateway_names, setup)
-            for ours in (gateways.OURS, gateways.OURS_2W):
+            for ours in gateways.OURS_ALL:
                 if ours in args.gateway_names and ours not in started:
                     exit_code = 1
             for workload in (WORKLOADS[w] for w in args.workload_names):
                 ok, diffs, unsupported = verify(started, workload)
                 print(f"\n{workload.name} ({workload.description}): {', '.join(ok) or 'no gateway'} answer right",
                       flush=True)
-                if any(name in diffs for name in (gateways.OURS, gateways.OURS_2W)):
+                if any(name in diffs for name in gateways.OURS_ALL):
                     exit_code = 1
                 summaries = {n: report.summarize(r) for n, r in measure(started, ok, workload, args).items()}
                 relative_to = report.add_ratios(summaries, workload.subscription)

@@ -222,6 +222,14 @@ def test_a_missing_peer_is_skipped_with_the_reason(tmp_path: Path) -> None:
         assert reason is not None and "is not installed under" in reason and "install_bench_peers" in reason
 
 
+def test_our_no_dedup_row_runs_our_gateway_with_deduplication_off_and_the_others_with_it_on(tmp_path: Path) -> None:
+    setup = gateways.Setup(tmp_path / "supergraph.graphql", {}, {}, tmp_path, peers_dir=tmp_path / "none")
+    flags = {name: gateways.make(name, setup, 4000).process.env["GATEWAY_DEDUPLICATE_FETCHES"]
+             for name in gateways.OURS_ALL}
+    assert flags == {gateways.OURS: "1", gateways.OURS_2W: "1", gateways.OURS_NO_DEDUP: "0"}
+    assert gateways.unavailable(gateways.OURS_NO_DEDUP, setup) is None
+
+
 def test_bench_options_go_to_exactly_one_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
     from bench.__main__ import main as bench_main
 
