@@ -15,8 +15,10 @@
  *    is written. The timer slack is lowered to 1 ns so that wake-ups are on time to microseconds.
  *    The timerfd is never read: timerfd_settime() clears its expiration count when it is re-armed,
  *    which the loop does after every expiry (one system call per wake-up saved).
- *  - A due request goes on an idle keep-alive connection. When none is idle it waits in a FIFO
- *    queue and is written on the next connection that becomes idle.
+ *  - A due request goes on the idle keep-alive connection that has been idle longest (a FIFO of
+ *    idle connections: every connection is used in turn, as by that many clients, so none sits
+ *    idle until the server's keep-alive timeout closes it under a request). When none is idle it
+ *    waits in a FIFO queue and is written on the next connection that becomes idle.
  *  - Latency = end of the response - INTENDED time, so time spent queued behind a slow server
  *    counts (the coordinated-omission correction). Service time = end of the response - actual
  *    write, reported separately.
@@ -492,8 +494,8 @@ static struct {
     size_t request_len;
     int epfd, tfd;
     struct conn *conns;
-    struct conn **idle; /* stack of idle connections */
-    size_t n_idle;
+    struct conn **idle; /* FIFO ring of idle connections, capacity cfg.connections */
+    size_t idle_head, n_idle;
     size_t n_busy;
     struct queue queue;
     struct stats st;
@@ -556,11 +558,25 @@ static void set_events(struct conn *c, uint32_t events)
     c->events = events;
 }
 
+static struct conn **idle_at(size_t k) { return &g.idle[(g.idle_head + k) % (size_t)g.cfg.connections]; }
+
+static void idle_push(struct conn *c) { *idle_at(g.n_idle++) = c; }
+
+static struct conn *idle_pop(void)
+{
+    struct conn *c = *idle_at(0);
+    g.idle_head = (g.idle_head + 1) % (size_t)g.cfg.connections;
+    g.n_idle--;
+    return c;
+}
+
 static void idle_remove(struct conn *c)
 {
-    for (size_t i = 0; i < g.n_idle; i++)
-        if (g.idle[i] == c) {
-            g.idle[i] = g.idle[--g.n_idle];
+    for (size_t k = 0; k < g.n_idle; k++)
+        if (*idle_at(k) == c) {
+            for (; k + 1 < g.n_idle; k++) /* keep the order of the others */
+                *idle_at(k) = *idle_at(k + 1);
+            g.n_idle--;
             return;
         }
 }
@@ -612,7 +628,7 @@ static void conn_reopen(struct conn *c)
 
 static void dispatch(struct conn *c, struct request req);
 
-/* The connection is free: take the oldest queued request, or wait on the idle stack. */
+/* The connection is free: take the oldest queued request, or wait at the back of the idle ring. */
 static void conn_ready(struct conn *c)
 {
     if (g.queue.len) {
@@ -620,7 +636,7 @@ static void conn_ready(struct conn *c)
         return;
     }
     c->state = C_IDLE;
-    g.idle[g.n_idle++] = c;
+    idle_push(c);
 }
 
 static void finish_connect(struct conn *c)
@@ -695,7 +711,7 @@ static void dispatch(struct conn *c, struct request req)
 static void submit(struct request req)
 {
     if (g.n_idle && !g.queue.len) {
-        dispatch(g.idle[--g.n_idle], req);
+        dispatch(idle_pop(), req);
         return;
     }
     req.queued = true;

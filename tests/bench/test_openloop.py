@@ -182,6 +182,18 @@ def test_fixed_rate_requests_reach_the_server_with_the_body_and_headers(binary: 
     assert result.send_lag_p99_ms is not None and result.send_lag_p99_ms <= result.max_send_lag_ms
 
 
+def test_every_connection_is_used_in_turn(binary: Path, serve: Serve) -> None:
+    """Idle connections are a FIFO: each one is used every `connections` requests, so none sits idle
+    long enough for a server's keep-alive timeout to close it under a request."""
+    server = serve(answer)
+    result = load(binary, server, rate=100, duration=1.0, connections=5)
+    assert result.errors == 0 and result.completed == len(server.received)
+    ports = [request.client_port for request in server.received]
+    assert len(set(ports)) == 5
+    first = ports[:5]
+    assert len(set(first)) == 5 and ports[5:10] == first  # round robin, in the same order
+
+
 def test_latency_includes_the_servers_delay(binary: Path, serve: Serve) -> None:
     server = serve(delayed(0.020))
     result = load(binary, server, rate=100, duration=1.0, connections=16, warmup=0.2)
