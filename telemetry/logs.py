@@ -79,6 +79,10 @@ class ReadableFormatter(logging.Formatter):
         )
 
 
+FLUSH_SECONDS = 0.1  # how long a DirectLine holds lines on an event loop
+FLUSH_BYTES = 64 * 1024  # ... unless it holds this much
+
+
 class LineHandler(logging.StreamHandler[TextIO]):
     """The handler `configure_root` installs: before a record is written, or the stream flushed (at
     exit too), the DirectLine's held lines go out, so lines keep their order."""
@@ -101,8 +105,11 @@ class DirectLine:
     exception, no stack), without a LogRecord, the logger chain or a `strftime` per line: for the
     gateway's access line, one per request. `direct_line` says when it may stand in for the logger.
 
-    On an event loop the lines are held until the loop has run what is ready, then written at once: a
-    loaded gateway answers many requests per loop iteration, and this saves a write per request."""
+    On an event loop the lines are held for up to `FLUSH_SECONDS` (or until `FLUSH_BYTES` are held),
+    then written at once. A loaded gateway answers many requests in that time, so this saves a write per
+    request; a lightly loaded one would otherwise write once per request, and a write to a file can
+    block the loop for milliseconds (an ext4 journal commit), which is the tail latency of every
+    request in flight."""
 
     def __init__(self, handler: logging.StreamHandler[TextIO], context: ContextFilter, json_lines: bool) -> None:
         self.handler, self.context, self.json_lines = handler, context, json_lines
@@ -110,6 +117,7 @@ class DirectLine:
         self._second = -1
         self._prefix = ""  # the timestamp up to the second, formatted once a second
         self._held: list[str] = []
+        self._held_bytes = 0
         self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush is scheduled on
 
     def line(self, levelno: int, name: str, message: str, fields: dict[str, object], created: float) -> str:
@@ -147,6 +155,9 @@ class DirectLine:
             # getpid syscall, 1% of a small request's CPU)
             with handler.lock:  # type: ignore[union-attr]
                 self._held.append(text)
+                self._held_bytes += len(text)
+            if self._held_bytes >= FLUSH_BYTES:
+                self.flush()  # the timer due finds nothing, or the lines held after this
             return
         try:
             loop = asyncio.get_running_loop()
@@ -155,8 +166,9 @@ class DirectLine:
             return
         with handler.lock:  # type: ignore[union-attr]
             self._held.append(text)
+            self._held_bytes += len(text)
         self._flush_on = loop
-        loop.call_soon(self.flush)
+        loop.call_later(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:
         """Write the lines held so far, in one write."""
@@ -166,6 +178,7 @@ class DirectLine:
                 return
             text = "".join(self._held)
             self._held.clear()
+            self._held_bytes = 0
             self._write(text)
 
     def _write(self, text: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -12,7 +13,7 @@ import orjson
 import pytest
 
 from gateway import logs
-from telemetry.logs import QUIET_LOGGERS, trace_id_from
+from telemetry.logs import FLUSH_BYTES, FLUSH_SECONDS, QUIET_LOGGERS, trace_id_from
 
 from . import shop
 from .harness import RunningServer, gateway_app, recording, serve
@@ -204,7 +205,7 @@ class _CountingStream(io.StringIO):
 
 
 @pytest.mark.usefixtures("restore_logging")
-async def test_on_a_loop_the_lines_of_one_iteration_go_out_in_one_write_and_in_order() -> None:
+async def test_on_a_loop_the_lines_of_a_flush_interval_go_out_in_one_write_and_in_order() -> None:
     import asyncio
 
     from gateway.access_log import AccessRecord
@@ -212,10 +213,17 @@ async def test_on_a_loop_the_lines_of_one_iteration_go_out_in_one_write_and_in_o
     logs.configure_logging("INFO", json_lines=False)
     stream = _CountingStream()
     logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     for path in ("/graphql", "/graphql/"):
         AccessRecord("POST", path).finish()
-    assert stream.writes == 0  # held until the loop has run what is ready
-    await asyncio.sleep(0)
+        await asyncio.sleep(0)  # lines of several loop iterations
+    assert stream.writes == 0  # held for the flush interval
+    deadline = time.monotonic() + 5
+    while stream.writes == 0:
+        assert time.monotonic() < deadline, "the held lines were never written"
+        await asyncio.sleep(0.01)
+    assert loop.time() - began >= FLUSH_SECONDS - 0.01
     assert stream.writes == 1 and len(stream.getvalue().splitlines()) == 2
     AccessRecord("GET", "/late").finish()
     logging.getLogger("gateway.server").warning("a record through the handler")  # the held line first
@@ -225,3 +233,21 @@ async def test_on_a_loop_the_lines_of_one_iteration_go_out_in_one_write_and_in_o
     AccessRecord("GET", "/at-exit").finish()
     logging.getLogger().handlers[0].flush()  # logging.shutdown at exit flushes the handler
     assert stream.getvalue().splitlines()[-1].split("] ", 1)[1].startswith("GET /at-exit")
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_past_the_byte_bound_the_held_lines_go_out_at_once() -> None:
+    from gateway.access_log import AccessRecord
+
+    logs.configure_logging("INFO", json_lines=False)
+    stream = _CountingStream()
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    path = "/" + "p" * 1000
+    count = FLUSH_BYTES // 1000 + 1  # each line is over 1,000 bytes
+    for _ in range(count):
+        AccessRecord("GET", path).finish()
+    # the line that took the held bytes past the bound wrote them all at once, without waiting for the
+    # interval; the lines after it are held again
+    assert stream.writes == 1 and len(stream.getvalue()) >= FLUSH_BYTES
+    assert len(stream.getvalue()) - len(stream.getvalue().splitlines()[-1]) - 1 < FLUSH_BYTES
+    assert len(stream.getvalue().splitlines()) < count
