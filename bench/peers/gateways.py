@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 GRAFBASE_PACKAGE = "@grafbase/cli-x86_64-unknown-linux-musl"
 HIVE_BIN = Path("@graphql-hive/gateway") / "dist" / "bin.js"
 
-OURS, OURS_2W, OURS_NO_DEDUP = "ours", "ours x2 workers", "ours, no dedup"
+OURS, OURS_2W, OURS_NO_DEDUP = "ours", "ours x2 workers", "ours no dedup"
 OURS_ALL = (OURS, OURS_2W, OURS_NO_DEDUP)
 APOLLO, HIVE, HIVE_RUST, GRAFBASE = "apollo-gateway", "hive-gateway", "hive-gateway+rust-qp", "grafbase"
 NODE_PEERS = (APOLLO, HIVE, HIVE_RUST)
@@ -107,7 +107,7 @@ def _ours(setup: Setup, name: str, port: int) -> Gateway:
         command += ["--workers", str(workers)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["GATEWAY_DEDUPLICATE_FETCHES"] = "0" if name == OURS_NO_DEDUP else "1"
-    log = setup.workdir / f"{name.replace(' ', '-').replace(',', '')}.log"
+    log = setup.workdir / f"{name.replace(' ', '-')}.log"
     process = GatewayProcess(name, _pinned(cpus, command), port, log, {**env, "PYTHONPATH": str(REPO_ROOT)})
     return Gateway(name, process, f"ws://127.0.0.1:{port}/graphql", cpus)
 

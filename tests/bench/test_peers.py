@@ -222,6 +222,10 @@ def test_a_missing_peer_is_skipped_with_the_reason(tmp_path: Path) -> None:
         assert reason is not None and "is not installed under" in reason and "install_bench_peers" in reason
 
 
+def test_the_default_gateway_list_names_every_gateway() -> None:
+    assert peers_run.parse_args([]).gateway_names == list(gateways.ALL)  # no name holds the separator
+
+
 def test_our_no_dedup_row_runs_our_gateway_with_deduplication_off_and_the_others_with_it_on(tmp_path: Path) -> None:
     setup = gateways.Setup(tmp_path / "supergraph.graphql", {}, {}, tmp_path, peers_dir=tmp_path / "none")
     flags = {name: gateways.make(name, setup, 4000).process.env["GATEWAY_DEDUPLICATE_FETCHES"]
