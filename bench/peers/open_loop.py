@@ -5,7 +5,8 @@ req/s). Here bench/openloop (our own C generator, wrk2's method: each request ha
 time and its latency counts from then, so a stall is never hidden) offers every gateway the same
 rates, fractions of our one-worker gateway's closed-loop req/s in the same run. A gateway whose own
 closed-loop req/s is below a rate is not offered it (it would only queue); a round whose achieved
-rate falls short, or that had to queue requests, is marked saturated.
+rate falls short, or that had to queue requests, is marked saturated. A gateway kept up at a rate when
+most of its rounds did: on a shared machine one round now and then catches a stall of the whole host.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def can_offer(closed_loop: Mapping[str, Any], rate: float) -> bool:
 def saturated(round_figures: Mapping[str, Any]) -> bool:
     return (round_figures["achieved_rps"] < KEPT_UP * round_figures["rate"] or round_figures["queued"] > 0
             or round_figures["errors"] > 0)
+
+
+def kept_up(summary: Mapping[str, Any]) -> bool:
+    return 2 * summary["saturated_rounds"] < len(summary["rounds"])
 
 
 def summarize(rounds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -82,18 +87,19 @@ def _ms(value: float | None) -> str:
 
 
 def lowest_p99(outcome: Mapping[str, Any]) -> dict[str, str | None]:
-    """Per rate, the gateway with the lowest median p99 among those that kept up in every round."""
+    """Per rate, the gateway with the lowest median p99 among those that kept up."""
     best: dict[str, str | None] = {}
     for rate in outcome["rates"]:
         key = str(rate)
         kept = {n: r[key]["p99_ms"] for n, r in outcome["gateways"].items()
-                if key in r and r[key]["saturated_rounds"] == 0 and r[key]["p99_ms"] is not None}
+                if key in r and kept_up(r[key]) and r[key]["p99_ms"] is not None}
         best[key] = min(kept, key=lambda n: kept[n]) if kept else None
     return best
 
 
 def table(outcome: Mapping[str, Any]) -> str:
-    """A row per gateway, a column per rate: p50 / p99 / p99.9 ms (`sat.` when it did not keep up)."""
+    """A row per gateway, a column per rate: p50 / p99 / p99.9 ms, and `sat. k/n` when k of its n rounds
+    did not keep up."""
     rates = outcome["rates"]
     header = f"{'gateway':<24}" + "".join(f"{f'{r:,.0f} req/s: p50 / p99 / p99.9 ms':>38}" for r in rates)
     rows = [header, "-" * len(header)]
@@ -104,7 +110,7 @@ def table(outcome: Mapping[str, Any]) -> str:
             if s is None:
                 cells.append(f"{'not offered':>38}")
                 continue
-            mark = " sat." if s["saturated_rounds"] else ""
+            mark = f" sat. {s['saturated_rounds']}/{len(s['rounds'])}" if s["saturated_rounds"] else ""
             figures = " / ".join(_ms(s[f]) for f in ("p50_ms", "p99_ms", "p999_ms"))
             cells.append(f"{figures}{mark}".rjust(38))
         rows.append(f"{name:<24}" + "".join(cells))
