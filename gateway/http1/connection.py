@@ -19,6 +19,9 @@ What it guards:
   and pipelined requests wait their turn with reading paused;
 - a malformed request gets 400 and the connection closes; an application that fails before its
   head gets 500.
+
+HTTP/1.0 clients are answered too: kept alive only when they ask, with `connection: keep-alive`
+echoed in the head, and sent a body of unknown length unchunked, ended by the close.
 """
 
 from __future__ import annotations
@@ -254,8 +257,10 @@ class HttpConnection(asyncio.Protocol):
             "headers": self.headers,
             "state": self.app_state.copy(),
         }
-        # HTTP/1.0 gets no keep-alive (its `Connection: keep-alive` would need echoing)
-        exchange = Exchange(self, scope, keep_alive and version == "1.1", self.expect_continue)
+        # HTTP/1.0: kept alive only when it asked (httptools reads its `Connection: keep-alive`), and
+        # never sent `100 Continue`, which it cannot know
+        legacy = version == "1.0"
+        exchange = Exchange(self, scope, keep_alive, self.expect_continue and not legacy, legacy)
         self.reading = exchange
         self.body_since = self.loop.time()
         self.body_received = 0

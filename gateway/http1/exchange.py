@@ -39,6 +39,7 @@ class Exchange:
         "head_request",
         "held",
         "keep_alive",
+        "legacy",
         "remaining",
         "scope",
         "started",
@@ -47,10 +48,11 @@ class Exchange:
     )
 
     def __init__(self, connection: HttpConnection, scope: dict[str, Any], keep_alive: bool,
-                 expect_continue: bool) -> None:
+                 expect_continue: bool, legacy: bool = False) -> None:
         self.connection = connection
         self.scope = scope
         self.keep_alive = keep_alive
+        self.legacy = legacy  # an HTTP/1.0 client: no chunks, keep-alive only when asked and echoed
         self.expect_continue = expect_continue  # `Expect: 100-continue`, answered at the first receive
         self.head_request = scope["method"] == "HEAD"
         self.body: list[bytes] = []  # read, not yet given to the application
@@ -129,15 +131,15 @@ class Exchange:
         status = message["status"]
         bodiless = self.head_request or status in BODILESS_STATUSES or (type(status) is int and status < 200)
         head = build_head(status, message.get("headers", ()), connection.default_header_lines(),
-                          keep_alive=self.keep_alive, bodiless=bodiless)
+                          keep_alive=self.keep_alive, bodiless=bodiless, legacy=self.legacy)
         self.started = True
         self.bodiless = bodiless
         if head.close:
             self.keep_alive = False
         self.chunked = head.chunked
         self.remaining = None if bodiless else head.length
-        if head.chunked:
-            connection.transport.write(head.data)  # a stream: its head goes now
+        if self.remaining is None and not bodiless:
+            connection.transport.write(head.data)  # a stream (chunked, or to its close): its head goes now
         else:
             self.held = head.data
 

@@ -40,7 +40,7 @@ class Head:
         self.data = data
         self.length = length  # the Content-Length the application gave, if any
         self.chunked = chunked  # the body goes out in chunks (no length: a streaming response)
-        self.close = close  # the application asked for `connection: close`
+        self.close = close  # the connection closes after this response (the app or the framing says so)
 
 
 def build_head(
@@ -50,9 +50,14 @@ def build_head(
     *,
     keep_alive: bool,
     bodiless: bool,
+    legacy: bool = False,
 ) -> Head:
     """The head for `status` and the application's `headers` after the server's `defaults` (date,
-    server: already encoded lines). `bodiless`: a HEAD request, or a status that has no body."""
+    server: already encoded lines). `bodiless`: a HEAD request, or a status that has no body.
+
+    `legacy`: an HTTP/1.0 client. It cannot read chunks, so a body of unknown length is delimited
+    by the connection's close; and it keeps the connection only when told `connection: keep-alive`
+    (it asked for that, or `keep_alive` would be False)."""
     line = STATUS_LINES.get(status) if type(status) is int else None
     if line is None:
         raise HeadError(f"invalid HTTP status {status!r}")
@@ -78,12 +83,17 @@ def build_head(
             close = True
         parts += (name, b": ", value, CRLF)
     if length is None and not chunked and not bodiless:
-        chunked = True
-        parts.append(b"transfer-encoding: chunked\r\n")
+        if legacy:
+            keep_alive = False  # the body ends with the connection
+        else:
+            chunked = True
+            parts.append(b"transfer-encoding: chunked\r\n")
     if not keep_alive and not close:
         parts.append(b"connection: close\r\n")
+    elif keep_alive and legacy and not close:
+        parts.append(b"connection: keep-alive\r\n")
     parts.append(CRLF)
-    return Head(b"".join(parts), length, chunked and not bodiless, close)
+    return Head(b"".join(parts), length, chunked and not bodiless, close or not keep_alive)
 
 
 def _check_name(name: bytes) -> None:

@@ -500,6 +500,45 @@ def test_http_1_0_is_answered_and_closed() -> None:
     run(main())
 
 
+def test_http_1_0_asking_for_keep_alive_is_told_so_and_kept() -> None:
+    """As `ab -k` asks: without the echoed header an HTTP/1.0 client closes after each response."""
+    async def main() -> None:
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        for _ in range(2):
+            (write,) = await conn.request(b"GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n")
+            head, _, body = write.partition(b"\r\n\r\n")
+            assert b"connection: keep-alive" in head.split(b"\r\n") and body == b"ok"
+            assert not conn.transport.closed
+        (write,) = await conn.request(b"GET / HTTP/1.0\r\n\r\n")  # this one did not ask
+        assert b"connection: close" in write and conn.transport.closed
+    run(main())
+
+
+def test_a_stream_to_http_1_0_is_not_chunked_and_ends_with_the_close() -> None:
+    """HTTP/1.0 has no chunked coding: a body of unknown length is delimited by the close."""
+    async def main() -> None:
+        async def stream(scope: Scope, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/event-stream")]})
+            await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+            await send({"type": "http.response.body", "body": b"data: 2\n\n", "more_body": False})
+
+        conn = Connection(stream, asyncio.get_running_loop())
+        head, *parts = await conn.request(b"GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK") and head.endswith(b"\r\n\r\n")
+        assert b"transfer-encoding" not in head and b"connection: close" in head
+        assert parts == [b"data: 1\n\n", b"data: 2\n\n"] and conn.transport.closed
+    run(main())
+
+
+def test_http_1_0_is_never_sent_100_continue() -> None:
+    async def main() -> None:
+        conn = Connection(plain(200, b"ok"), asyncio.get_running_loop())
+        writes = await conn.request(b"POST / HTTP/1.0\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\nhi")
+        assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 OK")
+    run(main())
+
+
 @pytest.mark.parametrize("header", [(b"x-evil", b"a\r\nset-cookie: stolen=1"), (b"bad name", b"v"),
                                     (b"x-nul", b"a\x00b")])
 def test_a_head_with_a_bad_header_from_the_app_is_never_sent(header: tuple[bytes, bytes]) -> None:
@@ -748,6 +787,19 @@ def test_the_gateway_answers_a_trickled_body_with_408_after_the_grace(gateway: s
             data += chunk
         assert data.startswith(b"HTTP/1.1 408") and data.endswith(b"Request body too slow.")
         assert time.monotonic() - began >= 4.5  # uvicorn's 5 s keep-alive time is the grace
+
+
+def test_the_gateway_keeps_an_http_1_0_connection_that_asks(gateway: str) -> None:
+    port = int(gateway.rsplit(":", 1)[1])
+    query = orjson.dumps({"query": "{ me { id } }"})
+    post = (b"POST /graphql HTTP/1.0\r\nconnection: keep-alive\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n%s" % (len(query), query))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for _ in range(3):
+            sock.sendall(post)
+            head, body = one_read(sock)
+            assert b"connection: keep-alive" in head.lower().split(b"\r\n")
+            assert orjson.loads(body) == {"data": {"me": {"id": "1"}}}
 
 
 def test_pipelined_posts_on_one_connection_are_answered_in_order(gateway: str) -> None:
