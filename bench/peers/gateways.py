@@ -101,7 +101,9 @@ def unavailable(name: str, setup: Setup) -> str | None:
 
 def _ours(setup: Setup, name: str, port: int) -> Gateway:
     workers, cpus = (2, setup.wide_cpus) if name == OURS_2W else (1, setup.gateway_cpus)
-    command = [sys.executable, "-m", "gateway", "serve", "--supergraph", str(setup.supergraph),
+    # -P: `-m` would put the working directory first on sys.path, so a run started from another
+    # checkout would measure that checkout's gateway; PYTHONPATH (below) names this one
+    command = [sys.executable, "-P", "-m", "gateway", "serve", "--supergraph", str(setup.supergraph),
                "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,20 @@ def test_our_no_dedup_row_runs_our_gateway_with_deduplication_off_and_the_others
              for name in gateways.OURS_ALL}
     assert flags == {gateways.OURS: "1", gateways.OURS_2W: "1", gateways.OURS_NO_DEDUP: "0"}
     assert gateways.unavailable(gateways.OURS_NO_DEDUP, setup) is None
+
+
+def test_our_gateway_is_this_checkouts_whatever_the_working_directory(tmp_path: Path) -> None:
+    """An A/B run from another tree must not measure the gateway package of the directory it runs in."""
+    decoy = tmp_path / "gateway"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("")
+    setup = gateways.Setup(tmp_path / "supergraph.graphql", {}, {}, tmp_path, peers_dir=tmp_path / "none",
+                           gateway_cpus=None)
+    process = gateways.make(gateways.OURS, setup, 4000).process
+    interpreter = process.command[:process.command.index("-m")]
+    found = subprocess.run([*interpreter, "-c", "import gateway; print(gateway.__file__)"], cwd=tmp_path,
+                           env=process.env, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(found).resolve() == (gateways.REPO_ROOT / "gateway" / "__init__.py").resolve()
 
 
 def test_bench_options_go_to_exactly_one_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
