@@ -22,7 +22,7 @@ from .. import metrics
 from .hints import CacheHint
 from .local import Stamp
 from .store import CacheStore, Hit, entity_key
-from .tags import Dependencies, fetch_dependencies, merged, parse_cache_tags, untagged
+from .tags import Dependencies, fetch_dependencies, merged, parse_cache_tags, subgraph_of, untagged
 
 PUBLIC = b"p"
 
@@ -215,14 +215,13 @@ class RequestCache:
         hits = await self.store.lookup_entities(keys, fields)
         found: list[dict[str, Any] | None] = []
         for hit in hits:
-            entity = _loads(hit.body) if hit is not None else None
+            entity, dependencies = _entity_entry(hit.body, service) if hit is not None else (None, ())
             if hit is not None and entity is not None:
                 self._hit(hit)
+                self._dependencies.update(dependencies)  # a whole response made with it depends on them too
             found.append(entity)
         count = sum(1 for entity in found if entity is not None)
         metrics.cache_lookup("entity", count, len(found) - count)
-        if count:  # what a cached entity's response was tagged with is not kept: any invalidation of it
-            self._dependencies.add(untagged(service))
         return EntityLookup(keys, variants, found, started_ms)
 
     async def entity_store(
@@ -234,8 +233,28 @@ class RequestCache:
         scope = self.scope_for(fetched.hint)
         if scope is None:
             return
-        entries = [(lookup.keys[i], lookup.variants[i] + b"|" + scope, body) for i, body in entities]
+        # each entry keeps what its response depended on (its Cache-Tag), for the whole responses made with it
+        head = b"[" + orjson.dumps(fetched.dependencies) + b","
+        entries = [(lookup.keys[i], lookup.variants[i] + b"|" + scope, head + body + b"]") for i, body in entities]
         await self.store.store_entities(entries, fetched.hint.max_age, lookup.started_ms)
+
+
+def _entity_entry(body: bytes, service: str) -> tuple[dict[str, Any] | None, Dependencies]:
+    """A cached entity and the dependencies of the response it came in: `[dependencies, entity]`, or
+    a bare entity (stored before entries kept them) that depends on its subgraph untagged."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, ()
+    if type(value) is dict:
+        return value, (untagged(service),)
+    if type(value) is list and len(value) == 2 and type(value[1]) is dict:
+        dependencies = value[0]
+        if type(dependencies) is list and dependencies and all(
+                type(name) is str and subgraph_of(name) == service for name in dependencies):
+            return value[1], tuple(dependencies)
+        return value[1], (untagged(service),)
+    return None, ()
 
 
 def _loads(body: bytes | None) -> Any:

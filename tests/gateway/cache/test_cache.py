@@ -443,6 +443,38 @@ def test_a_response_mixing_tagged_and_untagged_fetches_goes_with_either(
     assert query(client, TOP) != first
 
 
+def _whole_response_hits() -> float:
+    from prometheus_client import REGISTRY
+
+    from gateway import metrics
+
+    metrics.flush()  # the gateway runs in this process: its buffered counts, now
+    return sum(REGISTRY.get_sample_value("gateway_cache_lookups_total", {"kind": kind, "result": "hit"}) or 0.0
+               for kind in ("response", "response_local"))
+
+
+def test_a_response_made_with_cached_tagged_entities_depends_on_their_tags(
+    client: httpx.Client, logs: dict[str, list[Any]], tags: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached entity keeps its response's Cache-Tag: a whole response made with it outlives an
+    invalidation of another tag of its subgraph, as one made with the entity freshly fetched does."""
+    tags["inventory"] = lambda _payload: "stock"
+    query(client, "{ topProducts(first: 2) { upc inStock } }")  # the entities are fetched and kept
+    listing = "{ topProducts(first: 2) { upc name inStock } }"
+    first = query(client, listing)  # a new root query; its entities come from the entity cache
+    assert len(logs["inventory"]) == 1 and len(logs["products"]) == 2
+    assert invalidate(client, [{"kind": "tag", "subgraph": "inventory", "tag": "other"}]).status_code == 200
+    before = _whole_response_hits()
+    assert query(client, listing) == first
+    assert _whole_response_hits() == before + 1  # the whole response itself, not rebuilt from its parts
+    monkeypatch.setitem(shop.IN_STOCK, "2", True)
+    changed = [{"kind": "entity", "subgraph": "inventory", "type": "Product", "key": {"upc": "2"}},
+               {"kind": "tag", "subgraph": "inventory", "tag": "stock"}]
+    assert invalidate(client, changed).status_code == 200
+    assert [p["inStock"] for p in query(client, listing)["data"]["topProducts"]] == [True, True]
+    assert len(logs["products"]) == 2  # the root answers were untouched
+
+
 def test_the_endpoint_refuses_a_bad_tag(client: httpx.Client) -> None:
     for tag in ("", "a,b", "x" * 201, 7):
         response = invalidate(client, [{"kind": "tag", "subgraph": "products", "tag": tag}])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import orjson
 import pytest
 
 from gateway.cache import local as local_module
 from gateway.cache.invalidation import InvalidationError, parse_invalidations
 from gateway.cache.local import LocalResponses
+from gateway.cache.request_cache import _entity_entry
 from gateway.cache.tags import MAX_TAGS, LearntDependencies, fetch_dependencies, merged, parse_cache_tags
 
 
@@ -67,3 +69,14 @@ def test_the_in_process_tier_starts_a_new_session_past_its_epoch_bound(monkeypat
     local.bump(["products#d"])  # a third epoch: everything goes, old stamps never match again
     assert len(local) == 0 and local.live
     assert local.stamp(["products#a"]) != stamp
+
+
+def test_a_cached_entity_brings_the_dependencies_it_was_stored_with() -> None:
+    entity = {"__typename": "Product", "upc": "1"}
+    stored = b'[["inventory!","inventory#stock"],' + orjson.dumps(entity) + b"]"
+    assert _entity_entry(stored, "inventory") == (entity, ("inventory!", "inventory#stock"))
+    # an entry stored before entries kept them, or naming another subgraph's: the subgraph untagged
+    assert _entity_entry(orjson.dumps(entity), "inventory") == (entity, ("inventory",))
+    assert _entity_entry(b'[["products#x"],' + orjson.dumps(entity) + b"]", "inventory") == (entity, ("inventory",))
+    assert _entity_entry(b"[1, 2]", "inventory") == (None, ())
+    assert _entity_entry(b"not json", "inventory") == (None, ())
