@@ -72,20 +72,19 @@ def _shape_object(sel: ShapeSel, obj: dict[str, Any], ctx: _Ctx) -> dict[str, An
     if sel.by_type is not None:
         fields = sel.by_type.get(obj.get("__typename"), fields)  # type: ignore[arg-type]
     out: dict[str, Any] = {}
-    get = obj.get
     for field in fields:
         if field.clauses is not None and not clauses_hold(field.clauses, ctx.variables):
             continue
         key = field.key
         kind = field.kind
-        value = get(key)
+        value = obj.get(key)
         if kind == LEAF and field.enum_values is None:  # the common case first: a scalar copied as is
             if value is None and not field.nullable:
                 return _null_in(field, key, ctx)
             out[key] = value
             continue
         if kind == TYPENAME:
-            out[key] = sel.typename or get("__typename") or value
+            out[key] = sel.typename or obj.get("__typename") or value
             continue
         if value is None:
             if not field.nullable:
@@ -137,7 +136,6 @@ def _shape_list(field: ShapeField, value: Any, level: int, ctx: _Ctx) -> list[An
     depth = len(path)
     path.append(0)  # the item's index, set in place for each item (cheaper than a push and a pop)
     out: list[Any] = []
-    add = out.append
     for index, item in enumerate(value):
         path[depth] = index
         if item is None:
@@ -145,7 +143,7 @@ def _shape_list(field: ShapeField, value: Any, level: int, ctx: _Ctx) -> list[An
                 ctx.null_error(field)
                 del path[depth:]
                 return _BUBBLE
-            add(None)
+            out.append(None)
             continue
         shaped: Any
         if nested:
@@ -164,7 +162,7 @@ def _shape_list(field: ShapeField, value: Any, level: int, ctx: _Ctx) -> list[An
                 del path[depth:]
                 return _BUBBLE
             shaped = None
-        add(shaped)
+        out.append(shaped)
     del path[depth:]
     return out
 
