@@ -25,6 +25,7 @@ from .store import CacheStore, Hit, entity_key
 from .tags import Dependencies, fetch_dependencies, merged, parse_cache_tags, subgraph_of, untagged
 
 PUBLIC = b"p"
+MAX_KEPT_DEPENDENCY_BYTES = 2048  # per cached entity entry (gateway.cache.tags caps a response's tags)
 
 
 @lru_cache(maxsize=1024)
@@ -233,15 +234,27 @@ class RequestCache:
         scope = self.scope_for(fetched.hint)
         if scope is None:
             return
-        # each entry keeps what its response depended on (its Cache-Tag), for the whole responses made with it
-        head = b"[" + orjson.dumps(fetched.dependencies) + b","
-        entries = [(lookup.keys[i], lookup.variants[i] + b"|" + scope, head + body + b"]") for i, body in entities]
+        listed = orjson.dumps(fetched.dependencies)
+        entries = [(lookup.keys[i], lookup.variants[i] + b"|" + scope, _entity_body(body, listed))
+                   for i, body in entities]
         await self.store.store_entities(entries, fetched.hint.max_age, lookup.started_ms)
+
+
+def _entity_body(entity: bytes, listed: bytes) -> bytes:
+    """What is stored for one entity: `[dependencies, entity]` (`listed`: the dependencies as JSON),
+    so that a whole response made with it depends on what its `_entities` answer did (that answer's
+    tags cover the whole batch). Past MAX_KEPT_DEPENDENCY_BYTES the bare entity, which counts as
+    untagged: always safe, and it keeps a large batch of many-tagged entities from multiplying its
+    tags into every entry."""
+    if len(listed) > MAX_KEPT_DEPENDENCY_BYTES:
+        return entity
+    return b"[" + listed + b"," + entity + b"]"
 
 
 def _entity_entry(body: bytes, service: str) -> tuple[dict[str, Any] | None, Dependencies]:
     """A cached entity and the dependencies of the response it came in: `[dependencies, entity]`, or
-    a bare entity (stored before entries kept them) that depends on its subgraph untagged."""
+    a bare entity (stored before entries kept them, or past the bound) that depends on its subgraph
+    untagged."""
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:

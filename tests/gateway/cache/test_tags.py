@@ -10,7 +10,7 @@ import pytest
 from gateway.cache import local as local_module
 from gateway.cache.invalidation import InvalidationError, parse_invalidations
 from gateway.cache.local import LocalResponses
-from gateway.cache.request_cache import _entity_entry
+from gateway.cache.request_cache import MAX_KEPT_DEPENDENCY_BYTES, _entity_body, _entity_entry
 from gateway.cache.tags import MAX_TAGS, LearntDependencies, fetch_dependencies, merged, parse_cache_tags
 
 
@@ -80,3 +80,13 @@ def test_a_cached_entity_brings_the_dependencies_it_was_stored_with() -> None:
     assert _entity_entry(b'[["products#x"],' + orjson.dumps(entity) + b"]", "inventory") == (entity, ("inventory",))
     assert _entity_entry(b"[1, 2]", "inventory") == (None, ())
     assert _entity_entry(b"not json", "inventory") == (None, ())
+
+
+def test_an_entity_entry_keeps_its_dependencies_up_to_a_bound_then_counts_as_untagged() -> None:
+    entity = orjson.dumps({"__typename": "Product", "upc": "1"})
+    few = fetch_dependencies("inventory", ("stock",))
+    assert _entity_entry(_entity_body(entity, orjson.dumps(few)), "inventory") == (orjson.loads(entity), few)
+    many = fetch_dependencies("inventory", tuple(f"product:{n:05d}" for n in range(MAX_TAGS)))
+    assert len(orjson.dumps(many)) > MAX_KEPT_DEPENDENCY_BYTES
+    bare = _entity_body(entity, orjson.dumps(many))
+    assert bare == entity and _entity_entry(bare, "inventory") == (orjson.loads(entity), ("inventory",))
