@@ -2,10 +2,12 @@
 
 `make compile` (scripts/compile_gateway.py) builds the modules in `COMPILED` with mypyc into
 extension modules next to their sources: Python's import system prefers the `.so` over the `.py`.
-The build also writes `MANIFEST`, the SHA-256 of every source it compiled. At `import gateway`,
-`select()` loads the pure-Python sources instead when `GATEWAY_PURE_PYTHON=1`, when there is no
-manifest, or when a source changed since the build (a stale `.so` must never shadow an edited
-`.py`). Deleting the artefacts (`make compile-clean`) also gives pure Python: that is the default.
+It also builds `C_EXTENSIONS`, written here in C, which their pure-Python callers import only when
+`SELECTED` is "compiled". The build also writes `MANIFEST`, the SHA-256 of every source it
+compiled. At `import gateway`, `select()` loads the pure-Python sources instead when
+`GATEWAY_PURE_PYTHON=1`, when there is no manifest, or when a source changed since the build (a
+stale `.so` must never shadow an edited `.py`). Deleting the artefacts (`make compile-clean`) also
+gives pure Python: that is the default.
 """
 
 from __future__ import annotations
@@ -70,12 +72,16 @@ COMPILED: tuple[str, ...] = (
     "gateway.planning.value_split",
 )
 
+# Extension modules written in C, each from the `.c` of its name; each has a pure-Python fallback.
+C_EXTENSIONS: tuple[str, ...] = ("gateway.execution._response_writer",)
+
 
 def source_path(module: str) -> Path:
-    return PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(".py")
+    suffix = ".c" if module in C_EXTENSIONS else ".py"
+    return PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(suffix)
 
 
-def source_digests(modules: Sequence[str] = COMPILED) -> dict[str, str]:
+def source_digests(modules: Sequence[str] = COMPILED + C_EXTENSIONS) -> dict[str, str]:
     return {name: hashlib.sha256(source_path(name).read_bytes()).hexdigest() for name in modules}
 
 

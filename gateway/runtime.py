@@ -13,7 +13,6 @@ import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-import orjson
 from graphql import GraphQLSchema, execute_sync, parse
 from graphql.execution.values import get_variable_values
 
@@ -31,6 +30,7 @@ from .config import Settings
 from .execution.executor import PlanExecution, merge_into
 from .execution.http import SubgraphClient
 from .execution.incremental import DeferredDelivery, incremental_payloads
+from .execution.response_json import response_body
 from .execution.shaping import shape_response
 from .limits.costs import CostModel
 from .limits.offload import PrepareOffload
@@ -305,22 +305,22 @@ class Gateway:
     ) -> tuple[bytes, bool]:
         """The response as JSON bytes, and whether it has errors. A query whose every field the caller
         may see is first looked up whole in the cache (gateway.cache), and stored when every part of it
-        could be; anything else is :meth:`execute_prepared`."""
+        could be; anything else runs as :meth:`execute_prepared` does, without extensions."""
         store = self.response_cache
-        variant = self.authorized(prepared, claims) if store is not None else None
+        variant = self.authorized(prepared, claims)
         if store is None or prepared.kind != "query" or variant is not None or prepared.introspection is not None:
-            response = await self.execute_prepared(prepared, variables, headers, claims=claims)
-            return orjson.dumps(response), bool(response.get("errors"))
+            plan = self.plan(prepared, variant)
+            run = await self._run(prepared, plan, variant, variables, headers, claims)
+            return response_body(prepared.shape, run.data, variables, run.errors), bool(run.errors)
         plan = self.plan(prepared, None)
         cache = RequestCache(store, claims.subject if claims is not None else None)
         lookup = await cache.response_lookup(document, operation_name, variables, plan_subgraphs(plan))
         if lookup.body is not None:
             return lookup.body, False
         run = await self._run(prepared, plan, None, variables, headers, claims, cache)
-        data = shape_response(prepared.shape, run.data, variables, run.errors)
+        body = response_body(prepared.shape, run.data, variables, run.errors)
         if run.errors:
-            return orjson.dumps({"errors": run.errors, "data": data}), True
-        body = orjson.dumps({"data": data})
+            return body, True
         await cache.response_store(lookup, body)
         return body, False
 

@@ -1,4 +1,5 @@
-"""Compile the gateway's hot modules (gateway.native.COMPILED) with mypyc, in place.
+"""Compile the gateway's hot modules (gateway.native.COMPILED) with mypyc, and build its C extensions
+(gateway.native.C_EXTENSIONS), in place.
 
     python -m scripts.compile_gateway [--if-possible] [--force]   # make compile
     python -m scripts.compile_gateway --clean                      # make compile-clean: pure Python again
@@ -36,13 +37,14 @@ def artefacts() -> list[Path]:
     found = [native.MANIFEST] if native.MANIFEST.exists() else []
     found += sorted(native.PACKAGE_DIR.glob(native.GROUP.rpartition(".")[2] + "__mypyc.*.so"))
     found += sorted(path for path in native.PACKAGE_DIR.rglob("*.so")
-                    if path.with_name(path.name.split(".")[0] + ".py").exists())
+                    if any(path.with_name(path.name.split(".")[0] + suffix).exists() for suffix in (".py", ".c")))
     return found
 
 
 def expected_extensions() -> list[Path]:
     group = native.PACKAGE_DIR / (native.GROUP.rpartition(".")[2] + "__mypyc" + EXTENSION_SUFFIX)
-    return [group, *(native.source_path(m).with_suffix(EXTENSION_SUFFIX) for m in native.COMPILED)]
+    modules = native.COMPILED + native.C_EXTENSIONS
+    return [group, *(native.source_path(m).with_suffix(EXTENSION_SUFFIX) for m in modules)]
 
 
 def mypy_version() -> str:
@@ -91,7 +93,7 @@ def clean() -> None:
 def build() -> None:
     """mypyc's C for the whole group, compiled and copied next to the sources; then the manifest."""
     from mypyc.build import mypycify
-    from setuptools import setup
+    from setuptools import Extension, setup
 
     sources = [str(native.source_path(m).relative_to(ROOT)) for m in native.COMPILED]
     digests = native.source_digests()
@@ -101,6 +103,10 @@ def build() -> None:
     os.chdir(ROOT)  # mypyc names the modules after their paths relative to here
     try:
         extensions = mypycify(sources, opt_level="3", group_name=native.GROUP, target_dir=str(BUILD_DIR / "c"))
+        extensions += [
+            Extension(name, [str(native.source_path(name).relative_to(ROOT))], extra_compile_args=["-O3"])
+            for name in native.C_EXTENSIONS
+        ]
         setup(
             name="supershop-native",
             packages=[],

@@ -8,8 +8,8 @@ cached operation, so shaping a response is a plain walk over dicts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from graphql import (
     GraphQLAbstractType,
@@ -63,6 +63,8 @@ class ShapeSel:
     # abstract types: every composite type of the API schema; another __typename (an @inaccessible
     # type) is not shown to the client
     valid_types: frozenset[str] | None = None
+    # this shape compiled for the C response writer (execution.response_json), on first use
+    writer_plan: Any = field(default=None, compare=False, repr=False)
 
 
 _Occurrence = tuple[Sequence[CSel], Clause]
