@@ -223,7 +223,7 @@ class GatewayApp:
             if payloads is not None:  # else no @defer is in force (`if: $v`): one response
                 await send_multipart(send, receive, payloads, [])
                 return
-        if gateway.response_cache is not None and not want_plan and not want_cost:  # gateway.cache
+        if not want_plan and not want_cost:  # straight to bytes, through the cache where there is one
             body, errors = await gateway.execute_to_json(prepared, values, headers, query, operation_name, claims)
             if errors:
                 metrics.note_response({"errors": True})
