@@ -114,11 +114,15 @@ def select() -> str:
         reason = f"{PURE_ENV} is set"
     elif (built := built_digests()) is None:
         reason = "not compiled (make compile)"
-    elif built != source_digests():
-        reason = "compiled modules are stale (sources changed since make compile)"
-        warnings.warn(f"gateway: {reason}; loading the pure-Python sources", RuntimeWarning, stacklevel=2)
     else:
-        return "compiled"
+        try:
+            stale = built != source_digests()
+            reason = "compiled modules are stale (sources changed since make compile)"
+        except OSError as exc:  # an installed copy without a source the build recorded
+            stale, reason = True, f"a compiled module's source is unreadable ({exc.strerror}: {exc.filename})"
+        if not stale:
+            return "compiled"
+        warnings.warn(f"gateway: {reason}; loading the pure-Python sources", RuntimeWarning, stacklevel=2)
     if not any(isinstance(finder, _SourceFirst) for finder in sys.meta_path):
         sys.meta_path.insert(0, _SourceFirst())
     return f"pure Python: {reason}"

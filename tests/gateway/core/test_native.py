@@ -74,6 +74,18 @@ def test_a_source_changed_since_the_build_gives_the_sources(isolated: Path) -> N
     assert finder.find_spec("gateway.config", None) is None  # never compiled: the path finder's business
 
 
+def test_a_source_missing_from_the_install_gives_the_sources(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    isolated.write_text(json.dumps({"sources": native.source_digests()}))
+    real = native.source_path
+    gone = tmp_path / "_response_writer.c"  # never created: a wheel that left the C source out
+    monkeypatch.setattr(native, "source_path", lambda m: gone if m in native.C_EXTENSIONS else real(m))
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        assert native.select().startswith("pure Python: a compiled module's source is unreadable")
+    assert _hooked()
+
+
 def test_no_manifest_or_the_switch_gives_the_sources(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert native.select() == "pure Python: not compiled (make compile)"
     isolated.write_text(json.dumps({"sources": native.source_digests()}))
