@@ -107,21 +107,27 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, source) if source.is_file() else None
 
 
+def _out_of_date(built: dict[str, str]) -> str | None:
+    """Why the build no longer matches the sources it recorded, or None when it does."""
+    try:
+        if built == source_digests():
+            return None
+    except OSError as exc:  # an installed copy without a source the build recorded
+        return f"a compiled module's source is unreadable ({exc.strerror}: {exc.filename})"
+    return "compiled modules are stale (sources changed since make compile)"
+
+
 def select() -> str:
     """Decide, before any compiled module is imported, which build `import` loads: the reason for
     pure Python, or "compiled"."""
+    reason: str | None
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         reason = f"{PURE_ENV} is set"
     elif (built := built_digests()) is None:
         reason = "not compiled (make compile)"
+    elif (reason := _out_of_date(built)) is None:
+        return "compiled"
     else:
-        try:
-            stale = built != source_digests()
-            reason = "compiled modules are stale (sources changed since make compile)"
-        except OSError as exc:  # an installed copy without a source the build recorded
-            stale, reason = True, f"a compiled module's source is unreadable ({exc.strerror}: {exc.filename})"
-        if not stale:
-            return "compiled"
         warnings.warn(f"gateway: {reason}; loading the pure-Python sources", RuntimeWarning, stacklevel=2)
     if not any(isinstance(finder, _SourceFirst) for finder in sys.meta_path):
         sys.meta_path.insert(0, _SourceFirst())
