@@ -105,6 +105,10 @@ class InProcessWorker:
     Worker (the failed one may have leaked a job slot); the jobs the failed one had started run to their
     end on its connections, which are closed afterwards.
 
+    How long a command retries a lost Redis (`ride_out_seconds`) depends on where the loop was: a
+    command caught mid-flight by the outage retries for that long, one that finds the pool's connection
+    already gone fails at once; either way the loop restarts once the retries give up.
+
     `health` reports whether arq's loop is polling (register it with `ServiceRuntime.watch`, `/ready`).
     `stop()` drains: no new job is taken, in-flight jobs get `shutdown_grace_seconds`, then are cancelled
     (arq puts a cancelled job back on its queue, so it runs again later).
@@ -121,6 +125,7 @@ class InProcessWorker:
         max_tries: int = 5,
         poll_delay: float = 0.1,
         shutdown_grace_seconds: float = 10.0,
+        ride_out_seconds: float = WORKER_RIDE_OUT_SECONDS,
         options: dict[str, Any] | None = None,
     ) -> None:
         self.queue_name = queue_name
@@ -130,7 +135,7 @@ class InProcessWorker:
             # idle runs log at DEBUG (kit.logs); every run is timed (kit.metrics)
             "cron_jobs": quiet_cron_jobs(instrument_cron_jobs(cron_jobs, queue_name)) or None,
             "queue_name": queue_name,
-            "redis_settings": redis_settings(redis_url),
+            "redis_settings": redis_settings(redis_url, ride_out_seconds),
             "ctx": ctx,
             "max_tries": max_tries,
             "poll_delay": poll_delay,

@@ -7,7 +7,8 @@ ends on the first error of the poll loop that arq does not count as its own (a `
 refused connection while Redis restarts), and every queued job then waits for a supervisor to
 restart it. This runs the settings' functions and cron jobs in `InProcessWorker`, which restarts the
 loop on any failure; the settings' `on_startup`/`on_shutdown` run once, SIGTERM/SIGINT drain the jobs
-in flight (`WORKER_SHUTDOWN_GRACE_SECONDS`), and `arq --check` keeps working (the loop still writes
+in flight (`WORKER_SHUTDOWN_GRACE_SECONDS`), a command retries a lost Redis for
+`WORKER_REDIS_RIDE_OUT_SECONDS` (120) before the loop restarts, and `arq --check` keeps working (the loop still writes
 arq's health-check key).
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 from subgraphs.kit import tracing
 from subgraphs.kit.logs import configure_logging
 from subgraphs.kit.metrics import serve_worker_metrics
-from subgraphs.kit.queue import InProcessWorker
+from subgraphs.kit.queue import WORKER_RIDE_OUT_SECONDS, InProcessWorker
 from subgraphs.kit.settings import env_flag
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def build_worker(settings: Any, ctx: dict[str, Any], redis_url: str) -> InProces
         queue_name=settings.queue_name, redis_url=redis_url, ctx=ctx,
         max_tries=getattr(settings, "max_tries", 5),
         shutdown_grace_seconds=float(os.environ.get("WORKER_SHUTDOWN_GRACE_SECONDS", "10")),
+        ride_out_seconds=float(os.environ.get("WORKER_REDIS_RIDE_OUT_SECONDS", str(WORKER_RIDE_OUT_SECONDS))),
         options=options,
     )
 

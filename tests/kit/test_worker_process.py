@@ -23,7 +23,9 @@ async def test_the_worker_process_survives_a_redis_restart_and_runs_later_jobs(t
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(  # noqa: ASYNC220 (started once, not awaited on)
         [sys.executable, "-m", "subgraphs.kit.worker_process", "tests.kit.sample_worker.WorkerSettings"],
-        cwd=ROOT, env={**os.environ, "REDIS_URL": server.url, "WORKER_SHUTDOWN_GRACE_SECONDS": "2"},
+        cwd=ROOT, env={**os.environ, "REDIS_URL": server.url, "WORKER_SHUTDOWN_GRACE_SECONDS": "2",
+             # a command caught mid-flight retries this long before the loop restarts (else 120 s)
+             "WORKER_REDIS_RIDE_OUT_SECONDS": "2"},
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
     try:
