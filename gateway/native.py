@@ -51,6 +51,7 @@ COMPILED: tuple[str, ...] = (
     "gateway.execution.executor",
     "gateway.execution.http",
     "gateway.execution.inputs",
+    "gateway.execution.merge",
     "gateway.execution.schedule",
     "gateway.execution.selections",
     "gateway.execution.transport",
@@ -73,7 +74,7 @@ COMPILED: tuple[str, ...] = (
 )
 
 # Extension modules written in C, each from the `.c` of its name; each has a pure-Python fallback.
-C_EXTENSIONS: tuple[str, ...] = ("gateway.execution._response_writer",)
+C_EXTENSIONS: tuple[str, ...] = ("gateway.execution._merge", "gateway.execution._response_writer")
 
 
 def source_path(module: str) -> Path:

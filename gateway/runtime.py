@@ -27,9 +27,10 @@ from .cache import CacheStore, CacheUnavailable, InvalidationError, RequestCache
 from .cache.listener import InvalidationListener
 from .cache.local import LocalResponses
 from .config import Settings
-from .execution.executor import PlanExecution, merge_into
+from .execution.executor import PlanExecution
 from .execution.http import SubgraphClient
 from .execution.incremental import DeferredDelivery, incremental_payloads
+from .execution.merge import merge_into
 from .execution.response_json import response_body
 from .execution.shaping import shape_response
 from .limits.costs import CostModel

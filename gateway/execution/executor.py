@@ -24,36 +24,10 @@ from ..supergraph.model import Supergraph
 from .context import Chain, collect_with_chains, group_by_context
 from .http import SubgraphFetchError
 from .inputs import prune_input
+from .merge import merge_into
 from .schedule import Step, schedule
 from .selections import selected
 from .unalias import unalias, unalias_path
-
-
-def merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
-    """Deep-merge subgraph JSON `source` into `target` in place (objects by key, lists by index)."""
-    for key, value in source.items():
-        current = target.get(key)
-        if current is None:
-            target[key] = value
-        elif value is None:
-            continue
-        elif type(current) is dict and type(value) is dict:
-            merge_into(current, value)
-        elif type(current) is list and type(value) is list and len(current) == len(value):
-            _merge_lists(current, value)
-        else:
-            target[key] = value
-
-
-def _merge_lists(current: list[Any], value: list[Any]) -> None:
-    for index, item in enumerate(value):
-        existing = current[index]
-        if type(existing) is dict and type(item) is dict:
-            merge_into(existing, item)
-        elif type(existing) is list and type(item) is list and len(existing) == len(item):
-            _merge_lists(existing, item)
-        elif existing is None:
-            current[index] = item
 
 
 def _collect(value: Any, keys: tuple[str, ...], depth: int, out: list[dict[str, Any]]) -> None:

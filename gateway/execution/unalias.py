@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..planning.nodes import Unalias
+from .merge import merge_into
 
 
 def unalias(value: Any, spec: Unalias) -> None:
@@ -27,8 +28,6 @@ def unalias(value: Any, spec: Unalias) -> None:
             value[key] = moved
         elif type(current) is dict and type(moved) is dict:
             # the same object selected twice (an interface field and a fragment's): one value
-            from .executor import merge_into
-
             merge_into(current, moved)
 
 

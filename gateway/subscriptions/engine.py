@@ -19,7 +19,8 @@ import orjson
 
 from .. import tracing
 from ..authz.operation import AuthorizedVariant
-from ..execution.executor import PlanExecution, merge_into, subgraph_errors
+from ..execution.executor import PlanExecution, subgraph_errors
+from ..execution.merge import merge_into
 from ..execution.shaping import shape_response
 from ..planning.prepare import PreparedOperation, RequestError
 from ..runtime import PER_REQUEST_HEADERS, Gateway

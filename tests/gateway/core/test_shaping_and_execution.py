@@ -6,7 +6,8 @@ from typing import Any
 
 import orjson
 
-from gateway.execution.executor import PlanExecution, merge_into
+from gateway.execution.executor import PlanExecution
+from gateway.execution.merge import merge_into
 from gateway.execution.shaping import shape_response
 from gateway.planning import prepare_operation
 from gateway.planning.operation import normalize_selections
