@@ -30,6 +30,15 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
+# Printed (stderr) whenever a benchmark falls back to the Python load generator.
+FALLBACK_WARNING = (
+    "WARNING: wrk not found, so the Python load generator drives the load. It runs on one core beside "
+    "the subgraphs and saturates before the fastest gateways do: their req/s, their latencies and every "
+    "ratio between them then measure the load generator, not the gateways. Install wrk "
+    "(`apt-get install wrk`) for figures worth comparing."
+)
+
+
 _LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

@@ -33,7 +33,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
-from bench.gateway.loadgen import LoadResult, run_load, wrk_available  # noqa: E402
+from bench.gateway.loadgen import FALLBACK_WARNING, LoadResult, run_load, wrk_available  # noqa: E402
 from bench.gateway.procstat import cpu_seconds  # noqa: E402
 from bench.gateway.schema import BASELINE_QUERY, EXPECTED, PRODUCTS_SDL, QUERY, REVIEWS_SDL  # noqa: E402
 
@@ -325,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         loadgen = "python-aiohttp (" + ("--loadgen python" if args.loadgen == "python" else "wrk not found") + ")"
     print(f"load generator: {loadgen}", flush=True)
+    if not use_wrk:
+        print(FALLBACK_WARNING, file=sys.stderr, flush=True)
 
     products_port, reviews_port = free_port(), free_port()
     products_url = f"http://127.0.0.1:{products_port}/graphql"

@@ -37,7 +37,7 @@ if str(REPO_ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.gateway import openloop  # noqa: E402
-from bench.gateway.loadgen import run_load, wrk_available  # noqa: E402
+from bench.gateway.loadgen import FALLBACK_WARNING, run_load, wrk_available  # noqa: E402
 from bench.gateway.procstat import cpu_seconds, rss_bytes, run_queue_seconds  # noqa: E402
 from bench.gateway.run import free_port, stop, wait_until  # noqa: E402
 from bench.peers import gateways, open_loop, report  # noqa: E402
@@ -299,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk not installed (apt-get install wrk)", file=sys.stderr)
         return 2
     loadgen = "wrk" if args.use_wrk else "python-aiohttp (wrk not found or --loadgen python)"
+    if not args.use_wrk:
+        print(FALLBACK_WARNING, file=sys.stderr, flush=True)
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     try:
         cores, core_note = assign_cores()
