@@ -52,6 +52,7 @@ COMPILED: tuple[str, ...] = (
     "gateway.execution.http",
     "gateway.execution.inputs",
     "gateway.execution.merge",
+    "gateway.execution.representations",
     "gateway.execution.schedule",
     "gateway.execution.selections",
     "gateway.execution.transport",
@@ -74,7 +75,9 @@ COMPILED: tuple[str, ...] = (
 )
 
 # Extension modules written in C, each from the `.c` of its name; each has a pure-Python fallback.
-C_EXTENSIONS: tuple[str, ...] = ("gateway.execution._merge", "gateway.execution._response_writer")
+C_EXTENSIONS: tuple[str, ...] = (
+    "gateway.execution._merge", "gateway.execution._representations", "gateway.execution._response_writer",
+)
 
 
 def source_path(module: str) -> Path:

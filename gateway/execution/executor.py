@@ -11,6 +11,7 @@ import orjson
 from ..cache.hints import parse_cache_control
 from ..cache.request_cache import EntityLookup, Fetched, RequestCache
 from ..planning.nodes import (
+    EntityRep,
     FetchNode,
     FlattenNode,
     ParallelNode,
@@ -25,6 +26,7 @@ from .context import Chain, collect_with_chains, group_by_context
 from .http import SubgraphFetchError
 from .inputs import prune_input
 from .merge import merge_into
+from .representations import NATIVE_REPRESENTATIONS
 from .schedule import Step, schedule
 from .selections import selected
 from .unalias import unalias, unalias_path
@@ -104,6 +106,40 @@ def _project_value(value: Any, sel: RepSel, strict: bool) -> Any:
             return _INVALID
         return nested
     return value
+
+
+def build_representations(
+    recipes: Mapping[str, EntityRep], objects: list[dict[str, Any]], positions: Iterable[int], keyed: bool
+) -> tuple[list[dict[str, Any]], list[list[int]], list[tuple[str, dict[str, Any], bytes]]]:
+    """The representations of `objects[positions]`, each distinct one once, with the positions it
+    answers; with `keyed`, also each one's (type, key fields, JSON) for the entity cache."""
+    representations: list[dict[str, Any]] = []
+    targets: list[list[int]] = []
+    identities: list[tuple[str, dict[str, Any], bytes]] = []
+    seen: dict[bytes, int] = {}
+    for position in positions:
+        obj = objects[position]
+        recipe = recipes.get(obj.get("__typename"))  # type: ignore[arg-type]
+        if recipe is None:
+            continue
+        rep: dict[str, Any] = {"__typename": recipe.typename}
+        if not _project(obj, recipe.keys, rep, True):
+            continue
+        key = {name: value for name, value in rep.items() if name != "__typename"} if keyed else None
+        if recipe.requires.fields or recipe.requires.frags:
+            _project(obj, recipe.requires, rep, False)
+        rep["__typename"] = recipe.typename
+        fingerprint = orjson.dumps(rep)
+        index = seen.get(fingerprint)
+        if index is None:
+            seen[fingerprint] = len(representations)
+            representations.append(rep)
+            targets.append([position])
+            if key is not None:
+                identities.append((recipe.typename, key, fingerprint))
+        else:
+            targets[index].append(position)
+    return representations, targets, identities
 
 
 class SubgraphTransport(Protocol):
@@ -312,32 +348,17 @@ class PlanExecution:
         fetch = flatten.node
         recipes = fetch.entity_reps or {}
         cache = self.cache
-        representations: list[dict[str, Any]] = []
-        targets: list[list[int]] = []
-        identities: list[tuple[str, dict[str, Any], bytes]] = []  # for the cache: type, key, representation
-        seen: dict[bytes, int] = {}
-        for position in positions:
-            obj = objects[position]
-            recipe = recipes.get(obj.get("__typename"))  # type: ignore[arg-type]
-            if recipe is None:
-                continue
-            rep: dict[str, Any] = {"__typename": recipe.typename}
-            if not _project(obj, recipe.keys, rep, True):
-                continue
-            key = {name: value for name, value in rep.items() if name != "__typename"} if cache else None
-            if recipe.requires.fields or recipe.requires.frags:
-                _project(obj, recipe.requires, rep, False)
-            rep["__typename"] = recipe.typename
-            fingerprint = orjson.dumps(rep)
-            index = seen.get(fingerprint)
-            if index is None:
-                seen[fingerprint] = len(representations)
-                representations.append(rep)
-                targets.append([position])
-                if key is not None:
-                    identities.append((recipe.typename, key, fingerprint))
-            else:
-                targets[index].append(position)
+        representations: list[dict[str, Any]]
+        targets: list[list[int]]
+        identities: list[tuple[str, dict[str, Any], bytes]]  # for the cache: type, key, representation
+        if cache is None and NATIVE_REPRESENTATIONS is not None:  # the same, in C
+            compiled = fetch.compiled_reps
+            if compiled is None:
+                compiled = fetch.compiled_reps = NATIVE_REPRESENTATIONS.compile(recipes)
+            representations, targets = NATIVE_REPRESENTATIONS.build(compiled, objects, positions)
+            identities = []
+        else:
+            representations, targets, identities = build_representations(recipes, objects, positions, cache is not None)
         if not representations:
             return
         variables = self._variables_for(fetch)

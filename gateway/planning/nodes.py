@@ -95,6 +95,8 @@ class FetchNode:
     # the name `operation` declares (`<client operation>__<subgraph>__<id>`, "" for an anonymous one),
     # sent as the fetch's operationName; not part of the plan's JSON (the operation text shows it)
     operation_name: str = ""
+    # entity_reps compiled by the C representation builder, on first use (execution/representations.py)
+    compiled_reps: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

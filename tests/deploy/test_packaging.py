@@ -42,6 +42,7 @@ RUNTIME_DATA = (
     "gateway/graphiql/examples/01_browse_products.graphql",
     "gateway/graphiql/static/explorer.js",
     "gateway/execution/_merge.c",  # a compiled install's manifest checks the C sources' digests
+    "gateway/execution/_representations.c",
     "gateway/execution/_response_writer.c",
 )
 
