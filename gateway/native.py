@@ -151,3 +151,15 @@ def loaded_mode() -> str:
 
 
 SELECTED = select()
+
+
+def load_c_extension(module: str, instead: str) -> ModuleType | None:
+    """The C extension `module` (one of C_EXTENSIONS) with the compiled build, else None. A compiled
+    build without it warns, saying what runs `instead`, and goes on in Python."""
+    if SELECTED != "compiled":
+        return None
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        warnings.warn(f"gateway: no {module} ({exc}); {instead}", RuntimeWarning, stacklevel=2)
+        return None

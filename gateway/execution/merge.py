@@ -7,7 +7,6 @@ test_merge.py compares them).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -42,15 +41,8 @@ def _merge_lists(current: list[Any], value: list[Any]) -> None:
 
 
 def _load_native() -> Callable[[dict[str, Any], dict[str, Any]], None] | None:
-    if native.SELECTED != "compiled":
-        return None
-    try:
-        from . import _merge  # type: ignore[attr-defined]
-    except ImportError as exc:
-        warnings.warn(f"gateway: no C merge ({exc}); merging in Python", RuntimeWarning, stacklevel=2)
-        return None
-    merge: Callable[[dict[str, Any], dict[str, Any]], None] = _merge.merge_into
-    return merge
+    module = native.load_c_extension("gateway.execution._merge", "merging in Python")
+    return None if module is None else module.merge_into
 
 
 NATIVE_MERGE: Final = _load_native()

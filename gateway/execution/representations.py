@@ -8,7 +8,6 @@ entity cache keeps the Python loop: it also needs each entity's key for the cach
 
 from __future__ import annotations
 
-import warnings
 from types import ModuleType
 from typing import Final
 
@@ -18,16 +17,10 @@ from .. import native
 
 
 def _load() -> ModuleType | None:
-    if native.SELECTED != "compiled":
-        return None
-    try:
-        from . import _representations  # type: ignore[attr-defined]
-    except ImportError as exc:
-        warnings.warn(f"gateway: no C representation builder ({exc}); building in Python", RuntimeWarning,
-                      stacklevel=2)
-        return None
-    _representations.bind(orjson.dumps)
-    return _representations
+    module = native.load_c_extension("gateway.execution._representations", "building representations in Python")
+    if module is not None:
+        module.bind(orjson.dumps)
+    return module
 
 
 NATIVE_REPRESENTATIONS: Final = _load()

@@ -8,7 +8,6 @@ response the writer hands back (shaping would report an error), is shaped in Pyt
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -22,15 +21,10 @@ from .shaping import shape_response
 
 
 def _load_writer() -> ModuleType | None:
-    if native.SELECTED != "compiled":
-        return None
-    try:
-        from . import _response_writer  # type: ignore[attr-defined]
-    except ImportError as exc:
-        warnings.warn(f"gateway: no C response writer ({exc}); shaping in Python", RuntimeWarning, stacklevel=2)
-        return None
-    _response_writer.bind(orjson.dumps, clauses_hold)
-    return _response_writer
+    module = native.load_c_extension("gateway.execution._response_writer", "shaping in Python")
+    if module is not None:
+        module.bind(orjson.dumps, clauses_hold)
+    return module
 
 
 WRITER = _load_writer()

@@ -18,6 +18,7 @@ import pytest
 from gateway import native
 from gateway.execution import merge
 from gateway.execution.merge import merge_json
+from tests.support.c_extensions import built_or_skip
 
 Merge = Callable[[dict[str, Any], dict[str, Any]], None]
 
@@ -25,11 +26,7 @@ KEYS = ["id", "name", "__typename", "reviews", "author", "é", ""]
 
 
 def native_merge() -> Merge:
-    if merge.NATIVE_MERGE is None:
-        if os.environ.get("GATEWAY_EXPECT_COMPILED") == "1":
-            pytest.fail("GATEWAY_EXPECT_COMPILED=1 but the C merge did not load")
-        pytest.skip(f"no C merge in this build ({native.SELECTED}): `make compile` builds it")
-    return merge.NATIVE_MERGE
+    return built_or_skip(merge.NATIVE_MERGE, "the C merge")
 
 
 def test_merge_into_is_the_c_merge_in_a_compiled_build_and_python_otherwise() -> None:

@@ -8,7 +8,6 @@ it, a pure-Python run checks that no builder is loaded.
 
 from __future__ import annotations
 
-import os
 import random
 from typing import Any
 
@@ -19,14 +18,11 @@ from gateway import native
 from gateway.execution import representations
 from gateway.execution.executor import build_representations
 from gateway.planning.nodes import EntityRep, RepSel
+from tests.support.c_extensions import built_or_skip
 
 
 def builder() -> Any:
-    if representations.NATIVE_REPRESENTATIONS is None:
-        if os.environ.get("GATEWAY_EXPECT_COMPILED") == "1":
-            pytest.fail("GATEWAY_EXPECT_COMPILED=1 but the C representation builder did not load")
-        pytest.skip(f"no C representation builder in this build ({native.SELECTED}): `make compile` builds it")
-    return representations.NATIVE_REPRESENTATIONS
+    return built_or_skip(representations.NATIVE_REPRESENTATIONS, "the C representation builder")
 
 
 def test_the_builder_loads_with_the_compiled_build_only() -> None:

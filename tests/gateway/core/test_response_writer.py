@@ -7,7 +7,6 @@ a pure-Python run checks `response_body`'s fallback only.
 
 from __future__ import annotations
 
-import os
 import random
 from typing import Any
 
@@ -20,6 +19,7 @@ from gateway.execution.response_json import response_body
 from gateway.execution.shaping import shape_response
 from gateway.planning.operation import normalize_selections
 from gateway.planning.shape import COMPOSITE, LEAF, TYPENAME, ShapeCompiler, ShapeSel
+from tests.support.c_extensions import built_or_skip
 
 SCHEMA = build_schema(
     """
@@ -153,11 +153,7 @@ class Data:
 
 
 def writer() -> Any:
-    if response_json.WRITER is None:
-        if os.environ.get("GATEWAY_EXPECT_COMPILED") == "1":
-            pytest.fail("make compile built no C response writer")
-        pytest.skip("the C response writer is not built here (make compile)")
-    return response_json.WRITER
+    return built_or_skip(response_json.WRITER, "the C response writer")
 
 
 def write(shape: ShapeSel, data: Any, variables: dict[str, Any]) -> bytes | None:
