@@ -32,10 +32,10 @@ def wrk_available() -> bool:
 
 # Printed (stderr) whenever a benchmark falls back to the Python load generator.
 FALLBACK_WARNING = (
-    "WARNING: wrk not found, so the Python load generator drives the load. It runs on one core beside "
-    "the subgraphs and saturates before the fastest gateways do: their req/s, their latencies and every "
-    "ratio between them then measure the load generator, not the gateways. Install wrk "
-    "(`apt-get install wrk`) for figures worth comparing."
+    "WARNING: the Python load generator drives the load (wrk not found, or --loadgen python). "
+    "It runs on one core beside the subgraphs and saturates before the fastest gateways do: their "
+    "req/s, their latencies and every ratio between them then measure the load generator, not the "
+    "gateways. Install wrk (`apt-get install wrk`) for figures worth comparing."
 )
 
 
