@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import os
 import shutil
@@ -82,6 +83,9 @@ CACHE_STORES = Counter("gateway_cache_stores_total", "entries written to the ent
 CACHE_INVALIDATIONS = Counter("gateway_cache_invalidations_total", "invalidation items applied",
                               ["source", "kind"])
 CACHE_ERRORS = Counter("gateway_cache_errors_total", "cache operations Redis failed", ["operation"])
+GC_PAUSES = Histogram("gateway_gc_pause_seconds", "cyclic garbage collections: how long each held the worker",
+                      ["generation"], buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                               0.1, 0.25))
 
 _operation_names: set[str] = set()
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}
@@ -137,13 +141,47 @@ def flush() -> None:
 
 def start() -> None:
     """Start the flusher with the app (the gateway's lifespan): a task the first request made would
-    outlive that request and look leaked. Without a running app it starts at the first count."""
-    if ENABLED and _flusher is None:
-        _start_flusher()
+    outlive that request and look leaked. Without a running app it starts at the first count. Also
+    starts timing the worker's garbage collections (`watch_gc`)."""
+    if ENABLED:
+        watch_gc()
+        if _flusher is None:
+            _start_flusher()
+
+
+class _GcPauses:
+    """A `gc.callbacks` entry observing every collection's pause into GC_PAUSES, by generation.
+
+    A collection can start at any allocation, inside prometheus_client too, whose locks are not
+    re-entrant: so the histogram's children are made here, up front, and a pause only adds to the
+    buffered observations (`_observe` finds its child memoised and takes no lock)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.generations = tuple(str(generation) for generation in range(3))
+        for generation in self.generations:
+            _child(GC_PAUSES, generation)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif self.started:
+            _observe(GC_PAUSES, time.perf_counter() - self.started, self.generations[info["generation"]])
+
+
+def watch_gc() -> None:
+    """Time this process's garbage collections (once; again after `unwatch_gc`)."""
+    if not any(isinstance(callback, _GcPauses) for callback in gc.callbacks):
+        gc.callbacks.append(_GcPauses())
+
+
+def unwatch_gc() -> None:
+    gc.callbacks[:] = [callback for callback in gc.callbacks if not isinstance(callback, _GcPauses)]
 
 
 def stop() -> None:
-    """At shutdown: stop the flusher; the counts still buffered go to prometheus_client."""
+    """At shutdown: stop the flusher and the GC timing; the counts still buffered go to prometheus_client."""
+    unwatch_gc()
     if _flusher is not None:
         _flusher.cancel()
     flush()

@@ -93,6 +93,8 @@ async def test_the_gateway_counts_requests_and_fetches_per_subgraph(stack: Stack
         assert total(samples, "gateway_subgraph_fetch_duration_seconds_count", subgraph=subgraph) > 0, subgraph
     assert total(samples, "gateway_plan_cache_requests_total", result="miss") > 0
     assert total(samples, "gateway_request_duration_seconds_count") >= total(samples, "gateway_requests_total") > 0
+    # the full collection the worker runs before freezing what start-up allocated (gateway/gc_tuning.py)
+    assert total(samples, "gateway_gc_pause_seconds_count", generation="2") >= 1
 
 
 async def test_services_report_payments_by_status_and_notifications_sent(stack: Stack, journey: JourneyResult) -> None:
