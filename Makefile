@@ -64,7 +64,7 @@ test-pymongo: setup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy authn gateway subgraphs scripts telemetry
+	$(BIN)/mypy authn gateway subgraphs scripts telemetry bench
 
 # The order-spike load test (docs/loadtest.md): the whole stack on free ports, Locust headless through the
 # gateway, then the invariant checks; the report lands in var/loadtest/<timestamp>/report.md. About three
