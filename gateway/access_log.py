@@ -42,10 +42,10 @@ class AccessRecord:
         self._token = _fields.set(self.fields)
 
     def wrap(self, send: Send) -> Send:
-        async def wrapped(message: Message) -> None:
+        def wrapped(message: Message) -> Awaitable[None]:  # not async: the caller awaits send's own coroutine
             if message["type"] == "http.response.start":
                 self.status = int(message["status"])
-            await send(message)
+            return send(message)
 
         return wrapped
 

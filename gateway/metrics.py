@@ -365,7 +365,7 @@ class MetricsMiddleware:
         token = _current.set(record)
         started = time.perf_counter()
 
-        async def sending(message: Message) -> None:
+        def sending(message: Message) -> Awaitable[None]:  # not async: no coroutine of its own per message
             if message["type"] == "http.response.start":
                 record.status = int(message["status"])
                 for name, value in message.get("headers") or ():
@@ -373,7 +373,7 @@ class MetricsMiddleware:
                         record.event_stream = True
                         CONNECTIONS.labels("sse").inc()
                         SUBSCRIPTIONS.labels("sse").inc()
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, sending)

@@ -263,10 +263,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def _sending_request_id(send: Send, request_id: str) -> Send:
     header = (b"x-request-id", request_id.encode("latin-1"))
 
-    async def wrapped(message: Message) -> None:
+    def wrapped(message: Message) -> Awaitable[None]:  # not async: the caller awaits send's own coroutine
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", ()), header]
-        await send(message)
+        return send(message)
 
     return wrapped
 
